@@ -1,0 +1,48 @@
+"""A UnixFS v1 importer that computes CIDs exactly as kubo's ``ipfs add --only-hash``.
+
+One module per stage, as in js-ipfs-unixfs's importer:
+
+- :mod:`.profiles`: named parameter sets (``unixfs-v0-2015``, ``unixfs-v1-2025``);
+- :mod:`.chunker`: fixed-size chunking of a byte stream;
+- :mod:`.layout`: the balanced DAG layout;
+- :mod:`.node`: dag-pb / UnixFS encoding and CIDs;
+- :mod:`.file_builder`: the incremental, constant-memory file importer;
+- :mod:`.directory` and :mod:`.hamt`: directory nodes, plain and sharded;
+- :mod:`.tree`: walking paths on disk with a pool of hashing threads.
+"""
+
+from .directory import DirectoryBuilder, DirectoryResult, symlink_link
+from .file_builder import FileBuilder, FileResult, hash_bytes, hash_file
+from .node import Link
+from .profiles import (
+    DEFAULT_PROFILE,
+    PROFILES,
+    UNIXFS_V0_2015,
+    UNIXFS_V1_2025,
+    CidProfile,
+    ProfileError,
+    get_profile,
+)
+from .tree import TreeEntry, TreeError, TreeImporter, import_tree
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "PROFILES",
+    "UNIXFS_V0_2015",
+    "UNIXFS_V1_2025",
+    "CidProfile",
+    "DirectoryBuilder",
+    "DirectoryResult",
+    "FileBuilder",
+    "FileResult",
+    "Link",
+    "ProfileError",
+    "TreeEntry",
+    "TreeError",
+    "TreeImporter",
+    "get_profile",
+    "hash_bytes",
+    "hash_file",
+    "import_tree",
+    "symlink_link",
+]

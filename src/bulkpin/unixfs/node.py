@@ -1,0 +1,267 @@
+"""dag-pb and UnixFS node encoding, byte-exact with go-codec-dagpb and kubo.
+
+A dag-pb node is the protobuf ``PBNode { repeated PBLink Links = 2; bytes Data = 1; }``
+written in the canonical order: every link first, then the data. A link is
+``PBLink { bytes Hash = 1; string Name = 2; uint64 Tsize = 3; }``; kubo always
+writes Name, even when empty (file links), so we do too. The UnixFS payload
+inside Data is ``{Type = 1; Data = 2; filesize = 3; repeated blocksizes = 4;
+hashType = 5; fanout = 6}``.
+
+CIDs are handled here as their binary form (what links carry); text forms are
+made once, by :func:`cid_to_str`, when a result leaves the engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from multiformats import CID
+
+DAG_PB: Final = 0x70
+RAW: Final = 0x55
+_SHA2_256_PREFIX: Final = b"\x12\x20"  # multihash: sha2-256, 32-byte digest
+
+# UnixFS Data.DataType values.
+TYPE_RAW: Final = 0
+TYPE_DIRECTORY: Final = 1
+TYPE_FILE: Final = 2
+TYPE_METADATA: Final = 3
+TYPE_SYMLINK: Final = 4
+TYPE_HAMT_SHARD: Final = 5
+
+#: multicodec murmur3-x64-64, the hash kubo's HAMT directories declare.
+HAMT_HASH_MURMUR3: Final = 0x22
+
+
+def varint(n: int) -> bytes:
+    """Unsigned LEB128, as protobuf and multiformats use."""
+    if n < 0x80:
+        return bytes((n,))
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def varint_len(n: int) -> int:
+    """Length in bytes of :func:`varint` of ``n``, without building it."""
+    return max(1, (n.bit_length() + 6) // 7)
+
+
+def _bytes_field(tag: int, value: bytes) -> bytes:
+    return bytes((tag,)) + varint(len(value)) + value
+
+
+def make_cid(version: int, codec: int, block: bytes | Iterable[bytes | memoryview]) -> bytes:
+    """Binary CID (sha2-256) of a block given whole or as consecutive pieces."""
+    h = hashlib.sha256()
+    if isinstance(block, bytes):
+        h.update(block)
+    else:
+        for piece in block:
+            h.update(piece)
+    return cid_from_digest(version, codec, h.digest())
+
+
+def cid_from_digest(version: int, codec: int, digest: bytes) -> bytes:
+    """Binary CID of a block whose sha2-256 digest is already known."""
+    if version == 0:
+        if codec != DAG_PB:
+            raise ValueError("CIDv0 can only name dag-pb blocks")
+        return _SHA2_256_PREFIX + digest
+    return b"\x01" + varint(codec) + _SHA2_256_PREFIX + digest
+
+
+def cid_to_str(cid: bytes) -> str:
+    """Text form: base58btc for CIDv0 (``Qm...``), base32 for CIDv1 (``bafy...``)."""
+    if cid[:2] == _SHA2_256_PREFIX and len(cid) == 34:
+        return str(CID.decode(cid))
+    return str(CID.decode(cid).encode("base32"))
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A child as its parent sees it.
+
+    ``tsize`` is the cumulative size of the child's DAG (its block plus every
+    block below it), which dag-pb links record; ``filesize`` is the number of
+    file bytes under it, which UnixFS ``blocksizes`` record.
+    """
+
+    cid: bytes
+    tsize: int
+    filesize: int = 0
+
+
+def encode_link(cid: bytes, name: bytes, tsize: int) -> bytes:
+    """One ``PBLink`` wrapped as field 2 of the ``PBNode``."""
+    body = _bytes_field(0x0A, cid) + _bytes_field(0x12, name) + b"\x18" + varint(tsize)
+    return _bytes_field(0x12, body)
+
+
+def encoded_link_len(cid_len: int, name_len: int, tsize: int) -> int:
+    """Serialized size of :func:`encode_link` without building it."""
+    body = (
+        1 + varint_len(cid_len) + cid_len
+        + 1 + varint_len(name_len) + name_len
+        + 1 + varint_len(tsize)
+    )
+    return 1 + varint_len(body) + body
+
+
+def encode_node(data: bytes, links: Iterable[tuple[bytes, bytes, int]]) -> bytes:
+    """A ``PBNode``: the links ``(cid, name, tsize)`` in the order given, then Data."""
+    parts = [encode_link(cid, name, tsize) for cid, name, tsize in links]
+    parts.append(_bytes_field(0x0A, data))
+    return b"".join(parts)
+
+
+def unixfs_data(
+    kind: int,
+    *,
+    data: bytes | None = None,
+    filesize: int | None = None,
+    blocksizes: Sequence[int] = (),
+    hash_type: int | None = None,
+    fanout: int | None = None,
+) -> bytes:
+    """A UnixFS ``Data`` message with the fields in protobuf order."""
+    out = bytearray(b"\x08")
+    out += varint(kind)
+    if data:
+        out += _bytes_field(0x12, data)
+    if filesize is not None:
+        out += b"\x18" + varint(filesize)
+    for size in blocksizes:
+        out += b"\x20" + varint(size)
+    if hash_type is not None:
+        out += b"\x28" + varint(hash_type)
+    if fanout is not None:
+        out += b"\x30" + varint(fanout)
+    return bytes(out)
+
+
+def file_leaf_frame(length: int) -> tuple[bytes, bytes]:
+    """The bytes around a chunk of ``length`` bytes in a dag-pb UnixFS leaf.
+
+    A leaf is ``PBNode{Data: UnixFS{Type: File, Data: chunk, filesize: len}}``.
+    Returning only the frame lets the caller hash ``prefix + chunk + suffix``
+    without copying the chunk, which is most of the engine's work.
+    """
+    suffix = b"\x18" + varint(length)
+    if length == 0:
+        # go-unixfs omits an empty Data field: the empty file is 0a 04 08 02 18 00.
+        inner_prefix = b"\x08\x02"
+    else:
+        inner_prefix = b"\x08\x02\x12" + varint(length)
+    inner_len = len(inner_prefix) + length + len(suffix)
+    return b"\x0a" + varint(inner_len) + inner_prefix, suffix
+
+
+EMPTY_DIRECTORY_DATA: Final = unixfs_data(TYPE_DIRECTORY)
+
+
+def symlink_block(target: bytes) -> bytes:
+    """The dag-pb block of a UnixFS symlink pointing at ``target``."""
+    return encode_node(unixfs_data(TYPE_SYMLINK, data=target), ())
+
+
+# --- decoding: for verification, tests and tools; the importer never decodes ---
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedLink:
+    """A link as read back from a block."""
+
+    cid: bytes
+    name: bytes
+    tsize: int
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedNode:
+    """A dag-pb node as read back, with its UnixFS payload split out."""
+
+    links: tuple[DecodedLink, ...]
+    kind: int
+    data: bytes
+    filesize: int | None
+    blocksizes: tuple[int, ...]
+    hash_type: int | None
+    fanout: int | None
+
+
+def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(buf) or shift > 63:
+            raise ValueError("truncated or oversized varint")
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
+def _fields(buf: bytes) -> Iterable[tuple[int, int, int | bytes]]:
+    pos = 0
+    while pos < len(buf):
+        key, pos = _read_varint(buf, pos)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _read_varint(buf, pos)
+            yield field, wire, value
+        elif wire == 2:
+            length, pos = _read_varint(buf, pos)
+            if pos + length > len(buf):
+                raise ValueError("truncated length-delimited field")
+            yield field, wire, buf[pos : pos + length]
+            pos += length
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire}")
+
+
+def decode_node(block: bytes) -> DecodedNode:
+    """Parse a dag-pb block holding UnixFS data (raises ``ValueError`` if malformed)."""
+    links: list[DecodedLink] = []
+    data = b""
+    for field, _, value in _fields(block):
+        if field == 2 and isinstance(value, bytes):
+            cid, name, tsize = b"", b"", 0
+            for lf, _, lv in _fields(value):
+                if lf == 1 and isinstance(lv, bytes):
+                    cid = lv
+                elif lf == 2 and isinstance(lv, bytes):
+                    name = lv
+                elif lf == 3 and isinstance(lv, int):
+                    tsize = lv
+            links.append(DecodedLink(cid, name, tsize))
+        elif field == 1 and isinstance(value, bytes):
+            data = value
+    kind, payload = -1, b""
+    filesize: int | None = None
+    hash_type: int | None = None
+    fanout: int | None = None
+    blocksizes: list[int] = []
+    for field, _, value in _fields(data):
+        if field == 1 and isinstance(value, int):
+            kind = value
+        elif field == 2 and isinstance(value, bytes):
+            payload = value
+        elif field == 3 and isinstance(value, int):
+            filesize = value
+        elif field == 4 and isinstance(value, int):
+            blocksizes.append(value)
+        elif field == 5 and isinstance(value, int):
+            hash_type = value
+        elif field == 6 and isinstance(value, int):
+            fanout = value
+    return DecodedNode(
+        tuple(links), kind, payload, filesize, tuple(blocksizes), hash_type, fanout
+    )

@@ -1,0 +1,247 @@
+"""``ipfs add -r --only-hash`` over paths on disk: a streaming walk, parallel hashing.
+
+The walk goes depth first with ``os.scandir`` and holds only the listing of the
+directories on the current path (each sorted by name bytes, as kubo reads
+them), never the whole tree. Files are hashed on a bounded thread pool; results
+come back in walk order through a bounded window of pending work, so output is
+deterministic and memory does not grow with the number of files.
+
+A directory whose contents could not all be read gets no CID: a CID that leaves
+out a file would name a tree that does not exist.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
+
+from .directory import DirectoryBuilder, symlink_link
+from .file_builder import FileResult, hash_file
+from .node import Link, cid_to_str
+from .profiles import DEFAULT_PROFILE, CidProfile
+
+EntryKind = Literal["file", "directory", "symlink"]
+
+#: Default size of the hashing pool: one thread per core saturates hashlib.
+DEFAULT_HASH_WORKERS = os.cpu_count() or 2
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    """One imported file, directory or symlink, reported in ``ipfs add`` order.
+
+    ``path`` is the display path (argument base name joined with the relative
+    path), as bytes because file names need not be UTF-8. ``size`` counts file
+    bytes (for a directory: every file under it); ``tsize`` is the DAG size.
+    """
+
+    path: bytes
+    kind: EntryKind
+    cid: str
+    size: int
+    tsize: int
+
+
+@dataclass(frozen=True, slots=True)
+class TreeError:
+    """A path that could not be imported, and why."""
+
+    path: bytes
+    message: str
+
+
+@dataclass(slots=True)
+class _Dir:
+    path: bytes
+    builder: DirectoryBuilder
+    parent: _Dir | None
+    name: bytes
+    size: int = 0
+    failed: bool = False
+
+
+@dataclass(slots=True)
+class _Item:
+    """A unit of output, waiting in the window until its turn."""
+
+    path: bytes
+    parent: _Dir | None
+    name: bytes
+    kind: EntryKind
+    future: Future[FileResult] | None = None
+    link: Link | None = None
+    directory: _Dir | None = None
+    error: str | None = None
+
+
+def _is_hidden(name: bytes) -> bool:
+    return name.startswith(b".")
+
+
+def _describe(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+class TreeImporter:
+    """Import paths as ``ipfs add --only-hash [-r]`` would, yielding results in order."""
+
+    def __init__(
+        self,
+        profile: CidProfile = DEFAULT_PROFILE,
+        *,
+        recursive: bool = False,
+        hidden: bool = False,
+        hash_workers: int = DEFAULT_HASH_WORKERS,
+        hasher: Callable[[bytes, CidProfile], FileResult] = hash_file,
+    ) -> None:
+        if hash_workers < 1:
+            raise ValueError("hash_workers must be at least 1")
+        self.profile = profile
+        self.recursive = recursive
+        self.hidden = hidden
+        self.hash_workers = hash_workers
+        self._hasher = hasher
+        # Enough queued work to keep every thread busy while the walk runs ahead.
+        self._window = hash_workers * 8
+
+    def run(self, paths: Iterable[str | bytes]) -> Iterator[TreeEntry | TreeError]:
+        """Yield an entry or error for every path, children before their directory."""
+        with ThreadPoolExecutor(self.hash_workers, thread_name_prefix="bulkpin-hash") as pool:
+            pending: deque[_Item] = deque()
+            for item in self._items(paths, pool):
+                pending.append(item)
+                while len(pending) > self._window:
+                    yield from self._resolve(pending.popleft())
+            while pending:
+                yield from self._resolve(pending.popleft())
+
+    # -- producing work, in output order --
+
+    def _items(self, paths: Iterable[str | bytes], pool: ThreadPoolExecutor) -> Iterator[_Item]:
+        for raw in paths:
+            path = os.fsencode(raw)
+            display = os.path.basename(path.rstrip(b"/")) or path
+            try:
+                st = os.lstat(path)
+            except OSError as exc:
+                yield _Item(display, None, display, "file", error=_describe(exc))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                if not self.recursive:
+                    yield _Item(display, None, display, "directory",
+                                error="is a directory (use -r to import it recursively)")
+                    continue
+                yield from self._walk(path, display, pool)
+            else:
+                yield self._leaf_item(path, display, None, display, st.st_mode, pool)
+
+    def _leaf_item(
+        self, path: bytes, display: bytes, parent: _Dir | None, name: bytes,
+        mode: int, pool: ThreadPoolExecutor,
+    ) -> _Item:
+        if stat.S_ISREG(mode):
+            return _Item(display, parent, name, "file",
+                         future=pool.submit(self._hasher, path, self.profile))
+        if stat.S_ISLNK(mode):
+            try:
+                target = os.readlink(path)
+            except OSError as exc:
+                return _Item(display, parent, name, "symlink", error=_describe(exc))
+            return _Item(display, parent, name, "symlink", link=symlink_link(target, self.profile))
+        # FIFOs, sockets and devices: opening one could block or read forever.
+        return _Item(display, parent, name, "file",
+                     error="not a regular file, directory or symlink; skipped")
+
+    def _walk(self, root: bytes, display: bytes, pool: ThreadPoolExecutor) -> Iterator[_Item]:
+        top = _Dir(display, DirectoryBuilder(self.profile), None, display)
+        stack: list[tuple[_Dir, bytes, Iterator[tuple[bytes, int]] | None]] = [
+            (top, root, None)
+        ]
+        while stack:
+            current, fs_path, entries = stack[-1]
+            if entries is None:
+                try:
+                    entries = self._listing(fs_path)
+                except OSError as exc:
+                    # Reported under the directory's own path; the item's parent is the
+                    # directory, so it is marked failed when the error is resolved.
+                    yield _Item(current.path, current, b"", "directory", error=_describe(exc))
+                    entries = iter(())
+                stack[-1] = (current, fs_path, entries)
+            for name, mode in entries:
+                child_path = os.path.join(fs_path, name)
+                child_display = current.path + b"/" + name
+                if stat.S_ISDIR(mode):
+                    child = _Dir(child_display, DirectoryBuilder(self.profile), current, name)
+                    stack.append((child, child_path, None))
+                    break
+                yield self._leaf_item(child_path, child_display, current, name, mode, pool)
+            else:
+                stack.pop()
+                yield _Item(current.path, current.parent, current.name, "directory",
+                            directory=current)
+
+    def _listing(self, path: bytes) -> Iterator[tuple[bytes, int]]:
+        """The directory's entries sorted by name bytes, as ``(name, lstat mode)``."""
+        with os.scandir(path) as it:
+            names = sorted(
+                (e.name, e.stat(follow_symlinks=False).st_mode)
+                for e in it
+                if self.hidden or not _is_hidden(e.name)
+            )
+        return iter(names)
+
+    # -- resolving work, in output order --
+
+    def _resolve(self, item: _Item) -> Iterator[TreeEntry | TreeError]:
+        entry: TreeEntry | TreeError
+        link: Link | None = item.link
+        size = 0
+        if item.directory is not None:
+            d = item.directory
+            if d.failed:
+                entry = TreeError(d.path, "directory not imported: some of its entries failed")
+            else:
+                result = d.builder.finish()
+                link, size = result.link(), d.size
+                entry = TreeEntry(d.path, "directory", result.cid, size, result.tsize)
+        elif item.error is not None:
+            entry = TreeError(item.path, item.error)
+        elif item.future is not None:
+            try:
+                fr = item.future.result()
+            except OSError as exc:
+                entry = TreeError(item.path, _describe(exc))
+            else:
+                link, size = fr.link(), fr.size
+                entry = TreeEntry(item.path, "file", fr.cid, fr.size, fr.tsize)
+        else:
+            assert link is not None
+            entry = TreeEntry(item.path, item.kind, cid_to_str(link.cid), 0, link.tsize)
+        parent = item.parent
+        if parent is not None:
+            if link is None:
+                parent.failed = True
+            elif not parent.failed:
+                parent.builder.add(item.name, link)
+                parent.size += size
+        yield entry
+
+
+
+def import_tree(
+    paths: Iterable[str | bytes],
+    profile: CidProfile = DEFAULT_PROFILE,
+    *,
+    recursive: bool = False,
+    hidden: bool = False,
+    hash_workers: int = DEFAULT_HASH_WORKERS,
+) -> Iterator[TreeEntry | TreeError]:
+    """Shorthand for ``TreeImporter(...).run(paths)``."""
+    importer = TreeImporter(profile, recursive=recursive, hidden=hidden, hash_workers=hash_workers)
+    return importer.run(paths)
