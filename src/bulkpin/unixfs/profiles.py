@@ -120,3 +120,14 @@ def _validate(profile: CidProfile) -> None:
         raise ProfileError("max links per node must be at least 2")
     if profile.cid_version not in (0, 1):
         raise ProfileError("CID version must be 0 or 1")
+
+
+def profile_for_cid(cid: str, profile_name: str | None = None) -> CidProfile:
+    """The profile a claimed CID was computed with, as the Decoo service infers it.
+
+    An explicit ``profile_name`` (``decooMetadata.cidProfile``) wins; otherwise
+    CIDv0 (``Qm...``) means ``unixfs-v0-2015`` and CIDv1 means ``unixfs-v1-2025``.
+    """
+    if profile_name:
+        return get_profile(profile_name)
+    return UNIXFS_V0_2015 if cid.startswith("Qm") and len(cid) == 46 else UNIXFS_V1_2025
