@@ -1,0 +1,93 @@
+"""Run the benchmarks: ``python -m benchmarks [--smoke] [--only NAME] [--out DIR]``.
+
+Writes ``results.json`` and ``results.md`` to ``--out`` (default
+``benchmarks/results/``) and prints the Markdown table. ``--smoke`` uses tiny
+sizes so CI checks that every benchmark still runs; its figures mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .harness import Context, Result
+
+#: Benchmark modules, each with ``run(ctx: Context) -> list[Result]``.
+BENCHMARKS = [
+    "cid_engine",
+]
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def _markdown(results: list[Result], machine: str) -> str:
+    lines = [
+        f"Machine: {machine}",
+        "",
+        "| benchmark | metric | value | target | ok |",
+        "|---|---|---|---|---|",
+    ]
+    for r in results:
+        ok = "" if r.ok is None else ("yes" if r.ok else "**no**")
+        lines.append(f"| {r.benchmark} | {r.metric} | {r.value:.3g} {r.unit} | {r.target} | {ok} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes; checks the suite runs")
+    parser.add_argument("--only", action="append", default=[], help="run only these benchmarks")
+    parser.add_argument("--repeats", type=int, default=None, help="runs per contender")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args(argv)
+    names = args.only or BENCHMARKS
+    repeats = args.repeats or (1 if args.smoke else 5)
+    results: list[Result] = []
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="bulkpin-bench-") as tmp:
+        for name in names:
+            module = importlib.import_module(f"benchmarks.{name}")
+            workdir = Path(tmp) / name
+            workdir.mkdir()
+            ctx = Context(smoke=args.smoke, workdir=workdir, repeats=repeats)
+            print(f"== {name}", file=sys.stderr, flush=True)
+            results.extend(module.run(ctx))
+    machine = _machine()
+    table = _markdown(results, machine)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.md").write_text(table)
+    payload = {
+        "machine": machine,
+        "smoke": args.smoke,
+        "repeats": repeats,
+        "seconds": round(time.time() - started, 1),
+        "results": [dataclasses.asdict(r) for r in results],
+    }
+    (args.out / "results.json").write_text(json.dumps(payload, indent=2) + "\n")
+    print(table)
+    failed = [r for r in results if r.ok is False]
+    # Smoke runs check that benchmarks work, not that targets are met.
+    return 0 if args.smoke or not failed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
