@@ -63,7 +63,9 @@ def load_private_key(text: str | bytes) -> rsa.RSAPrivateKey:
     if not isinstance(key, rsa.RSAPrivateKey):
         raise InvalidKeyError("the private key is not an RSA key")
     if not MIN_KEY_BITS <= key.key_size <= MAX_KEY_BITS:
-        raise InvalidKeyError(f"RSA key of {key.key_size} bits; Decoo keys have {MIN_KEY_BITS}-{MAX_KEY_BITS}")
+        raise InvalidKeyError(
+            f"RSA key of {key.key_size} bits; Decoo keys have {MIN_KEY_BITS}-{MAX_KEY_BITS}"
+        )
     return key
 
 

@@ -17,7 +17,7 @@ from .options import build_profile, cid_profile_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("-r", "--recursive", is_flag=True, help="Import directories recursively.")
 @cid_profile_options
-@click.option("--hidden", is_flag=True, help="Include files and directories whose name starts with a dot.")
+@click.option("--hidden", is_flag=True, help="Include names that start with a dot.")
 @click.option("--hash-workers", type=click.IntRange(min=1), default=DEFAULT_HASH_WORKERS,
               show_default=True, help="Threads hashing files in parallel.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line: path, cid, size.")

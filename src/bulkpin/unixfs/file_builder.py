@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .chunker import FixedSizeChunker
@@ -59,10 +59,21 @@ class FileResult:
 class FileBuilder:
     """Compute a file's UnixFS CID from its bytes, fed incrementally."""
 
-    __slots__ = ("_chunker", "_finished", "_layout", "_profile", "_size")
+    __slots__ = ("_chunker", "_finished", "_layout", "_on_node", "_profile", "_size")
 
-    def __init__(self, profile: CidProfile = DEFAULT_PROFILE) -> None:
+    def __init__(
+        self,
+        profile: CidProfile = DEFAULT_PROFILE,
+        *,
+        on_node: Callable[[bytes, bytes], None] | None = None,
+    ) -> None:
+        """``on_node(cid, block)`` sees every internal node as it is written.
+
+        Leaves are not passed to it: handing them out would mean copying each
+        chunk into a block, the one cost this builder is designed to avoid.
+        """
         self._profile = profile
+        self._on_node = on_node
         self._chunker = FixedSizeChunker(profile.chunk_size)
         self._layout = BalancedLayout(profile.max_links, self._make_parent)
         self._size = 0
@@ -116,10 +127,14 @@ class FileBuilder:
         block = encode_node(data, ((c.cid, b"", c.tsize) for c in children))
         digest = hashlib.sha256(block).digest()
         cid = cid_from_digest(self._profile.cid_version, DAG_PB, digest)
+        if self._on_node is not None:
+            self._on_node(cid, block)
         return Link(cid, len(block) + sum(c.tsize for c in children), filesize)
 
 
-def hash_bytes(data: bytes | bytearray | memoryview, profile: CidProfile = DEFAULT_PROFILE) -> FileResult:
+def hash_bytes(
+    data: bytes | bytearray | memoryview, profile: CidProfile = DEFAULT_PROFILE
+) -> FileResult:
     """CID of an in-memory byte string."""
     builder = FileBuilder(profile)
     builder.update(data)

@@ -14,14 +14,22 @@ from collections.abc import Sequence
 
 import mmh3
 
-from .node import DAG_PB, HAMT_HASH_MURMUR3, TYPE_HAMT_SHARD, Link, cid_from_digest, encode_node, unixfs_data
+from .node import (
+    DAG_PB,
+    HAMT_HASH_MURMUR3,
+    TYPE_HAMT_SHARD,
+    Link,
+    cid_from_digest,
+    encode_node,
+    unixfs_data,
+)
 
 _HASH_BITS = 64
 
 
 def name_hash(name: bytes) -> int:
     """The 64-bit murmur3-x64 hash of a link name, as kubo's shards use it."""
-    h1, _ = mmh3.hash64(name, 0, False)
+    h1, _ = mmh3.hash64(name, seed=0, x64arch=True, signed=False)
     return int(h1)
 
 

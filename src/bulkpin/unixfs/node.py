@@ -154,11 +154,8 @@ def file_leaf_frame(length: int) -> tuple[bytes, bytes]:
     without copying the chunk, which is most of the engine's work.
     """
     suffix = b"\x18" + varint(length)
-    if length == 0:
-        # go-unixfs omits an empty Data field: the empty file is 0a 04 08 02 18 00.
-        inner_prefix = b"\x08\x02"
-    else:
-        inner_prefix = b"\x08\x02\x12" + varint(length)
+    # go-unixfs omits an empty Data field: the empty file is 0a 04 08 02 18 00.
+    inner_prefix = b"\x08\x02\x12" + varint(length) if length else b"\x08\x02"
     inner_len = len(inner_prefix) + length + len(suffix)
     return b"\x0a" + varint(inner_len) + inner_prefix, suffix
 
@@ -227,41 +224,43 @@ def _fields(buf: bytes) -> Iterable[tuple[int, int, int | bytes]]:
             raise ValueError(f"unsupported protobuf wire type {wire}")
 
 
+def _decode_link(buf: bytes) -> DecodedLink:
+    cid, name, tsize = b"", b"", 0
+    for field, _, value in _fields(buf):
+        if field == 1 and isinstance(value, bytes):
+            cid = value
+        elif field == 2 and isinstance(value, bytes):
+            name = value
+        elif field == 3 and isinstance(value, int):
+            tsize = value
+    return DecodedLink(cid, name, tsize)
+
+
 def decode_node(block: bytes) -> DecodedNode:
     """Parse a dag-pb block holding UnixFS data (raises ``ValueError`` if malformed)."""
     links: list[DecodedLink] = []
     data = b""
     for field, _, value in _fields(block):
         if field == 2 and isinstance(value, bytes):
-            cid, name, tsize = b"", b"", 0
-            for lf, _, lv in _fields(value):
-                if lf == 1 and isinstance(lv, bytes):
-                    cid = lv
-                elif lf == 2 and isinstance(lv, bytes):
-                    name = lv
-                elif lf == 3 and isinstance(lv, int):
-                    tsize = lv
-            links.append(DecodedLink(cid, name, tsize))
+            links.append(_decode_link(value))
         elif field == 1 and isinstance(value, bytes):
             data = value
-    kind, payload = -1, b""
-    filesize: int | None = None
-    hash_type: int | None = None
-    fanout: int | None = None
+    ints: dict[int, int] = {}
+    payload = b""
     blocksizes: list[int] = []
     for field, _, value in _fields(data):
-        if field == 1 and isinstance(value, int):
-            kind = value
-        elif field == 2 and isinstance(value, bytes):
+        if field == 2 and isinstance(value, bytes):
             payload = value
-        elif field == 3 and isinstance(value, int):
-            filesize = value
         elif field == 4 and isinstance(value, int):
             blocksizes.append(value)
-        elif field == 5 and isinstance(value, int):
-            hash_type = value
-        elif field == 6 and isinstance(value, int):
-            fanout = value
+        elif isinstance(value, int):
+            ints[field] = value
     return DecodedNode(
-        tuple(links), kind, payload, filesize, tuple(blocksizes), hash_type, fanout
+        links=tuple(links),
+        kind=ints.get(1, -1),
+        data=payload,
+        filesize=ints.get(3),
+        blocksizes=tuple(blocksizes),
+        hash_type=ints.get(5),
+        fanout=ints.get(6),
     )
