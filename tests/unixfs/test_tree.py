@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bulkpin import fswalk
 from bulkpin.unixfs import (
     DirectoryBuilder,
     FileResult,
@@ -160,20 +161,22 @@ def test_very_deep_tree_does_not_recurse(tmp_path: Path) -> None:
     assert all(isinstance(r, TreeEntry) for r in results)
 
 
-def test_results_stream_before_the_walk_ends(tmp_path: Path) -> None:
+def test_results_stream_before_the_walk_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for i in range(40):
         d = tmp_path / "r" / f"d{i:02}"
         d.mkdir(parents=True)
         (d / "f").write_bytes(b"%d" % i)
     importer = TreeImporter(recursive=True, hash_workers=1)
     listed: list[bytes] = []
-    original = importer._listing
+    original = fswalk._listing
 
-    def spy(path: bytes):  # type: ignore[no-untyped-def]
+    def spy(path: bytes, hidden: bool) -> list[bytes]:
         listed.append(path)
-        return original(path)
+        return original(path, hidden)
 
-    importer._listing = spy  # type: ignore[method-assign]
+    monkeypatch.setattr(fswalk, "_listing", spy)
     results = importer.run([str(tmp_path / "r")])
     next(results)
     # The window is 8 items per worker: far fewer than 40 directories were read.

@@ -1,10 +1,10 @@
 """``ipfs add -r --only-hash`` over paths on disk: a streaming walk, parallel hashing.
 
-The walk goes depth first with ``os.scandir`` and holds only the listing of the
-directories on the current path (each sorted by name bytes, as kubo reads
-them), never the whole tree. Files are hashed on a bounded thread pool; results
-come back in walk order through a bounded window of pending work, so output is
-deterministic and memory does not grow with the number of files.
+The walk (:mod:`bulkpin.fswalk`) streams depth first and holds only the listings
+of the directories on the current path, never the whole tree. Files are hashed
+on a bounded thread pool; results come back in walk order through a bounded
+window of pending work, so output is deterministic and memory does not grow
+with the number of files.
 
 A directory whose contents could not all be read gets no CID: a CID that leaves
 out a file would name a tree that does not exist.
@@ -13,13 +13,13 @@ out a file would name a tree that does not exist.
 from __future__ import annotations
 
 import os
-import stat
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
+from ..fswalk import describe_os_error, walk
 from .directory import DirectoryBuilder, symlink_link
 from .file_builder import FileResult, hash_file
 from .node import Link, cid_to_str
@@ -79,14 +79,6 @@ class _Item:
     error: str | None = None
 
 
-def _is_hidden(name: bytes) -> bool:
-    return name.startswith(b".")
-
-
-def _describe(exc: OSError) -> str:
-    return exc.strerror or str(exc)
-
-
 class TreeImporter:
     """Import paths as ``ipfs add --only-hash [-r]`` would, yielding results in order."""
 
@@ -125,76 +117,41 @@ class TreeImporter:
     def _items(self, paths: Iterable[str | bytes], pool: ThreadPoolExecutor) -> Iterator[_Item]:
         for raw in paths:
             path = os.fsencode(raw)
-            display = os.path.basename(path.rstrip(b"/")) or path
-            try:
-                st = os.lstat(path)
-            except OSError as exc:
-                yield _Item(display, None, display, "file", error=_describe(exc))
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                if not self.recursive:
-                    yield _Item(display, None, display, "directory",
-                                error="is a directory (use -r to import it recursively)")
-                    continue
-                yield from self._walk(path, display, pool)
-            else:
-                yield self._leaf_item(path, display, None, display, st.st_mode, pool)
+            base = os.path.basename(path.rstrip(b"/")) or path
+            open_dirs: list[_Dir] = []
+            for entry in walk(path, hidden=self.hidden):
+                display = base + b"/" + entry.rel if entry.rel else base
+                parent = open_dirs[-1] if open_dirs else None
+                if entry.kind == "dir":
+                    if parent is None and not self.recursive:
+                        yield _Item(display, None, base, "directory",
+                                    error="is a directory (use -r to import it recursively)")
+                        break
+                    builder = DirectoryBuilder(self.profile)
+                    open_dirs.append(_Dir(display, builder, parent, entry.name))
+                elif entry.kind == "dir_end":
+                    done = open_dirs.pop()
+                    yield _Item(done.path, done.parent, done.name, "directory", directory=done)
+                elif entry.kind == "error":
+                    # A directory that cannot be listed reports under its own path;
+                    # either way the enclosing directory is marked failed on resolve.
+                    yield _Item(display, parent, entry.name, "file", error=entry.error)
+                elif entry.kind == "file":
+                    yield _Item(display, parent, entry.name, "file",
+                                future=pool.submit(self._hasher, entry.path, self.profile))
+                elif entry.kind == "symlink":
+                    yield self._symlink_item(entry.path, display, parent, entry.name)
+                else:
+                    # FIFOs, sockets and devices: opening one could block or read forever.
+                    yield _Item(display, parent, entry.name, "file",
+                                error="not a regular file, directory or symlink; skipped")
 
-    def _leaf_item(
-        self, path: bytes, display: bytes, parent: _Dir | None, name: bytes,
-        mode: int, pool: ThreadPoolExecutor,
-    ) -> _Item:
-        if stat.S_ISREG(mode):
-            return _Item(display, parent, name, "file",
-                         future=pool.submit(self._hasher, path, self.profile))
-        if stat.S_ISLNK(mode):
-            try:
-                target = os.readlink(path)
-            except OSError as exc:
-                return _Item(display, parent, name, "symlink", error=_describe(exc))
-            return _Item(display, parent, name, "symlink", link=symlink_link(target, self.profile))
-        # FIFOs, sockets and devices: opening one could block or read forever.
-        return _Item(display, parent, name, "file",
-                     error="not a regular file, directory or symlink; skipped")
-
-    def _walk(self, root: bytes, display: bytes, pool: ThreadPoolExecutor) -> Iterator[_Item]:
-        top = _Dir(display, DirectoryBuilder(self.profile), None, display)
-        stack: list[tuple[_Dir, bytes, Iterator[tuple[bytes, int]] | None]] = [
-            (top, root, None)
-        ]
-        while stack:
-            current, fs_path, entries = stack[-1]
-            if entries is None:
-                try:
-                    entries = self._listing(fs_path)
-                except OSError as exc:
-                    # Reported under the directory's own path; the item's parent is the
-                    # directory, so it is marked failed when the error is resolved.
-                    yield _Item(current.path, current, b"", "directory", error=_describe(exc))
-                    entries = iter(())
-                stack[-1] = (current, fs_path, entries)
-            for name, mode in entries:
-                child_path = os.path.join(fs_path, name)
-                child_display = current.path + b"/" + name
-                if stat.S_ISDIR(mode):
-                    child = _Dir(child_display, DirectoryBuilder(self.profile), current, name)
-                    stack.append((child, child_path, None))
-                    break
-                yield self._leaf_item(child_path, child_display, current, name, mode, pool)
-            else:
-                stack.pop()
-                yield _Item(current.path, current.parent, current.name, "directory",
-                            directory=current)
-
-    def _listing(self, path: bytes) -> Iterator[tuple[bytes, int]]:
-        """The directory's entries sorted by name bytes, as ``(name, lstat mode)``."""
-        with os.scandir(path) as it:
-            names = sorted(
-                (e.name, e.stat(follow_symlinks=False).st_mode)
-                for e in it
-                if self.hidden or not _is_hidden(e.name)
-            )
-        return iter(names)
+    def _symlink_item(self, path: bytes, display: bytes, parent: _Dir | None, name: bytes) -> _Item:
+        try:
+            target = os.readlink(path)
+        except OSError as exc:
+            return _Item(display, parent, name, "symlink", error=describe_os_error(exc))
+        return _Item(display, parent, name, "symlink", link=symlink_link(target, self.profile))
 
     # -- resolving work, in output order --
 
@@ -216,7 +173,7 @@ class TreeImporter:
             try:
                 fr = item.future.result()
             except OSError as exc:
-                entry = TreeError(item.path, _describe(exc))
+                entry = TreeError(item.path, describe_os_error(exc))
             else:
                 link, size = fr.link(), fr.size
                 entry = TreeEntry(item.path, "file", fr.cid, fr.size, fr.tsize)

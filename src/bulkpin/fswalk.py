@@ -1,0 +1,135 @@
+"""A streaming, depth-first walk of a directory tree, shared by ``cid`` and ``push``.
+
+Memory holds the listings of the directories on the current path only (names
+and entry types, sorted by name bytes as kubo reads them), never the whole
+tree, and the walk is iterative, so depth is limited by the filesystem, not by
+Python's recursion limit. Paths are bytes throughout: names need not be UTF-8.
+
+Symlinks are reported, not followed, unless asked; when they are followed, a
+link back to a directory already on the current path is reported as a loop
+instead of being walked forever. FIFOs, sockets and devices are reported as
+``special`` and never opened.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+WalkKind = Literal["file", "dir", "dir_end", "symlink", "special", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class WalkEntry:
+    """One step of the walk.
+
+    ``rel`` is the path below the root (``b""`` for the root itself); ``st`` is
+    the entry's ``lstat`` (or ``stat`` when a followed symlink led to it), None
+    for ``dir_end`` and ``error``. ``error`` explains an ``error`` entry.
+    """
+
+    kind: WalkKind
+    path: bytes
+    rel: bytes
+    st: os.stat_result | None = None
+    error: str | None = None
+
+    @property
+    def name(self) -> bytes:
+        """The entry's own name (the root's base name for the root)."""
+        return os.path.basename(self.rel or self.path.rstrip(b"/")) or self.path
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A short reason for an OS error, without repeating the path."""
+    return exc.strerror or str(exc)
+
+
+def is_hidden(name: bytes) -> bool:
+    """kubo's rule: a name starting with a dot is hidden."""
+    return name.startswith(b".")
+
+
+def _kind(mode: int) -> WalkKind:
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "dir"
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    return "special"
+
+
+def walk(
+    root: str | bytes,
+    *,
+    hidden: bool = False,
+    follow_symlinks: bool = False,
+) -> Iterator[WalkEntry]:
+    """Yield every entry under ``root`` (and ``root`` itself), depth first.
+
+    A directory is announced by ``dir`` before its contents and closed by
+    ``dir_end`` after them. A directory that cannot be listed yields ``dir``,
+    an ``error`` with the same ``rel``, then ``dir_end``.
+    """
+    root_b = os.fsencode(root)
+    try:
+        st = os.stat(root_b) if follow_symlinks else os.lstat(root_b)
+    except OSError as exc:
+        yield WalkEntry("error", root_b, b"", error=describe_os_error(exc))
+        return
+    kind = _kind(st.st_mode)
+    yield WalkEntry(kind, root_b, b"", st)
+    if kind != "dir":
+        return
+    # Each frame: the directory's path, rel, identity, and its remaining entries.
+    stack: list[tuple[bytes, bytes, tuple[int, int], Iterator[bytes]]] = []
+    ancestors: set[tuple[int, int]] = set()
+
+    def enter(path: bytes, rel: bytes, dir_st: os.stat_result) -> Iterator[WalkEntry]:
+        ident = (dir_st.st_dev, dir_st.st_ino)
+        try:
+            names = _listing(path, hidden)
+        except OSError as exc:
+            yield WalkEntry("error", path, rel, error=describe_os_error(exc))
+            names = []
+        ancestors.add(ident)
+        stack.append((path, rel, ident, iter(names)))
+
+    yield from enter(root_b, b"", st)
+    while stack:
+        path, rel, ident, names = stack[-1]
+        for name in names:
+            child = os.path.join(path, name)
+            child_rel = os.path.join(rel, name) if rel else name
+            try:
+                child_st = os.lstat(child)
+                if follow_symlinks and stat.S_ISLNK(child_st.st_mode):
+                    child_st = os.stat(child)
+                    if stat.S_ISDIR(child_st.st_mode) and (
+                        (child_st.st_dev, child_st.st_ino) in ancestors
+                    ):
+                        loop = "symlink loop; not followed"
+                        yield WalkEntry("error", child, child_rel, error=loop)
+                        continue
+            except OSError as exc:
+                yield WalkEntry("error", child, child_rel, error=describe_os_error(exc))
+                continue
+            kind = _kind(child_st.st_mode)
+            yield WalkEntry(kind, child, child_rel, child_st)
+            if kind == "dir":
+                yield from enter(child, child_rel, child_st)
+                break
+        else:
+            stack.pop()
+            ancestors.discard(ident)
+            yield WalkEntry("dir_end", path, rel)
+
+
+def _listing(path: bytes, hidden: bool) -> list[bytes]:
+    """A directory's names sorted by bytes, hidden ones left out unless asked."""
+    with os.scandir(path) as it:
+        return sorted(e.name for e in it if hidden or not is_hidden(e.name))
