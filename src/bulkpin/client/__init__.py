@@ -1,0 +1,105 @@
+"""The Decoo API client: credentials, access tokens, Endpoints, signed streaming uploads.
+
+::
+
+    from bulkpin.client import DecooClient, load_credentials
+
+    async with DecooClient(load_credentials(zone="global")) as client:
+        result = await client.pin_file("photo.jpg")
+        async for job in client.pin_jobs(status="pinned"):
+            ...
+
+Modules, one job each: :mod:`.errors` (the exception hierarchy, drawn in its
+docstring), :mod:`.retry` (the classifier, backoff and retry budget),
+:mod:`.models` (typed, tolerantly parsed results), :mod:`.credentials`,
+:mod:`.tokens`, :mod:`.endpoints`, :mod:`.multipart` (the streaming upload body),
+:mod:`.redact` (no secret in any output) and :mod:`.client` (``DecooClient``).
+"""
+
+from .client import MAX_PAGE_SIZE, DecooClient
+from .credentials import ZONES, Credentials, default_profile_path, load_credentials, zone_url
+from .endpoints import EndpointSelector
+from .errors import (
+    AuthenticationError,
+    BadRequest,
+    ConfigurationError,
+    ConnectError,
+    ConnectionBroken,
+    ConnectTimeout,
+    ContentMismatch,
+    DecooError,
+    FileChangedError,
+    Forbidden,
+    HTTPStatusError,
+    InsecureFileError,
+    InvalidResponse,
+    LocalFileError,
+    OutcomeUnknown,
+    PayloadTooLarge,
+    RateLimited,
+    ReadTimeout,
+    RequestTimeout,
+    ServerError,
+    TLSError,
+    TransportError,
+    WriteTimeout,
+)
+from .models import Endpoint, JobPage, JobStatus, Pin, PinByHashResult, PinJob, PinPage, PinResult
+from .multipart import DEFAULT_CHUNK_SIZE, ProgressCallback, ReadReport
+from .redact import RedactingFilter, Secret, redact
+from .retry import Decision, RetryBudget, RetryPolicy, Verdict, classify
+from .tokens import AccessToken
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "MAX_PAGE_SIZE",
+    "ZONES",
+    "AccessToken",
+    "AuthenticationError",
+    "BadRequest",
+    "ConfigurationError",
+    "ConnectError",
+    "ConnectTimeout",
+    "ConnectionBroken",
+    "ContentMismatch",
+    "Credentials",
+    "Decision",
+    "DecooClient",
+    "DecooError",
+    "Endpoint",
+    "EndpointSelector",
+    "FileChangedError",
+    "Forbidden",
+    "HTTPStatusError",
+    "InsecureFileError",
+    "InvalidResponse",
+    "JobPage",
+    "JobStatus",
+    "LocalFileError",
+    "OutcomeUnknown",
+    "PayloadTooLarge",
+    "Pin",
+    "PinByHashResult",
+    "PinJob",
+    "PinPage",
+    "PinResult",
+    "ProgressCallback",
+    "RateLimited",
+    "ReadReport",
+    "ReadTimeout",
+    "RedactingFilter",
+    "RequestTimeout",
+    "RetryBudget",
+    "RetryPolicy",
+    "Secret",
+    "ServerError",
+    "TLSError",
+    "TransportError",
+    "Verdict",
+    "WriteTimeout",
+    "classify",
+    "default_profile_path",
+    "load_credentials",
+    "redact",
+    "zone_url",
+]

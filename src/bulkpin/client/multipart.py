@@ -1,0 +1,383 @@
+"""The ``pinFile`` request body: streaming multipart/form-data with an exact length.
+
+Parts, in the order the contract requires: ``file``, then ``decooMetadata``
+(only when there is something to say), ``cid`` and ``secret``. The
+``Content-Length`` is computed before the first byte is sent, in both modes:
+
+- **CID known**: every part is known up front;
+- **CID computed while streaming**: the file's bytes feed a
+  :class:`~bulkpin.unixfs.FileBuilder` as they are sent, and ``cid`` and
+  ``secret`` are written after the file. Their lengths are still known in
+  advance: a CID's text length is fixed by its profile (46 characters for
+  CIDv0, 59 for base32 CIDv1 with sha2-256) and a ``secret``'s base64 length by
+  the key size. Every byte is read from disk once per attempt.
+
+Memory is bounded by one read chunk plus the socket's buffers, whatever the file
+size. Each attempt re-opens the file (a streamed body can be consumed once) and
+checks that its size and modification time are what the first attempt saw; the
+file is checked again after its last byte, before the ``cid`` part goes out, so a
+file that changed while it was read is never pinned under a wrong CID: the
+request is abandoned part-way and :class:`~.errors.FileChangedError` raised.
+
+Progress is reported as byte deltas of *file* bytes handed to the socket, like
+s3transfer's subscribers: when an attempt fails, the client reports the negative
+of what that attempt sent, so the running total is always true.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import math
+import os
+import stat
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import aiofiles
+import aiofiles.os
+import aiofiles.threadpool.binary
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.payload import Payload
+
+from ..unixfs import DEFAULT_PROFILE, CidProfile, FileBuilder, hash_bytes
+from .errors import DecooError, FileChangedError, LocalFileError, WriteTimeout
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "MultipartUpload",
+    "ProgressCallback",
+    "ReadReport",
+    "UploadBody",
+    "cid_text_length",
+    "secret_text_length",
+]
+
+#: Bytes read from the file per step.
+DEFAULT_CHUNK_SIZE: Final = 1024 * 1024
+
+#: Called with a byte delta: positive as file bytes are sent, negative to rewind
+#: a failed attempt.
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadReport:
+    """What one attempt read, handed to the ``verify`` hook before ``cid`` is sent.
+
+    The hook may raise (a :class:`~.errors.FileChangedError`, say) to abandon the
+    upload, for example when ``size``/``mtime_ns`` differ from what the caller's
+    journal recorded when it walked the tree.
+    """
+
+    path: Path
+    size: int
+    mtime_ns: int
+    inode: int
+    cid: str
+    attempt: int
+
+
+@functools.cache
+def cid_text_length(profile: CidProfile) -> int:
+    """The length of every CID string ``profile`` produces.
+
+    Measured on a one-chunk and a many-chunk file, since single-chunk roots can
+    use a different codec (raw) from multi-chunk roots (dag-pb); the lengths must
+    agree or no length can be promised before the CID is known.
+    """
+    short = len(hash_bytes(b"", profile).cid)
+    long = len(hash_bytes(bytes(profile.chunk_size + 1), profile).cid)
+    if short != long:  # pragma: no cover - no standard profile does this
+        raise ValueError(f"profile {profile.name} produces CIDs of varying length")
+    return short
+
+
+def secret_text_length(key_bits: int) -> int:
+    """The base64 length of a ``secret`` made with a ``key_bits``-bit RSA key."""
+    return 4 * math.ceil(math.ceil(key_bits / 8) / 3)
+
+
+def _require_regular(st: os.stat_result, path: Path) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        raise LocalFileError(f"{path} is not a regular file")
+
+
+def _quote_filename(name: str) -> str:
+    # The WHATWG multipart/form-data encoding: percent-escape what would end the
+    # quoted string or the header line; everything else is sent as UTF-8.
+    return name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _part_head(boundary: str, name: str, filename: str | None = None) -> bytes:
+    disposition = f'form-data; name="{name}"'
+    lines = [f"--{boundary}"]
+    if filename is not None:
+        disposition += f'; filename="{_quote_filename(filename)}"'
+        lines.append(f"Content-Disposition: {disposition}")
+        lines.append("Content-Type: application/octet-stream")
+    else:
+        lines.append(f"Content-Disposition: {disposition}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "replace")
+
+
+class MultipartUpload:
+    """One file's upload, from which each attempt draws a fresh :class:`UploadBody`.
+
+    ``sign`` turns a CID into its ``secret``; ``secret_length`` is the length it
+    will have (:func:`secret_text_length`). With ``cid`` given, the body is fully
+    known before sending; without, the CID is computed while the file streams.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        sign: Callable[[str], str],
+        secret_length: int,
+        cid: str | None = None,
+        name: str | None = None,
+        profile: CidProfile = DEFAULT_PROFILE,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        on_progress: ProgressCallback | None = None,
+        verify: Callable[[ReadReport], None] | None = None,
+        stall_timeout: float | None = None,
+    ) -> None:
+        if chunk_size <= 0:
+            raise ValueError("chunk_size must be positive")
+        self.path = Path(path)
+        self.profile = profile
+        self.cid = cid
+        self.chunk_size = chunk_size
+        self.on_progress = on_progress
+        self.verify = verify
+        self.stall_timeout = stall_timeout
+        self._sign = sign
+        self._secret_length = secret_length
+        self._cid_length = len(cid) if cid is not None else cid_text_length(profile)
+        # Sent as the part's filename, as the SDK does; the service falls back to
+        # it when there is no decooMetadata name.
+        self.filename = os.fsdecode(self.path.name) or (cid or "file")
+        metadata: dict[str, Any] = {}
+        if name is not None:
+            metadata["name"] = name
+        if profile != DEFAULT_PROFILE:
+            # The contract: non-default CID parameters are stated explicitly.
+            metadata.setdefault("name", self.filename)
+            metadata["cidProfile"] = profile.name
+        self.metadata: Mapping[str, Any] | None = metadata or None
+        #: Size and mtime seen by the first attempt; later attempts must match.
+        self.size: int | None = None
+        self.mtime_ns: int | None = None
+        self.inode: int | None = None
+        self.attempts = 0
+        #: The CID the first complete read computed (streaming mode).
+        self.computed_cid: str | None = None
+
+    @property
+    def known_cid(self) -> str | None:
+        """The CID given, or the one computed by an attempt that read the whole file."""
+        return self.cid if self.cid is not None else self.computed_cid
+
+    async def open(self) -> UploadBody:
+        """Open the file for one attempt and return that attempt's body.
+
+        Raises :class:`LocalFileError` if the file cannot be opened, and
+        :class:`FileChangedError` if it differs from what an earlier attempt saw.
+        """
+        try:
+            # Looked at before opening: opening a FIFO would block until a writer came.
+            _require_regular(await aiofiles.os.stat(self.path), self.path)
+            handle = await aiofiles.open(self.path, "rb", buffering=0)
+        except OSError as exc:
+            raise LocalFileError(f"cannot open {self.path}: {exc.strerror or exc}") from None
+        try:
+            st = os.fstat(handle.fileno())
+            _require_regular(st, self.path)
+            self._check_unchanged(st)
+        except BaseException:
+            await handle.close()
+            raise
+        self.attempts += 1
+        return UploadBody(self, handle, self.attempts)
+
+    def _check_unchanged(self, st: os.stat_result) -> None:
+        seen = (st.st_size, st.st_mtime_ns, st.st_ino)
+        if self.size is None:
+            self.size, self.mtime_ns, self.inode = seen
+        elif seen != (self.size, self.mtime_ns, self.inode):
+            raise FileChangedError(f"{self.path} changed since the previous attempt read it")
+
+    # The parts around the file, which do not depend on the attempt except for
+    # the boundary.
+    def _head(self, boundary: str) -> bytes:
+        return _part_head(boundary, "file", self.filename)
+
+    def _trailer(self, boundary: str, cid: str, secret: str) -> bytes:
+        pieces = [b"\r\n"]
+        if self.metadata is not None:
+            value = json.dumps(self.metadata, ensure_ascii=True, separators=(",", ":"))
+            pieces += [_part_head(boundary, "decooMetadata"), value.encode("ascii"), b"\r\n"]
+        pieces += [_part_head(boundary, "cid"), cid.encode("ascii"), b"\r\n"]
+        pieces += [_part_head(boundary, "secret"), secret.encode("ascii"), b"\r\n"]
+        pieces.append(f"--{boundary}--\r\n".encode("ascii"))
+        return b"".join(pieces)
+
+    def _trailer_length(self, boundary: str) -> int:
+        return len(self._trailer(boundary, "c" * self._cid_length, "s" * self._secret_length))
+
+
+class UploadBody(Payload):
+    """One attempt's request body; an aiohttp payload with an exact ``size``.
+
+    After the request, :attr:`complete` says whether every byte was handed to
+    the socket (if the answer is then lost, the outcome is unknown), :attr:`sent`
+    how many file bytes were, :attr:`cid` the CID that was sent, and
+    :attr:`error` an error raised while producing the body, which aiohttp would
+    otherwise bury inside a generic connection error.
+    """
+
+    def __init__(
+        self,
+        upload: MultipartUpload,
+        handle: aiofiles.threadpool.binary.AsyncFileIO,
+        attempt: int,
+    ) -> None:
+        self._upload = upload
+        self._handle = handle
+        self._attempt = attempt
+        self._boundary = f"bulkpin-{uuid.uuid4().hex}"
+        assert upload.size is not None
+        self._file_size = upload.size
+        self._head_bytes = upload._head(self._boundary)
+        super().__init__(None, content_type=f"multipart/form-data; boundary={self._boundary}")
+        self._size = (
+            len(self._head_bytes) + self._file_size + upload._trailer_length(self._boundary)
+        )
+        self.complete = False
+        self.sent = 0
+        self.cid: str | None = upload.cid
+        self.error: BaseException | None = None
+        self._written = 0
+        self._closed = False
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        """Not available: the body is a stream, produced once."""
+        raise TypeError("a streamed upload body cannot be decoded")
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        """Stream the body; called by aiohttp once per request."""
+        await self.write_with_length(writer, None)
+
+    async def write_with_length(
+        self, writer: AbstractStreamWriter, content_length: int | None
+    ) -> None:
+        """Stream the body, recording any error of ours before aiohttp wraps it."""
+        try:
+            await self._produce(writer)
+        except BaseException as exc:
+            if self.error is None and not isinstance(exc, asyncio.CancelledError):
+                self.error = exc
+            raise
+
+    async def _send(self, writer: AbstractStreamWriter, data: bytes) -> None:
+        # No total timeout applies to an upload, so a service that stops reading
+        # would hang it forever: each write must make progress within the
+        # stall timeout instead.
+        timeout = self._upload.stall_timeout
+        try:
+            async with asyncio.timeout(timeout):
+                await writer.write(data)
+        except TimeoutError:
+            self.error = WriteTimeout(
+                f"the service accepted none of the request body for {timeout:g} s"
+            )
+            raise
+        self._written += len(data)
+
+    async def _produce(self, writer: AbstractStreamWriter) -> None:
+        upload = self._upload
+        builder = FileBuilder(upload.profile) if upload.cid is None else None
+        progress = upload.on_progress
+        await self._send(writer, self._head_bytes)
+        remaining = self._file_size
+        read = self._handle.read
+        while remaining:
+            try:
+                chunk = await read(min(upload.chunk_size, remaining))
+            except OSError as exc:
+                self.error = LocalFileError(f"cannot read {upload.path}: {exc.strerror or exc}")
+                raise self.error from None
+            if not chunk:
+                self.error = FileChangedError(
+                    f"{upload.path} shrank while it was read "
+                    f"({self._file_size - remaining} of {self._file_size} bytes)"
+                )
+                raise self.error
+            if builder is not None:
+                builder.update(chunk)
+            await self._send(writer, chunk)
+            remaining -= len(chunk)
+            self.sent += len(chunk)
+            if progress is not None:
+                progress(len(chunk))
+        cid = self._check_read(builder)
+        secret = upload._sign(cid)
+        if len(secret) != upload._secret_length:
+            raise AssertionError("secret length differs from the one promised")
+        await self._send(writer, upload._trailer(self._boundary, cid, secret))
+        if self._written != self._size:
+            raise AssertionError(f"body of {self._written} bytes, promised {self._size}")
+        self.complete = True
+
+    def _check_read(self, builder: FileBuilder | None) -> str:
+        """Confirm the file did not change while read; returns the CID to send."""
+        upload = self._upload
+        st = os.fstat(self._handle.fileno())
+        if (st.st_size, st.st_mtime_ns) != (upload.size, upload.mtime_ns):
+            self.error = FileChangedError(f"{upload.path} changed while it was read")
+            raise self.error
+        if builder is not None:
+            cid = builder.finish().cid
+            if upload.computed_cid is not None and cid != upload.computed_cid:
+                # Same size and mtime, different bytes: rewritten within the
+                # timestamp granularity.
+                self.error = FileChangedError(f"{upload.path} changed between attempts")
+                raise self.error
+            upload.computed_cid = cid
+            if len(cid) != upload._cid_length:
+                raise AssertionError(f"CID of {len(cid)} characters, promised {upload._cid_length}")
+            self.cid = cid
+        assert self.cid is not None
+        if upload.verify is not None:
+            upload.verify(
+                ReadReport(
+                    path=upload.path,
+                    size=self._file_size,
+                    mtime_ns=st.st_mtime_ns,
+                    inode=st.st_ino,
+                    cid=self.cid,
+                    attempt=self._attempt,
+                )
+            )
+        return self.cid
+
+    async def aclose(self) -> None:
+        """Close the file; safe to call more than once."""
+        if not self._closed:
+            self._closed = True
+            await self._handle.close()
+
+    def rewind_progress(self) -> None:
+        """Report the negative of what this attempt sent (it failed)."""
+        if self.sent and self._upload.on_progress is not None:
+            self._upload.on_progress(-self.sent)
+        self.sent = 0
+
+    def describe_error(self) -> DecooError | None:
+        """The error this body raised, if it is one of ours."""
+        return self.error if isinstance(self.error, DecooError) else None

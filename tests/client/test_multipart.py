@@ -1,0 +1,245 @@
+"""The streaming multipart body: exact length, part order, both CID modes, changes caught.
+
+The body is produced into an in-memory writer and parsed back with the
+standard library's MIME parser; sending it over HTTP is tested against
+``bulkpin serve`` in test_client_service.py.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import json
+import os
+from pathlib import Path
+
+import pytest
+from aiohttp.abc import AbstractStreamWriter
+
+from bulkpin.client import FileChangedError, LocalFileError, ReadReport
+from bulkpin.client.multipart import (
+    MultipartUpload,
+    UploadBody,
+    cid_text_length,
+    secret_text_length,
+)
+from bulkpin.signing import generate_private_key, sign_cid, verify_secret
+from bulkpin.unixfs import UNIXFS_V0_2015, UNIXFS_V1_2025, hash_file
+
+KEY = generate_private_key()
+SECRET_LENGTH = secret_text_length(1024)
+
+
+class Collector(AbstractStreamWriter):
+    """Keeps what the body writes; ``on_write`` runs after each write."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.on_write: list[object] = []
+        self.writes = 0
+
+    async def write(self, chunk: bytes | bytearray | memoryview) -> None:
+        self.data += chunk
+        self.writes += 1
+        for hook in self.on_write:
+            hook(self.writes)  # type: ignore[operator]
+
+    async def write_eof(self, chunk: bytes = b"") -> None:
+        self.data += chunk
+
+    async def drain(self) -> None:
+        pass
+
+    def enable_compression(self, encoding: str = "deflate", strategy: int | None = None) -> None:
+        raise NotImplementedError
+
+    def enable_chunking(self) -> None:
+        raise NotImplementedError
+
+    async def write_headers(self, status_line: str, headers: object) -> None:
+        raise NotImplementedError
+
+
+def content(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def rewrite(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+
+
+def sign(cid: str) -> str:
+    return sign_cid(KEY, cid)
+
+
+def parse(body: UploadBody, data: bytes) -> list[tuple[str, str | None, bytes]]:
+    """(name, filename, content) of each part, in order."""
+    head = f"Content-Type: {body.content_type}\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + data)
+    parts = []
+    for part in message.iter_parts():
+        disposition = part.get("Content-Disposition", "")
+        name = disposition.split('name="', 1)[1].split('"', 1)[0]
+        payload = part.get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        parts.append((name, part.get_filename(), payload))
+    return parts
+
+
+async def produce(
+    upload: MultipartUpload, writer: Collector | None = None
+) -> tuple[UploadBody, bytes]:
+    writer = writer or Collector()
+    body = await upload.open()
+    try:
+        await body.write(writer)
+    finally:
+        await body.aclose()
+    return body, bytes(writer.data)
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    path = tmp_path / 'report "final".bin'
+    path.write_bytes(os.urandom(700_000))
+    return path
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("known", [True, False], ids=["cid-known", "cid-streamed"])
+async def test_exact_length_and_part_order(sample: Path, known: bool) -> None:
+    cid = hash_file(sample).cid
+    upload = MultipartUpload(
+        sample, sign=sign, secret_length=SECRET_LENGTH, cid=cid if known else None, chunk_size=65536
+    )
+    body, data = await produce(upload)
+    assert body.size == len(data)
+    assert body.complete
+    assert body.cid == cid
+    parts = parse(body, data)
+    assert [name for name, _, _ in parts] == ["file", "cid", "secret"]
+    assert parts[0][1] == "report %22final%22.bin"
+    assert parts[0][2] == content(sample)
+    assert parts[1][2] == cid.encode()
+    assert verify_secret(KEY.public_key(), cid, parts[2][2].decode())
+
+
+@pytest.mark.anyio
+async def test_non_default_profile_says_so_in_metadata(sample: Path) -> None:
+    upload = MultipartUpload(
+        sample, sign=sign, secret_length=SECRET_LENGTH, name="My File ✓", profile=UNIXFS_V1_2025
+    )
+    body, data = await produce(upload)
+    parts = parse(body, data)
+    assert [name for name, _, _ in parts] == ["file", "decooMetadata", "cid", "secret"]
+    assert json.loads(parts[1][2]) == {"name": "My File ✓", "cidProfile": "unixfs-v1-2025"}
+    assert parts[2][2].decode() == hash_file(sample, UNIXFS_V1_2025).cid
+    assert body.size == len(data)
+
+
+def test_fixed_lengths() -> None:
+    assert cid_text_length(UNIXFS_V0_2015) == 46
+    assert cid_text_length(UNIXFS_V1_2025) == 59
+    assert secret_text_length(1024) == 172
+    assert secret_text_length(2048) == 344
+    assert len(sign("Qm" + "x" * 44)) == 172
+
+
+@pytest.mark.anyio
+async def test_empty_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    upload = MultipartUpload(empty, sign=sign, secret_length=SECRET_LENGTH)
+    body, data = await produce(upload)
+    assert body.size == len(data)
+    assert parse(body, data)[0][2] == b""
+    assert body.cid == hash_file(empty).cid
+
+
+@pytest.mark.anyio
+async def test_progress_counts_file_bytes_and_rewinds(sample: Path) -> None:
+    deltas: list[int] = []
+    upload = MultipartUpload(
+        sample,
+        sign=sign,
+        secret_length=SECRET_LENGTH,
+        chunk_size=100_000,
+        on_progress=deltas.append,
+    )
+    body, _ = await produce(upload)
+    assert sum(deltas) == 700_000
+    assert max(deltas) == 100_000
+    body.rewind_progress()
+    assert deltas[-1] == -700_000
+    assert sum(deltas) == 0
+
+
+@pytest.mark.anyio
+async def test_growing_file_is_caught_before_the_cid_is_sent(sample: Path) -> None:
+    upload = MultipartUpload(sample, sign=sign, secret_length=SECRET_LENGTH, chunk_size=100_000)
+    writer = Collector()
+
+    def grow(writes: int) -> None:
+        if writes == 2:
+            with sample.open("ab") as f:
+                f.write(b"more")
+
+    writer.on_write.append(grow)
+    with pytest.raises(FileChangedError, match="changed while it was read"):
+        await produce(upload, writer)
+    assert b'name="cid"' not in writer.data
+
+
+@pytest.mark.anyio
+async def test_shrinking_file_is_caught(sample: Path) -> None:
+    upload = MultipartUpload(sample, sign=sign, secret_length=SECRET_LENGTH, chunk_size=100_000)
+    writer = Collector()
+
+    def shrink(writes: int) -> None:
+        if writes == 2:
+            os.truncate(sample, 150_000)
+
+    writer.on_write.append(shrink)
+    with pytest.raises(FileChangedError, match="shrank"):
+        await produce(upload, writer)
+
+
+@pytest.mark.anyio
+async def test_file_changed_between_attempts(sample: Path) -> None:
+    upload = MultipartUpload(sample, sign=sign, secret_length=SECRET_LENGTH)
+    await produce(upload)
+    rewrite(sample, b"different")
+    with pytest.raises(FileChangedError, match="previous attempt"):
+        await upload.open()
+
+
+@pytest.mark.anyio
+async def test_verify_hook_sees_the_read_and_can_abort(sample: Path) -> None:
+    reports: list[ReadReport] = []
+    upload = MultipartUpload(sample, sign=sign, secret_length=SECRET_LENGTH, verify=reports.append)
+    await produce(upload)
+    st = os.stat(sample)
+    assert [(r.size, r.mtime_ns, r.inode, r.cid, r.attempt) for r in reports] == [
+        (st.st_size, st.st_mtime_ns, st.st_ino, hash_file(sample).cid, 1)
+    ]
+
+    def refuse(report: ReadReport) -> None:
+        raise FileChangedError("journal says otherwise")
+
+    upload = MultipartUpload(sample, sign=sign, secret_length=SECRET_LENGTH, verify=refuse)
+    writer = Collector()
+    with pytest.raises(FileChangedError, match="journal"):
+        await produce(upload, writer)
+    assert b'name="cid"' not in writer.data
+
+
+@pytest.mark.anyio
+async def test_unreadable_things_are_local_errors(tmp_path: Path) -> None:
+    with pytest.raises(LocalFileError, match="cannot open"):
+        await MultipartUpload(tmp_path / "missing", sign=sign, secret_length=SECRET_LENGTH).open()
+    with pytest.raises(LocalFileError, match="not a regular file"):
+        await MultipartUpload(tmp_path, sign=sign, secret_length=SECRET_LENGTH).open()
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(LocalFileError, match="not a regular file"):
+        await MultipartUpload(fifo, sign=sign, secret_length=SECRET_LENGTH).open()
