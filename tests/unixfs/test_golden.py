@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bulkpin.unixfs import TreeEntry, TreeImporter, get_profile, hash_bytes, symlink_link
+from bulkpin.unixfs.file_builder import file_tsize
 from bulkpin.unixfs.node import cid_to_str
 from bulkpin.unixfs.profiles import CidProfile
 
@@ -42,6 +43,8 @@ def test_file_cid_matches_reference(vector: dict[str, Any]) -> None:
     assert result.cid == vector["cid"]
     assert result.tsize == vector["tsize"]
     assert result.size == vector["content"]["size"]
+    # The DAG size follows from the size alone: push links files known by CID.
+    assert file_tsize(result.size, _profile(vector)) == vector["tsize"]
 
 
 @pytest.mark.parametrize("vector", VECTORS["symlinks"], ids=lambda v: v["name"])

@@ -264,3 +264,11 @@ def decode_node(block: bytes) -> DecodedNode:
         hash_type=ints.get(5),
         fanout=ints.get(6),
     )
+
+
+def cid_from_str(text: str) -> bytes:
+    """Binary form of a CID given in any multibase text form (raises ``ValueError``)."""
+    try:
+        return bytes(CID.decode(text))
+    except Exception as exc:  # multiformats raises several unrelated types
+        raise ValueError(f"not a CID: {text[:80]!r}") from exc
