@@ -1,0 +1,121 @@
+"""``bulkpin serve``: run the local Decoo-compatible service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from ..service import (
+    FaultPlan,
+    FaultSpecError,
+    LocalService,
+    ServiceConfig,
+    default_data_dir,
+    init_accounts,
+    parse_faults,
+    parse_ports,
+    parse_rate_limit,
+    run_until_signalled,
+)
+from ..service.accounts import check_account_name
+from ..service.config import (
+    DEFAULT_FETCH_TIMEOUT,
+    DEFAULT_HOST,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_JOB_DELAY,
+    DEFAULT_TOKEN_TTL,
+)
+
+T = TypeVar("T")
+
+
+def _convert(value: str, parse: Callable[[str], T], param: str) -> T:
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=param) from None
+
+
+@click.command("serve")
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
+              default=None, help="State directory [default: the user data dir's bulkpin/service].")
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
+@click.option("--advertise-host", default=None,
+              help="Host name put in URLs handed out [default: --host, or 127.0.0.1 for 0.0.0.0].")
+@click.option("--cloud-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Cloud port; 0 picks a free one.")
+@click.option("--endpoint-ports", default="0", show_default=True,
+              help="Endpoint ports, comma-separated (one Endpoint each); 0 picks a free one.")
+@click.option("--job-delay", type=click.FloatRange(min=0), default=DEFAULT_JOB_DELAY,
+              show_default=True, help="Seconds from a job's creation to pinned.")
+@click.option("--token-ttl", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT_TOKEN_TTL, show_default=True, help="Access token lifetime, seconds.")
+@click.option("--fetch-timeout", type=click.FloatRange(min=0), default=DEFAULT_FETCH_TIMEOUT,
+              show_default=True,
+              help="Seconds a pinByHash job looks for its content before failing.")
+@click.option("--idle-timeout", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT_IDLE_TIMEOUT, show_default=True,
+              help="Seconds a request body may stall before it is abandoned (408).")
+@click.option("--max-upload-size", type=click.IntRange(min=0), default=None,
+              help="Largest file pinFile accepts, in bytes (413 above) [default: no limit].")
+@click.option("--rate-limit", default=None, metavar="N/min",
+              help="Requests per minute and account (429 with Retry-After above).")
+@click.option("--faults", default=None, metavar="SPEC",
+              help="Injected faults: ROUTE:KIND=P[,KIND=P...][;ROUTE:...].")
+@click.option("--fault-seed", type=int, default=0, show_default=True,
+              help="Seed of the generator deciding faults.")
+@click.option("--init-only", is_flag=True, help="Create the data dir and profiles, then exit.")
+@click.option("--new-account", "new_accounts", multiple=True, metavar="NAME",
+              help="Also create account NAME and write DIR/profile-NAME.toml.")
+@click.option("-v", "--verbose", is_flag=True, help="Log requests' errors to stderr.")
+def serve_command(
+    data_dir: Path | None, host: str, advertise_host: str | None, cloud_port: int,
+    endpoint_ports: str, job_delay: float, token_ttl: float, fetch_timeout: float,
+    idle_timeout: float, max_upload_size: int | None, rate_limit: str | None,
+    faults: str | None, fault_seed: int, init_only: bool, new_accounts: tuple[str, ...],
+    verbose: bool,
+) -> None:
+    """Run a local Decoo-compatible pinning service (Cloud and Endpoints).
+
+    Prints its URLs and the client profile's path, then "bulkpin serve: ready",
+    and serves until interrupted.
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        plan = parse_faults(faults) if faults else None
+    except FaultSpecError as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from None
+    for name in new_accounts:
+        _convert(name, check_account_name, "--new-account")
+    try:
+        config = ServiceConfig(
+            data_dir=(data_dir or default_data_dir()).absolute(), host=host,
+            advertise_host=advertise_host, cloud_port=cloud_port,
+            endpoint_ports=_convert(endpoint_ports, parse_ports, "--endpoint-ports"),
+            job_delay=job_delay, token_ttl=token_ttl, fetch_timeout=fetch_timeout,
+            idle_timeout=idle_timeout, max_upload_size=max_upload_size,
+            rate_limit=(
+                _convert(rate_limit, parse_rate_limit, "--rate-limit") if rate_limit else None
+            ),
+            faults=plan or FaultPlan(), fault_seed=fault_seed,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if init_only:
+        for path in init_accounts(config, new_accounts):
+            click.echo(f"bulkpin serve: profile {path.resolve()}")
+        return
+    try:
+        service = LocalService(config, new_accounts=new_accounts)
+        asyncio.run(run_until_signalled(service, sys.stdout))
+    except OSError as exc:
+        # A port in use or an unwritable data dir: a configuration error.
+        click.echo(f"bulkpin serve: {exc}", err=True)
+        raise SystemExit(2) from None

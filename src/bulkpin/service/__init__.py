@@ -1,0 +1,33 @@
+"""A local Decoo-compatible pinning service: ``bulkpin serve`` and the embedded default.
+
+One Cloud listener and one or more Endpoint listeners share a data dir holding
+SQLite (accounts, pins, jobs) and a content-addressed blob store. Modules, one
+job each:
+
+- :mod:`.config`: :class:`ServiceConfig` and its defaults;
+- :mod:`.server`: :class:`LocalService`, listeners, start and stop;
+- :mod:`.cloud` and :mod:`.endpoint`: the routes of each side;
+- :mod:`.upload`: streaming a ``pinFile`` body through the CID engine to disk;
+- :mod:`.jobs`: the pin-job worker;
+- :mod:`.db`, :mod:`.blobs`: state on disk;
+- :mod:`.accounts`, :mod:`.tokens`, :mod:`.auth`: accounts, keys, tokens, callers;
+- :mod:`.faults`, :mod:`.ratelimit`, :mod:`.stats`, :mod:`.middleware`: the test levers;
+- :mod:`.errors`, :mod:`.params`: error answers and request parsing.
+"""
+
+from .config import ServiceConfig, default_data_dir, parse_ports, parse_rate_limit
+from .faults import FaultPlan, FaultSpecError, parse_faults
+from .server import LocalService, init_accounts, run_until_signalled
+
+__all__ = [
+    "FaultPlan",
+    "FaultSpecError",
+    "LocalService",
+    "ServiceConfig",
+    "default_data_dir",
+    "init_accounts",
+    "parse_faults",
+    "parse_ports",
+    "parse_rate_limit",
+    "run_until_signalled",
+]

@@ -1,0 +1,103 @@
+"""The service's settings: one frozen dataclass, built by the CLI or by a caller.
+
+Defaults live here and nowhere else; the CLI's help texts name these constants.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+from .faults import FaultPlan
+
+#: Loopback: the service is a development and test tool.
+DEFAULT_HOST = "127.0.0.1"
+#: Each job step (queued -> pinning -> pinned) takes half of this.
+DEFAULT_JOB_DELAY = 0.2
+#: Decoo's access tokens live two hours.
+DEFAULT_TOKEN_TTL = 2 * 60 * 60
+#: How long a pinByHash job looks for its content before it is failed.
+DEFAULT_FETCH_TIMEOUT = 5.0
+#: Decoo retries failed jobs for a day.
+RETRY_WINDOW = 24 * 60 * 60
+#: A request body that sends nothing for this long is abandoned (408).
+DEFAULT_IDLE_TIMEOUT = 30.0
+
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*$")
+_PER_UNIT = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0,
+             "h": 3600.0, "hour": 3600.0}
+
+
+def default_data_dir() -> Path:
+    """Where the embedded service keeps its state unless told otherwise."""
+    return Path(platformdirs.user_data_dir("bulkpin")) / "service"
+
+
+def parse_rate_limit(text: str) -> float:
+    """``"N/min"`` (also ``/s``, ``/h``) to requests per minute; ValueError if malformed."""
+    m = _RATE.match(text)
+    if not m:
+        raise ValueError(f"rate limit {text!r} is not of the form N/min (or N/s, N/h)")
+    per_minute = float(m.group(1)) * 60.0 / _PER_UNIT[m.group(2)]
+    if per_minute <= 0:
+        raise ValueError("rate limit must be positive")
+    return per_minute
+
+
+def parse_ports(text: str) -> tuple[int, ...]:
+    """``"N[,N...]"`` to ports (0 = any free port); ValueError if malformed."""
+    ports: list[int] = []
+    for raw in text.split(","):
+        piece = raw.strip()
+        if not piece.isdigit() or not 0 <= int(piece) <= 65535:
+            raise ValueError(f"{piece!r} is not a port number (0-65535)")
+        ports.append(int(piece))
+    return tuple(ports)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Everything :class:`~bulkpin.service.LocalService` needs to run.
+
+    Ports of 0 pick free ports; the URLs actually served are on the running
+    service. ``advertise_host`` is the host name put into URLs (endpoint list,
+    profile): by default ``host``, or loopback when ``host`` is a wildcard.
+    """
+
+    data_dir: Path = field(default_factory=default_data_dir)
+    host: str = DEFAULT_HOST
+    advertise_host: str | None = None
+    cloud_port: int = 0
+    endpoint_ports: tuple[int, ...] = (0,)
+    job_delay: float = DEFAULT_JOB_DELAY
+    token_ttl: float = DEFAULT_TOKEN_TTL
+    fetch_timeout: float = DEFAULT_FETCH_TIMEOUT
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    max_upload_size: int | None = None
+    #: Requests per minute and account; None: unlimited.
+    rate_limit: float | None = None
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    fault_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.endpoint_ports:
+            raise ValueError("at least one endpoint port is needed")
+        for name in ("job_delay", "fetch_timeout"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        for name in ("token_ttl", "idle_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.max_upload_size is not None and self.max_upload_size < 0:
+            raise ValueError("max_upload_size must not be negative")
+
+    @property
+    def url_host(self) -> str:
+        """The host part of every URL the service hands out."""
+        host = self.advertise_host or self.host
+        if host in ("0.0.0.0", "", "::"):  # noqa: S104 - a wildcard is not a URL host
+            host = "127.0.0.1"
+        return f"[{host}]" if ":" in host else host

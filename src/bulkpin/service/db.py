@@ -1,0 +1,416 @@
+"""The service's state in SQLite (WAL): accounts, pins and pin jobs.
+
+All access goes through one connection owned by one thread
+(:class:`AsyncDatabase` runs :class:`Database` methods there), so the event
+loop never waits on the disk and no two writers race. Other processes (``serve
+--init-only --new-account``) may open the same file at the same time; WAL and a
+busy timeout make that safe.
+
+Times are integer milliseconds since the epoch (UTC): what the API prints
+(``2024-05-01T12:00:00.123Z``) is then exactly what is stored, so a date read
+back from an answer filters exactly. Rows are ordered by time, then insertion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Concatenate, Literal, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+JobStatus = Literal["queued", "pinning", "pinned", "failed"]
+JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "pinning", "pinned", "failed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS accounts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    key_id TEXT NOT NULL UNIQUE,
+    public_key BLOB NOT NULL,
+    private_key TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pins (
+    id INTEGER PRIMARY KEY,
+    uid TEXT NOT NULL UNIQUE,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    cid TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pins_by_date ON pins (account_id, created_ms, id);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    uid TEXT NOT NULL UNIQUE,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    cid TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('file', 'hash')),
+    status TEXT NOT NULL CHECK (status IN ('queued', 'pinning', 'pinned', 'failed')),
+    name TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    -- when the worker next looks at the job; NULL: nothing to do
+    due_ms INTEGER,
+    -- pinByHash: when the search for the content gives up
+    deadline_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS jobs_by_date ON jobs (account_id, created_ms, id);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (account_id, status, created_ms, id);
+CREATE INDEX IF NOT EXISTS jobs_by_cid ON jobs (account_id, cid, created_ms, id);
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs (due_ms) WHERE due_ms IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_hash_cid ON jobs (cid) WHERE kind = 'hash';
+"""
+
+#: Jobs the worker advances per transaction.
+_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """An account as stored."""
+
+    id: int
+    name: str
+    key_id: str
+    public_key: bytes
+    private_key: str
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """A pin job as ``pinJobs`` shows it."""
+
+    uid: str
+    status: str
+    cid: str
+
+
+@dataclass(frozen=True)
+class PinRow:
+    """A pin as ``pinList`` shows it."""
+
+    uid: str
+    cid: str
+    size: int
+    created_ms: int
+    name: str
+
+
+@dataclass(frozen=True)
+class DbStats:
+    """The counts ``/_admin/stats`` reports from the database."""
+
+    pins: int
+    jobs: dict[str, int]
+    duplicate_jobs: int
+    accounts: int
+
+
+def new_uid() -> str:
+    """A public identifier for a pin or job."""
+    return str(uuid.uuid4())
+
+
+class Database:
+    """Synchronous access; call from one thread at a time (see :class:`AsyncDatabase`)."""
+
+    def __init__(self, path: Path) -> None:
+        self._conn = sqlite3.connect(
+            path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a crash of the process (what tests do with
+        # SIGKILL); only a power cut can lose the last commits.
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        with self._conn:
+            self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Checkpoint and close."""
+        # Another process may hold the database; the WAL then simply stays.
+        with contextlib.suppress(sqlite3.OperationalError):
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._conn.close()
+
+    def _tx(self) -> sqlite3.Connection:
+        self._conn.execute("BEGIN IMMEDIATE")
+        return self._conn
+
+    # -- meta -------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        """A stored setting, or None."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a setting."""
+        self._conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # -- accounts -----------------------------------------------------------
+
+    def add_account(
+        self, name: str, key_id: str, public_key: bytes, private_key: str, now_ms: int
+    ) -> AccountRow:
+        """Create an account, or return the existing one of that name."""
+        conn = self._tx()
+        try:
+            existing = self.account_by_name(name)
+            if existing is None:
+                conn.execute(
+                    "INSERT INTO accounts (name, key_id, public_key, private_key, created_ms) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (name, key_id, public_key, private_key, now_ms),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        account = self.account_by_name(name)
+        assert account is not None
+        return account
+
+    def _account(self, where: str, arg: object) -> AccountRow | None:
+        row = self._conn.execute(
+            "SELECT id, name, key_id, public_key, private_key FROM accounts WHERE " + where,  # noqa: S608
+            (arg,),
+        ).fetchone()
+        return None if row is None else AccountRow(row[0], row[1], row[2], bytes(row[3]), row[4])
+
+    def account_by_name(self, name: str) -> AccountRow | None:
+        """The account called ``name``."""
+        return self._account("name = ?", name)
+
+    def account_by_id(self, account_id: int) -> AccountRow | None:
+        """The account with this id."""
+        return self._account("id = ?", account_id)
+
+    def accounts(self) -> list[AccountRow]:
+        """Every account, oldest first."""
+        rows = self._conn.execute(
+            "SELECT id, name, key_id, public_key, private_key FROM accounts ORDER BY id"
+        ).fetchall()
+        return [AccountRow(r[0], r[1], r[2], bytes(r[3]), r[4]) for r in rows]
+
+    # -- pins and jobs --------------------------------------------------------
+
+    def add_file_pin(
+        self, account_id: int, cid: str, size: int, name: str, now_ms: int, due_ms: int
+    ) -> tuple[str, str]:
+        """An uploaded file: its pin and its queued job, in one transaction.
+
+        Also puts pinByHash jobs waiting for this content (of any account, as on
+        IPFS) back in front of the worker. Returns (pin id, job id).
+        """
+        pin_uid, job_uid = new_uid(), new_uid()
+        conn = self._tx()
+        try:
+            conn.execute(
+                "INSERT INTO pins (uid, account_id, cid, size, name, created_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (pin_uid, account_id, cid, size, name, now_ms),
+            )
+            conn.execute(
+                "INSERT INTO jobs (uid, account_id, cid, kind, status, name, created_ms, "
+                "updated_ms, due_ms) VALUES (?, ?, ?, 'file', 'queued', ?, ?, ?, ?)",
+                (job_uid, account_id, cid, name, now_ms, now_ms, due_ms),
+            )
+            conn.execute(
+                "UPDATE jobs SET due_ms = ? WHERE kind = 'hash' AND cid = ? "
+                "AND status IN ('pinning', 'failed')",
+                (now_ms, cid),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return pin_uid, job_uid
+
+    def add_hash_job(
+        self, account_id: int, cid: str, name: str, now_ms: int, due_ms: int, deadline_ms: int
+    ) -> str:
+        """A queued pinByHash job; returns its id."""
+        uid = new_uid()
+        self._conn.execute(
+            "INSERT INTO jobs (uid, account_id, cid, kind, status, name, created_ms, "
+            "updated_ms, due_ms, deadline_ms) VALUES (?, ?, ?, 'hash', 'queued', ?, ?, ?, ?, ?)",
+            (uid, account_id, cid, name, now_ms, now_ms, due_ms, deadline_ms),
+        )
+        return uid
+
+    def list_jobs(
+        self, account_id: int, *, cid: str | None, status: str | None,
+        descending: bool, offset: int, limit: int,
+    ) -> tuple[int, list[JobRow]]:
+        """(count of matching jobs, one page of them)."""
+        where = ["account_id = ?"]
+        args: list[object] = [account_id]
+        if cid is not None:
+            where.append("cid = ?")
+            args.append(cid)
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        clause = " AND ".join(where)
+        order = "DESC" if descending else "ASC"
+        (count,) = self._conn.execute(
+            f"SELECT COUNT(*) FROM jobs WHERE {clause}", args  # noqa: S608
+        ).fetchone()
+        rows = self._conn.execute(
+            f"SELECT uid, status, cid FROM jobs WHERE {clause} "  # noqa: S608
+            f"ORDER BY created_ms {order}, id {order} LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        ).fetchall()
+        return int(count), [JobRow(*r) for r in rows]
+
+    def list_pins(
+        self, account_id: int, *, start_ms: int | None, end_ms: int | None,
+        descending: bool, offset: int, limit: int,
+    ) -> tuple[int, list[PinRow]]:
+        """(count of matching pins, one page of them)."""
+        where = ["account_id = ?"]
+        args: list[object] = [account_id]
+        if start_ms is not None:
+            where.append("created_ms >= ?")
+            args.append(start_ms)
+        if end_ms is not None:
+            where.append("created_ms <= ?")
+            args.append(end_ms)
+        clause = " AND ".join(where)
+        order = "DESC" if descending else "ASC"
+        (count,) = self._conn.execute(
+            f"SELECT COUNT(*) FROM pins WHERE {clause}", args  # noqa: S608
+        ).fetchone()
+        rows = self._conn.execute(
+            f"SELECT uid, cid, size, created_ms, name FROM pins WHERE {clause} "  # noqa: S608
+            f"ORDER BY created_ms {order}, id {order} LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        ).fetchall()
+        return int(count), [PinRow(*r) for r in rows]
+
+    # -- the worker -------------------------------------------------------------
+
+    def next_due(self) -> int | None:
+        """When the earliest job needs the worker (ms), or None."""
+        row = self._conn.execute("SELECT MIN(due_ms) FROM jobs WHERE due_ms IS NOT NULL").fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def advance_jobs(
+        self, now_ms: int, step_ms: int, poll_ms: int, retry_after_ms: int,
+        blob_size: Callable[[str], int | None],
+    ) -> int:
+        """Move every due job one step; returns how many were looked at.
+
+        queued -> pinning -> pinned when the content is in the store; a pinByHash
+        job without content stays pinning until its deadline, then fails. A
+        failed job created less than ``retry_after_ms`` ago goes back to
+        pinning when its content arrives (Decoo retries for a day).
+        """
+        conn = self._tx()
+        try:
+            rows = conn.execute(
+                "SELECT id, account_id, cid, kind, status, name, created_ms, deadline_ms "
+                "FROM jobs WHERE due_ms IS NOT NULL AND due_ms <= ? ORDER BY due_ms LIMIT ?",
+                (now_ms, _BATCH),
+            ).fetchall()
+            for job_id, account_id, cid, kind, status, name, created_ms, deadline_ms in rows:
+                new_status, due = status, None
+                if status == "queued":
+                    new_status, due = "pinning", now_ms + step_ms
+                elif status == "failed":
+                    # Woken because content arrived (or after a restart): retry
+                    # within the window; otherwise wait for the next wake-up.
+                    retry = now_ms - created_ms <= retry_after_ms and blob_size(cid) is not None
+                    if retry:
+                        new_status, due = "pinning", now_ms + step_ms
+                elif (size := blob_size(cid)) is not None:
+                    new_status = "pinned"
+                    if kind == "hash":
+                        conn.execute(
+                            "INSERT INTO pins (uid, account_id, cid, size, name, created_ms) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            (new_uid(), account_id, cid, size, name, now_ms),
+                        )
+                elif kind == "hash" and (deadline_ms is None or now_ms < deadline_ms):
+                    due = now_ms + poll_ms
+                    if deadline_ms is not None:
+                        due = min(due, deadline_ms)
+                else:
+                    # Out of time, or an uploaded file whose blob is gone.
+                    new_status = "failed"
+                conn.execute(
+                    "UPDATE jobs SET status = ?, due_ms = ?, updated_ms = ? WHERE id = ?",
+                    (new_status, due, now_ms, job_id),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return len(rows)
+
+    def wake_failed(self, now_ms: int, window_ms: int) -> None:
+        """Have the worker look again at recent failed pinByHash jobs (after a restart)."""
+        self._conn.execute(
+            "UPDATE jobs SET due_ms = ? WHERE kind = 'hash' AND status = 'failed' "
+            "AND created_ms >= ?",
+            (now_ms, now_ms - window_ms),
+        )
+
+    # -- stats -------------------------------------------------------------------
+
+    def stats(self) -> DbStats:
+        """Counts for ``/_admin/stats``."""
+        (pins,) = self._conn.execute("SELECT COUNT(*) FROM pins").fetchone()
+        jobs: dict[str, int] = dict.fromkeys(JOB_STATUSES, 0)
+        for status, n in self._conn.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status"):
+            jobs[status] = int(n)
+        (distinct,) = self._conn.execute(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT account_id, cid FROM jobs)"
+        ).fetchone()
+        (accounts,) = self._conn.execute("SELECT COUNT(*) FROM accounts").fetchone()
+        return DbStats(int(pins), jobs, sum(jobs.values()) - int(distinct), int(accounts))
+
+
+class AsyncDatabase:
+    """Runs :class:`Database` methods on the one thread that owns the connection."""
+
+    def __init__(self, path: Path) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulkpin-db")
+        self._db = self._executor.submit(Database, path).result()
+
+    async def run(
+        self, method: Callable[Concatenate[Database, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``method(db, *args, **kwargs)`` on the database thread."""
+        loop = asyncio.get_running_loop()
+        future = self._executor.submit(method, self._db, *args, **kwargs)
+        return await asyncio.wrap_future(future, loop=loop)
+
+    def call(
+        self, method: Callable[Concatenate[Database, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """The same, blocking: for start-up and shut-down outside the event loop."""
+        return self._executor.submit(method, self._db, *args, **kwargs).result()
+
+    def close(self) -> None:
+        """Close the connection and stop the thread."""
+        self._executor.submit(self._db.close).result()
+        self._executor.shutdown(wait=True)

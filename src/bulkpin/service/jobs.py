@@ -1,0 +1,54 @@
+"""The pin-job worker: moves jobs ``queued`` -> ``pinning`` -> ``pinned``/``failed``.
+
+It sleeps until the earliest job is due or until a handler signals new work,
+then advances every due job in one transaction. Its whole state is in the
+database, so after a restart the jobs that were in flight simply carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from .config import RETRY_WINDOW
+from .db import Database
+from .state import ServiceState
+
+log = logging.getLogger("bulkpin.service")
+
+#: How often a pinByHash job without content looks again (content arriving by
+#: upload wakes it at once anyway).
+POLL_MS = 1000
+#: Back-off after an unexpected error, so a broken disk does not spin the loop.
+_ERROR_PAUSE = 1.0
+
+
+class JobWorker:
+    """Runs until cancelled."""
+
+    def __init__(self, state: ServiceState) -> None:
+        self._state = state
+
+    async def run(self) -> None:
+        """Advance jobs forever."""
+        state = self._state
+        await state.db.run(Database.wake_failed, state.now_ms(), RETRY_WINDOW * 1000)
+        while True:
+            # Clear before looking, so work signalled meanwhile is not missed.
+            state.jobs_changed.clear()
+            try:
+                done = await state.db.run(
+                    Database.advance_jobs, state.now_ms(), state.step_ms, POLL_MS,
+                    RETRY_WINDOW * 1000, state.blobs.size,
+                )
+                if done:
+                    continue
+                next_due = await state.db.run(Database.next_due)
+            except Exception:
+                log.exception("job worker")
+                await asyncio.sleep(_ERROR_PAUSE)
+                continue
+            timeout = None if next_due is None else max(0.0, (next_due - state.now_ms()) / 1000)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state.jobs_changed.wait(), timeout)

@@ -1,0 +1,226 @@
+"""Wiring: the Cloud and Endpoint listeners, the job worker, start and stop.
+
+``async with LocalService(config) as svc:`` serves until the block ends;
+:func:`run_until_signalled` is what ``bulkpin serve`` calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+from typing import Self, TextIO
+
+from aiohttp import web
+
+from . import cloud, endpoint
+from .accounts import DEFAULT_ACCOUNT, ensure_account, profile_path, write_account_profile
+from .auth import Authenticator
+from .blobs import BlobStore
+from .config import ServiceConfig
+from .db import AsyncDatabase, Database
+from .errors import JsonErrorAppRunner, error_middleware
+from .faults import FaultInjector
+from .jobs import JobWorker
+from .middleware import fault_middleware, stats_middleware
+from .ratelimit import RateLimiter
+from .state import STATE, ServiceState
+from .stats import RequestStats
+from .tokens import load_or_create_secret
+
+log = logging.getLogger("bulkpin.service")
+
+DB_FILE = "bulkpin.sqlite3"
+SECRET_FILE = "jwt-secret"  # noqa: S105 - a file name
+#: JSON bodies (pinByHash) are small; uploads are streamed and not bound by this.
+_JSON_BODY_MAX = 1 << 20
+#: After an early error answer (413...), how long aiohttp keeps reading and
+#: discarding the rest of the body, so the client gets to read the answer.
+_LINGER_SECONDS = 2.0
+#: How long a stop waits for requests in progress.
+_SHUTDOWN_SECONDS = 5.0
+_HASH_THREADS = max(2, min(8, os.cpu_count() or 2))
+
+
+def _app(state: ServiceState, routes: web.RouteTableDef) -> web.Application:
+    app = web.Application(
+        middlewares=[stats_middleware, fault_middleware, error_middleware],
+        client_max_size=_JSON_BODY_MAX,
+    )
+    app[STATE] = state
+    app.add_routes(routes)
+    return app
+
+
+def open_accounts(data_dir: Path, names: Iterable[str] = ()) -> tuple[AsyncDatabase, bytes]:
+    """Open the data dir's database, creating it and the default account if needed."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secret = load_or_create_secret(data_dir / SECRET_FILE)
+    db = AsyncDatabase(data_dir / DB_FILE)
+    try:
+        for name in (DEFAULT_ACCOUNT, *names):
+            db.call(ensure_account, name)
+    except BaseException:
+        db.close()
+        raise
+    return db, secret
+
+
+def init_accounts(config: ServiceConfig, names: Iterable[str] = ()) -> list[Path]:
+    """``serve --init-only``: create the data dir and accounts, write their profiles.
+
+    The profiles point at the Cloud URL last served from this data dir (a running
+    service's, if any), else at the configured host and port.
+    """
+    names = list(names)
+    db, secret = open_accounts(config.data_dir, names)
+    try:
+        cloud_url = db.call(Database.get_meta, "cloud_url") or (
+            f"http://{config.url_host}:{config.cloud_port}"
+        )
+        paths = []
+        for name in names or [DEFAULT_ACCOUNT]:
+            account = db.call(Database.account_by_name, name)
+            assert account is not None
+            paths.append(write_account_profile(config.data_dir, secret, account, cloud_url))
+        return paths
+    finally:
+        db.close()
+
+
+class LocalService:
+    """The Decoo-compatible service, running in this process's event loop."""
+
+    def __init__(
+        self, config: ServiceConfig, *, new_accounts: Iterable[str] = (),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self._new_accounts = list(new_accounts)
+        self._clock = clock
+        self._runners: list[web.AppRunner] = []
+        self._worker: asyncio.Task[None] | None = None
+        self._state: ServiceState | None = None
+        self._db: AsyncDatabase | None = None
+        self._hashers: ThreadPoolExecutor | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        """Where state is kept."""
+        return self.config.data_dir
+
+    @property
+    def cloud_url(self) -> str:
+        """The Cloud's base URL, e.g. ``http://127.0.0.1:41234``."""
+        assert self._state is not None, "service not started"
+        return self._state.cloud_url
+
+    @property
+    def endpoint_urls(self) -> list[str]:
+        """The Endpoints' base URLs, in ``/endpoint/list`` order."""
+        assert self._state is not None, "service not started"
+        return list(self._state.endpoint_urls)
+
+    @property
+    def profile_path(self) -> Path:
+        """The default account's client profile."""
+        return profile_path(self.config.data_dir, DEFAULT_ACCOUNT)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Open the data dir, bind every listener, write the profiles, start the worker."""
+        config = self.config
+        loop = asyncio.get_running_loop()
+        db, secret = await loop.run_in_executor(
+            None, open_accounts, config.data_dir, self._new_accounts
+        )
+        self._db = db
+        self._hashers = ThreadPoolExecutor(_HASH_THREADS, thread_name_prefix="bulkpin-hash")
+        try:
+            blobs = await loop.run_in_executor(None, BlobStore, config.data_dir / "blobs")
+            limiter = (
+                RateLimiter(config.rate_limit, time.monotonic) if config.rate_limit else None
+            )
+            state = ServiceState(
+                config=config, db=db, blobs=blobs,
+                auth=Authenticator(db, secret, config.token_ttl, self._clock),
+                faults=FaultInjector(config.faults, config.fault_seed),
+                stats=RequestStats(), hashers=self._hashers, limiter=limiter, clock=self._clock,
+            )
+            self._state = state
+            state.cloud_url = await self._listen(_app(state, cloud.routes), config.cloud_port)
+            for port in config.endpoint_ports:
+                state.endpoint_urls.append(await self._listen(_app(state, endpoint.routes), port))
+            await db.run(Database.set_meta, "cloud_url", state.cloud_url)
+            for account in await db.run(Database.accounts):
+                await loop.run_in_executor(
+                    None, write_account_profile, config.data_dir, secret, account, state.cloud_url
+                )
+            self._worker = asyncio.create_task(JobWorker(state).run(), name="bulkpin-jobs")
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _listen(self, app: web.Application, port: int) -> str:
+        runner = JsonErrorAppRunner(
+            app, access_log=None, lingering_time=_LINGER_SECONDS,
+            shutdown_timeout=_SHUTDOWN_SECONDS,
+        )
+        await runner.setup()
+        self._runners.append(runner)
+        site = web.TCPSite(runner, self.config.host, port)
+        await site.start()
+        bound_port = runner.addresses[0][1]
+        return f"http://{self.config.url_host}:{bound_port}"
+
+    async def stop(self) -> None:
+        """Stop listening, finish requests in progress (briefly), close the database."""
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
+        if self._hashers is not None:
+            self._hashers.shutdown(wait=True)
+            self._hashers = None
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+async def run_until_signalled(service: LocalService, out: TextIO) -> None:
+    """Start ``service``, print its ready lines to ``out``, serve until SIGINT/SIGTERM."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with service:
+            print(f"bulkpin serve: cloud {service.cloud_url}", file=out)
+            for url in service.endpoint_urls:
+                print(f"bulkpin serve: endpoint {url}", file=out)
+            print(f"bulkpin serve: profile {service.profile_path.resolve()}", file=out)
+            print("bulkpin serve: ready", file=out, flush=True)
+            await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)

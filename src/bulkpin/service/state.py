@@ -1,0 +1,72 @@
+"""What every request handler shares: settings, database, blobs, auth, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from .auth import Account, Authenticator
+from .blobs import BlobStore
+from .config import ServiceConfig
+from .db import AsyncDatabase
+from .errors import RateLimited
+from .faults import FaultInjector
+from .ratelimit import RateLimiter
+from .stats import RequestStats
+
+
+@dataclass
+class ServiceState:
+    """One per running service, shared by the Cloud and every Endpoint."""
+
+    config: ServiceConfig
+    db: AsyncDatabase
+    blobs: BlobStore
+    auth: Authenticator
+    faults: FaultInjector
+    stats: RequestStats
+    #: Threads that hash and write uploads, so the event loop keeps reading.
+    hashers: ThreadPoolExecutor
+    limiter: RateLimiter | None = None
+    clock: Callable[[], float] = time.time
+    cloud_url: str = ""
+    endpoint_urls: list[str] = field(default_factory=list)
+    #: Set when there is new work for the job worker.
+    jobs_changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def now_ms(self) -> int:
+        """Wall-clock time in whole milliseconds, the database's unit."""
+        return int(self.clock() * 1000)
+
+    @property
+    def step_ms(self) -> int:
+        """How long each job step (queued, pinning) lasts: half of ``job_delay``."""
+        return int(self.config.job_delay * 500)
+
+    def check_rate(self, account: Account) -> None:
+        """Raise 429 if ``account`` is over ``--rate-limit``."""
+        if self.limiter is None:
+            return
+        wait = self.limiter.acquire(account.id)
+        if wait > 0:
+            raise RateLimited("rate limit exceeded", RateLimiter.retry_after(wait))
+
+    async def cloud_caller(self, request: web.Request) -> Account:
+        """Authenticate (API key) and rate-limit a Cloud request."""
+        account = await self.auth.cloud_account(request)
+        self.check_rate(account)
+        return account
+
+    async def endpoint_caller(self, request: web.Request) -> Account:
+        """Authenticate (access token) and rate-limit an Endpoint request."""
+        account = await self.auth.endpoint_account(request)
+        self.check_rate(account)
+        return account
+
+
+STATE = web.AppKey("state", ServiceState)
