@@ -23,6 +23,7 @@ from .harness import Context, Result
 #: Benchmark modules, each with ``run(ctx: Context) -> list[Result]``.
 BENCHMARKS = [
     "cid_engine",
+    "client_upload",
 ]
 
 

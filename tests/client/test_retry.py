@@ -50,6 +50,7 @@ NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)
         (error_for_status(400, "x"), Decision.FAIL),
         (error_for_status(403, "x"), Decision.FAIL),
         (error_for_status(404, "x"), Decision.FAIL),
+        (error_for_status(408, "x"), Decision.RETRY),
         (error_for_status(413, "x"), Decision.FAIL),
         (error_for_status(422, "x"), Decision.FAIL),
         (TLSError("x"), Decision.FAIL),

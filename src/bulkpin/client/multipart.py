@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import aiofiles
 import aiofiles.os
@@ -56,6 +56,8 @@ __all__ = [
     "cid_text_length",
     "secret_text_length",
 ]
+
+T = TypeVar("T")
 
 #: Bytes read from the file per step.
 DEFAULT_CHUNK_SIZE: Final = 1024 * 1024
@@ -264,6 +266,7 @@ class UploadBody(Payload):
         self.error: BaseException | None = None
         self._written = 0
         self._closed = False
+        self._inflight: set[asyncio.Future[Any]] = set()
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         """Not available: the body is a stream, produced once."""
@@ -303,25 +306,23 @@ class UploadBody(Payload):
         upload = self._upload
         builder = FileBuilder(upload.profile) if upload.cid is None else None
         progress = upload.on_progress
+        loop = asyncio.get_running_loop()
         await self._send(writer, self._head_bytes)
         remaining = self._file_size
-        read = self._handle.read
+        # A pipeline three chunks deep, so the socket never waits on the disk or
+        # the hash: the next chunk is read (a thread, via aiofiles) and this one
+        # hashed (a thread: hashlib releases the GIL) while this one is sent.
+        reading = self._start_read(remaining)
         while remaining:
-            try:
-                chunk = await read(min(upload.chunk_size, remaining))
-            except OSError as exc:
-                self.error = LocalFileError(f"cannot read {upload.path}: {exc.strerror or exc}")
-                raise self.error from None
-            if not chunk:
-                self.error = FileChangedError(
-                    f"{upload.path} shrank while it was read "
-                    f"({self._file_size - remaining} of {self._file_size} bytes)"
-                )
-                raise self.error
-            if builder is not None:
-                builder.update(chunk)
-            await self._send(writer, chunk)
+            chunk = await self._finish_read(reading, remaining)
             remaining -= len(chunk)
+            reading = self._start_read(remaining)
+            hashing = None
+            if builder is not None:
+                hashing = self._track(loop.run_in_executor(None, builder.update, chunk))
+            await self._send(writer, chunk)
+            if hashing is not None:
+                await asyncio.shield(hashing)
             self.sent += len(chunk)
             if progress is not None:
                 progress(len(chunk))
@@ -333,6 +334,36 @@ class UploadBody(Payload):
         if self._written != self._size:
             raise AssertionError(f"body of {self._written} bytes, promised {self._size}")
         self.complete = True
+
+    def _track(self, future: asyncio.Future[T]) -> asyncio.Future[T]:
+        # Work handed to threads must finish before the file is closed.
+        self._inflight.add(future)
+        future.add_done_callback(self._inflight.discard)
+        return future
+
+    def _start_read(self, remaining: int) -> asyncio.Future[bytes] | None:
+        if not remaining:
+            return None
+        read = self._handle.read(min(self._upload.chunk_size, remaining))
+        return self._track(asyncio.ensure_future(read))
+
+    async def _finish_read(self, reading: asyncio.Future[bytes] | None, remaining: int) -> bytes:
+        assert reading is not None
+        upload = self._upload
+        try:
+            # Shielded: a cancelled upload must not abandon a read still running
+            # in its thread; aclose() waits for it before closing the file.
+            chunk = await asyncio.shield(reading)
+        except OSError as exc:
+            self.error = LocalFileError(f"cannot read {upload.path}: {exc.strerror or exc}")
+            raise self.error from None
+        if not chunk:
+            self.error = FileChangedError(
+                f"{upload.path} shrank while it was read "
+                f"({self._file_size - remaining} of {self._file_size} bytes)"
+            )
+            raise self.error
+        return chunk
 
     def _check_read(self, builder: FileBuilder | None) -> str:
         """Confirm the file did not change while read; returns the CID to send."""
@@ -367,10 +398,16 @@ class UploadBody(Payload):
         return self.cid
 
     async def aclose(self) -> None:
-        """Close the file; safe to call more than once."""
-        if not self._closed:
-            self._closed = True
-            await self._handle.close()
+        """Wait for reads and hashing still running in threads, then close the file.
+
+        Safe to call more than once.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+        await self._handle.close()
 
     def rewind_progress(self) -> None:
         """Report the negative of what this attempt sent (it failed)."""

@@ -4,8 +4,8 @@ Like rclone's ``fserrors``: :func:`classify` looks at a :class:`~.errors.DecooEr
 and says *retry*, *renew the access token and retry*, or *fail*; :class:`RetryPolicy`
 turns that into a tenacity loop. No other module writes a retry loop.
 
-- Retried: connection errors, timeouts, broken connections, answers that are not
-  JSON, 429 (waiting what ``Retry-After`` asks, capped) and 5xx.
+- Retried: connection errors, timeouts (408 included), broken connections,
+  answers that are not JSON, 429 (waiting what ``Retry-After`` asks, capped) and 5xx.
 - Renewed once per request, then retried: 401 on a request that used an access token.
 - Never retried: 400, 403, 413, 422, any other 4xx, TLS failures, a 401 on the API
   key, local file errors, configuration errors, and anything that is not a
@@ -47,6 +47,7 @@ from .errors import (
     ConnectError,
     ConnectionBroken,
     DecooError,
+    HTTPStatusError,
     InvalidResponse,
     RateLimited,
     RequestTimeout,
@@ -114,6 +115,9 @@ def classify(exc: BaseException) -> Verdict:
         return Verdict(Decision.FAIL, f"{exc.operation or 'a nested call'} already gave up")
     if isinstance(exc, RateLimited):
         return Verdict(Decision.RETRY, "rate limited", delay=exc.retry_after)
+    if isinstance(exc, HTTPStatusError) and exc.status == 408:
+        # The service gave up waiting for a stalled body: a timeout, seen from its side.
+        return Verdict(Decision.RETRY, "request timeout", timeout=True, endpoint_fault=True)
     if isinstance(exc, AuthenticationError) and exc.renewable:
         return Verdict(Decision.RENEW_TOKEN, "access token refused")
     for types, verdict in _RULES:
@@ -323,7 +327,7 @@ class RetryPolicy:
                 operation,
                 retry_state.attempt_number,
                 verdict.reason,
-                state.previous_error,
+                state.previous_error.message if state.previous_error else "",
                 retry_state.upcoming_sleep,
             )
 

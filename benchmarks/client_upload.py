@@ -1,0 +1,207 @@
+"""Workload: one large file uploaded by ``DecooClient.pin_file`` against ``curl -F``.
+
+Both send the same file with the same fields (``file``, ``cid``, ``secret``) to
+the same Endpoint of one ``bulkpin serve``, interleaved, in the same run. The
+client computes the CID while it streams (curl is handed the CID up front,
+which favours curl). Each client upload runs in a fresh child process, so its
+peak RSS (``VmHWM``) is the client's own: imports, session, buffers.
+
+The figure is the throughput ratio, median curl time over median client time
+(>= 0.8 is the target); the spread of both is in the details. The client's
+time is measured around ``pin_file`` inside the child (after the access token
+and Endpoint are known, as in a long run); the child's whole wall time is in
+the details too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .harness import Context, Result, Timing, warm, write_file
+
+MiB = 1 << 20
+RSS_TARGET_MIB = 64
+RATIO_TARGET = 0.8
+
+
+class _Service:
+    """``bulkpin serve`` in a child process, on free loopback ports."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bulkpin", "serve", "--data-dir", str(data_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.cloud_url = ""
+        self.profile = Path()
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + 60
+        for line in self.proc.stdout:
+            if m := re.match(r"bulkpin serve: cloud (\S+)", line):
+                self.cloud_url = m.group(1)
+            elif m := re.match(r"bulkpin serve: profile (\S+)", line):
+                self.profile = Path(m.group(1))
+            elif "ready" in line or time.monotonic() > deadline:
+                break
+        if not self.cloud_url or not self.profile.name:
+            self.stop()
+            raise RuntimeError("bulkpin serve did not start")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def _child(profile: str, path: str) -> None:
+    """Upload ``path`` once with the client and print timings and peak RSS as JSON."""
+    import anyio  # noqa: PLC0415 - the child alone pays for the client's imports
+
+    from bulkpin.client import DecooClient, load_credentials  # noqa: PLC0415
+
+    async def main() -> dict[str, object]:
+        credentials = load_credentials(profile=profile, env={})
+        async with DecooClient(credentials, concurrency=1) as client:
+            await client.access_token()
+            endpoint = await client.endpoint_selector.current()
+            started = time.perf_counter()
+            result = await client.pin_file(path)
+            seconds = time.perf_counter() - started
+        return {"seconds": seconds, "cid": result.cid, "endpoint": endpoint.url}
+
+    report = anyio.run(main)
+    with open("/proc/self/status") as f:
+        status = f.read()
+    report["vmhwm_kib"] = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+    print(json.dumps(report))
+
+
+def _client_once(profile: Path, path: Path) -> dict[str, object]:
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.client_upload", "--child", str(profile), str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    ).stdout
+    report: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    report["wall"] = time.perf_counter() - started
+    return report
+
+
+def _curl_fields(profile: Path, path: Path, header_file: Path) -> tuple[str, list[str]]:
+    """The Endpoint URL and curl's arguments: the client's token, CID and secret."""
+    import anyio  # noqa: PLC0415
+
+    from bulkpin.client import DecooClient, load_credentials  # noqa: PLC0415
+    from bulkpin.unixfs import hash_file  # noqa: PLC0415
+
+    async def main() -> tuple[str, str]:
+        credentials = load_credentials(profile=profile, env={})
+        async with DecooClient(credentials) as client:
+            token = (await client.access_token()).value.reveal()
+            endpoint = (await client.endpoint_selector.current()).url
+        return token, endpoint
+
+    token, endpoint = anyio.run(main)
+    credentials = load_credentials(profile=profile, env={})
+    cid = hash_file(path).cid
+    # The token goes through a private header file, not the command line.
+    header_file.touch(mode=0o600)
+    header_file.write_text(f"UserAccessToken: {token}\n")
+    args = [
+        "curl", "-sS", "--fail", "-o", "/dev/null",
+        "-H", f"@{header_file}",
+        "-F", f"file=@{path}",
+        "-F", f"cid={cid}",
+        "-F", f"secret={credentials.sign(cid)}",
+        f"{endpoint}/pinning/pinFile",
+    ]  # fmt: skip
+    return endpoint, args
+
+
+def run(ctx: Context) -> list[Result]:
+    """Upload one file (1 GiB; smoke: 8 MiB) by both means, interleaved."""
+    size = ctx.scale(1024 * MiB, 8 * MiB)
+    big = write_file(ctx.workdir / "upload.bin", size)
+    warm(big)
+    service = _Service(ctx.workdir / "service")
+    header_file = ctx.workdir / "curl-headers"
+    try:
+        endpoint, curl_args = _curl_fields(service.profile, big, header_file)
+        # One untimed upload each: the service's first store of the blob (and
+        # its fsync) is not what is measured.
+        subprocess.run(curl_args, check=True)
+        _client_once(service.profile, big)
+        curl_s: list[float] = []
+        client_s: list[float] = []
+        client_wall: list[float] = []
+        rss_kib: list[int] = []
+        for _ in range(ctx.repeats):
+            warm(big)
+            started = time.perf_counter()
+            subprocess.run(curl_args, check=True)
+            curl_s.append(time.perf_counter() - started)
+            warm(big)
+            report = _client_once(service.profile, big)
+            client_s.append(float(report["seconds"]))  # type: ignore[arg-type]
+            client_wall.append(float(report["wall"]))  # type: ignore[arg-type]
+            rss_kib.append(int(report["vmhwm_kib"]))  # type: ignore[call-overload]
+    finally:
+        service.stop()
+        header_file.unlink(missing_ok=True)
+    curl_t, client_t, wall_t = Timing(curl_s), Timing(client_s), Timing(client_wall)
+    ratio = curl_t.median / client_t.median
+    peak_mib = max(rss_kib) / 1024
+    details = {
+        "size_MiB": size // MiB,
+        "endpoint": endpoint,
+        "curl_s": curl_s,
+        "client_s": client_s,
+        "client_child_wall_s": client_wall,
+        "curl_spread_s": curl_t.spread,
+        "client_spread_s": client_t.spread,
+        "curl_MiB_s": size / MiB / curl_t.median,
+        "client_MiB_s": size / MiB / client_t.median,
+        "ratio_including_child_startup": curl_t.median / wall_t.median,
+    }
+    return [
+        Result(
+            "client_upload",
+            f"pin_file / curl -F throughput ({size // MiB} MiB)",
+            ratio,
+            "x",
+            target=f">= {RATIO_TARGET}",
+            ok=ratio >= RATIO_TARGET,
+            details=details,
+        ),
+        Result(
+            "client_upload",
+            "client peak RSS (VmHWM)",
+            peak_mib,
+            "MiB",
+            target=f"< {RSS_TARGET_MIB}",
+            ok=peak_mib < RSS_TARGET_MIB,
+            details={"vmhwm_kib": rss_kib},
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        _child(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit("usage: python -m benchmarks.client_upload --child PROFILE PATH")
