@@ -17,10 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bulkpin.unixfs import hash_file
-from bulkpin.unixfs.file_builder import READ_SIZE
 from tests.service.helpers import Account, access_token
 from tests.support.service import ServiceProcess
+
+from bulkpin.unixfs import hash_file
+from bulkpin.unixfs.file_builder import READ_SIZE
 
 from .harness import Context, Result, warm, write_file
 
