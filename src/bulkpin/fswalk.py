@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -68,12 +68,14 @@ def walk(
     *,
     hidden: bool = False,
     follow_symlinks: bool = False,
+    prune: Callable[[bytes], bool] | None = None,
 ) -> Iterator[WalkEntry]:
     """Yield every entry under ``root`` (and ``root`` itself), depth first.
 
     A directory is announced by ``dir`` before its contents and closed by
     ``dir_end`` after them. A directory that cannot be listed yields ``dir``,
-    an ``error`` with the same ``rel``, then ``dir_end``.
+    an ``error`` with the same ``rel``, then ``dir_end``. A directory below the
+    root for whose ``rel`` ``prune`` answers True is not entered nor reported.
     """
     root_b = os.fsencode(root)
     try:
@@ -119,6 +121,8 @@ def walk(
                 yield WalkEntry("error", child, child_rel, error=describe_os_error(exc))
                 continue
             kind = _kind(child_st.st_mode)
+            if kind == "dir" and prune is not None and prune(child_rel):
+                continue
             yield WalkEntry(kind, child, child_rel, child_st)
             if kind == "dir":
                 yield from enter(child, child_rel, child_st)

@@ -51,3 +51,52 @@ def build_profile(
         )
     except ProfileError as exc:
         raise click.UsageError(str(exc)) from exc
+
+
+_UNITS = {
+    "": 1, "b": 1,
+    "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2, "mib": 1024**2,
+    "g": 1000**3, "gb": 1000**3, "gib": 1024**3, "t": 1000**4, "tb": 1000**4, "tib": 1024**4,
+}
+
+
+class SizeType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    """A byte count: ``1048576``, ``10M``, ``1.5GiB``; a trailing ``/s`` is allowed for rates."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower().removesuffix("/s").replace(" ", "")
+        number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+        unit = text[len(number):]
+        try:
+            amount = float(number)
+        except ValueError:
+            self.fail(f"{value!r} is not a size such as 1048576, 10M or 1.5GiB", param, ctx)
+        if unit not in _UNITS or amount < 0:
+            self.fail(f"{value!r} is not a size such as 1048576, 10M or 1.5GiB", param, ctx)
+        return int(amount * _UNITS[unit])
+
+
+class RateType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    """A positive count per second: ``20`` or ``20/s``."""
+
+    name = "rate"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        text = str(value).strip().lower().removesuffix("/s")
+        try:
+            rate = float(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a rate such as 20/s", param, ctx)
+        if rate <= 0:
+            self.fail("a rate must be positive", param, ctx)
+        return rate
+
+
+SIZE = SizeType()
+RATE = RateType()

@@ -1,0 +1,86 @@
+"""Local hashing for the push pipeline, run in worker threads.
+
+A file is checked against the size, ``mtime_ns`` and inode the walk recorded,
+before and after it is read: a file that changed in between raises
+:class:`ChangedWhileRead`, so no CID is ever recorded for bytes that are not
+what is on disk.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from ..unixfs import CidProfile, FileBuilder
+from ..unixfs.file_builder import READ_SIZE
+
+
+class ChangedWhileRead(OSError):
+    """The file's size, mtime or inode is not what the walk saw."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What the walk saw of a file."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+
+    def check(self, st: os.stat_result) -> None:
+        """Raise :class:`ChangedWhileRead` unless ``st`` still matches."""
+        if (st.st_size, st.st_mtime_ns, st.st_ino) != (self.size, self.mtime_ns, self.inode):
+            raise ChangedWhileRead(f"changed while being read (size {self.size} -> {st.st_size})")
+
+
+def _open_checked(path: bytes, expected: Identity) -> int:
+    # O_NOFOLLOW: the walk saw a regular file here; if a symlink replaced it, refuse.
+    # O_NONBLOCK: if a FIFO replaced it, opening must not hang.
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        expected.check(os.fstat(fd))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_and_hash(path: bytes, expected: Identity, profile: CidProfile) -> tuple[bytes, str]:
+    """Read a small file whole and compute its CID: one read serves hash and upload."""
+    fd = _open_checked(path, expected)
+    try:
+        parts: list[bytes] = []
+        left = expected.size + 1  # one byte more: notices a file that grew
+        while left > 0:
+            piece = os.read(fd, min(left, READ_SIZE))
+            if not piece:
+                break
+            parts.append(piece)
+            left -= len(piece)
+        data = b"".join(parts)
+        expected.check(os.fstat(fd))
+    finally:
+        os.close(fd)
+    if len(data) != expected.size:
+        raise ChangedWhileRead(f"changed while being read ({len(data)} bytes, not {expected.size})")
+    builder = FileBuilder(profile)
+    builder.update(data)
+    return data, builder.finish().cid
+
+
+def hash_checked(path: bytes, expected: Identity, profile: CidProfile) -> str:
+    """The CID of a file of any size, read in pieces, checked against ``expected``."""
+    fd = _open_checked(path, expected)
+    builder = FileBuilder(profile)
+    buf = bytearray(READ_SIZE)
+    view = memoryview(buf)
+    try:
+        with os.fdopen(fd, "rb", buffering=0, closefd=False) as f:
+            while n := f.readinto(buf):
+                builder.update(view[:n])
+        expected.check(os.fstat(fd))
+    finally:
+        os.close(fd)
+    if builder.size != expected.size:
+        raise ChangedWhileRead(f"changed while being read ({builder.size} bytes, not {expected.size})")
+    return builder.finish().cid

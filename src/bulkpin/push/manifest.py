@@ -1,0 +1,78 @@
+"""The manifest: one row per file saying what ended where, plus each PATH's root CID.
+
+Written from the journal at the end of a run (and by ``bulkpin status``), as
+JSON Lines or CSV, chosen by the file's extension. Paths that are not UTF-8
+are written with ``surrogateescape``, so ``os.fsencode`` gives the original
+bytes back.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .journal import Journal
+
+FIELDS = ("kind", "path", "size", "cid", "job_id", "status", "pin_date", "attempts", "error")
+
+
+class ManifestError(ValueError):
+    """A manifest path with an extension we cannot write."""
+
+
+def manifest_format(path: Path) -> str:
+    """``"jsonl"`` or ``"csv"``, from the file name."""
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    raise ManifestError(f"--manifest {path}: use a .jsonl or .csv file name")
+
+
+def rows(journal: Journal) -> Iterator[dict[str, Any]]:
+    """Every manifest row: files in walk order, then one row per PATH argument."""
+    for record in journal.all_files():
+        yield {
+            "kind": "file",
+            "path": os.fsdecode(record.display),
+            "size": record.size,
+            "cid": record.cid,
+            "job_id": record.job_id,
+            "status": record.state,
+            "pin_date": record.pin_date,
+            "attempts": record.attempts,
+            "error": record.error,
+        }
+    for _, path, cid, error in journal.roots():
+        yield {
+            "kind": "root", "path": os.fsdecode(path), "size": None, "cid": cid, "job_id": None,
+            "status": "computed" if cid else "none", "pin_date": None, "attempts": 0,
+            "error": error,
+        }
+
+
+def write_manifest(journal: Journal, path: Path) -> int:
+    """Write the manifest atomically (temp file + rename); returns the row count."""
+    fmt = manifest_format(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    count = 0
+    with tmp.open("w", encoding="utf-8", errors="surrogateescape", newline="") as f:
+        if fmt == "jsonl":
+            for row in rows(journal):
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                count += 1
+        else:
+            writer = csv.DictWriter(f, fieldnames=FIELDS)
+            writer.writeheader()
+            for row in rows(journal):
+                writer.writerow({k: "" if v is None else v for k, v in row.items()})
+                count += 1
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return count

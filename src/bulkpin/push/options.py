@@ -1,0 +1,49 @@
+"""Everything a push can be told, with its defaults, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..unixfs import DEFAULT_PROFILE, CidProfile
+from ..unixfs.tree import DEFAULT_HASH_WORKERS
+from .selection import Selection
+
+#: Uploads in flight by default; workload 4 of the benchmarks picks it.
+DEFAULT_CONCURRENCY = 16
+#: Files up to this size are read into memory once, hashed, then sent from
+#: memory: their CID is known before the upload, so duplicates are skipped.
+#: Larger files are hashed while they stream, reading every byte once.
+DEFAULT_SMALL_FILE = 1024 * 1024
+#: Bytes of small-file contents held in memory at once, across all workers.
+DEFAULT_MEMORY = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class PushOptions:
+    """How a push runs. The CLI builds one from its flags; library users build their own."""
+
+    profile: CidProfile = DEFAULT_PROFILE
+    selection: Selection = field(default_factory=Selection)
+    hidden: bool = False
+    follow_symlinks: bool = False
+    concurrency: int = DEFAULT_CONCURRENCY
+    hash_workers: int = DEFAULT_HASH_WORKERS
+    #: uploads started per second (None: unlimited)
+    rate_limit: float | None = None
+    #: file bytes sent per second (None: unlimited)
+    bwlimit: int | None = None
+    small_file: int = DEFAULT_SMALL_FILE
+    memory: int = DEFAULT_MEMORY
+    wait: bool = True
+    #: how long a job may stay failed (or queued with no progress) before we give up
+    wait_timeout: float = 600.0
+    #: how long the service may be unreachable before the run stops (exit 3)
+    patience: float = 300.0
+    journal: Path | None = None
+    manifest: Path | None = None
+    dry_run: bool = False
+    #: first and longest pause between polling rounds
+    poll_interval: float = 1.0
+    poll_max_interval: float = 30.0
+    endpoint: str | None = None

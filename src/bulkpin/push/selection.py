@@ -1,0 +1,99 @@
+"""Which files a run takes: glob filters, size bounds and the ``--shard`` share.
+
+Globs are matched against the path below the PATH argument, with ``fnmatch``
+rules: a pattern without ``/`` matches a name at any depth (``*.tmp``), one with
+``/`` matches the whole relative path (``cache/*``). An exclude pattern that
+matches a directory prunes it: its files are never even listed. Excludes win
+over includes; with includes given, a file must match one of them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class SelectionError(ValueError):
+    """A shard spec or bound that cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """Take share ``index`` of ``count`` (``--shard I/N``, 0 <= I < N)."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, spec: str) -> Shard:
+        """Parse ``"I/N"``."""
+        try:
+            left, right = spec.split("/")
+            index, count = int(left), int(right)
+        except ValueError:
+            raise SelectionError(f"--shard must look like I/N (e.g. 0/4), not {spec!r}") from None
+        if count < 1 or not 0 <= index < count:
+            raise SelectionError(f"--shard {spec}: need 0 <= I < N")
+        return cls(index, count)
+
+    def takes(self, rel: bytes) -> bool:
+        """Whether this share owns the file at relative path ``rel``.
+
+        A hash of the path, not of the machine or the order of the walk, so N
+        machines split one tree into disjoint shares that cover it, with no
+        coordination, however each mounts it.
+        """
+        if self.count == 1:
+            return True
+        digest = hashlib.sha256(rel).digest()
+        return int.from_bytes(digest[:8], "big") % self.count == self.index
+
+
+def _matches(patterns: Sequence[str], rel: bytes) -> bool:
+    text = os.fsdecode(rel)
+    name = text.rsplit("/", 1)[-1]
+    return any(
+        fnmatch.fnmatchcase(text if "/" in pattern else name, pattern) for pattern in patterns
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The filters of one run."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    min_size: int | None = None
+    max_size: int | None = None
+    shard: Shard | None = None
+
+    def __post_init__(self) -> None:
+        if (
+            self.min_size is not None
+            and self.max_size is not None
+            and self.min_size > self.max_size
+        ):
+            raise SelectionError("--min-size is larger than --max-size")
+
+    def prunes(self, dir_rel: bytes) -> bool:
+        """Whether a directory is excluded as a whole."""
+        return bool(self.exclude) and _matches(self.exclude, dir_rel)
+
+    def takes(self, rel: bytes, size: int, shard_key: bytes | None = None) -> bool:
+        """Whether a regular file at ``rel`` of ``size`` bytes is part of this run.
+
+        ``shard_key`` (default ``rel``) is what the shard is chosen by: the push
+        passes the display path, so two PATH arguments' files never collide.
+        """
+        if self.min_size is not None and size < self.min_size:
+            return False
+        if self.max_size is not None and size > self.max_size:
+            return False
+        if self.exclude and _matches(self.exclude, rel):
+            return False
+        if self.include and not _matches(self.include, rel):
+            return False
+        return self.shard is None or self.shard.takes(rel if shard_key is None else shard_key)

@@ -1,0 +1,331 @@
+"""The upload stage: one file from the journal to the service, exactly once.
+
+For each file a worker decides how to read it:
+
+- small files (``PushOptions.small_file``) are read into memory once (bounded
+  by a byte semaphore), hashed, and sent from memory;
+- larger files stream: the CID is computed while the body is sent, every byte
+  read once; only a file whose size matches another known file is hashed
+  first, because only then can it be a duplicate;
+- a file left ``uploading`` by an interrupted run is hashed and looked up with
+  ``pinJobs?pin-hash=`` before anything is sent again.
+
+Content whose CID the journal already knows as uploaded or pinned is not sent
+again (``deduplicated``). The ``uploading`` mark is committed before the first
+byte goes out. Errors are sorted here into three tiers, per DESIGN.md: the
+client retries a request (tenacity); this stage retries a file after a
+transient failure, until the service has been unreachable for longer than the
+run's patience; the next run resumes whatever is left.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+
+from ..client import (
+    AuthenticationError,
+    DecooClient,
+    DecooError,
+    FileChangedError,
+    HTTPStatusError,
+    LocalFileError,
+    PinResult,
+)
+from ..client.multipart import ReadReport
+from .accounting import Accounting
+from .events import FileEvent, FileOutcome, PushEvent
+from .hashing import ChangedWhileRead, Identity, hash_checked, read_and_hash
+from .journal import FileRecord, Journal
+from .limits import ByteSemaphore, TokenBucket
+from .options import PushOptions
+
+log = logging.getLogger(__name__)
+
+#: Times a file that keeps changing under us is re-read before it is failed.
+MAX_CHANGED_RETRIES = 2
+
+
+class RunAborted(Exception):
+    """The run cannot go on; ``exit_status`` says how the CLI should end."""
+
+    def __init__(self, message: str, exit_status: int) -> None:
+        super().__init__(message)
+        self.exit_status = exit_status
+
+
+class Outage:
+    """Tracks how long the service has been failing, against the run's patience."""
+
+    def __init__(self, patience: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.patience = patience
+        self._clock = clock
+        self._failing_since: float | None = None
+
+    def success(self) -> None:
+        """Any answer from the service ends an outage."""
+        self._failing_since = None
+
+    def failure(self) -> None:
+        """A request failed for a reason that may pass (connection, 5xx, 429...)."""
+        if self._failing_since is None:
+            self._failing_since = self._clock()
+
+    @property
+    def expired(self) -> bool:
+        """Whether the service has failed for longer than the patience."""
+        return (
+            self._failing_since is not None
+            and self._clock() - self._failing_since > self.patience
+        )
+
+
+@dataclass(slots=True)
+class WorkItem:
+    """A file handed to a worker; ``verify`` when a past run may have sent it."""
+
+    record: FileRecord
+    verify: bool = False
+
+
+def _is_permanent(exc: DecooError) -> bool:
+    """400/403/413/422: the request itself is wrong; sending it again cannot help."""
+    return isinstance(exc, HTTPStatusError) and exc.status in (400, 403, 404, 413, 422)
+
+
+class Uploader:
+    """Runs one file at a time through hashing, dedup and upload; several run at once."""
+
+    def __init__(
+        self,
+        options: PushOptions,
+        journal: Journal,
+        client: DecooClient | None,
+        accounting: Accounting,
+        emit: Callable[[PushEvent], None],
+        *,
+        hash_limiter: anyio.CapacityLimiter,
+        outage: Outage,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.options = options
+        self.journal = journal
+        self.client = client
+        self.acct = accounting
+        self.emit = emit
+        self.hash_limiter = hash_limiter
+        self.outage = outage
+        self.memory = ByteSemaphore(options.memory)
+        self.rate = TokenBucket(options.rate_limit) if options.rate_limit else None
+        self.bandwidth = (
+            TokenBucket(options.bwlimit, burst=max(options.bwlimit / 4, 64 * 1024))
+            if options.bwlimit
+            else None
+        )
+        self._rng = rng or random.Random()
+        # Large files streaming now, by size: a same-size file waits for them, then
+        # checks the journal, so two copies of a big file are never sent together.
+        self._streaming: dict[int, anyio.Event] = {}
+
+    # -- outcomes --
+
+    def _finish(self, record: FileRecord, outcome: FileOutcome, cid: str | None,
+                error: str | None = None) -> None:
+        counter = {
+            "uploaded": "uploaded", "recovered": "uploaded", "deduplicated": "deduplicated",
+            "failed": "failed", "pinned": "pinned",
+        }.get(outcome)
+        if counter is not None:
+            setattr(self.acct, counter, getattr(self.acct, counter) + 1)
+        self.acct.done(record.size)
+        self.emit(FileEvent(os.fsdecode(record.display), outcome, record.size, cid, error))
+
+    def _fail(self, record: FileRecord, message: str) -> None:
+        self.journal.mark_failed(record.id, message)
+        self._finish(record, "failed", record.cid, message)
+
+    # -- the stage --
+
+    async def handle(self, item: WorkItem) -> None:
+        """Take one file to an outcome (or raise :class:`RunAborted`)."""
+        record = item.record
+        changed = 0
+        attempt = 0
+        self.acct.in_flight += 1
+        try:
+            while True:
+                try:
+                    await self._once(record, item.verify)
+                    return
+                except ChangedWhileRead as exc:
+                    changed += 1
+                    fresh = self._rediscover(record)
+                    if fresh is None or changed > MAX_CHANGED_RETRIES:
+                        self._fail(record, f"file {exc.strerror or exc}; not pinned")
+                        return
+                    record = fresh
+                except FileChangedError as exc:
+                    changed += 1
+                    fresh = self._rediscover(record)
+                    if fresh is None or changed > MAX_CHANGED_RETRIES:
+                        self._fail(record, f"{exc.message}; not pinned")
+                        return
+                    record = fresh
+                    item.verify = True  # the abandoned request may have been counted
+                except OSError as exc:
+                    self._fail(record, exc.strerror or str(exc))
+                    return
+                except LocalFileError as exc:
+                    self._fail(record, exc.message)
+                    return
+                except AuthenticationError as exc:
+                    raise RunAborted(f"the service refused the credentials: {exc}", 2) from exc
+                except DecooError as exc:
+                    if _is_permanent(exc):
+                        self.outage.success()  # the service answered
+                        self._fail(record, str(exc))
+                        return
+                    # Transient: the service is failing. The file may have been sent,
+                    # so the next attempt asks pinJobs first.
+                    self.outage.failure()
+                    self.acct.retries += 1
+                    item.verify = True
+                    if self.outage.expired:
+                        raise RunAborted(
+                            f"the service has been unreachable for over {self.options.patience:g}"
+                            f" s (last error: {exc})", 3,
+                        ) from exc
+                    delay = backoff(attempt, 0.5, 30.0, self._rng)
+                    attempt += 1
+                    log.info("%s: will try again in %.1f s: %s",
+                             os.fsdecode(record.display), delay, exc)
+                    await anyio.sleep(delay)
+        finally:
+            self.acct.in_flight -= 1
+
+    def _rediscover(self, record: FileRecord) -> FileRecord | None:
+        try:
+            st = os.lstat(record.path)
+        except OSError:
+            return None
+        if not (st.st_mode & 0o170000) == 0o100000:  # no longer a regular file
+            return None
+        return self.journal.discover(record.path, record.display, record.root, st.st_size,
+                                     st.st_mtime_ns, st.st_ino)
+
+    async def _once(self, record: FileRecord, verify: bool) -> None:
+        opts = self.options
+        identity = Identity(record.size, record.mtime_ns, record.inode)
+        cid = record.cid
+        data: bytes | None = None
+        reserved = 0
+        small = record.size <= opts.small_file
+        try:
+            wait_for = self._streaming.get(record.size) if not small else None
+            if wait_for is not None:
+                await wait_for.wait()
+            if small and not opts.dry_run:
+                reserved = await self.memory.acquire(record.size)
+                data, cid = await anyio.to_thread.run_sync(
+                    read_and_hash, record.path, identity, opts.profile, limiter=self.hash_limiter
+                )
+            elif cid is None and (
+                opts.dry_run or verify or self.journal.size_seen(record.size, record.id)
+            ):
+                cid = await anyio.to_thread.run_sync(
+                    hash_checked, record.path, identity, opts.profile, limiter=self.hash_limiter
+                )
+            if opts.dry_run:
+                assert cid is not None
+                self.journal.set_cid(record.id, cid)
+                self._finish(record, "hashed", cid)
+                return
+            if cid is not None and self._deduplicate(record, cid):
+                return
+            if verify and cid is not None and await self._recover(record, cid):
+                return
+            await self._upload(record, cid, data, identity)
+        finally:
+            if reserved:
+                self.memory.release(reserved)
+
+    def _deduplicate(self, record: FileRecord, cid: str) -> bool:
+        known = self.journal.known_cid(cid)
+        if known is None or known.id == record.id:
+            return False
+        self.journal.mark_uploaded(record.id, cid, known.job_id, known.pin_date)
+        if known.state == "pinned":
+            self.journal.set_job_status(cid, "pinned", known.job_id, None)
+        self._finish(record, "deduplicated", cid)
+        return True
+
+    async def _recover(self, record: FileRecord, cid: str) -> bool:
+        assert self.client is not None
+        job = await self.client.find_active_job(cid)
+        self.outage.success()
+        if job is None:
+            return False
+        self.journal.mark_uploaded(record.id, cid, job.id)
+        self._finish(record, "recovered", cid)
+        return True
+
+    async def _upload(
+        self, record: FileRecord, cid: str | None, data: bytes | None, identity: Identity
+    ) -> None:
+        assert self.client is not None
+        opts = self.options
+        if self.rate is not None:
+            await self.rate.take()
+        self.journal.mark_uploading(record.id, cid)
+        await self.journal.sync()
+
+        def verify(report: ReadReport) -> None:
+            if (report.size, report.mtime_ns, report.inode) != (
+                identity.size, identity.mtime_ns, identity.inode
+            ):
+                raise FileChangedError(
+                    f"{os.fsdecode(record.display)} changed while being read", operation="pinFile"
+                )
+
+        streaming = cid is None
+        if streaming:
+            self._streaming.setdefault(record.size, anyio.Event())
+        try:
+            result: PinResult = await self.client.pin_file(
+                os.fsdecode(record.path),
+                cid=cid,
+                data=data,
+                name=os.fsdecode(os.path.basename(record.display)),
+                profile=opts.profile,
+                on_progress=self.acct.sent,
+                verify=verify,
+                throttle=self.bandwidth.take if self.bandwidth is not None else None,
+            )
+        finally:
+            if streaming:
+                event = self._streaming.pop(record.size, None)
+                if event is not None:
+                    event.set()
+        self.outage.success()
+        if result.pin_hash is not None and result.pin_hash != result.cid:
+            # Decoo would have pinned other content under this name: never accept it.
+            self._fail(record, f"the service answered PinHash {result.pin_hash}, but the file's"
+                               f" CID is {result.cid}")
+            return
+        date = result.date.isoformat() if result.date is not None else None
+        self.journal.mark_uploaded(record.id, result.cid, result.job_id, date)
+        if result.job_status is not None and result.job_status.value == "pinned":
+            self.journal.set_job_status(result.cid, "pinned", result.job_id, None)
+        self._finish(record, "recovered" if result.recovered else "uploaded", result.cid)
+
+
+def backoff(attempt: int, base: float, cap: float, rng: random.Random) -> float:
+    """Full-jitter exponential backoff (AWS's recipe)."""
+    return rng.uniform(0, min(cap, base * math.pow(2, attempt)))

@@ -1,0 +1,113 @@
+"""The walk stage: PATH arguments (or a ``--files-from`` list) to file candidates.
+
+It runs in a worker thread (``os.scandir`` and ``stat`` block) and hands
+candidates to the event loop in batches through a bounded stream, so the walk
+runs ahead of the uploads by a bounded amount and never holds the tree.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from ..fswalk import describe_os_error, walk
+from .selection import Selection
+
+CandidateKind = Literal["file", "skipped", "error"]
+
+BATCH = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A file the run should consider, or a path it must report.
+
+    ``root`` indexes the PATH argument it came from; ``display`` is the path the
+    user sees (the argument's base name joined with the relative path).
+    """
+
+    kind: CandidateKind
+    path: bytes
+    display: bytes
+    root: int
+    size: int = 0
+    mtime_ns: int = 0
+    inode: int = 0
+    reason: str | None = None
+
+
+def _display(base: bytes, rel: bytes) -> bytes:
+    return base + b"/" + rel if rel else base
+
+
+def _file(path: bytes, display: bytes, root: int, st: os.stat_result) -> Candidate:
+    return Candidate("file", path, display, root, st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def walk_candidates(
+    roots: Iterable[bytes],
+    selection: Selection,
+    *,
+    hidden: bool = False,
+    follow_symlinks: bool = False,
+) -> Iterator[Candidate]:
+    """Every candidate under every root, in walk order."""
+    for index, root in enumerate(roots):
+        base = os.path.basename(root.rstrip(b"/")) or root
+        for entry in walk(
+            root, hidden=hidden, follow_symlinks=follow_symlinks, prune=selection.prunes
+        ):
+            display = _display(base, entry.rel)
+            if entry.kind == "file":
+                assert entry.st is not None
+                if selection.takes(entry.rel or entry.name, entry.st.st_size, display):
+                    yield _file(entry.path, display, index, entry.st)
+            elif entry.kind == "error":
+                yield Candidate("error", entry.path, display, index, reason=entry.error)
+            elif entry.kind == "symlink":
+                yield Candidate("skipped", entry.path, display, index,
+                                reason="symlink; not followed (use --follow-symlinks)")
+            elif entry.kind == "special":
+                yield Candidate("skipped", entry.path, display, index,
+                                reason="not a regular file (FIFO, socket or device); never opened")
+
+
+def files_from(lines: Iterable[bytes], selection: Selection, *, root: int = 0,
+               follow_symlinks: bool = False) -> Iterator[Candidate]:
+    """Candidates from a ``--files-from`` list: one path per line, as given."""
+    for raw in lines:
+        path = raw.rstrip(b"\r\n")
+        if not path:
+            continue
+        try:
+            st = os.stat(path) if follow_symlinks else os.lstat(path)
+        except OSError as exc:
+            yield Candidate("error", path, path, root, reason=describe_os_error(exc))
+            continue
+        if stat.S_ISREG(st.st_mode):
+            if selection.takes(path, st.st_size):
+                yield _file(os.path.abspath(path), path, root, st)
+        elif stat.S_ISLNK(st.st_mode):
+            yield Candidate("skipped", path, path, root,
+                            reason="symlink; not followed (use --follow-symlinks)")
+        elif stat.S_ISDIR(st.st_mode):
+            yield Candidate("error", path, path, root,
+                            reason="a directory in --files-from; list its files instead")
+        else:
+            yield Candidate("skipped", path, path, root,
+                            reason="not a regular file (FIFO, socket or device); never opened")
+
+
+def batched(candidates: Iterable[Candidate], size: int = BATCH) -> Iterator[list[Candidate]]:
+    """Group candidates so the thread-to-loop hand-off is paid per batch, not per file."""
+    batch: list[Candidate] = []
+    for candidate in candidates:
+        batch.append(candidate)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

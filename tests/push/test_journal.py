@@ -1,0 +1,99 @@
+"""The journal: states, resume semantics, the one-run lock, durability of marks."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bulkpin.push import Journal, JournalError, JournalLocked
+
+PROFILE = "unixfs-v0-2015"
+
+
+def _journal(tmp_path: Path) -> Journal:
+    return Journal(tmp_path / "j.sqlite", profile_name=PROFILE)
+
+
+def test_a_second_run_on_the_same_journal_is_refused(tmp_path: Path) -> None:
+    with _journal(tmp_path):
+        with pytest.raises(JournalLocked, match="another bulkpin run"):
+            _journal(tmp_path)
+        # From another process too (flock is per open file description).
+        code = (
+            "import sys; from pathlib import Path; from bulkpin.push import Journal, JournalLocked\n"
+            "try:\n    Journal(Path(sys.argv[1]), profile_name='unixfs-v0-2015')\n"
+            "except JournalLocked:\n    sys.exit(7)\n"
+        )
+        proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "j.sqlite")], check=False)
+        assert proc.returncode == 7
+    with _journal(tmp_path):  # released on close
+        pass
+
+
+def test_profile_mismatch_is_refused(tmp_path: Path) -> None:
+    with _journal(tmp_path):
+        pass
+    with pytest.raises(JournalError, match="profile"):
+        Journal(tmp_path / "j.sqlite", profile_name="unixfs-v1-2025")
+
+
+def test_unchanged_file_keeps_its_state_and_changed_file_starts_over(tmp_path: Path) -> None:
+    with _journal(tmp_path) as j:
+        root = j.root_id(b"/data")
+        rec = j.discover(b"/data/a", b"data/a", root, 10, 111, 5)
+        j.mark_uploading(rec.id, "QmA")
+        j.mark_uploaded(rec.id, "QmA", "job1")
+        assert j.discover(b"/data/a", b"data/a", root, 10, 111, 5).state == "uploaded"
+        changed = j.discover(b"/data/a", b"data/a", root, 11, 222, 5)
+        assert (changed.state, changed.cid, changed.job_id) == ("discovered", None, None)
+        assert changed.attempts == 1
+
+
+def test_marks_survive_a_crash_only_once_committed(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    j = Journal(path, profile_name=PROFILE)
+    root = j.root_id(b"/d")
+    a = j.discover(b"/d/a", b"d/a", root, 1, 1, 1)
+    b = j.discover(b"/d/b", b"d/b", root, 1, 1, 2)
+    j.mark_uploading(a.id, None)
+    j.commit()
+    j.mark_uploading(b.id, None)  # not committed: as if the process died here
+    # Read what a new process would see, through another connection.
+    conn = sqlite3.connect(path)
+    states = dict(conn.execute("SELECT path, state FROM files"))
+    conn.close()
+    assert states == {b"/d/a": "uploading", b"/d/b": "discovered"}
+    j.close()
+
+
+def test_job_status_transitions(tmp_path: Path) -> None:
+    with _journal(tmp_path) as j:
+        root = j.root_id(b"/d")
+        ids = [j.discover(f"/d/{i}".encode(), b"x", root, 1, 1, i).id for i in range(3)]
+        for i in ids:
+            j.mark_uploaded(i, "QmSame")
+        assert j.waiting_cids() == {"QmSame"}
+        j.set_job_status("QmSame", "failed", "job9", "job failed")
+        assert j.give_up_failed_jobs(older_than=0) == 0  # failed too recently
+        assert j.give_up_failed_jobs(older_than=1e12) == 3
+        assert j.counts()["failed"] == 3
+        assert j.failed_job_cids() == {"QmSame"}
+        # Decoo retried the job: a late "pinned" revives every file.
+        assert j.set_job_status("QmSame", "pinned", "job9", None) == 3
+        assert j.counts()["pinned"] == 3
+        assert j.known_cid("QmSame") is not None
+
+
+def test_integrity_and_size_lookup(tmp_path: Path) -> None:
+    with _journal(tmp_path) as j:
+        root = j.root_id(b"/d")
+        a = j.discover(b"/d/a", b"a", root, 4096, 1, 1)
+        assert not j.size_seen(4096, a.id)
+        j.discover(b"/d/b", b"b", root, 4096, 1, 2)
+        assert j.size_seen(4096, a.id)
+        assert j.integrity_check() == "ok"
+        assert [r.path for r in j.in_state("discovered")] == [b"/d/a", b"/d/b"]
