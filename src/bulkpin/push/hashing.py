@@ -82,5 +82,7 @@ def hash_checked(path: bytes, expected: Identity, profile: CidProfile) -> str:
     finally:
         os.close(fd)
     if builder.size != expected.size:
-        raise ChangedWhileRead(f"changed while being read ({builder.size} bytes, not {expected.size})")
+        raise ChangedWhileRead(
+            f"changed while being read ({builder.size} bytes, not {expected.size})"
+        )
     return builder.finish().cid

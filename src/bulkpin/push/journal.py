@@ -35,6 +35,8 @@ from typing import Literal
 
 import anyio
 
+from .crashpoints import crash_during
+
 State = Literal["discovered", "uploading", "uploaded", "pinned", "failed", "skipped"]
 STATES: tuple[State, ...] = ("discovered", "uploading", "uploaded", "pinned", "failed", "skipped")
 
@@ -154,13 +156,7 @@ class Journal:
             conn.execute("PRAGMA synchronous=FULL")
             conn.executescript(_SCHEMA)
             stored = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-            if stored.get("schema", _SCHEMA_VERSION) != _SCHEMA_VERSION:
-                raise JournalError(f"{self.path} was written by an incompatible bulkpin")
-            if stored.get("profile", profile_name) != profile_name:
-                raise JournalError(
-                    f"{self.path} holds CIDs of profile {stored['profile']!r}, not "
-                    f"{profile_name!r}; use another --journal for another profile"
-                )
+            self._check_meta(stored, profile_name)
             conn.executemany(
                 "INSERT OR IGNORE INTO meta VALUES (?, ?)",
                 [("schema", _SCHEMA_VERSION), ("profile", profile_name)],
@@ -173,6 +169,15 @@ class Journal:
             self._release_lock()
             raise
         self._conn = conn
+
+    def _check_meta(self, stored: dict[str, str], profile_name: str) -> None:
+        if stored.get("schema", _SCHEMA_VERSION) != _SCHEMA_VERSION:
+            raise JournalError(f"{self.path} was written by an incompatible bulkpin")
+        if stored.get("profile", profile_name) != profile_name:
+            raise JournalError(
+                f"{self.path} holds CIDs of profile {stored['profile']!r}, not "
+                f"{profile_name!r}; use another --journal for another profile"
+            )
 
     def _release_lock(self) -> None:
         if self._lock_fd >= 0:
@@ -217,6 +222,7 @@ class Journal:
         if self._committed == self._writes:
             return
         target = self._writes
+        crash_during("commit")
         try:
             self.conn.commit()
         except sqlite3.Error as exc:
@@ -284,12 +290,18 @@ class Journal:
 
     def get(self, path: bytes) -> FileRecord | None:
         """The row of a file, by absolute path."""
-        row = self.conn.execute(f"SELECT {_COLUMNS} FROM files WHERE path = ?", (path,)).fetchone()
+        row = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM files WHERE path = ?",  # noqa: S608 - constant columns
+            (path,),
+        ).fetchone()
         return None if row is None else _record(row)
 
     def get_id(self, file_id: int) -> FileRecord:
         """The row of a file, by id."""
-        row = self.conn.execute(f"SELECT {_COLUMNS} FROM files WHERE id = ?", (file_id,)).fetchone()
+        row = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM files WHERE id = ?",  # noqa: S608 - constant columns
+            (file_id,),
+        ).fetchone()
         if row is None:
             raise JournalError(f"no file {file_id} in the journal")
         return _record(row)
@@ -338,7 +350,8 @@ class Journal:
 
     def set_cid(self, file_id: int, cid: str) -> None:
         """Record a CID computed locally (dry run, or before an upload)."""
-        self._write("UPDATE files SET cid = ?, updated = ? WHERE id = ?", (cid, time.time(), file_id))
+        self._write("UPDATE files SET cid = ?, updated = ? WHERE id = ?",
+                    (cid, time.time(), file_id))
 
     def mark_failed(self, file_id: int, error: str) -> None:
         """The file could not be read or sent; the error says why."""
@@ -391,8 +404,9 @@ class Journal:
         """Every uploaded file with this CID ends failed (``failed_since`` keeps it revivable)."""
         now = time.time()
         cursor = self._write(
-            "UPDATE files SET state = 'failed', error = ?, failed_since = COALESCE(failed_since, ?),"
-            " updated = ? WHERE cid = ? AND state = 'uploaded'",
+            "UPDATE files SET state = 'failed', error = ?,"
+            " failed_since = COALESCE(failed_since, ?), updated = ?"
+            " WHERE cid = ? AND state = 'uploaded'",
             (error, now, now, cid),
         )
         return cursor.rowcount
@@ -409,8 +423,8 @@ class Journal:
     def known_cid(self, cid: str) -> FileRecord | None:
         """A file whose content (this CID) the service already has or is pinning."""
         row = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM files WHERE cid = ? AND state IN ('uploaded', 'pinned')"
-            " LIMIT 1",
+            f"SELECT {_COLUMNS} FROM files WHERE cid = ?"  # noqa: S608 - constant columns
+            " AND state IN ('uploaded', 'pinned') LIMIT 1",
             (cid,),
         ).fetchone()
         return None if row is None else _record(row)
@@ -429,7 +443,7 @@ class Journal:
         last = 0
         while True:
             rows = self.conn.execute(
-                f"SELECT {_COLUMNS} FROM files WHERE state IN ({marks}) AND id > ?"
+                f"SELECT {_COLUMNS} FROM files WHERE state IN ({marks}) AND id > ?"  # noqa: S608
                 " ORDER BY id LIMIT 1000",
                 (*states, last),
             ).fetchall()

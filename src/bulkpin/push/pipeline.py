@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from ..unixfs import CidProfile, FileResult, TreeEntry, TreeImporter, hash_file
 from ..unixfs.file_builder import file_tsize
 from ..unixfs.node import cid_from_str
 from .accounting import Accounting, Snapshot
+from .crashpoints import crash_point
 from .events import FileEvent, NoticeEvent, ProgressEvent, PushEvent
 from .journal import Journal, JournalError
 from .manifest import write_manifest
@@ -67,7 +69,8 @@ def default_journal_path(roots: Sequence[bytes], options: PushOptions) -> Path:
         key.update(root + b"\0")
     key.update(options.profile.name.encode())
     if options.selection.shard is not None:
-        key.update(f"shard {options.selection.shard.index}/{options.selection.shard.count}".encode())
+        shard = options.selection.shard
+        key.update(f"shard {shard.index}/{shard.count}".encode())
     state = Path(platformdirs.user_state_dir("bulkpin"))
     return state / "journals" / f"{key.hexdigest()[:20]}.sqlite"
 
@@ -153,6 +156,7 @@ class _Run:
             acct.failed += 1
             self.emit(FileEvent(display, "failed", 0, None, cand.reason))
             return None
+        crash_point("walk")
         acct.found(cand.size)
         record = journal.discover(cand.path, cand.display, root, cand.size, cand.mtime_ns,
                                   cand.inode)
@@ -190,7 +194,7 @@ class _Run:
                 try:
                     result = await self.poller.poll_once()
                     self.outage.success()
-                except Exception as exc:  # noqa: BLE001 - a failed round is retried
+                except Exception as exc:
                     self.emit(NoticeEvent(f"polling pin jobs failed: {exc}", "warning"))
             if result is not None and (result.pinned or result.failed):
                 last_progress = time.monotonic()
@@ -285,16 +289,16 @@ def _root_cids(run: _Run) -> list[tuple[str, str | None]]:
             continue
         importer = TreeImporter(opts.profile, recursive=True, hidden=opts.hidden,
                                 hash_workers=opts.hash_workers, hasher=known.hasher)
-        last = None
-        for last in importer.run([root]):
-            pass
-        if isinstance(last, TreeEntry) and last.path == (os.path.basename(root.rstrip(b"/")) or root):
-            run.journal.set_root_cid(root_id, last.cid)
-            out.append((name, last.cid))
-        else:
-            error = getattr(last, "message", "nothing to import")
-            run.journal.set_root_cid(root_id, None, error)
-            out.append((name, None))
+        base = os.path.basename(root.rstrip(b"/")) or root
+        root_cid, first_error = None, None
+        for result in importer.run([root]):
+            if isinstance(result, TreeEntry):
+                if result.path == base:
+                    root_cid = result.cid
+            elif first_error is None:
+                first_error = f"{os.fsdecode(result.path)}: {result.message}"
+        run.journal.set_root_cid(root_id, root_cid, None if root_cid else first_error)
+        out.append((name, root_cid))
     run.journal.commit()
     return out
 
@@ -307,8 +311,7 @@ class _KnownCids:
         self.profile = profile
 
     def hasher(self, path: bytes, profile: CidProfile) -> FileResult:
-        import sqlite3  # each hashing thread reads through its own connection
-
+        # Each hashing thread reads through its own short-lived connection.
         conn = sqlite3.connect(f"file:{self.journal_path}?mode=ro", uri=True)
         try:
             row = conn.execute(
@@ -352,7 +355,7 @@ async def push(
         raise ValueError("push needs an open DecooClient unless it is a dry run")
     emit = on_event or (lambda event: None)
     stop = stop or anyio.Event()
-    roots = [os.path.abspath(os.fsencode(p)) for p in paths]
+    roots = [os.path.abspath(os.fsencode(p)) for p in paths]  # noqa: ASYNC240 - no I/O
     journal_path = options.journal or default_journal_path(roots, options)
     try:
         journal = Journal(journal_path, profile_name=options.profile.name)

@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..client import DecooClient, DecooError, JobStatus, PinJob
-from ..client import MAX_PAGE_SIZE
+from ..client import MAX_PAGE_SIZE, DecooClient, JobStatus, PinJob
 from .accounting import Accounting
+from .crashpoints import crash_point
 from .journal import Journal
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ class Poller:
                 status=status, sort="DESC", offset=offset, limit=MAX_PAGE_SIZE
             )
             self.requests += 1
+            crash_point("polling")
             for job in page.jobs:
                 if job.cid in wanted:
                     best = found.get(job.cid)

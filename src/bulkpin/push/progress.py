@@ -180,8 +180,10 @@ def print_summary(summary: PushSummary, console: Console) -> None:
     for path, error in summary.failures[:20]:
         console.print(f"failed: {path}: {error}", markup=False, highlight=False)
     if len(summary.failures) > 20:
-        console.print(f"... and more: see the manifest or `bulkpin status --journal {summary.journal}`",
-                      markup=False)
+        console.print(
+            f"... and more: see the manifest or `bulkpin status --journal {summary.journal}`",
+            markup=False,
+        )
     console.print(f"journal: {summary.journal}", markup=False, highlight=False)
     if summary.manifest:
         console.print(f"manifest: {summary.manifest}", markup=False, highlight=False)

@@ -24,6 +24,7 @@ import logging
 import math
 import os
 import random
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from ..client import (
 )
 from ..client.multipart import ReadReport
 from .accounting import Accounting
+from .crashpoints import crash_point
 from .events import FileEvent, FileOutcome, PushEvent
 from .hashing import ChangedWhileRead, Identity, hash_checked, read_and_hash
 from .journal import FileRecord, Journal
@@ -95,6 +97,14 @@ class WorkItem:
     verify: bool = False
 
 
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, DecooError):
+        return exc.message
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
+
+
 def _is_permanent(exc: DecooError) -> bool:
     """400/403/413/422: the request itself is wrong; sending it again cannot help."""
     return isinstance(exc, HTTPStatusError) and exc.status in (400, 403, 404, 413, 422)
@@ -129,7 +139,7 @@ class Uploader:
             if options.bwlimit
             else None
         )
-        self._rng = rng or random.Random()
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         # Large files streaming now, by size: a same-size file waits for them, then
         # checks the journal, so two copies of a big file are never sent together.
         self._streaming: dict[int, anyio.Event] = {}
@@ -156,66 +166,60 @@ class Uploader:
     async def handle(self, item: WorkItem) -> None:
         """Take one file to an outcome (or raise :class:`RunAborted`)."""
         record = item.record
-        changed = 0
-        attempt = 0
+        changed = attempt = 0
         self.acct.in_flight += 1
         try:
             while True:
                 try:
                     await self._once(record, item.verify)
-                    return
-                except ChangedWhileRead as exc:
+                except (ChangedWhileRead, FileChangedError) as exc:
                     changed += 1
                     fresh = self._rediscover(record)
                     if fresh is None or changed > MAX_CHANGED_RETRIES:
-                        self._fail(record, f"file {exc.strerror or exc}; not pinned")
+                        self._fail(record, f"{_reason(exc)}; not pinned")
                         return
                     record = fresh
-                except FileChangedError as exc:
-                    changed += 1
-                    fresh = self._rediscover(record)
-                    if fresh is None or changed > MAX_CHANGED_RETRIES:
-                        self._fail(record, f"{exc.message}; not pinned")
-                        return
-                    record = fresh
-                    item.verify = True  # the abandoned request may have been counted
-                except OSError as exc:
-                    self._fail(record, exc.strerror or str(exc))
+                    # An abandoned request may have reached the service.
+                    item.verify = item.verify or isinstance(exc, FileChangedError)
+                except (OSError, LocalFileError) as exc:
+                    self._fail(record, _reason(exc))
                     return
-                except LocalFileError as exc:
-                    self._fail(record, exc.message)
-                    return
-                except AuthenticationError as exc:
-                    raise RunAborted(f"the service refused the credentials: {exc}", 2) from exc
                 except DecooError as exc:
-                    if _is_permanent(exc):
-                        self.outage.success()  # the service answered
-                        self._fail(record, str(exc))
+                    if not await self._transient(record, exc, attempt):
                         return
-                    # Transient: the service is failing. The file may have been sent,
-                    # so the next attempt asks pinJobs first.
-                    self.outage.failure()
-                    self.acct.retries += 1
-                    item.verify = True
-                    if self.outage.expired:
-                        raise RunAborted(
-                            f"the service has been unreachable for over {self.options.patience:g}"
-                            f" s (last error: {exc})", 3,
-                        ) from exc
-                    delay = backoff(attempt, 0.5, 30.0, self._rng)
                     attempt += 1
-                    log.info("%s: will try again in %.1f s: %s",
-                             os.fsdecode(record.display), delay, exc)
-                    await anyio.sleep(delay)
+                    item.verify = True  # the file may have been sent: ask pinJobs first
+                else:
+                    return
         finally:
             self.acct.in_flight -= 1
+
+    async def _transient(self, record: FileRecord, exc: DecooError, attempt: int) -> bool:
+        """Sort a service error: True to try the file again (after a pause)."""
+        if isinstance(exc, AuthenticationError):
+            raise RunAborted(f"the service refused the credentials: {exc}", 2) from exc
+        if _is_permanent(exc):
+            self.outage.success()  # the service answered
+            self._fail(record, str(exc))
+            return False
+        self.outage.failure()
+        self.acct.retries += 1
+        if self.outage.expired:
+            raise RunAborted(
+                f"the service has been unreachable for over {self.options.patience:g} s"
+                f" (last error: {exc})", 3,
+            ) from exc
+        delay = backoff(attempt, 0.5, 30.0, self._rng)
+        log.info("%s: will try again in %.1f s: %s", os.fsdecode(record.display), delay, exc)
+        await anyio.sleep(delay)
+        return True
 
     def _rediscover(self, record: FileRecord) -> FileRecord | None:
         try:
             st = os.lstat(record.path)
         except OSError:
             return None
-        if not (st.st_mode & 0o170000) == 0o100000:  # no longer a regular file
+        if not stat.S_ISREG(st.st_mode):  # replaced by a directory, FIFO...
             return None
         return self.journal.discover(record.path, record.display, record.root, st.st_size,
                                      st.st_mtime_ns, st.st_ino)
@@ -294,6 +298,15 @@ class Uploader:
                     f"{os.fsdecode(record.display)} changed while being read", operation="pinFile"
                 )
 
+        sent = 0
+
+        def progress(delta: int) -> None:
+            nonlocal sent
+            sent += delta
+            self.acct.sent(delta)
+            if delta > 0 and sent == record.size:
+                crash_point("after_send")
+
         streaming = cid is None
         if streaming:
             self._streaming.setdefault(record.size, anyio.Event())
@@ -304,7 +317,7 @@ class Uploader:
                 data=data,
                 name=os.fsdecode(os.path.basename(record.display)),
                 profile=opts.profile,
-                on_progress=self.acct.sent,
+                on_progress=progress,
                 verify=verify,
                 throttle=self.bandwidth.take if self.bandwidth is not None else None,
             )
@@ -313,6 +326,7 @@ class Uploader:
                 event = self._streaming.pop(record.size, None)
                 if event is not None:
                     event.set()
+        crash_point("after_answer")
         self.outage.success()
         if result.pin_hash is not None and result.pin_hash != result.cid:
             # Decoo would have pinned other content under this name: never accept it.
