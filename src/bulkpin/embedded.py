@@ -36,7 +36,9 @@ def default_data_dir() -> Path:
 class EmbeddedService:
     """``with EmbeddedService() as svc:`` runs the local service for the block's duration."""
 
-    def __init__(self, data_dir: Path | None = None, *extra_args: str, timeout: float = 60.0) -> None:
+    def __init__(
+        self, data_dir: Path | None = None, *extra_args: str, timeout: float = 60.0
+    ) -> None:
         self.data_dir = data_dir or default_data_dir()
         self.extra_args = extra_args
         self.timeout = timeout
@@ -60,8 +62,8 @@ class EmbeddedService:
         timer = threading.Timer(self.timeout, self._proc.kill)
         timer.start()
         try:
-            for line in self._proc.stdout:
-                line = line.strip()
+            for raw in self._proc.stdout:
+                line = raw.strip()
                 if line.startswith("bulkpin serve: cloud "):
                     self.cloud_url = line.split()[-1]
                 elif line.startswith("bulkpin serve: endpoint "):

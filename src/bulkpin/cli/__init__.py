@@ -24,7 +24,11 @@ EXIT_INTERRUPTED = 3
 #: command name -> "module:attribute" under bulkpin.cli
 _COMMANDS: dict[str, str] = {
     "cid": "cid:cid_command",
+    "jobs": "listing:jobs_command",
+    "ls": "listing:ls_command",
+    "push": "push:push_command",
     "serve": "serve:serve_command",
+    "status": "status:status_command",
 }
 
 

@@ -85,7 +85,9 @@ class RateType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
 
     name = "rate"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
         if isinstance(value, (int, float)):
             return float(value)
         text = str(value).strip().lower().removesuffix("/s")

@@ -83,6 +83,11 @@ async def _run(
             return summary
 
 
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
 def _read_list(source: str) -> list[bytes]:
     stream: IO[bytes] = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115
     with stream:
@@ -167,7 +172,12 @@ def push_command(
     file_list = _read_list(files_from) if files_from else None
     renderer = _renderer(as_json)
     try:
-        summary = anyio.run(_run, paths, options, (profile, zone, endpoint), renderer, file_list)
+        try:
+            summary = anyio.run(_run, paths, options, (profile, zone, endpoint), renderer,
+                                file_list)
+        except BaseExceptionGroup as group:
+            # The signal watcher's task group wraps what push raised: unwrap it.
+            raise _first_leaf(group) from None
     except ConfigurationError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)

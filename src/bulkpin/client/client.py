@@ -655,7 +655,8 @@ class DecooClient:
                 log.warning(
                     "%s: the service pinned %s for the CID %s", operation, pin_hash, body.cid
                 )
-            return result(endpoint.url, state.number, date=date, service_size=service_size)
+            return result(endpoint.url, state.number, date=date, service_size=service_size,
+                          pin_hash=pin_hash)
 
         return await self._on_endpoint(operation, send, before=before)
 

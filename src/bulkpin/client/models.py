@@ -97,6 +97,9 @@ class PinResult:
     job_status: JobStatus | None = None
     #: HTTP attempts made, including a recovering ``pinJobs`` query's.
     attempts: int = 1
+    #: The ``PinHash`` the service answered; a caller must not take a file as
+    #: pinned when it differs from :attr:`cid` (the service pinned other bytes).
+    pin_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,10 @@
 """The manifest: one row per file saying what ended where, plus each PATH's root CID.
 
 Written from the journal at the end of a run (and by ``bulkpin status``), as
-JSON Lines or CSV, chosen by the file's extension. Paths that are not UTF-8
-are written with ``surrogateescape``, so ``os.fsencode`` gives the original
-bytes back.
+JSON Lines or CSV, chosen by the file's extension. A path that is not UTF-8
+is written, in JSON, with its undecodable bytes as lone-surrogate escapes and, in
+CSV, as the original bytes; either way ``os.fsencode`` of the path read back
+gives the original bytes.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def write_manifest(journal: Journal, path: Path) -> int:
     with tmp.open("w", encoding="utf-8", errors="surrogateescape", newline="") as f:
         if fmt == "jsonl":
             for row in rows(journal):
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                f.write(json.dumps(row) + "\n")
                 count += 1
         else:
             writer = csv.DictWriter(f, fieldnames=FIELDS)

@@ -61,7 +61,8 @@ class JsonRenderer:
         self.out = out or sys.stdout
 
     def _write(self, record: dict[str, Any]) -> None:
-        self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        # ASCII-escaped: a non-UTF-8 name (a lone surrogate here) stays valid JSON.
+        self.out.write(json.dumps(record) + "\n")
         self.out.flush()
 
     def __call__(self, event: PushEvent) -> None:

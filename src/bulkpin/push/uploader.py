@@ -140,8 +140,10 @@ class Uploader:
             else None
         )
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        # Large files streaming now, by size: a same-size file waits for them, then
-        # checks the journal, so two copies of a big file are never sent together.
+        # Content being uploaded now: by CID, and by size for files whose CID is
+        # computed while they stream. A file with the same CID, or the same size
+        # (only then can it be a copy), waits for it, then finds it in the journal.
+        self._inflight: dict[str, anyio.Event] = {}
         self._streaming: dict[int, anyio.Event] = {}
 
     # -- outcomes --
@@ -230,12 +232,8 @@ class Uploader:
         cid = record.cid
         data: bytes | None = None
         reserved = 0
-        small = record.size <= opts.small_file
         try:
-            wait_for = self._streaming.get(record.size) if not small else None
-            if wait_for is not None:
-                await wait_for.wait()
-            if small and not opts.dry_run:
+            if record.size <= opts.small_file and not opts.dry_run:
                 reserved = await self.memory.acquire(record.size)
                 data, cid = await anyio.to_thread.run_sync(
                     read_and_hash, record.path, identity, opts.profile, limiter=self.hash_limiter
@@ -251,14 +249,42 @@ class Uploader:
                 self.journal.set_cid(record.id, cid)
                 self._finish(record, "hashed", cid)
                 return
-            if cid is not None and self._deduplicate(record, cid):
-                return
+            await self._send_once(record, cid, data, identity, verify)
+        finally:
+            if reserved:
+                self.memory.release(reserved)
+
+    async def _send_once(
+        self, record: FileRecord, cid: str | None, data: bytes | None, identity: Identity,
+        verify: bool,
+    ) -> None:
+        """Upload unless the same content is known or on its way; never twice at once."""
+        # Wait out any upload of the same content (same CID, or a streaming upload
+        # of the same size whose CID is not known yet), then decide. Nothing awaits
+        # between the last check and claiming the content, so the claim is exclusive.
+        while True:
+            event = (self._inflight.get(cid) if cid is not None else None) or \
+                self._streaming.get(record.size)
+            if event is None:
+                break
+            await event.wait()
+        if cid is not None and self._deduplicate(record, cid):
+            return
+        done = anyio.Event()
+        if cid is not None:
+            self._inflight[cid] = done
+        else:
+            self._streaming[record.size] = done
+        try:
             if verify and cid is not None and await self._recover(record, cid):
                 return
             await self._upload(record, cid, data, identity)
         finally:
-            if reserved:
-                self.memory.release(reserved)
+            if cid is not None:
+                del self._inflight[cid]
+            else:
+                del self._streaming[record.size]
+            done.set()
 
     def _deduplicate(self, record: FileRecord, cid: str) -> bool:
         known = self.journal.known_cid(cid)
@@ -287,6 +313,10 @@ class Uploader:
         opts = self.options
         if self.rate is not None:
             await self.rate.take()
+        if self.bandwidth is not None:
+            # Paced per file: the bucket goes into debt by the file's size and the
+            # next upload waits it off, so the average rate holds.
+            await self.bandwidth.take(record.size)
         self.journal.mark_uploading(record.id, cid)
         await self.journal.sync()
 
@@ -307,25 +337,14 @@ class Uploader:
             if delta > 0 and sent == record.size:
                 crash_point("after_send")
 
-        streaming = cid is None
-        if streaming:
-            self._streaming.setdefault(record.size, anyio.Event())
-        try:
-            result: PinResult = await self.client.pin_file(
-                os.fsdecode(record.path),
-                cid=cid,
-                data=data,
-                name=os.fsdecode(os.path.basename(record.display)),
-                profile=opts.profile,
-                on_progress=progress,
-                verify=verify,
-                throttle=self.bandwidth.take if self.bandwidth is not None else None,
-            )
-        finally:
-            if streaming:
-                event = self._streaming.pop(record.size, None)
-                if event is not None:
-                    event.set()
+        result: PinResult = await self.client.pin_file(
+            os.fsdecode(record.path),
+            cid=cid,
+            name=os.fsdecode(os.path.basename(record.display)),
+            profile=opts.profile,
+            on_progress=progress,
+            verify=verify,
+        )
         crash_point("after_answer")
         self.outage.success()
         if result.pin_hash is not None and result.pin_hash != result.cid:

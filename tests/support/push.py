@@ -1,0 +1,70 @@
+"""Running ``bulkpin push`` as a user does, and reading back what the service holds."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.support.service import ServiceProcess
+
+
+def push_command(service: ServiceProcess | None, *args: str | Path) -> list[str]:
+    """The command line of a push against ``service`` (or of a dry run)."""
+    cmd = [sys.executable, "-m", "bulkpin", "push"]
+    if service is not None:
+        cmd += ["--profile", str(service.profile_path)]
+    return cmd + [str(a) for a in args]
+
+
+def run_push(service: ServiceProcess | None, *args: str | Path,
+             timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run a push to completion; stdout/stderr captured as text."""
+    env = dict(os.environ)
+    env.pop("BULKPIN_PROFILE", None)
+    return subprocess.run(push_command(service, *args), capture_output=True, text=True,
+                          timeout=timeout, check=False, env=env)
+
+
+def cloud_get(service: ServiceProcess, path: str, profile: Path | None = None) -> Any:
+    """GET a Cloud route with the account's API key."""
+    conf = tomllib.loads((profile or service.profile_path).read_text())
+    request = urllib.request.Request(service.cloud_url + path,
+                                     headers={"Authorization": f"Bearer {conf['api_key']}"})
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+        return json.load(response)
+
+
+def all_pins(service: ServiceProcess) -> list[dict[str, Any]]:
+    """Every pin of the account, through ``pinList``."""
+    pins: list[dict[str, Any]] = []
+    while True:
+        page = cloud_get(service, f"/pinning/pinList?limit=1000&offset={len(pins)}&sort=ASC")
+        pins += page["Pins"]
+        if not page["Pins"] or len(pins) >= int(page["Count"]):
+            return pins
+
+
+def all_jobs(service: ServiceProcess) -> list[dict[str, Any]]:
+    """Every pin job of the account, through ``pinJobs``."""
+    jobs: list[dict[str, Any]] = []
+    while True:
+        page = cloud_get(service, f"/pinning/pinJobs?limit=1000&offset={len(jobs)}&sort=ASC")
+        jobs += page["Jobs"]
+        if not page["Jobs"] or len(jobs) >= int(page["Count"]):
+            return jobs
+
+
+def manifest(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSONL manifest."""
+    return [json.loads(line) for line in path.read_text(errors="surrogateescape").splitlines()]
+
+
+def pin_file_requests(service: ServiceProcess) -> int:
+    """How many pinFile requests the service has seen since it started."""
+    return sum(service.stats()["requests"].get("pinFile", {}).values())
