@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -309,16 +310,21 @@ class _KnownCids:
     def __init__(self, journal_path: Path, profile: CidProfile) -> None:
         self.journal_path = journal_path
         self.profile = profile
+        # One read-only connection per hashing thread (sqlite3 objects stay in
+        # the thread that made them); closed with the threads.
+        self._local = threading.local()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(f"file:{self.journal_path}?mode=ro", uri=True)
+            self._local.conn = conn
+        return conn
 
     def hasher(self, path: bytes, profile: CidProfile) -> FileResult:
-        # Each hashing thread reads through its own short-lived connection.
-        conn = sqlite3.connect(f"file:{self.journal_path}?mode=ro", uri=True)
-        try:
-            row = conn.execute(
-                "SELECT size, mtime_ns, inode, cid FROM files WHERE path = ?", (path,)
-            ).fetchone()
-        finally:
-            conn.close()
+        row = self._conn().execute(
+            "SELECT size, mtime_ns, inode, cid FROM files WHERE path = ?", (path,)
+        ).fetchone()
         if row is not None and row[3] is not None:
             st = os.lstat(path)
             if (st.st_size, st.st_mtime_ns, st.st_ino) == (row[0], row[1], row[2]):

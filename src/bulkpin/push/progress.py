@@ -82,6 +82,7 @@ class JsonRenderer:
             "failures": [{"path": p, "error": e} for p, e in summary.failures],
             "snapshot": asdict(summary.snapshot),
             "poll_requests": summary.poll_requests,
+            "poll_rounds": summary.poll_rounds,
         })
 
 

@@ -13,6 +13,7 @@ made once, by :func:`cid_to_str`, when a result leaves the engine.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -77,11 +78,53 @@ def cid_from_digest(version: int, codec: int, digest: bytes) -> bytes:
     return b"\x01" + varint(codec) + _SHA2_256_PREFIX + digest
 
 
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_INDEX = {c: i for i, c in enumerate(_B58)}
+
+
+def _b58encode(data: bytes) -> str:
+    n = int.from_bytes(data, "big")
+    out = []
+    while n:
+        n, r = divmod(n, 58)
+        out.append(_B58[r])
+    pad = len(data) - len(data.lstrip(b"\0"))
+    return "1" * pad + "".join(reversed(out))
+
+
+def _b58decode(text: str) -> bytes:
+    n = 0
+    for c in text:
+        n = n * 58 + _B58_INDEX[c]
+    pad = len(text) - len(text.lstrip("1"))
+    return b"\0" * pad + n.to_bytes((n.bit_length() + 7) // 8, "big")
+
+
 def cid_to_str(cid: bytes) -> str:
-    """Text form: base58btc for CIDv0 (``Qm...``), base32 for CIDv1 (``bafy...``)."""
+    """Text form: base58btc for CIDv0 (``Qm...``), multibase base32 for CIDv1 (``bafy...``).
+
+    Written out here rather than through multiformats, whose runtime type
+    checks cost more than hashing a small file: this runs once per file.
+    """
     if cid[:2] == _SHA2_256_PREFIX and len(cid) == 34:
-        return str(CID.decode(cid))
-    return str(CID.decode(cid).encode("base32"))
+        return _b58encode(cid)
+    return "b" + base64.b32encode(cid).decode("ascii").rstrip("=").lower()
+
+
+def cid_from_str(text: str) -> bytes:
+    """Binary form of a CID in text (raises ``ValueError`` if it is not one)."""
+    try:
+        if len(text) == 46 and text.startswith("Qm"):
+            raw = _b58decode(text)
+            if len(raw) == 34 and raw[:2] == _SHA2_256_PREFIX:
+                return raw
+        elif text.startswith("b") and text[1:].islower():
+            body = text[1:].upper()
+            return base64.b32decode(body + "=" * (-len(body) % 8))
+        # Any other multibase or CID form: the general decoder.
+        return bytes(CID.decode(text))
+    except Exception as exc:  # multiformats raises several unrelated types
+        raise ValueError(f"not a CID: {text[:80]!r}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,10 +308,3 @@ def decode_node(block: bytes) -> DecodedNode:
         fanout=ints.get(6),
     )
 
-
-def cid_from_str(text: str) -> bytes:
-    """Binary form of a CID given in any multibase text form (raises ``ValueError``)."""
-    try:
-        return bytes(CID.decode(text))
-    except Exception as exc:  # multiformats raises several unrelated types
-        raise ValueError(f"not a CID: {text[:80]!r}") from exc
