@@ -15,6 +15,7 @@ import importlib
 import click
 
 from .. import __version__
+from .._malloc import limit_arenas
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -55,4 +56,5 @@ def cli() -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    limit_arenas()
     cli(prog_name="bulkpin")

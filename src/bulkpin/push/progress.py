@@ -12,15 +12,17 @@ import json
 import sys
 import time
 from dataclasses import asdict
-from typing import IO, Any
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
-from rich.table import Table
+from typing import IO, TYPE_CHECKING, Any
 
 from .accounting import Snapshot
 from .events import FileEvent, NoticeEvent, ProgressEvent, PushEvent
 from .pipeline import PushSummary
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# rich is imported by the renderers that draw with it, not at import: a --json
+# or non-terminal run never pays for it (memory is a benchmarked budget).
 
 #: Seconds between plain status lines when not on a terminal.
 PLAIN_INTERVAL = 5.0
@@ -107,6 +109,8 @@ class PlainRenderer:
             print(event.message, file=self.err, flush=True)
 
     def summary(self, summary: PushSummary) -> None:
+        from rich.console import Console  # noqa: PLC0415
+
         print_summary(summary, Console(file=self.err, force_terminal=False, width=100))
 
 
@@ -114,6 +118,14 @@ class RichRenderer:
     """On a terminal: live bars, with failures and notices printed above them."""
 
     def __init__(self, console: Console | None = None) -> None:
+        from rich.console import Console  # noqa: PLC0415
+        from rich.progress import (  # noqa: PLC0415
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+        )
+
         self.console = console or Console(stderr=True)
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
@@ -123,8 +135,8 @@ class RichRenderer:
             console=self.console,
             transient=False,
         )
-        self.files: TaskID = self.progress.add_task("files", total=None, extra="")
-        self.bytes: TaskID = self.progress.add_task("bytes", total=None, extra="")
+        self.files = self.progress.add_task("files", total=None, extra="")
+        self.bytes = self.progress.add_task("bytes", total=None, extra="")
         self.progress.start()
 
     def __call__(self, event: PushEvent) -> None:
@@ -156,6 +168,8 @@ class RichRenderer:
 
 def print_summary(summary: PushSummary, console: Console) -> None:
     """The end-of-run table, then where the journal and manifest are."""
+    from rich.table import Table  # noqa: PLC0415
+
     s, counts = summary.snapshot, summary.counts
     table = Table(title="bulkpin push", show_header=False, box=None)
     table.add_column(justify="right", style="bold")

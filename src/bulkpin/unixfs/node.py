@@ -19,8 +19,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from multiformats import CID
-
 DAG_PB: Final = 0x70
 RAW: Final = 0x55
 _SHA2_256_PREFIX: Final = b"\x12\x20"  # multihash: sha2-256, 32-byte digest
@@ -121,7 +119,10 @@ def cid_from_str(text: str) -> bytes:
         elif text.startswith("b") and text[1:].islower():
             body = text[1:].upper()
             return base64.b32decode(body + "=" * (-len(body) % 8))
-        # Any other multibase or CID form: the general decoder.
+        # Any other multibase or CID form: the general decoder, imported only
+        # now because it is heavy (runtime type checks, every codec table).
+        from multiformats import CID  # noqa: PLC0415
+
         return bytes(CID.decode(text))
     except Exception as exc:  # multiformats raises several unrelated types
         raise ValueError(f"not a CID: {text[:80]!r}") from exc
