@@ -266,7 +266,12 @@ async def _main(run: _Run, candidates: Iterable[Candidate]) -> None:
             aborted = group.subgroup(RunAborted)
             if aborted is None:
                 raise
-            run.aborted = aborted.exceptions[0]  # type: ignore[assignment]
+            # Uploads run in a nested task group: its RunAborted arrives group in group.
+            leaf: BaseException = aborted
+            while isinstance(leaf, BaseExceptionGroup):
+                leaf = leaf.exceptions[0]
+            assert isinstance(leaf, RunAborted)
+            run.aborted = leaf
         finally:
             outer.cancel_scope.cancel()
 
