@@ -50,5 +50,8 @@ class JobWorker:
                 await asyncio.sleep(_ERROR_PAUSE)
                 continue
             timeout = None if next_due is None else max(0.0, (next_due - state.now_ms()) / 1000)
+            # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that
+            # lands as the event is set, and stop() then waits for the next wake-up.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(state.jobs_changed.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await state.jobs_changed.wait()
