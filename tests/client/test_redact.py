@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 
@@ -66,3 +67,21 @@ def test_filter_scrubs_records(caplog: pytest.LogCaptureFixture) -> None:
         logger.debug("sending %s", {"Authorization": "Bearer opaque-token-2"})
     assert "opaque-token-2" not in caplog.text
     assert "<redacted>" in caplog.text
+
+
+def test_a_secret_collected_inside_the_registry_does_not_deadlock() -> None:
+    # Garbage collection can run a Secret's finalizer while the registry holds
+    # its lock (compiling the pattern allocates); the finalizer must not block.
+    from bulkpin.client.redact import _registry  # noqa: PLC0415 - private on purpose
+
+    done = threading.Event()
+
+    def discard_while_locked() -> None:
+        with _registry._lock:
+            _registry.discard("a-value-being-collected")
+        done.set()
+
+    worker = threading.Thread(target=discard_while_locked, daemon=True)
+    worker.start()
+    worker.join(5)
+    assert done.is_set()

@@ -41,6 +41,7 @@ from typing import Any, Final, TypeVar
 import aiofiles
 import aiofiles.os
 import aiofiles.threadpool.binary
+import aiohttp
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import Payload
 
@@ -282,8 +283,13 @@ class UploadBody(Payload):
         """Stream the body, recording any error of ours before aiohttp wraps it."""
         try:
             await self._produce(writer)
+        except (OSError, aiohttp.ClientError, asyncio.CancelledError):
+            # The connection's failure (or a cancellation): aiohttp reports it.
+            raise
         except BaseException as exc:
-            if self.error is None and not isinstance(exc, asyncio.CancelledError):
+            # Ours: a check, the verify hook, signing. Kept so the client raises
+            # it rather than the connection error aiohttp turns it into.
+            if self.error is None:
                 self.error = exc
             raise
 

@@ -15,6 +15,7 @@ The rule is *never print a secret*, enforced in three layers:
 
 from __future__ import annotations
 
+import collections
 import logging
 import re
 import threading
@@ -94,16 +95,26 @@ class _Registry:
         self._lock = threading.Lock()
         self._values: dict[str, int] = {}
         self._pattern: re.Pattern[str] | None = None
+        # Finalizers run inside garbage collection, which can start anywhere,
+        # including inside this class with the lock held: they only queue the
+        # value (deque.append is atomic) and the next caller applies it.
+        self._dropped: collections.deque[str] = collections.deque()
 
     def add(self, value: str) -> None:
         if len(value) < _MIN_SECRET_LENGTH:
             return
         with self._lock:
+            self._apply_dropped()
             self._values[value] = self._values.get(value, 0) + 1
             self._pattern = None
 
     def discard(self, value: str) -> None:
-        with self._lock:
+        if len(value) >= _MIN_SECRET_LENGTH:
+            self._dropped.append(value)
+
+    def _apply_dropped(self) -> None:
+        while self._dropped:
+            value = self._dropped.popleft()
             count = self._values.get(value, 0) - 1
             if count > 0:
                 self._values[value] = count
@@ -113,6 +124,7 @@ class _Registry:
 
     def pattern(self) -> re.Pattern[str] | None:
         with self._lock:
+            self._apply_dropped()
             if self._pattern is None and self._values:
                 # Longest first, so a value containing another is removed whole.
                 alternatives = sorted(self._values, key=len, reverse=True)
