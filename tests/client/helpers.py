@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bulkpin.client import Credentials, DecooClient, load_credentials
-
-if TYPE_CHECKING:
-    from tests.support.service import ServiceProcess
+from tests.support.service import ServiceProcess
 
 
 class Sleeps:
