@@ -196,7 +196,7 @@ class _Run:
                     result = await self.poller.poll_once()
                     self.outage.success()
                 except Exception as exc:
-                    self.emit(NoticeEvent(f"polling pin jobs failed: {exc}", "warning"))
+                    self._poll_failed(exc)
             if result is not None and (result.pinned or result.failed):
                 last_progress = time.monotonic()
                 pause = opts.poll_interval
@@ -218,6 +218,17 @@ class _Run:
                     await self.stop.wait()
                 else:
                     await self._wait_any(self.uploads_done, self.stop)
+
+    def _poll_failed(self, exc: Exception) -> None:
+        self.emit(NoticeEvent(f"polling pin jobs failed: {exc}", "warning"))
+        # An outage while only polling is left counts against the patience
+        # too, not only against the (longer) wait timeout.
+        self.outage.failure()
+        if self.outage.expired:
+            raise RunAborted(
+                f"the service has been unreachable for over {self.options.patience:g} s"
+                f" (last error: {exc})", EXIT_INTERRUPTED,
+            ) from exc
 
     @staticmethod
     async def _wait_any(*events: anyio.Event) -> None:
