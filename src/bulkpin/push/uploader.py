@@ -36,6 +36,7 @@ from ..client import (
     DecooClient,
     DecooError,
     FileChangedError,
+    Forbidden,
     HTTPStatusError,
     LocalFileError,
     PinResult,
@@ -200,6 +201,14 @@ class Uploader:
         """Sort a service error: True to try the file again (after a pause)."""
         if isinstance(exc, AuthenticationError):
             raise RunAborted(f"the service refused the credentials: {exc}", 2) from exc
+        if isinstance(exc, Forbidden):
+            # The signature is the key's doing, not the file's: every upload would
+            # be refused alike, so stop rather than send the whole tree for nothing.
+            self._fail(record, str(exc))
+            raise RunAborted(
+                "the service refused the upload's signature: the private key does not"
+                f" belong to this API key's account ({exc})", 2,
+            ) from exc
         if _is_permanent(exc):
             self.outage.success()  # the service answered
             self._fail(record, str(exc))
