@@ -42,6 +42,8 @@ class FaultPlan:
 
     def for_route(self, route: str) -> tuple[tuple[FaultKind, float], ...]:
         """The rules that apply to ``route``: its own first, then ``*``'s."""
+        if route == "*":
+            return self.rules.get("*", ())
         return self.rules.get(route, ()) + self.rules.get("*", ())
 
     def __bool__(self) -> bool:
