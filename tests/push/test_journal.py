@@ -24,7 +24,8 @@ def test_a_second_run_on_the_same_journal_is_refused(tmp_path: Path) -> None:
             _journal(tmp_path)
         # From another process too (flock is per open file description).
         code = (
-            "import sys; from pathlib import Path; from bulkpin.push import Journal, JournalLocked\n"
+            "import sys; from pathlib import Path\n"
+            "from bulkpin.push import Journal, JournalLocked\n"
             "try:\n    Journal(Path(sys.argv[1]), profile_name='unixfs-v0-2015')\n"
             "except JournalLocked:\n    sys.exit(7)\n"
         )

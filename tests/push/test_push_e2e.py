@@ -8,6 +8,7 @@ import socket
 import subprocess
 from pathlib import Path
 
+from bulkpin.push import Journal
 from bulkpin.unixfs import hash_bytes
 from tests.support.push import (
     all_jobs,
@@ -184,8 +185,6 @@ def test_kill9_then_resume_completes_without_duplicates(
 
 
 def test_second_run_on_a_journal_is_refused(service: ServiceProcess, tmp_path: Path) -> None:
-    from bulkpin.push import Journal
-
     tree = tmp_path / "t"
     tree.mkdir()
     (tree / "f").write_bytes(b"x")

@@ -36,7 +36,7 @@ def cloud_get(service: ServiceProcess, path: str, profile: Path | None = None) -
     conf = tomllib.loads((profile or service.profile_path).read_text())
     request = urllib.request.Request(service.cloud_url + path,
                                      headers={"Authorization": f"Bearer {conf['api_key']}"})
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(request, timeout=30) as response:
         return json.load(response)
 
 
