@@ -96,6 +96,8 @@ class _Run:
         self.stop = stop
         self.acct = Accounting()
         self.outage = Outage(options.patience)
+        # The poller's own clock: pinJobs answering says nothing of uploads.
+        self.poll_outage = Outage(options.patience)
         self.hash_limiter = anyio.CapacityLimiter(options.hash_workers)
         self.uploader = Uploader(
             options, journal, client, self.acct, emit,
@@ -194,7 +196,7 @@ class _Run:
             if self.journal.waiting_cids() or self.journal.failed_job_cids():
                 try:
                     result = await self.poller.poll_once()
-                    self.outage.success()
+                    self.poll_outage.success()
                 except Exception as exc:
                     self._poll_failed(exc)
             if result is not None and (result.pinned or result.failed):
@@ -223,8 +225,8 @@ class _Run:
         self.emit(NoticeEvent(f"polling pin jobs failed: {exc}", "warning"))
         # An outage while only polling is left counts against the patience
         # too, not only against the (longer) wait timeout.
-        self.outage.failure()
-        if self.outage.expired:
+        self.poll_outage.failure()
+        if self.poll_outage.expired:
             raise RunAborted(
                 f"the service has been unreachable for over {self.options.patience:g} s"
                 f" (last error: {exc})", EXIT_INTERRUPTED,

@@ -308,9 +308,12 @@ class Uploader:
     async def _recover(self, record: FileRecord, cid: str) -> bool:
         assert self.client is not None
         job = await self.client.find_active_job(cid)
-        self.outage.success()
         if job is None:
+            # The Cloud answering is no sign the upload will go through now: only
+            # progress ends an outage, or an Endpoint that always refuses would
+            # restart the patience on every try and the run would never stop.
             return False
+        self.outage.success()
         self.journal.mark_uploaded(record.id, cid, job.id)
         self._finish(record, "recovered", cid)
         return True
