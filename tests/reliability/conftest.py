@@ -1,0 +1,48 @@
+"""Fixtures of the reliability suite: one shared service per module, isolated accounts."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_JOB_DELAY
+from tests.support.service import ServiceProcess
+
+from .helpers import FIGURES
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """aiohttp runs on asyncio only."""
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """One quiet service for a whole module; tests keep apart through :func:`new_account`."""
+    data = tmp_path_factory.mktemp("shared") / "service"
+    with ServiceProcess(data, "--job-delay", TEST_JOB_DELAY).start() as svc:
+        yield svc
+
+
+@pytest.fixture
+def new_account(shared: ServiceProcess) -> Callable[[], Path]:
+    """``new_account()``: the profile of a fresh, empty account on the shared service."""
+
+    def make() -> Path:
+        return shared.new_account(f"acct{next(_names)}")
+
+    return make
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The figures this run measured, for the README's "Reliability" section."""
+    if FIGURES:
+        terminalreporter.section("reliability figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

@@ -1,0 +1,142 @@
+"""Crash and resume: ``kill -9`` at the five named points and at random instants, then resume.
+
+Each case gets its own account on one shared service, and its own tree whose
+contents no other case has, so "one job per CID" is checked per account and,
+through ``duplicate_jobs``, across the whole service. Crash runs go a few at a
+time (they wait on the network more than on the CPU).
+
+Figure (issue 7, item 2): every case ends with every file pinned under its
+local CID, no CID with a second job, the manifest agreeing with ``pinList``
+and ``PRAGMA integrity_check`` = ok, after the crash as well as at the end.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.support.service import ServiceProcess
+
+from .helpers import (
+    SOAK,
+    KiB,
+    MiB,
+    Tree,
+    assert_complete,
+    integrity,
+    killed,
+    make_tree,
+    new_accounts,
+    push_env,
+    run,
+    seed,
+    start,
+)
+
+#: The N-th passage at which each point kills: three "seeds" per point, all reachable
+#: in a tree of this size (a run polls at least four pinJobs pages).
+POINTS = {
+    "walk": (1, 10, 30),
+    "after_send": (1, 5, 15),
+    "after_answer": (1, 5, 15),
+    "commit": (1, 3, 8),
+    "polling": (1, 2, 4),
+}
+CASES = [f"{point}:{n}" for point, ns in POINTS.items() for n in ns]
+FILES = 200 if SOAK else 30
+RANDOM_KILLS = 20 if SOAK else 3
+PARALLEL = 5
+
+
+@dataclass
+class Case:
+    """One crash case: its tree, account, files, and what each run did."""
+
+    name: str
+    tree: Tree
+    profile: Path
+    journal: Path
+    manifest: Path
+    runs: list[subprocess.CompletedProcess[str]] = field(default_factory=list)
+    after_crash: str = ""
+
+    def push(self, *extra: str, env: dict[str, str] | None = None,
+             ) -> subprocess.CompletedProcess[str]:
+        return run("--profile", self.profile, self.tree.root, "--journal", self.journal,
+                   "--concurrency", "4", *extra, env=env)
+
+
+def _crash_then_resume(case: Case) -> None:
+    crash = case.push(env=push_env(BULKPIN_CRASH_AT=case.name))
+    case.runs.append(crash)
+    case.after_crash = integrity(case.journal) if case.journal.exists() else "no journal"
+    case.runs.append(case.push("--manifest", str(case.manifest)))
+
+
+@pytest.fixture(scope="module")
+def crashes(shared: ServiceProcess, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
+    base = tmp_path_factory.mktemp("crash")
+    profiles = new_accounts(shared, *(f"crash{i}" for i in range(len(CASES))))
+    cases: dict[str, Case] = {}
+    for name, profile in zip(CASES, profiles, strict=True):
+        slug = name.replace(":", "-")
+        tree = make_tree(base / slug / "tree", files=FILES, largest=300 * KiB,
+                         big=[2 * MiB + 7], name=f"crash-{slug}", duplicates=2)
+        cases[name] = Case(name, tree, profile, base / slug / "journal.sqlite",
+                           base / slug / "manifest.jsonl")
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        list(pool.map(_crash_then_resume, cases.values()))
+    return cases
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_kill9_at_a_named_point_then_resume(
+    crashes: dict[str, Case], shared: ServiceProcess, name: str
+) -> None:
+    case = crashes[name]
+    crash, resume = case.runs
+    assert killed(crash), f"{name} was not reached: exit {crash.returncode}\n{crash.stderr[-2000:]}"
+    assert case.after_crash == "ok"
+    assert resume.returncode == 0, resume.stderr[-3000:]
+    assert_complete(shared, case.tree, case.manifest, journal=case.journal, profile=case.profile)
+
+
+def test_kill9_at_random_instants_then_resume(shared: ServiceProcess, tmp_path: Path) -> None:
+    """Kills at seeded random instants, one after another on one journal, then a resume.
+
+    ``--bwlimit`` keeps each killed run from finishing the tree before its kill
+    lands, whatever the machine's speed (a slower machine only does less).
+    """
+    rng = random.Random(seed("random-kills"))
+    (profile,) = new_accounts(shared, "random-kills")
+    rate = 2 * MiB
+    delays = [rng.uniform(0.3, 2.5) for _ in range(RANDOM_KILLS)]
+    budget = int(sum(delays) * rate) + RANDOM_KILLS * rate
+    tree = make_tree(tmp_path / "tree", files=FILES, largest=300 * KiB,
+                     big=[budget // 4] * 4, name="random-kills", duplicates=3)
+    journal, out = tmp_path / "journal.sqlite", tmp_path / "manifest.jsonl"
+    args = ("--profile", profile, tree.root, "--journal", journal)
+    for delay in delays:
+        proc = start(*args, "--bwlimit", str(rate), stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.kill()
+        proc.communicate(timeout=60)
+        assert killed(proc), f"the run ended before its kill: exit {proc.returncode}"
+        if journal.exists():
+            assert integrity(journal) == "ok"
+    resume = run(*args, "--manifest", out)
+    assert resume.returncode == 0, resume.stderr[-3000:]
+    assert_complete(shared, tree, out, journal=journal, profile=profile)
+
+
+def test_no_cid_got_a_second_job_anywhere(
+    crashes: dict[str, Case], shared: ServiceProcess
+) -> None:
+    assert all(len(case.runs) == 2 for case in crashes.values())
+    assert shared.stats()["duplicate_jobs"] == 0
