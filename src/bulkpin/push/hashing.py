@@ -33,10 +33,12 @@ class Identity:
             raise ChangedWhileRead(f"changed while being read (size {self.size} -> {st.st_size})")
 
 
-def _open_checked(path: bytes, expected: Identity) -> int:
-    # O_NOFOLLOW: the walk saw a regular file here; if a symlink replaced it, refuse.
+def _open_checked(path: bytes, expected: Identity, follow_symlinks: bool = False) -> int:
+    # O_NOFOLLOW: the walk saw a regular file here; if a symlink replaced it, refuse
+    # (unless the run follows symlinks: then the walk saw a link's target).
     # O_NONBLOCK: if a FIFO replaced it, opening must not hang.
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+    fd = os.open(path, flags if follow_symlinks else flags | os.O_NOFOLLOW)
     try:
         expected.check(os.fstat(fd))
     except BaseException:
@@ -45,9 +47,10 @@ def _open_checked(path: bytes, expected: Identity) -> int:
     return fd
 
 
-def read_and_hash(path: bytes, expected: Identity, profile: CidProfile) -> tuple[bytes, str]:
+def read_and_hash(path: bytes, expected: Identity, profile: CidProfile,
+                  follow_symlinks: bool = False) -> tuple[bytes, str]:
     """Read a small file whole and compute its CID: one read serves hash and upload."""
-    fd = _open_checked(path, expected)
+    fd = _open_checked(path, expected, follow_symlinks)
     try:
         parts: list[bytes] = []
         left = expected.size + 1  # one byte more: notices a file that grew
@@ -68,9 +71,10 @@ def read_and_hash(path: bytes, expected: Identity, profile: CidProfile) -> tuple
     return data, builder.finish().cid
 
 
-def hash_checked(path: bytes, expected: Identity, profile: CidProfile) -> str:
+def hash_checked(path: bytes, expected: Identity, profile: CidProfile,
+                 follow_symlinks: bool = False) -> str:
     """The CID of a file of any size, read in pieces, checked against ``expected``."""
-    fd = _open_checked(path, expected)
+    fd = _open_checked(path, expected, follow_symlinks)
     builder = FileBuilder(profile)
     buf = bytearray(READ_SIZE)
     view = memoryview(buf)

@@ -227,7 +227,7 @@ class Uploader:
 
     def _rediscover(self, record: FileRecord) -> FileRecord | None:
         try:
-            st = os.lstat(record.path)
+            st = os.stat(record.path) if self.options.follow_symlinks else os.lstat(record.path)
         except OSError:
             return None
         if not stat.S_ISREG(st.st_mode):  # replaced by a directory, FIFO...
@@ -245,13 +245,15 @@ class Uploader:
             if record.size <= opts.small_file and not opts.dry_run:
                 reserved = await self.memory.acquire(record.size)
                 data, cid = await anyio.to_thread.run_sync(
-                    read_and_hash, record.path, identity, opts.profile, limiter=self.hash_limiter
+                    read_and_hash, record.path, identity, opts.profile, opts.follow_symlinks,
+                    limiter=self.hash_limiter,
                 )
             elif cid is None and (
                 opts.dry_run or verify or self.journal.size_seen(record.size, record.id)
             ):
                 cid = await anyio.to_thread.run_sync(
-                    hash_checked, record.path, identity, opts.profile, limiter=self.hash_limiter
+                    hash_checked, record.path, identity, opts.profile, opts.follow_symlinks,
+                    limiter=self.hash_limiter,
                 )
             if opts.dry_run:
                 assert cid is not None
