@@ -13,6 +13,7 @@ import click
 
 from ..client import ConfigurationError, DecooClient
 from ..push import (
+    JournalError,
     NoticeEvent,
     PushOptions,
     PushSummary,
@@ -186,6 +187,13 @@ def push_command(
             renderer.progress.stop()
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_status)
+    except JournalError as exc:
+        # Mid-run (a full disk...): SQLite kept every committed mark.
+        if isinstance(renderer, RichRenderer):
+            renderer.progress.stop()
+        click.echo(f"error: {exc}; nothing committed is lost: fix this, then run the same"
+                   " command again to resume", err=True)
+        sys.exit(EXIT_USAGE)
     except OSError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)

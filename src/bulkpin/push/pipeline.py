@@ -278,15 +278,23 @@ async def _main(run: _Run, candidates: Iterable[Candidate]) -> None:
         except BaseExceptionGroup as group:
             aborted = group.subgroup(RunAborted)
             if aborted is None:
+                # A journal that cannot be written (disk full...) ends the run; the
+                # broken streams that come with it are only its consequence.
+                broken = group.subgroup(JournalError)
+                if broken is not None:
+                    raise _leaf(broken) from None
                 raise
             # Uploads run in a nested task group: its RunAborted arrives group in group.
-            leaf: BaseException = aborted
-            while isinstance(leaf, BaseExceptionGroup):
-                leaf = leaf.exceptions[0]
+            leaf = _leaf(aborted)
             assert isinstance(leaf, RunAborted)
             run.aborted = leaf
         finally:
             outer.cancel_scope.cancel()
+
+
+def _leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def _root_cids(run: _Run) -> list[tuple[str, str | None]]:
