@@ -43,6 +43,7 @@ from .endpoints import DEFAULT_FAILOVER_AFTER, EndpointSelector
 from .errors import (
     ConfigurationError,
     DecooError,
+    HTTPStatusError,
     InvalidResponse,
     OutcomeUnknown,
     TransportError,
@@ -335,9 +336,13 @@ class DecooClient:
                 retry_after=parse_retry_after(retry_after, self._now()),
                 renewable=renewable,
             )
-        return unwrap(
-            parse_json(raw, operation, status=status), operation, url=url, renewable=renewable
-        )
+        try:
+            return unwrap(
+                parse_json(raw, operation, status=status), operation, url=url, renewable=renewable
+            )
+        except HTTPStatusError as exc:
+            exc.http_status = status
+            raise
 
     # -- Cloud routes ------------------------------------------------------------------
 
@@ -728,5 +733,8 @@ def _outcome_unknown(exc: DecooError, request_complete: bool) -> bool:
     """Whether the service may have acted on a request that failed with ``exc``."""
     if isinstance(exc, TransportError):
         return exc.request_sent and request_complete
+    if isinstance(exc, HTTPStatusError) and exc.http_status is not None:
+        # An error in the body of a 2xx answer: the service may have done the work.
+        return 200 <= exc.http_status < 300
     # A 2xx answer that could not be read: the work was done.
     return isinstance(exc, InvalidResponse) and exc.status is not None and 200 <= exc.status < 300

@@ -199,6 +199,9 @@ class HTTPStatusError(DecooError):
         self.status = status
         self.service_message = clean
         self.url = url
+        #: The answer's own HTTP status when the error was reported in its body
+        #: instead (Decoo's ``{"Code": 500, ...}`` wrapper under HTTP 200).
+        self.http_status: int | None = None
 
 
 class BadRequest(HTTPStatusError):
