@@ -40,6 +40,7 @@ from ..client import (
     HTTPStatusError,
     LocalFileError,
     PinResult,
+    TLSError,
 )
 from ..client.multipart import ReadReport
 from .accounting import Accounting
@@ -201,6 +202,9 @@ class Uploader:
         """Sort a service error: True to try the file again (after a pause)."""
         if isinstance(exc, AuthenticationError):
             raise RunAborted(f"the service refused the credentials: {exc}", 2) from exc
+        if isinstance(exc, TLSError):
+            # A certificate that does not verify will not verify on a retry either.
+            raise RunAborted(f"the service's certificate was refused: {exc}", 2) from exc
         if isinstance(exc, Forbidden):
             # The signature is the key's doing, not the file's: every upload would
             # be refused alike, so stop rather than send the whole tree for nothing.
