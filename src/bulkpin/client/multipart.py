@@ -293,7 +293,7 @@ class UploadBody(Payload):
                 self.error = exc
             raise
 
-    async def _send(self, writer: AbstractStreamWriter, data: bytes) -> None:
+    async def _send(self, writer: AbstractStreamWriter, data: bytes | bytearray) -> None:
         # No total timeout applies to an upload, so a service that stops reading
         # would hang it forever: each write must make progress within the
         # stall timeout instead.
@@ -347,13 +347,26 @@ class UploadBody(Payload):
         future.add_done_callback(self._inflight.discard)
         return future
 
-    def _start_read(self, remaining: int) -> asyncio.Future[bytes] | None:
+    def _start_read(self, remaining: int) -> asyncio.Future[bytearray] | None:
         if not remaining:
             return None
-        read = self._handle.read(min(self._upload.chunk_size, remaining))
-        return self._track(asyncio.ensure_future(read))
+        # The buffer is allocated here, on the event loop's thread, and only
+        # filled in the worker thread: megabyte buffers allocated by many pool
+        # threads would each land in that thread's malloc arena and stay there,
+        # which cost a sixth of the client's memory budget. A fresh buffer per
+        # chunk, never reused, because the socket transport may hold on to it.
+        buffer = bytearray(min(self._upload.chunk_size, remaining))
+        return self._track(asyncio.ensure_future(self._fill(buffer)))
 
-    async def _finish_read(self, reading: asyncio.Future[bytes] | None, remaining: int) -> bytes:
+    async def _fill(self, buffer: bytearray) -> bytearray:
+        n = await self._handle.readinto(buffer)
+        if n is not None and n < len(buffer):
+            del buffer[n:]  # a short read; the caller sees how short
+        return buffer
+
+    async def _finish_read(
+        self, reading: asyncio.Future[bytearray] | None, remaining: int
+    ) -> bytearray:
         assert reading is not None
         upload = self._upload
         try:
