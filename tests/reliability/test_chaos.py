@@ -153,3 +153,14 @@ def test_debug_log_of_the_chaos_run_holds_no_secret(chaos: Chaos) -> None:
     leaked = [s for s in secrets_of(chaos.tree.distinct, private_key) if s in log]
     assert leaked == []
     assert "secret" not in log.lower().replace("<redacted>", "")
+
+
+def test_manifest_and_journal_of_the_chaos_run_hold_no_secret(chaos: Chaos) -> None:
+    fields = account(chaos.service)
+    needles = [fields["api_key"], fields["private_key"][:32], *chaos.tokens,
+               *secrets_of(chaos.tree.distinct, fields["private_key"])]
+    files = [chaos.manifest, *chaos.journal.parent.glob(chaos.journal.name + "*")]
+    assert len(files) >= 2
+    for path in files:
+        data = path.read_bytes()
+        assert [n for n in needles if n.encode() in data] == [], path

@@ -29,6 +29,9 @@ said rather than how it travels:
   the last request line seen on the connection, which is right for a client
   that does not pipeline (aiohttp does not).
 
+With ``tls`` it terminates TLS, so the plain-HTTP service can be reached over
+HTTPS with a certificate from a test authority.
+
 The proxy runs its own event loop in a daemon thread, so both synchronous
 tests and subprocesses under test can use it; ``set_faults`` and the hooks may
 be changed while it runs (they apply to new connections and answers).
@@ -41,6 +44,7 @@ import contextlib
 import random
 import re
 import socket
+import ssl
 import struct
 import threading
 from collections import Counter
@@ -133,7 +137,8 @@ def _rst(writer: asyncio.StreamWriter) -> None:
 class ChaosProxy:
     """Listens on a free loopback port and relays each connection to ``target_url``."""
 
-    def __init__(self, target_url: str, *, seed: int = 0, port: int = 0) -> None:
+    def __init__(self, target_url: str, *, seed: int = 0, port: int = 0,
+                 rcvbuf: int | None = None, tls: ssl.SSLContext | None = None) -> None:
         parts = urlsplit(target_url)
         assert parts.hostname is not None
         assert parts.port is not None
@@ -145,6 +150,11 @@ class ChaosProxy:
         self.rewrite: Rewrite | None = None
         self.stats = ProxyStats()
         self.port = port
+        #: Caps the kernel's receive buffer of accepted connections (autotuning
+        #: can buffer tens of MiB on loopback, hiding a slow link from the sender).
+        self.rcvbuf = rcvbuf
+        #: Terminates TLS with this context (the service behind speaks plain HTTP).
+        self.tls = tls
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
@@ -156,7 +166,7 @@ class ChaosProxy:
     @property
     def url(self) -> str:
         """The proxy's base URL."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def set_fault(self, fault: Fault) -> None:
         """Every new connection gets ``fault``."""
@@ -191,8 +201,12 @@ class ChaosProxy:
             loop = asyncio.new_event_loop()
             self._loop = loop
             try:
+                listener = socket.socket()
+                if self.rcvbuf is not None:
+                    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+                listener.bind(("127.0.0.1", self.port))
                 self._server = loop.run_until_complete(
-                    asyncio.start_server(self._accept, "127.0.0.1", self.port)
+                    asyncio.start_server(self._accept, sock=listener, ssl=self.tls)
                 )
                 self.port = self._server.sockets[0].getsockname()[1]
             except BaseException as exc:
@@ -237,9 +251,12 @@ class ChaosProxy:
             self._server.close()
             self._server = None
         await self._abort_all()
+        # Cut connections end their tasks; cancelling them instead makes asyncio's
+        # stream callback log the CancelledError.
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
         for task in list(self._tasks):
             task.cancel()
-        for task in list(self._tasks):
             with contextlib.suppress(BaseException):
                 await task
 
@@ -279,7 +296,7 @@ class ChaosProxy:
             _rst(writer)
             if upstream is not None:
                 _rst(upstream)
-        except (ConnectionError, OSError, asyncio.IncompleteReadError):
+        except (ConnectionError, OSError, asyncio.IncompleteReadError, ssl.SSLError):
             pass
         finally:
             for w in (writer, upstream):

@@ -1,0 +1,589 @@
+"""Bad input, the filesystem (issue 7, item 5): trees nobody expected, each case a test.
+
+Most cases live together in one "zoo" tree, pushed once as a user would
+(``bulkpin push``) and once with ``--follow-symlinks``; each test reads its own
+row of the manifest and the run's output. Files that vanish or change between
+the walk and the read are staged through the library's ``file_list`` (the
+walk has ``lstat``-ed a file when the generator is asked for the next one,
+and nothing is read before the list ends), so the timing is exact.
+
+Tests run as root here: permission bits do not stop root, so the
+permission cases drop the capabilities that let root ignore them
+(``setpriv``), and still say what happens to a root that keeps them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bulkpin.client import DecooClient, load_credentials
+from bulkpin.push import FileEvent, PushOptions, PushSummary, push
+from bulkpin.unixfs import hash_bytes
+from tests.support.proxy import ChaosProxy, Fault
+from tests.support.service import ServiceProcess
+from tests.unixfs.content import content
+
+from .helpers import (
+    MiB,
+    file_rows,
+    flat,
+    integrity,
+    jobs_of,
+    new_accounts,
+    pins_of,
+    push_cmd,
+    push_env,
+    run,
+)
+
+EMPTY_CID = hash_bytes(b"").cid
+
+
+# -- the zoo --------------------------------------------------------------------------------
+
+
+def _put(root: Path, rel: str | bytes, data: bytes) -> None:
+    path = os.path.join(os.fsencode(root), os.fsencode(rel))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def make_zoo(base: Path) -> Path:
+    """A tree of awkward entries next to a few plain files."""
+    zoo = base / "zoo"
+    _put(zoo, "regular.txt", b"regular")
+    _put(base, "outside/secret.txt", b"a file outside the tree")
+    os.mkfifo(zoo / "fifo")
+    (zoo / "link-in").symlink_to("regular.txt")
+    (zoo / "link-out").symlink_to(base / "outside" / "secret.txt")
+    (zoo / "loop").mkdir()
+    (zoo / "loop" / "back").symlink_to("..")
+    (zoo / "self").symlink_to("self")
+    (zoo / "dangling").symlink_to("nowhere")
+    _put(zoo, b"caf\xe9-latin1.bin", b"a name that is not UTF-8")
+    _put(zoo, "n" * 255, b"a 255-byte ASCII name")
+    _put(zoo, "\u00e9" * 127 + "x", b"a 255-byte UTF-8 name")
+    _put(zoo, "/".join(["d"] * 60) + "/deep.txt", b"sixty directories down")
+    for i in range(5):
+        _put(zoo, f"empties/empty{i}", b"")
+    (zoo / "empty-dir" / "inner").mkdir(parents=True)
+    _put(zoo, "hard-a", b"two names, one inode")
+    os.link(zoo / "hard-a", zoo / "hard-b")
+    _put(zoo, "new\nline\ttab \"quote\".txt", b"control characters in the name")
+    _put(zoo, ".hidden", b"a dot-file")
+    _put(zoo, "same-1.txt", b"the same bytes")
+    _put(zoo, "sub/same-2.txt", b"the same bytes")
+    # Deeper than PATH_MAX: only reachable through directory file descriptors.
+    fd = os.open(zoo, os.O_RDONLY)
+    for _ in range(18):
+        os.mkdir("L" * 250, dir_fd=fd)
+        inner = os.open("L" * 250, os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    leaf = os.open("far.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+    os.write(leaf, b"past PATH_MAX")
+    os.close(leaf)
+    os.close(fd)
+    return zoo
+
+
+@dataclass
+class ZooRun:
+    """One push of the zoo."""
+
+    proc: subprocess.CompletedProcess[str]
+    rows: dict[bytes, dict[str, Any]]
+    profile: Path
+    journal: Path
+
+    def row(self, name: str | bytes) -> dict[str, Any]:
+        return self.rows[b"zoo/" + os.fsencode(name)]
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    base = tmp_path_factory.mktemp("zoo")
+    root = make_zoo(base)
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(root / "socket"))
+    try:
+        yield root
+    finally:
+        sock.close()
+
+
+def _push_zoo(service: ServiceProcess, zoo: Path, name: str, *extra: str) -> ZooRun:
+    (profile,) = new_accounts(service, name)
+    base = zoo.parent
+    journal, out = base / f"{name}.sqlite", base / f"{name}.jsonl"
+    proc = run("--profile", profile, zoo, "--journal", journal, "--manifest", out, *extra)
+    return ZooRun(proc, file_rows(out), profile, journal)
+
+
+@pytest.fixture(scope="module")
+def plain(shared: ServiceProcess, zoo: Path) -> ZooRun:
+    """The zoo pushed with the defaults."""
+    return _push_zoo(shared, zoo, "zoo-plain")
+
+
+@pytest.fixture(scope="module")
+def followed(shared: ServiceProcess, zoo: Path) -> ZooRun:
+    """The zoo pushed with --follow-symlinks."""
+    return _push_zoo(shared, zoo, "zoo-follow", "--follow-symlinks")
+
+
+def _pinned(row: dict[str, Any], data: bytes) -> None:
+    assert row["status"] == "pinned", row
+    assert row["cid"] == hash_bytes(data).cid
+
+
+def test_fifo_is_skipped_and_never_opened(plain: ZooRun) -> None:
+    # Opening a FIFO for reading would wait for a writer for ever: the run ended.
+    row = plain.row("fifo")
+    assert row["status"] == "skipped"
+    assert row["error"] == "not a regular file (FIFO, socket or device); never opened"
+
+
+def test_unix_socket_is_skipped_and_never_opened(plain: ZooRun) -> None:
+    assert plain.row("socket")["status"] == "skipped"
+    assert "never opened" in plain.row("socket")["error"]
+
+
+def test_symlink_inside_the_tree_is_not_followed_by_default(plain: ZooRun) -> None:
+    row = plain.row("link-in")
+    assert (row["status"], row["cid"]) == ("skipped", None)
+    assert row["error"] == "symlink; not followed (use --follow-symlinks)"
+
+
+def test_symlink_out_of_the_tree_is_not_followed_by_default(
+    plain: ZooRun, shared: ServiceProcess
+) -> None:
+    assert plain.row("link-out")["status"] == "skipped"
+    outside = hash_bytes(b"a file outside the tree").cid
+    assert outside not in {p["PinHash"] for p in pins_of(shared, plain.profile)}
+
+
+def test_symlink_loop_is_not_walked_by_default(plain: ZooRun) -> None:
+    assert plain.row("loop/back")["status"] == "skipped"
+    assert plain.row("self")["status"] == "skipped"
+
+
+def test_dangling_symlink_is_skipped_by_default(plain: ZooRun) -> None:
+    assert plain.row("dangling")["status"] == "skipped"
+
+
+def test_non_utf8_name_is_pinned_and_its_bytes_kept(plain: ZooRun) -> None:
+    row = plain.row(b"caf\xe9-latin1.bin")
+    _pinned(row, b"a name that is not UTF-8")
+    assert os.fsencode(row["path"]) == b"zoo/caf\xe9-latin1.bin"
+
+
+def test_255_byte_ascii_name_is_pinned(plain: ZooRun) -> None:
+    _pinned(plain.row("n" * 255), b"a 255-byte ASCII name")
+
+
+def test_255_byte_utf8_name_is_pinned(plain: ZooRun) -> None:
+    _pinned(plain.row("\u00e9" * 127 + "x"), b"a 255-byte UTF-8 name")
+
+
+def test_sixty_directories_deep_is_pinned(plain: ZooRun) -> None:
+    _pinned(plain.row("/".join(["d"] * 60) + "/deep.txt"), b"sixty directories down")
+
+
+def test_deeper_than_path_max_is_reported_and_the_rest_goes_on(plain: ZooRun) -> None:
+    failed = [(p, r) for p, r in plain.rows.items() if p.startswith(b"zoo/LLL")]
+    assert len(failed) == 1
+    path, row = failed[0]
+    assert row["status"] == "failed"
+    assert row["error"] == "File name too long"
+    assert len(path) > 4096
+    assert plain.proc.returncode == 1  # that one directory is the only failure
+    assert [p for p, r in plain.rows.items() if r["status"] == "failed"] == [path]
+    assert "File name too long" in plain.proc.stderr
+
+
+def test_empty_files_are_pinned_with_one_upload(plain: ZooRun, shared: ServiceProcess) -> None:
+    for i in range(5):
+        assert plain.row(f"empties/empty{i}")["cid"] == EMPTY_CID
+        assert plain.row(f"empties/empty{i}")["status"] == "pinned"
+    jobs = [j for j in jobs_of(shared, plain.profile) if j["PinHash"] == EMPTY_CID]
+    assert len(jobs) == 1
+
+
+def test_empty_directory_needs_nothing(plain: ZooRun) -> None:
+    assert not [p for p in plain.rows if p.startswith(b"zoo/empty-dir")]
+
+
+def test_hard_links_are_both_pinned_with_one_upload(
+    plain: ZooRun, shared: ServiceProcess
+) -> None:
+    _pinned(plain.row("hard-a"), b"two names, one inode")
+    _pinned(plain.row("hard-b"), b"two names, one inode")
+    cid = hash_bytes(b"two names, one inode").cid
+    assert len([j for j in jobs_of(shared, plain.profile) if j["PinHash"] == cid]) == 1
+
+
+def test_duplicate_contents_are_uploaded_once(plain: ZooRun, shared: ServiceProcess) -> None:
+    _pinned(plain.row("same-1.txt"), b"the same bytes")
+    _pinned(plain.row("sub/same-2.txt"), b"the same bytes")
+    cid = hash_bytes(b"the same bytes").cid
+    assert len([j for j in jobs_of(shared, plain.profile) if j["PinHash"] == cid]) == 1
+
+
+def test_control_characters_in_a_name_survive_the_manifest(plain: ZooRun) -> None:
+    _pinned(plain.row("new\nline\ttab \"quote\".txt"), b"control characters in the name")
+
+
+def test_dot_files_are_left_out_unless_hidden(plain: ZooRun) -> None:
+    assert b"zoo/.hidden" not in plain.rows
+
+
+def test_the_plain_run_ends_with_a_sound_journal(plain: ZooRun) -> None:
+    assert integrity(plain.journal) == "ok"
+    assert "journal:" in plain.proc.stderr
+
+
+def test_followed_symlink_inside_the_tree_is_pinned(followed: ZooRun) -> None:
+    _pinned(followed.row("link-in"), b"regular")
+
+
+def test_followed_symlink_out_of_the_tree_is_pinned(followed: ZooRun) -> None:
+    _pinned(followed.row("link-out"), b"a file outside the tree")
+
+
+def test_followed_directory_loop_is_reported_not_walked_for_ever(followed: ZooRun) -> None:
+    row = followed.row("loop/back")
+    assert (row["status"], row["error"]) == ("failed", "symlink loop; not followed")
+    assert followed.row("regular.txt")["status"] == "pinned"
+
+
+def test_followed_self_loop_is_reported(followed: ZooRun) -> None:
+    row = followed.row("self")
+    assert (row["status"], row["error"]) == ("failed", "Too many levels of symbolic links")
+
+
+def test_followed_dangling_symlink_is_reported(followed: ZooRun) -> None:
+    row = followed.row("dangling")
+    assert (row["status"], row["error"]) == ("failed", "No such file or directory")
+    assert followed.proc.returncode == 1
+    assert "zoo/dangling: No such file or directory" in flat(followed.proc.stderr)
+
+
+# -- files that change between the walk and the read ------------------------------------------
+
+
+Change = Callable[[Path], None]
+
+
+async def _push_listed(profile: Path, tmp_path: Path, files: dict[str, bytes],
+                       change: Change, target: str) -> tuple[PushSummary, dict[str, FileEvent]]:
+    """Push ``files`` through ``file_list``; ``change(path of target)`` runs after the walk
+    has seen every file and before any is read."""
+    tree = tmp_path / "listed"
+    tree.mkdir()
+    for name, data in files.items():
+        (tree / name).write_bytes(data)
+
+    def listing() -> Iterator[bytes]:
+        for name in files:
+            yield os.fsencode(tree / name)
+        change(tree / target)
+
+    events: dict[str, FileEvent] = {}
+
+    def on_event(event: object) -> None:
+        if isinstance(event, FileEvent):
+            events[os.path.basename(event.path)] = event
+
+    options = PushOptions(journal=tmp_path / "j.sqlite", manifest=tmp_path / "m.jsonl",
+                          poll_interval=0.05)
+    credentials = load_credentials(profile=profile, env={})
+    async with DecooClient(credentials) as client:
+        summary = await push([], options, client=client, on_event=on_event,
+                             file_list=listing())
+    return summary, events
+
+
+def _rewrite(data: bytes) -> Change:
+    def change(path: Path) -> None:
+        path.write_bytes(data)
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+    return change
+
+
+FILES = {"a.bin": b"first file", "b.bin": content("b", 300_000), "c.bin": b"third file"}
+BIG = {"a.bin": b"first file", "b.bin": content("big-b", 3 * MiB), "c.bin": b"third file"}
+NEW_B, NEW_BIG = content("b2", 300_000), content("big-b2", 3 * MiB)
+
+
+@pytest.mark.parametrize(
+    ("case", "files", "change", "expected"),
+    [
+        ("rewritten, same size", FILES, _rewrite(NEW_B), NEW_B),
+        ("grown", FILES, _rewrite(FILES["b.bin"] + b"more"), FILES["b.bin"] + b"more"),
+        ("truncated to nothing", FILES, _rewrite(b""), b""),
+        ("large file rewritten", BIG, _rewrite(NEW_BIG), NEW_BIG),
+    ],
+)
+@pytest.mark.anyio
+async def test_file_changed_between_walk_and_read_is_pinned_as_it_now_is(
+    new_account: Callable[[], Path], shared: ServiceProcess, tmp_path: Path, case: str,
+    files: dict[str, bytes], change: Change, expected: bytes,
+) -> None:
+    profile = new_account()
+    summary, events = await _push_listed(profile, tmp_path, files, change, "b.bin")
+    assert summary.exit_status == 0, summary.reason
+    assert events["b.bin"].cid == hash_bytes(expected).cid
+    pinned = {p["PinHash"] for p in pins_of(shared, profile)}
+    assert hash_bytes(expected).cid in pinned
+    assert hash_bytes(files["b.bin"]).cid not in pinned  # the old bytes: never pinned
+    assert summary.counts["pinned"] == 3
+
+
+def _vanish(path: Path) -> None:
+    path.unlink()
+
+
+def _to_symlink(path: Path) -> None:
+    outside = path.parent.parent / "outside.txt"
+    outside.write_bytes(b"not in the list")
+    path.unlink()
+    path.symlink_to(outside)
+
+
+def _to_fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _to_dir(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+@pytest.mark.parametrize(
+    ("case", "change", "reason"),
+    [
+        ("vanished", _vanish, "No such file or directory"),
+        ("replaced by a symlink", _to_symlink, "Too many levels of symbolic links"),
+        ("replaced by a FIFO", _to_fifo, "changed while being read"),
+        ("replaced by a directory", _to_dir, "changed while being read"),
+    ],
+)
+@pytest.mark.anyio
+async def test_file_gone_between_walk_and_read_is_reported_the_rest_pinned(
+    new_account: Callable[[], Path], shared: ServiceProcess, tmp_path: Path, case: str,
+    change: Change, reason: str,
+) -> None:
+    profile = new_account()
+    summary, events = await _push_listed(profile, tmp_path, FILES, change, "b.bin")
+    assert summary.exit_status == 1
+    assert events["b.bin"].outcome == "failed"
+    assert reason in str(events["b.bin"].error)
+    assert summary.failures == [(str(tmp_path / "listed" / "b.bin"), events["b.bin"].error)]
+    assert events["a.bin"].outcome == events["c.bin"].outcome == "uploaded"
+    pinned = {p["PinHash"] for p in pins_of(shared, profile)}
+    assert pinned == {hash_bytes(FILES["a.bin"]).cid, hash_bytes(FILES["c.bin"]).cid}
+
+
+@pytest.mark.anyio
+async def test_file_changing_while_it_streams_is_pinned_as_it_ends(
+    shared: ServiceProcess, new_account: Callable[[], Path], tmp_path: Path
+) -> None:
+    """Appended to while its body goes out over a slow link: the upload is abandoned
+    before its ``cid`` part, the file read again, and pinned with what is on disk."""
+    profile = new_account()
+    sent = sum(shared.stats()["requests"].get("pinFile", {}).values())
+    path = tmp_path / "growing.bin"
+    # Larger than what the socket buffers can hold (the sender's is at most 4 MiB here),
+    # so the client is still reading the file when the proxy has passed on 1 MiB.
+    path.write_bytes(content("growing", 16 * MiB))
+    with ChaosProxy(shared.endpoint_urls[0], rcvbuf=64 * 1024) as proxy:
+        proxy.set_fault(Fault("slow", rate=16 * MiB))
+
+        def append_once_half_sent() -> None:
+            while proxy.stats.bytes_up < MiB:
+                time.sleep(0.005)
+            with path.open("ab") as f:
+                f.write(b"appended mid-upload")
+
+        writer = threading.Thread(target=append_once_half_sent, daemon=True)
+        writer.start()
+        options = PushOptions(journal=tmp_path / "j.sqlite", poll_interval=0.05)
+        async with DecooClient(load_credentials(profile=profile, env={}),
+                               endpoint=proxy.url) as client:
+            summary = await push([str(path)], options, client=client)
+        writer.join(10)
+    final = path.read_bytes()
+    assert final.endswith(b"appended mid-upload")
+    assert summary.exit_status == 0, summary.reason
+    pins = {p["PinHash"]: int(p["PinSize"]) for p in pins_of(shared, profile)}
+    assert pins == {hash_bytes(final).cid: len(final)}
+    # The first attempt really was cut off part-way (and stored nothing).
+    assert sum(shared.stats()["requests"]["pinFile"].values()) - sent == 2
+
+
+# -- permissions ----------------------------------------------------------------------------
+
+
+def _unprivileged() -> list[str]:
+    """A command prefix under which root obeys permission bits (empty when not root)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("root without setpriv: permission bits cannot be made to apply")
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search"]
+
+
+def _run_as(prefix: list[str], *args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*prefix, *push_cmd(*args)], capture_output=True, text=True,
+                          timeout=300, check=False, env=push_env(), stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def closed_tree(tmp_path: Path) -> Iterator[Path]:
+    tree = tmp_path / "t"
+    _put(tree, "ok.txt", b"readable")
+    _put(tree, "no-read.txt", b"mode 000")
+    _put(tree, "closed/inside.txt", b"in a mode 000 directory")
+    (tree / "no-read.txt").chmod(0)
+    (tree / "closed").chmod(0)
+    yield tree
+    (tree / "closed").chmod(0o755)
+
+
+def test_permission_denied_is_reported_and_the_rest_goes_on(
+    new_account: Callable[[], Path], closed_tree: Path, tmp_path: Path
+) -> None:
+    prefix = _unprivileged()
+    out = tmp_path / "m.jsonl"
+    proc = _run_as(prefix, "--profile", new_account(), closed_tree, "--journal",
+                   tmp_path / "j.sqlite", "--manifest", out)
+    rows = file_rows(out)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert rows[b"t/ok.txt"]["status"] == "pinned"
+    assert (rows[b"t/no-read.txt"]["status"], rows[b"t/no-read.txt"]["error"]) == (
+        "failed", "Permission denied")
+    assert (rows[b"t/closed"]["status"], rows[b"t/closed"]["error"]) == (
+        "failed", "Permission denied")
+    assert "t/no-read.txt: Permission denied" in flat(proc.stderr)
+
+
+def test_root_that_keeps_its_capabilities_reads_mode_000_files(
+    new_account: Callable[[], Path], closed_tree: Path, tmp_path: Path
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root reads files whose mode forbids it")
+    out = tmp_path / "m.jsonl"
+    proc = run("--profile", new_account(), closed_tree, "--journal", tmp_path / "j.sqlite",
+               "--manifest", out)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert {r["status"] for r in file_rows(out).values()} == {"pinned"}
+
+
+def test_file_that_cannot_be_read_is_reported(
+    new_account: Callable[[], Path], tmp_path: Path
+) -> None:
+    """/proc/self/mem looks like an empty regular file and fails every read (EIO)."""
+    listing = tmp_path / "list.txt"
+    good = tmp_path / "good.txt"
+    good.write_bytes(b"fine")
+    listing.write_text(f"/proc/self/mem\n{good}\n")
+    out = tmp_path / "m.jsonl"
+    proc = run("--profile", new_account(), "--files-from", listing, "--journal",
+               tmp_path / "j.sqlite", "--manifest", out)
+    assert proc.returncode == 1
+    rows = file_rows(out)
+    assert (rows[b"/proc/self/mem"]["status"], rows[b"/proc/self/mem"]["error"]) == (
+        "failed", "Input/output error")
+    assert rows[os.fsencode(good)]["status"] == "pinned"
+
+
+def test_missing_path_argument_is_reported(
+    new_account: Callable[[], Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "m.jsonl"
+    proc = run("--profile", new_account(), tmp_path / "nope", "--journal",
+               tmp_path / "j.sqlite", "--manifest", out)
+    assert proc.returncode == 1
+    assert file_rows(out)[b"nope"]["error"] == "No such file or directory"
+
+
+# -- the journal's own disk -------------------------------------------------------------------
+
+
+def test_journal_in_a_read_only_directory_is_refused_before_anything_is_sent(
+    shared: ServiceProcess, new_account: Callable[[], Path], tmp_path: Path
+) -> None:
+    prefix = _unprivileged()
+    locked = tmp_path / "ro"
+    locked.mkdir()
+    locked.chmod(0o555)
+    tree = tmp_path / "t"
+    _put(tree, "f", b"f")
+    before = shared.stats()["requests"].get("pinFile", {})
+    proc = _run_as(prefix, "--profile", new_account(), tree, "--journal", locked / "j.sqlite")
+    assert proc.returncode == 2
+    assert f"cannot create the journal at {locked / 'j.sqlite'}: Permission denied" in (
+        proc.stderr)
+    assert shared.stats()["requests"].get("pinFile", {}) == before
+
+
+def test_journal_that_is_not_a_database_is_refused(
+    new_account: Callable[[], Path], tmp_path: Path
+) -> None:
+    journal = tmp_path / "j.sqlite"
+    journal.write_bytes(content("not sqlite", 8192))
+    tree = tmp_path / "t"
+    _put(tree, "f", b"f")
+    proc = run("--profile", new_account(), tree, "--journal", journal)
+    assert proc.returncode == 2
+    assert "file is not a database" in proc.stderr
+    assert journal.read_bytes() == content("not sqlite", 8192)  # left as it was
+
+
+def test_journal_disk_full_mid_run_stops_cleanly_and_a_later_run_completes(
+    shared: ServiceProcess, new_account: Callable[[], Path], tmp_path: Path
+) -> None:
+    """RLIMIT_FSIZE makes the journal's writes fail part-way, as a full disk does."""
+    import resource  # noqa: PLC0415 - POSIX only, and only here
+
+    profile = new_account()
+    tree = tmp_path / "t"
+    for i in range(300):
+        _put(tree, f"d{i % 7}/f{i}", b"file %d" % i)
+    journal, out = tmp_path / "j.sqlite", tmp_path / "m.jsonl"
+
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200 * 1024, 200 * 1024))
+
+    proc = subprocess.run(push_cmd("--profile", profile, tree, "--journal", journal),
+                          capture_output=True, text=True, timeout=300, check=False,
+                          env=push_env(), preexec_fn=small_disk)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "cannot commit the journal" in proc.stderr
+    assert "run the same command again to resume" in flat(proc.stderr)
+    assert "Traceback" not in proc.stderr
+    assert integrity(journal) == "ok"
+    again = run("--profile", profile, tree, "--journal", journal, "--manifest", out)
+    assert again.returncode == 0, again.stderr[-2000:]
+    rows = file_rows(out)
+    assert len(rows) == 300
+    assert {r["status"] for r in rows.values()} == {"pinned"}
+    cids = [j["PinHash"] for j in jobs_of(shared, profile)]
+    assert len(cids) == len(set(cids)) == 300
