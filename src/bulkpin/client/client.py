@@ -660,8 +660,9 @@ class DecooClient:
                 log.warning(
                     "%s: the service pinned %s for the CID %s", operation, pin_hash, body.cid
                 )
-            return result(endpoint.url, state.number, date=date, service_size=service_size,
-                          pin_hash=pin_hash)
+            return result(
+                endpoint.url, state.number, date=date, service_size=service_size, pin_hash=pin_hash
+            )
 
         return await self._on_endpoint(operation, send, before=before)
 
