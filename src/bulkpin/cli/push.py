@@ -105,9 +105,9 @@ def _read_list(source: str) -> list[bytes]:
 @click.option("--rate-limit", type=RATE, default=None, help="Uploads started per second (N/s).")
 @click.option("--bwlimit", type=SIZE, default=None, help="File bytes sent per second (e.g. 10M/s).")
 @click.option("--memory", type=SIZE, default=DEFAULT_MEMORY, show_default=True,
-              help="Bytes of small files held in memory at once.")
+              help="Bytes of upload buffers held in memory at once, across uploads.")
 @click.option("--small-file", type=SIZE, default=DEFAULT_SMALL_FILE, show_default=True,
-              help="Files up to this size are read once into memory and hashed before sending.")
+              help="Files up to this size are hashed before sending (copies are skipped).")
 @click.option("--include", multiple=True, help="Only files matching this glob (repeatable).")
 @click.option("--exclude", multiple=True, help="Leave out files/directories matching this glob.")
 @click.option("--min-size", type=SIZE, default=None, help="Leave out smaller files.")

@@ -47,30 +47,6 @@ def _open_checked(path: bytes, expected: Identity, follow_symlinks: bool = False
     return fd
 
 
-def read_and_hash(path: bytes, expected: Identity, profile: CidProfile,
-                  follow_symlinks: bool = False) -> tuple[bytes, str]:
-    """Read a small file whole and compute its CID: one read serves hash and upload."""
-    fd = _open_checked(path, expected, follow_symlinks)
-    try:
-        parts: list[bytes] = []
-        left = expected.size + 1  # one byte more: notices a file that grew
-        while left > 0:
-            piece = os.read(fd, min(left, READ_SIZE))
-            if not piece:
-                break
-            parts.append(piece)
-            left -= len(piece)
-        data = b"".join(parts)
-        expected.check(os.fstat(fd))
-    finally:
-        os.close(fd)
-    if len(data) != expected.size:
-        raise ChangedWhileRead(f"changed while being read ({len(data)} bytes, not {expected.size})")
-    builder = FileBuilder(profile)
-    builder.update(data)
-    return data, builder.finish().cid
-
-
 def hash_checked(path: bytes, expected: Identity, profile: CidProfile,
                  follow_symlinks: bool = False) -> str:
     """The CID of a file of any size, read in pieces, checked against ``expected``."""

@@ -12,11 +12,11 @@ from .selection import Selection
 #: Uploads in flight by default: the best of 1, 4, 16, 64 in workload 4 of the
 #: benchmarks (small files are bound by per-request latency, not bandwidth).
 DEFAULT_CONCURRENCY = 64
-#: Files up to this size are read into memory once, hashed, then sent from
-#: memory: their CID is known before the upload, so duplicates are skipped.
-#: Larger files are hashed while they stream, reading every byte once.
+#: Files up to this size are hashed before they are sent: their CID is known
+#: first, so duplicates are skipped. Larger files are hashed while they stream,
+#: reading every byte once.
 DEFAULT_SMALL_FILE = 1024 * 1024
-#: Bytes of small-file contents held in memory at once, across all workers.
+#: Bytes of upload buffers (the client's read-ahead) held at once, across all workers.
 DEFAULT_MEMORY = 64 * 1024 * 1024
 
 

@@ -2,8 +2,8 @@
 
 For each file a worker decides how to read it:
 
-- small files (``PushOptions.small_file``) are read into memory once (bounded
-  by a byte semaphore), hashed, and sent from memory;
+- small files (``PushOptions.small_file``) are hashed first, so a copy is
+  skipped before anything is sent (the upload re-reads them from the page cache);
 - larger files stream: the CID is computed while the body is sent, every byte
   read once; only a file whose size matches another known file is hashed
   first, because only then can it be a duplicate;
@@ -42,16 +42,19 @@ from ..client import (
     PinResult,
     TLSError,
 )
-from ..client.multipart import ReadReport
+from ..client.multipart import DEFAULT_CHUNK_SIZE, ReadReport
 from .accounting import Accounting
 from .crashpoints import crash_point
 from .events import FileEvent, FileOutcome, PushEvent
-from .hashing import ChangedWhileRead, Identity, hash_checked, read_and_hash
+from .hashing import ChangedWhileRead, Identity, hash_checked
 from .journal import FileRecord, Journal
 from .limits import ByteSemaphore, TokenBucket
 from .options import PushOptions
 
 log = logging.getLogger(__name__)
+
+#: Bytes one upload holds in the client's read-ahead (three 1 MiB chunks).
+UPLOAD_BUFFER = 3 * DEFAULT_CHUNK_SIZE
 
 #: Times a file that keeps changing under us is re-read before it is failed.
 MAX_CHANGED_RETRIES = 2
@@ -81,6 +84,11 @@ class Outage:
         """A request failed for a reason that may pass (connection, 5xx, 429...)."""
         if self._failing_since is None:
             self._failing_since = self._clock()
+
+    @property
+    def failing(self) -> bool:
+        """Whether the last answer, if any, was a failure."""
+        return self._failing_since is not None
 
     @property
     def expired(self) -> bool:
@@ -142,6 +150,8 @@ class Uploader:
             else None
         )
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        # During an outage, files are retried one at a time (rclone's pacer).
+        self._pace = anyio.Lock()
         # Content being uploaded now: by CID, and by size for files whose CID is
         # computed while they stream. A file with the same CID, or the same size
         # (only then can it be a copy), waits for it, then finds it in the journal.
@@ -226,7 +236,12 @@ class Uploader:
             ) from exc
         delay = backoff(attempt, 0.5, 30.0, self._rng)
         log.info("%s: will try again in %.1f s: %s", os.fsdecode(record.display), delay, exc)
-        await anyio.sleep(delay)
+        # While the service keeps failing, the waiting files take turns, each after
+        # its pause: a dead service sees a trickle however many workers there are,
+        # not one retry per worker. Once anything succeeds, the others go at once.
+        async with self._pace:
+            if self.outage.failing:
+                await anyio.sleep(delay)
         return True
 
     def _rediscover(self, record: FileRecord) -> FileRecord | None:
@@ -243,35 +258,31 @@ class Uploader:
         opts = self.options
         identity = Identity(record.size, record.mtime_ns, record.inode)
         cid = record.cid
-        data: bytes | None = None
-        reserved = 0
+        if cid is None and (
+            opts.dry_run or verify or record.size <= opts.small_file
+            or self.journal.size_seen(record.size, record.id)
+        ):
+            # Small files are hashed first (their upload then re-reads them from
+            # the page cache), so a copy is known before anything is sent.
+            cid = await anyio.to_thread.run_sync(
+                hash_checked, record.path, identity, opts.profile, opts.follow_symlinks,
+                limiter=self.hash_limiter,
+            )
+        if opts.dry_run:
+            assert cid is not None
+            self.journal.set_cid(record.id, cid)
+            self._finish(record, "hashed", cid)
+            return
+        # The client reads ahead a few chunks per upload: that is the memory an
+        # upload holds, bounded across all workers by --memory.
+        reserved = await self.memory.acquire(min(record.size, UPLOAD_BUFFER))
         try:
-            if record.size <= opts.small_file and not opts.dry_run:
-                reserved = await self.memory.acquire(record.size)
-                data, cid = await anyio.to_thread.run_sync(
-                    read_and_hash, record.path, identity, opts.profile, opts.follow_symlinks,
-                    limiter=self.hash_limiter,
-                )
-            elif cid is None and (
-                opts.dry_run or verify or self.journal.size_seen(record.size, record.id)
-            ):
-                cid = await anyio.to_thread.run_sync(
-                    hash_checked, record.path, identity, opts.profile, opts.follow_symlinks,
-                    limiter=self.hash_limiter,
-                )
-            if opts.dry_run:
-                assert cid is not None
-                self.journal.set_cid(record.id, cid)
-                self._finish(record, "hashed", cid)
-                return
-            await self._send_once(record, cid, data, identity, verify)
+            await self._send_once(record, cid, identity, verify)
         finally:
-            if reserved:
-                self.memory.release(reserved)
+            self.memory.release(reserved)
 
     async def _send_once(
-        self, record: FileRecord, cid: str | None, data: bytes | None, identity: Identity,
-        verify: bool,
+        self, record: FileRecord, cid: str | None, identity: Identity, verify: bool
     ) -> None:
         """Upload unless the same content is known or on its way; never twice at once."""
         # Wait out any upload of the same content (same CID, or a streaming upload
@@ -293,7 +304,7 @@ class Uploader:
         try:
             if verify and cid is not None and await self._recover(record, cid):
                 return
-            await self._upload(record, cid, data, identity)
+            await self._upload(record, cid, identity)
         finally:
             if cid is not None:
                 del self._inflight[cid]
@@ -325,7 +336,7 @@ class Uploader:
         return True
 
     async def _upload(
-        self, record: FileRecord, cid: str | None, data: bytes | None, identity: Identity
+        self, record: FileRecord, cid: str | None, identity: Identity
     ) -> None:
         assert self.client is not None
         opts = self.options
