@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
 import sys
+import time
 import tomllib
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -32,12 +35,25 @@ def run_push(service: ServiceProcess | None, *args: str | Path,
 
 
 def cloud_get(service: ServiceProcess, path: str, profile: Path | None = None) -> Any:
-    """GET a Cloud route with the account's API key."""
+    """GET a Cloud route with the account's API key.
+
+    Tests read back through a service they made faulty on purpose (503, 429,
+    garbage, resets...), so a read is tried again until it gets JSON: the check
+    must not fail on the very faults the test injected.
+    """
     conf = tomllib.loads((profile or service.profile_path).read_text())
     request = urllib.request.Request(service.cloud_url + path,
                                      headers={"Authorization": f"Bearer {conf['api_key']}"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
+    last: Exception | None = None
+    for _ in range(50):
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read())
+        except (urllib.error.URLError, ConnectionError, ValueError, http.client.HTTPException) \
+                as exc:
+            last = exc
+            time.sleep(0.05)
+    raise AssertionError(f"GET {path} kept failing: {last!r}")
 
 
 def all_pins(service: ServiceProcess) -> list[dict[str, Any]]:
