@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import TEST_JOB_DELAY
 from tests.support.service import ServiceProcess
 
-from .helpers import FIGURES
+from .helpers import FIGURES, new_accounts
 
 _names = itertools.count()
 
@@ -30,14 +30,30 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]
         yield svc
 
 
+class AccountPool:
+    """Fresh accounts on a service, made a batch at a time (one subprocess per batch)."""
+
+    def __init__(self, service: ServiceProcess, batch: int = 16) -> None:
+        self.service = service
+        self.batch = batch
+        self.free: list[Path] = []
+
+    def take(self) -> Path:
+        if not self.free:
+            names = [f"acct{next(_names)}" for _ in range(self.batch)]
+            self.free = new_accounts(self.service, *names)
+        return self.free.pop(0)
+
+
+@pytest.fixture(scope="module")
+def account_pool(shared: ServiceProcess) -> AccountPool:
+    return AccountPool(shared)
+
+
 @pytest.fixture
-def new_account(shared: ServiceProcess) -> Callable[[], Path]:
+def new_account(account_pool: AccountPool) -> Callable[[], Path]:
     """``new_account()``: the profile of a fresh, empty account on the shared service."""
-
-    def make() -> Path:
-        return shared.new_account(f"acct{next(_names)}")
-
-    return make
+    return account_pool.take
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -18,7 +18,9 @@ import sys
 import threading
 import time
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -343,3 +345,48 @@ class JsonRun:
 def flat(text: str) -> str:
     """``text`` with every run of whitespace made one space (the summary wraps lines)."""
     return " ".join(text.split())
+
+
+Case = Callable[[ServiceProcess, Path, Path], Any]
+
+
+class SideBySide:
+    """Cases that spend their time waiting (on a poll, a timeout, a backoff) run together,
+    in threads, each against its own account and files; each test then reports its own
+    case's outcome. On 2 cores this is what keeps the suite within minutes.
+
+    A case is ``fn(service, profile, tmp_path)``; it asserts what it expects, and may
+    return what tests should look at further.
+    """
+
+    def __init__(self, workers: int = 6) -> None:
+        self.workers = workers
+        self.cases: dict[str, Case] = {}
+
+    def add(self, name: str, fn: Case) -> None:
+        """Register ``fn`` as case ``name``."""
+        assert name not in self.cases, name
+        self.cases[name] = fn
+
+    def case(self, name: str) -> Callable[[Case], Case]:
+        """Decorator form of :meth:`add`."""
+        def register(fn: Case) -> Case:
+            self.add(name, fn)
+            return fn
+
+        return register
+
+    def names(self, prefix: str = "") -> list[str]:
+        """The cases whose names start with ``prefix``, for ``parametrize``."""
+        return [name for name in self.cases if name.startswith(prefix)]
+
+    @contextmanager
+    def running(self, service: ServiceProcess,
+                tmp_path_factory: Any) -> Iterator[dict[str, Future[Any]]]:
+        """Start every case (one new account each); yields their futures."""
+        slugs = {name: f"c{i}-{seed(name) % 100_000}" for i, name in enumerate(self.cases)}
+        profiles = dict(zip(self.cases, new_accounts(service, *slugs.values()), strict=True))
+        with ThreadPoolExecutor(self.workers) as pool:
+            yield {name: pool.submit(fn, service, profiles[name],
+                                     tmp_path_factory.mktemp(slugs[name]))
+                   for name, fn in self.cases.items()}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ from tests.support.service import ServiceProcess
 from .helpers import (
     KiB,
     MiB,
+    SideBySide,
     Tree,
     account,
     assert_complete,
@@ -41,7 +43,6 @@ from .helpers import (
     flat,
     journal_states,
     make_tree,
-    new_accounts,
     pins_of,
     run,
     seed,
@@ -69,9 +70,9 @@ def via(service: ServiceProcess, real_profile: Path, path: Path) -> Iterator[Via
 
 
 @pytest.fixture
-def proxied(shared: ServiceProcess, tmp_path: Path) -> Iterator[Via]:
-    (real,) = new_accounts(shared, f"answers-{tmp_path.name}")
-    with via(shared, real, tmp_path / "via.toml") as v:
+def proxied(shared: ServiceProcess, new_account: Callable[[], Path],
+            tmp_path: Path) -> Iterator[Via]:
+    with via(shared, new_account(), tmp_path / "via.toml") as v:
         yield v
 
 
@@ -107,42 +108,82 @@ def _json(change: Callable[[Any], Any]) -> Callable[[Response], Response]:
     return apply
 
 
+# The push-level cases mostly wait (polls, timeouts): they run side by side, each
+# with its own account and proxies, and each test below reports one of them.
+BOOK = SideBySide()
+ProxiedCase = Callable[[ServiceProcess, Via, Path], None]
+
+
+def _proxied(name: str) -> Callable[[ProxiedCase], ProxiedCase]:
+    def register(fn: ProxiedCase) -> ProxiedCase:
+        def case(service: ServiceProcess, profile: Path, tmp_path: Path) -> None:
+            with via(service, profile, tmp_path / "via.toml") as v:
+                fn(service, v, tmp_path)
+
+        BOOK.add(name, case)
+        return fn
+
+    return register
+
+
+@pytest.fixture(scope="module", autouse=True)
+def outcomes(shared: ServiceProcess,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[None]]]:
+    with BOOK.running(shared, tmp_path_factory) as futures:
+        yield futures
+
+
 # -- pinFile answers --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("case", "change"),
-    [
-        ("fields missing", lambda body: {}),
-        ("wrong types", lambda body: {"PinHash": 42, "PinSize": "many", "PinDate": []}),
-        ("a list, not an object", lambda body: [body]),
-        ("an error wrapped under HTTP 200", lambda body: {"Code": 500, "Message": "oops"}),
-    ],
-)
+UNREADABLE: dict[str, Callable[[Any], Any]] = {
+    "fields missing": lambda body: {},
+    "wrong types": lambda body: {"PinHash": 42, "PinSize": "many", "PinDate": []},
+    "a list, not an object": lambda body: [body],
+    "an error wrapped under HTTP 200": lambda body: {"Code": 500, "Message": "oops"},
+}
+
+
+def _unreadable(change: Callable[[Any], Any]) -> ProxiedCase:
+    def case(service: ServiceProcess, v: Via, tmp_path: Path) -> None:
+        v.endpoint.rewrite = _first(4, "pinFile", _json(change))
+        tree = _tree(tmp_path)
+        status, err, out = _push(v, tree, tmp_path)
+        assert status == 0, err
+        assert v.endpoint.stats.rewritten == 4
+        assert_complete(service, tree, out, profile=v.real_profile)
+
+    return case
+
+
+for _name, _change in UNREADABLE.items():
+    _proxied(f"unreadable pinFile answer: {_name}")(_unreadable(_change))
+
+
+@pytest.mark.parametrize("case", BOOK.names("unreadable pinFile answer"))
 def test_unreadable_pin_file_answer_is_recovered_not_sent_twice(
-    proxied: Via, shared: ServiceProcess, tmp_path: Path, case: str,
-    change: Callable[[Any], Any],
+    outcomes: dict[str, Future[None]], case: str
 ) -> None:
     """The upload went through, its answer makes no sense: the client asks pinJobs
     instead of uploading again."""
-    proxied.endpoint.rewrite = _first(4, "pinFile", _json(change))
+    outcomes[case].result()
+
+
+@_proxied("pinFile answer wrapped in Code/Msg/Data")
+def _wrapped(service: ServiceProcess, v: Via, tmp_path: Path) -> None:
+    v.endpoint.rewrite = _first(
+        100, "pinFile", _json(lambda body: {"Code": 200, "Msg": "Success", "Data": body}))
     tree = _tree(tmp_path)
-    status, err, out = _push(proxied, tree, tmp_path)
+    status, err, out = _push(v, tree, tmp_path)
     assert status == 0, err
-    assert proxied.endpoint.stats.rewritten == 4
-    assert_complete(shared, tree, out, profile=proxied.real_profile)
+    assert v.endpoint.stats.rewritten == len(tree.distinct)
+    assert_complete(service, tree, out, profile=v.real_profile)
 
 
 def test_pin_file_answer_wrapped_in_code_msg_data_is_accepted(
-    proxied: Via, shared: ServiceProcess, tmp_path: Path
+    outcomes: dict[str, Future[None]],
 ) -> None:
-    proxied.endpoint.rewrite = _first(
-        100, "pinFile", _json(lambda body: {"Code": 200, "Msg": "Success", "Data": body}))
-    tree = _tree(tmp_path)
-    status, err, out = _push(proxied, tree, tmp_path)
-    assert status == 0, err
-    assert proxied.endpoint.stats.rewritten == len(tree.distinct)
-    assert_complete(shared, tree, out, profile=proxied.real_profile)
+    outcomes["pinFile answer wrapped in Code/Msg/Data"].result()
 
 
 def test_garbage_answers_are_recovered_not_sent_twice(
@@ -155,18 +196,17 @@ def test_garbage_answers_are_recovered_not_sent_twice(
     proc = run("--profile", svc.profile_path, tree.root, "--journal", tmp_path / "j",
                "--manifest", out)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    svc.restart("--job-delay", "0.05")  # our own reading needs answers without garbage
     assert_complete(svc, tree, out)
     assert svc.stats()["duplicate_jobs"] == 0
 
 
-def test_pin_hash_differing_from_the_local_cid_fails_that_file_with_both_cids(
-    proxied: Via, shared: ServiceProcess, tmp_path: Path
-) -> None:
+@_proxied("a PinHash that is not the local CID")
+def _lying_pin_hash(service: ServiceProcess, v: Via, tmp_path: Path) -> None:
     liar = hash_bytes(b"some other content").cid
-    proxied.endpoint.rewrite = _first(1, "pinFile", _json(lambda body: {**body,
-                                                                       "PinHash": liar}))
+    v.endpoint.rewrite = _first(1, "pinFile", _json(lambda body: {**body, "PinHash": liar}))
     tree = _tree(tmp_path)
-    status, err, out = _push(proxied, tree, tmp_path)
+    status, err, out = _push(v, tree, tmp_path)
     assert status == 1
     failed = {p: r for p, r in file_rows(out).items() if r["status"] != "pinned"}
     assert len(failed) == 1
@@ -175,14 +215,20 @@ def test_pin_hash_differing_from_the_local_cid_fails_that_file_with_both_cids(
     assert row["status"] == "failed"
     assert row["error"] == f"the service answered PinHash {liar}, but the file's CID is {local}"
     assert f"the service answered PinHash {liar}, but the file's CID is {local}" in err
-    assert liar not in {p["PinHash"] for p in pins_of(shared, proxied.real_profile)}
+    assert liar not in {p["PinHash"] for p in pins_of(service, v.real_profile)}
     # A later run asks pinJobs about that file: the upload did happen, it is not sent again.
-    proxied.endpoint.rewrite = None
-    sent = proxied.endpoint.stats.requests["POST /pinning/pinFile"]
-    status, err, out = _push(proxied, tree, tmp_path)
+    v.endpoint.rewrite = None
+    sent = v.endpoint.stats.requests["POST /pinning/pinFile"]
+    status, err, out = _push(v, tree, tmp_path)
     assert status == 0, err
-    assert proxied.endpoint.stats.requests["POST /pinning/pinFile"] == sent
-    assert_complete(shared, tree, out, profile=proxied.real_profile)
+    assert v.endpoint.stats.requests["POST /pinning/pinFile"] == sent
+    assert_complete(service, tree, out, profile=v.real_profile)
+
+
+def test_pin_hash_differing_from_the_local_cid_fails_that_file_with_both_cids(
+    outcomes: dict[str, Future[None]],
+) -> None:
+    outcomes["a PinHash that is not the local CID"].result()
 
 
 # -- pinJobs answers -----------------------------------------------------------------------
@@ -199,55 +245,73 @@ def _lie(status: str) -> Callable[[Any], Any]:
     return change
 
 
-def test_pin_jobs_numbers_as_strings_are_read(
-    proxied: Via, shared: ServiceProcess, tmp_path: Path
-) -> None:
-    proxied.cloud.rewrite = _first(10**6, "pinJobs", _json(_numbers_as_strings))
+@_proxied("pinJobs numbers as strings")
+def _strings(service: ServiceProcess, v: Via, tmp_path: Path) -> None:
+    v.cloud.rewrite = _first(10**6, "pinJobs", _json(_numbers_as_strings))
     tree = _tree(tmp_path)
-    status, err, out = _push(proxied, tree, tmp_path)
+    status, err, out = _push(v, tree, tmp_path)
     assert status == 0, err
-    assert proxied.cloud.stats.rewritten >= 1
-    assert_complete(shared, tree, out, profile=proxied.real_profile)
+    assert v.cloud.stats.rewritten >= 1
+    assert_complete(service, tree, out, profile=v.real_profile)
 
 
-@pytest.mark.parametrize(
-    ("case", "rounds", "change"),
-    [
-        ("an unknown job status", 6, _lie("weird")),
-        ("a job failed, then pinned", 6, _lie("failed")),
-        ("an error wrapped under HTTP 200", 3, lambda body: {"Code": 503, "Msg": "busy"}),
-    ],
-)
+def test_pin_jobs_numbers_as_strings_are_read(outcomes: dict[str, Future[None]]) -> None:
+    outcomes["pinJobs numbers as strings"].result()
+
+
+MISLEADING: dict[str, tuple[int, Callable[[Any], Any]]] = {
+    "an unknown job status": (6, _lie("weird")),
+    "a job failed, then pinned": (6, _lie("failed")),
+    "an error wrapped under HTTP 200": (3, lambda body: {"Code": 503, "Msg": "busy"}),
+}
+
+
+def _misleading(rounds: int, change: Callable[[Any], Any]) -> ProxiedCase:
+    def case(service: ServiceProcess, v: Via, tmp_path: Path) -> None:
+        v.cloud.rewrite = _first(rounds, "pinJobs", _json(change))
+        tree = _tree(tmp_path)
+        status, err, out = _push(v, tree, tmp_path)
+        assert status == 0, err
+        assert v.cloud.stats.rewritten == rounds
+        assert_complete(service, tree, out, profile=v.real_profile)
+
+    return case
+
+
+for _name, (_rounds, _change) in MISLEADING.items():
+    _proxied(f"misleading pinJobs: {_name}")(_misleading(_rounds, _change))
+
+
+@pytest.mark.parametrize("case", BOOK.names("misleading pinJobs"))
 def test_pin_jobs_answers_that_mislead_for_a_while(
-    proxied: Via, shared: ServiceProcess, tmp_path: Path, case: str, rounds: int,
-    change: Callable[[Any], Any],
+    outcomes: dict[str, Future[None]], case: str
 ) -> None:
-    proxied.cloud.rewrite = _first(rounds, "pinJobs", _json(change))
-    tree = _tree(tmp_path)
-    status, err, out = _push(proxied, tree, tmp_path)
+    outcomes[case].result()
+
+
+@_proxied("a job failed past the wait timeout")
+def _failed_for_long(service: ServiceProcess, v: Via, tmp_path: Path) -> None:
+    v.cloud.rewrite = _first(10**6, "pinJobs", _json(_lie("failed")))
+    tree = _tree(tmp_path, files=4)
+    status, err, out = _push(v, tree, tmp_path, "--wait-timeout", "1")
+    assert status == 1
+    assert "the service reports the pin job failed" in err
+    assert {r["status"] for r in file_rows(out).values()} == {"failed"}
+    v.cloud.rewrite = None
+    sent = v.endpoint.stats.requests["POST /pinning/pinFile"]
+    status, err, out = _push(v, tree, tmp_path)
     assert status == 0, err
-    assert proxied.cloud.stats.rewritten == rounds
-    assert_complete(shared, tree, out, profile=proxied.real_profile)
+    assert v.endpoint.stats.requests["POST /pinning/pinFile"] == sent
+    assert_complete(service, tree, out, profile=v.real_profile)
 
 
 def test_job_failed_past_the_wait_timeout_is_reported_then_revived_when_pinned(
-    proxied: Via, shared: ServiceProcess, tmp_path: Path
+    outcomes: dict[str, Future[None]],
 ) -> None:
     """Jobs that stay ``failed`` longer than --wait-timeout fail their files (exit 1);
     Decoo retries failed jobs, so a later run that sees them pinned pins the files
     without uploading anything again."""
-    proxied.cloud.rewrite = _first(10**6, "pinJobs", _json(_lie("failed")))
-    tree = _tree(tmp_path, files=4)
-    status, err, out = _push(proxied, tree, tmp_path, "--wait-timeout", "1")
-    assert status == 1
-    assert "the service reports the pin job failed" in err
-    assert {r["status"] for r in file_rows(out).values()} == {"failed"}
-    proxied.cloud.rewrite = None
-    sent = proxied.endpoint.stats.requests["POST /pinning/pinFile"]
-    status, err, out = _push(proxied, tree, tmp_path)
-    assert status == 0, err
-    assert proxied.endpoint.stats.requests["POST /pinning/pinFile"] == sent
-    assert_complete(shared, tree, out, profile=proxied.real_profile)
+    outcomes["a job failed past the wait timeout"].result()
 
 
 def test_job_stuck_queued_ends_with_exit_3_after_the_wait_timeout(
@@ -267,27 +331,35 @@ def test_job_stuck_queued_ends_with_exit_3_after_the_wait_timeout(
 # -- the wire -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("case", "fault"),
-    [
-        ("answer cut short after its headers", Fault("cut", at=120)),
-        ("answer cut short after 1 byte", Fault("cut", at=1)),
-        ("reset after 100 KB of an upload", Fault("reset", at=100_000)),
-        ("reset after the first byte", Fault("reset", at=1)),
-        ("slow link, 2 MB/s", Fault("slow", rate=2_000_000)),
-    ],
-)
-def test_endpoint_connection_faults(
-    proxied: Via, shared: ServiceProcess, tmp_path: Path, case: str, fault: Fault
-) -> None:
-    # Every other connection, seeded: each upload meets the fault at least once
-    # unless it gets a clean connection first; all must end pinned exactly once.
-    proxied.endpoint.set_faults([(fault, 0.5)])
-    tree = _tree(tmp_path)
-    status, err, out = _push(proxied, tree, tmp_path)
-    assert status == 0, err
-    assert proxied.endpoint.stats.connections[fault.kind] >= 1
-    assert_complete(shared, tree, out, profile=proxied.real_profile)
+WIRE = {
+    "answer cut short after its headers": Fault("cut", at=120),
+    "answer cut short after 1 byte": Fault("cut", at=1),
+    "reset after 100 KB of an upload": Fault("reset", at=100_000),
+    "reset after the first byte": Fault("reset", at=1),
+    "slow link, 2 MB/s": Fault("slow", rate=2_000_000),
+}
+
+
+def _wire(fault: Fault) -> ProxiedCase:
+    def case(service: ServiceProcess, v: Via, tmp_path: Path) -> None:
+        # Half the connections, seeded: every upload ends pinned exactly once.
+        v.endpoint.set_faults([(fault, 0.5)])
+        tree = _tree(tmp_path)
+        status, err, out = _push(v, tree, tmp_path)
+        assert status == 0, err
+        assert v.endpoint.stats.connections[fault.kind] >= 1
+        assert_complete(service, tree, out, profile=v.real_profile)
+
+    return case
+
+
+for _name, _fault in WIRE.items():
+    _proxied(f"wire: {_name}")(_wire(_fault))
+
+
+@pytest.mark.parametrize("case", BOOK.names("wire: "))
+def test_endpoint_connection_faults(outcomes: dict[str, Future[None]], case: str) -> None:
+    outcomes[case].result()
 
 
 @pytest.mark.anyio

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import jwt
@@ -23,10 +24,13 @@ from tests.support.service import ServiceProcess
 from .helpers import (
     KiB,
     MiB,
+    SideBySide,
     account,
     assert_complete,
     file_rows,
     flat,
+    free_ports,
+    jobs_of,
     journal_states,
     make_tree,
     new_accounts,
@@ -44,26 +48,31 @@ Push = Callable[..., tuple[int, str]]
 
 
 @pytest.fixture
-def push_with(shared: ServiceProcess, tree: Path, tmp_path: Path) -> Push:
-    """``push_with(profile, *extra)``: exit status and flattened stderr; asserts that no
-    upload reached the service and that nothing was lost from the journal."""
+def good_profile(new_account: Callable[[], Path]) -> Path:
+    """A fresh account, the one each broken profile is a broken copy of."""
+    return new_account()
+
+
+@pytest.fixture
+def good(shared: ServiceProcess, good_profile: Path) -> dict[str, str]:
+    """That account's profile fields."""
+    return account(shared, good_profile)
+
+
+@pytest.fixture
+def push_with(shared: ServiceProcess, good_profile: Path, tree: Path, tmp_path: Path) -> Push:
+    """``push_with(profile, *extra)``: exit status and flattened stderr; asserts that
+    nothing reached the account and that nothing was lost from the journal."""
 
     def go(profile: Path, *extra: str) -> tuple[int, str]:
-        before = shared.stats()["requests"].get("pinFile", {})
         journal = tmp_path / "j.sqlite"
         proc = run("--profile", profile, tree, "--journal", journal, *extra)
-        assert shared.stats()["requests"].get("pinFile", {}) == before
+        assert jobs_of(shared, good_profile) == []
         if journal.exists():
             assert journal_states(journal).get("failed", 0) == 0
         return proc.returncode, flat(proc.stderr)
 
     return go
-
-
-@pytest.fixture
-def good(shared: ServiceProcess, new_account: Callable[[], Path]) -> dict[str, str]:
-    """A fresh account's profile fields."""
-    return account(shared, new_account())
 
 
 def _no_secret(text: str, fields: dict[str, str]) -> None:
@@ -141,45 +150,6 @@ def test_api_key_of_another_service(
     assert foreign not in err
 
 
-def test_wrong_private_key_stops_the_run_and_the_right_one_completes_it(
-    shared: ServiceProcess, tree: Path, tmp_path: Path
-) -> None:
-    mine, other = new_accounts(shared, f"mine-{tmp_path.name}", f"other-{tmp_path.name}")
-    fields = account(shared, mine)
-    wrong = write_profile(tmp_path / "wrong.toml",
-                          {**fields, "private_key": account(shared, other)["private_key"]})
-    journal, out = tmp_path / "j.sqlite", tmp_path / "m.jsonl"
-    proc = run("--profile", wrong, tree, "--journal", journal, "--concurrency", "2")
-    assert proc.returncode == 2
-    err = flat(proc.stderr)
-    assert "the service refused the upload's signature" in err
-    assert "HTTP 403" in err
-    _no_secret(err, fields)
-    states = journal_states(journal)
-    assert states.get("failed", 0) <= 2  # only what was in flight; the rest is untouched
-    again = run("--profile", mine, tree, "--journal", journal, "--manifest", out)
-    assert again.returncode == 0, again.stderr[-2000:]
-    assert {r["status"] for r in file_rows(out).values()} == {"pinned"}
-
-
-def test_access_token_expiring_mid_run_is_renewed(
-    service_factory: Callable[..., ServiceProcess], tmp_path: Path
-) -> None:
-    """Tokens that live 2 s, a run that lasts several times that: the client reads the
-    lifetime from the token and renews before it runs out (a 401 would renew too)."""
-    svc = service_factory("--token-ttl", "2")
-    tree = make_tree(tmp_path / "slow", files=0, largest=1, big=[64 * KiB] * 30, name="ttl")
-    out = tmp_path / "m.jsonl"
-    # 30 uploads paced over about 4 s: two token lifetimes.
-    proc = run("--profile", svc.profile_path, tree.root, "--journal", tmp_path / "j.sqlite",
-               "--manifest", out, "--bwlimit", "512KiB", "--concurrency", "2")
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    requests = svc.stats()["requests"]
-    assert requests["accessToken"]["200"] >= 2  # the run outlived its first token
-    assert set(requests["pinFile"]) <= {"200", "401"}
-    assert_complete(svc, tree, out)
-
-
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620])
 def test_profile_others_can_read_or_write_is_refused(
     push_with: Push, good: dict[str, str], tmp_path: Path, mode: int
@@ -226,12 +196,72 @@ def test_cloud_url_that_is_not_a_url(push_with: Push, good: dict[str, str], tmp_
     assert "must be an http:// or https:// URL" in err
 
 
-def test_cloud_where_nothing_listens_ends_after_patience(
-    good: dict[str, str], tree: Path, tmp_path: Path
-) -> None:
-    from .helpers import free_ports  # noqa: PLC0415
+# -- the slow ones, side by side (they wait on the service, a backoff, a token's life) --
 
-    fields = {**good, "cloud_url": f"http://127.0.0.1:{free_ports(1)[0]}"}
+SLOW = SideBySide(workers=4)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def slow(shared: ServiceProcess,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[None]]]:
+    with SLOW.running(shared, tmp_path_factory) as futures:
+        yield futures
+
+
+@SLOW.case("wrong private key")
+def _wrong_key(service: ServiceProcess, mine: Path, tmp_path: Path) -> None:
+    (other,) = new_accounts(service, f"other-{tmp_path.name}")
+    tree = make_tree(tmp_path / "t", files=6, largest=8 * KiB, name="wrong-key").root
+    fields = account(service, mine)
+    wrong = write_profile(tmp_path / "wrong.toml",
+                          {**fields, "private_key": account(service, other)["private_key"]})
+    journal, out = tmp_path / "j.sqlite", tmp_path / "m.jsonl"
+    proc = run("--profile", wrong, tree, "--journal", journal, "--concurrency", "2")
+    assert proc.returncode == 2
+    err = flat(proc.stderr)
+    assert "the service refused the upload's signature" in err
+    assert "HTTP 403" in err
+    _no_secret(err, fields)
+    states = journal_states(journal)
+    assert states.get("failed", 0) <= 2  # only what was in flight; the rest is untouched
+    again = run("--profile", mine, tree, "--journal", journal, "--manifest", out)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert {r["status"] for r in file_rows(out).values()} == {"pinned"}
+
+
+def test_wrong_private_key_stops_the_run_and_the_right_one_completes_it(
+    slow: dict[str, Future[None]],
+) -> None:
+    slow["wrong private key"].result()
+
+
+@SLOW.case("access token expiring")
+def _token_expiring(service: ServiceProcess, profile: Path, tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path / "service", "--job-delay", "0.05", "--token-ttl", "2") as svc:
+        tree = make_tree(tmp_path / "slow", files=0, largest=1, big=[64 * KiB] * 30,
+                         name="ttl")
+        out = tmp_path / "m.jsonl"
+        # 30 uploads paced over about 4 s: two token lifetimes.
+        proc = run("--profile", svc.profile_path, tree.root, "--journal",
+                   tmp_path / "j.sqlite", "--manifest", out, "--bwlimit", "512KiB",
+                   "--concurrency", "2")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        requests = svc.stats()["requests"]
+        assert requests["accessToken"]["200"] >= 2  # the run outlived its first token
+        assert set(requests["pinFile"]) <= {"200", "401"}
+        assert_complete(svc, tree, out)
+
+
+def test_access_token_expiring_mid_run_is_renewed(slow: dict[str, Future[None]]) -> None:
+    """Tokens that live 2 s, a run that lasts several times that: the client reads the
+    lifetime from the token and renews before it runs out (a 401 would renew too)."""
+    slow["access token expiring"].result()
+
+
+@SLOW.case("nothing listens")
+def _nothing_listens(service: ServiceProcess, profile: Path, tmp_path: Path) -> None:
+    fields = {**account(service, profile), "cloud_url": f"http://127.0.0.1:{free_ports(1)[0]}"}
+    tree = make_tree(tmp_path / "t", files=6, largest=8 * KiB, name="nothing").root
     journal = tmp_path / "j.sqlite"
     proc = run("--profile", write_profile(tmp_path / "p.toml", fields), tree, "--journal",
                journal, "--patience", "1")
@@ -240,13 +270,21 @@ def test_cloud_where_nothing_listens_ends_after_patience(
     assert journal_states(journal).get("failed", 0) == 0
 
 
-def test_big_upload_with_good_credentials_still_works(
-    shared: ServiceProcess, new_account: Callable[[], Path], tmp_path: Path
+def test_cloud_where_nothing_listens_ends_after_patience(
+    slow: dict[str, Future[None]],
 ) -> None:
-    """The control: the same profile shape, nothing wrong with it, pins everything."""
-    profile = new_account()
+    slow["nothing listens"].result()
+
+
+@SLOW.case("control")
+def _control(service: ServiceProcess, profile: Path, tmp_path: Path) -> None:
     tree = make_tree(tmp_path / "ok", files=5, largest=KiB, big=[2 * MiB], name="control")
     out = tmp_path / "m.jsonl"
     proc = run("--profile", profile, tree.root, "--journal", tmp_path / "j", "--manifest", out)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert_complete(shared, tree, out, profile=profile)
+    assert_complete(service, tree, out, profile=profile)
+
+
+def test_big_upload_with_good_credentials_still_works(slow: dict[str, Future[None]]) -> None:
+    """The control: the same profile shape, nothing wrong with it, pins everything."""
+    slow["control"].result()

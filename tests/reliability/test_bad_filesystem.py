@@ -15,12 +15,15 @@ permission cases drop the capabilities that let root ignore them
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import socket
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,11 +39,11 @@ from tests.unixfs.content import content
 
 from .helpers import (
     MiB,
+    SideBySide,
     file_rows,
     flat,
     integrity,
     jobs_of,
-    new_accounts,
     pins_of,
     push_cmd,
     push_env,
@@ -112,36 +115,49 @@ class ZooRun:
         return self.rows[b"zoo/" + os.fsencode(name)]
 
 
-@pytest.fixture(scope="module")
-def zoo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    base = tmp_path_factory.mktemp("zoo")
+BG = SideBySide(workers=5)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def background(shared: ServiceProcess,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[Any]]]:
+    """The push runs of this module that only wait, started together at the module's
+    start; the tests below look at their results."""
+    with BG.running(shared, tmp_path_factory) as futures:
+        yield futures
+
+
+def _push_zoo(profile: Path, base: Path, *extra: str) -> ZooRun:
     root = make_zoo(base)
-    sock = socket.socket(socket.AF_UNIX)
-    sock.bind(str(root / "socket"))
-    try:
-        yield root
-    finally:
-        sock.close()
-
-
-def _push_zoo(service: ServiceProcess, zoo: Path, name: str, *extra: str) -> ZooRun:
-    (profile,) = new_accounts(service, name)
-    base = zoo.parent
-    journal, out = base / f"{name}.sqlite", base / f"{name}.jsonl"
-    proc = run("--profile", profile, zoo, "--journal", journal, "--manifest", out, *extra)
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(root / "socket"))
+        journal, out = base / "journal.sqlite", base / "manifest.jsonl"
+        proc = run("--profile", profile, root, "--journal", journal, "--manifest", out, *extra)
     return ZooRun(proc, file_rows(out), profile, journal)
 
 
-@pytest.fixture(scope="module")
-def plain(shared: ServiceProcess, zoo: Path) -> ZooRun:
+@BG.case("zoo")
+def _zoo_plain(service: ServiceProcess, profile: Path, tmp_path: Path) -> ZooRun:
+    return _push_zoo(profile, tmp_path)
+
+
+@BG.case("zoo --follow-symlinks")
+def _zoo_followed(service: ServiceProcess, profile: Path, tmp_path: Path) -> ZooRun:
+    return _push_zoo(profile, tmp_path, "--follow-symlinks")
+
+
+@pytest.fixture
+def plain(background: dict[str, Future[Any]]) -> ZooRun:
     """The zoo pushed with the defaults."""
-    return _push_zoo(shared, zoo, "zoo-plain")
+    result: ZooRun = background["zoo"].result()
+    return result
 
 
-@pytest.fixture(scope="module")
-def followed(shared: ServiceProcess, zoo: Path) -> ZooRun:
+@pytest.fixture
+def followed(background: dict[str, Future[Any]]) -> ZooRun:
     """The zoo pushed with --follow-symlinks."""
-    return _push_zoo(shared, zoo, "zoo-follow", "--follow-symlinks")
+    result: ZooRun = background["zoo --follow-symlinks"].result()
+    return result
 
 
 def _pinned(row: dict[str, Any], data: bytes) -> None:
@@ -407,7 +423,6 @@ async def test_file_changing_while_it_streams_is_pinned_as_it_ends(
     """Appended to while its body goes out over a slow link: the upload is abandoned
     before its ``cid`` part, the file read again, and pinned with what is on disk."""
     profile = new_account()
-    sent = sum(shared.stats()["requests"].get("pinFile", {}).values())
     path = tmp_path / "growing.bin"
     # Larger than what the socket buffers can hold (the sender's is at most 4 MiB here),
     # so the client is still reading the file when the proxy has passed on 1 MiB.
@@ -434,7 +449,7 @@ async def test_file_changing_while_it_streams_is_pinned_as_it_ends(
     pins = {p["PinHash"]: int(p["PinSize"]) for p in pins_of(shared, profile)}
     assert pins == {hash_bytes(final).cid: len(final)}
     # The first attempt really was cut off part-way (and stored nothing).
-    assert sum(shared.stats()["requests"]["pinFile"].values()) - sent == 2
+    assert proxy.stats.requests["POST /pinning/pinFile"] == 2
 
 
 # -- permissions ----------------------------------------------------------------------------
@@ -455,25 +470,27 @@ def _run_as(prefix: list[str], *args: str | Path) -> subprocess.CompletedProcess
                           timeout=300, check=False, env=push_env(), stdin=subprocess.DEVNULL)
 
 
-@pytest.fixture
-def closed_tree(tmp_path: Path) -> Iterator[Path]:
+@contextmanager
+def _closed_tree(tmp_path: Path) -> Iterator[Path]:
     tree = tmp_path / "t"
     _put(tree, "ok.txt", b"readable")
     _put(tree, "no-read.txt", b"mode 000")
     _put(tree, "closed/inside.txt", b"in a mode 000 directory")
     (tree / "no-read.txt").chmod(0)
     (tree / "closed").chmod(0)
-    yield tree
-    (tree / "closed").chmod(0o755)
+    try:
+        yield tree
+    finally:
+        (tree / "closed").chmod(0o755)
 
 
-def test_permission_denied_is_reported_and_the_rest_goes_on(
-    new_account: Callable[[], Path], closed_tree: Path, tmp_path: Path
-) -> None:
+@BG.case("permission denied")
+def _permission_denied(service: ServiceProcess, profile: Path, tmp_path: Path) -> None:
     prefix = _unprivileged()
     out = tmp_path / "m.jsonl"
-    proc = _run_as(prefix, "--profile", new_account(), closed_tree, "--journal",
-                   tmp_path / "j.sqlite", "--manifest", out)
+    with _closed_tree(tmp_path) as tree:
+        proc = _run_as(prefix, "--profile", profile, tree, "--journal", tmp_path / "j.sqlite",
+                       "--manifest", out)
     rows = file_rows(out)
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert rows[b"t/ok.txt"]["status"] == "pinned"
@@ -484,28 +501,38 @@ def test_permission_denied_is_reported_and_the_rest_goes_on(
     assert "t/no-read.txt: Permission denied" in flat(proc.stderr)
 
 
-def test_root_that_keeps_its_capabilities_reads_mode_000_files(
-    new_account: Callable[[], Path], closed_tree: Path, tmp_path: Path
+def test_permission_denied_is_reported_and_the_rest_goes_on(
+    background: dict[str, Future[Any]],
 ) -> None:
+    background["permission denied"].result()
+
+
+@BG.case("root reads mode 000")
+def _root_reads(service: ServiceProcess, profile: Path, tmp_path: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("only root reads files whose mode forbids it")
     out = tmp_path / "m.jsonl"
-    proc = run("--profile", new_account(), closed_tree, "--journal", tmp_path / "j.sqlite",
-               "--manifest", out)
+    with _closed_tree(tmp_path) as tree:
+        proc = run("--profile", profile, tree, "--journal", tmp_path / "j.sqlite",
+                   "--manifest", out)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert {r["status"] for r in file_rows(out).values()} == {"pinned"}
 
 
-def test_file_that_cannot_be_read_is_reported(
-    new_account: Callable[[], Path], tmp_path: Path
+def test_root_that_keeps_its_capabilities_reads_mode_000_files(
+    background: dict[str, Future[Any]],
 ) -> None:
-    """/proc/self/mem looks like an empty regular file and fails every read (EIO)."""
+    background["root reads mode 000"].result()
+
+
+@BG.case("unreadable file")
+def _unreadable(service: ServiceProcess, profile: Path, tmp_path: Path) -> None:
     listing = tmp_path / "list.txt"
     good = tmp_path / "good.txt"
     good.write_bytes(b"fine")
     listing.write_text(f"/proc/self/mem\n{good}\n")
     out = tmp_path / "m.jsonl"
-    proc = run("--profile", new_account(), "--files-from", listing, "--journal",
+    proc = run("--profile", profile, "--files-from", listing, "--journal",
                tmp_path / "j.sqlite", "--manifest", out)
     assert proc.returncode == 1
     rows = file_rows(out)
@@ -514,14 +541,22 @@ def test_file_that_cannot_be_read_is_reported(
     assert rows[os.fsencode(good)]["status"] == "pinned"
 
 
-def test_missing_path_argument_is_reported(
-    new_account: Callable[[], Path], tmp_path: Path
-) -> None:
+def test_file_that_cannot_be_read_is_reported(background: dict[str, Future[Any]]) -> None:
+    """/proc/self/mem looks like an empty regular file and fails every read (EIO)."""
+    background["unreadable file"].result()
+
+
+@BG.case("missing path")
+def _missing_path(service: ServiceProcess, profile: Path, tmp_path: Path) -> None:
     out = tmp_path / "m.jsonl"
-    proc = run("--profile", new_account(), tmp_path / "nope", "--journal",
-               tmp_path / "j.sqlite", "--manifest", out)
+    proc = run("--profile", profile, tmp_path / "nope", "--journal", tmp_path / "j.sqlite",
+               "--manifest", out)
     assert proc.returncode == 1
     assert file_rows(out)[b"nope"]["error"] == "No such file or directory"
+
+
+def test_missing_path_argument_is_reported(background: dict[str, Future[Any]]) -> None:
+    background["missing path"].result()
 
 
 # -- the journal's own disk -------------------------------------------------------------------
@@ -536,12 +571,12 @@ def test_journal_in_a_read_only_directory_is_refused_before_anything_is_sent(
     locked.chmod(0o555)
     tree = tmp_path / "t"
     _put(tree, "f", b"f")
-    before = shared.stats()["requests"].get("pinFile", {})
-    proc = _run_as(prefix, "--profile", new_account(), tree, "--journal", locked / "j.sqlite")
+    profile = new_account()
+    proc = _run_as(prefix, "--profile", profile, tree, "--journal", locked / "j.sqlite")
     assert proc.returncode == 2
     assert f"cannot create the journal at {locked / 'j.sqlite'}: Permission denied" in (
         proc.stderr)
-    assert shared.stats()["requests"].get("pinFile", {}) == before
+    assert jobs_of(shared, profile) == []
 
 
 def test_journal_that_is_not_a_database_is_refused(
@@ -557,13 +592,8 @@ def test_journal_that_is_not_a_database_is_refused(
     assert journal.read_bytes() == content("not sqlite", 8192)  # left as it was
 
 
-def test_journal_disk_full_mid_run_stops_cleanly_and_a_later_run_completes(
-    shared: ServiceProcess, new_account: Callable[[], Path], tmp_path: Path
-) -> None:
-    """RLIMIT_FSIZE makes the journal's writes fail part-way, as a full disk does."""
-    import resource  # noqa: PLC0415 - POSIX only, and only here
-
-    profile = new_account()
+@BG.case("journal disk full")
+def _disk_full(service: ServiceProcess, profile: Path, tmp_path: Path) -> None:
     tree = tmp_path / "t"
     for i in range(300):
         _put(tree, f"d{i % 7}/f{i}", b"file %d" % i)
@@ -585,5 +615,12 @@ def test_journal_disk_full_mid_run_stops_cleanly_and_a_later_run_completes(
     rows = file_rows(out)
     assert len(rows) == 300
     assert {r["status"] for r in rows.values()} == {"pinned"}
-    cids = [j["PinHash"] for j in jobs_of(shared, profile)]
+    cids = [j["PinHash"] for j in jobs_of(service, profile)]
     assert len(cids) == len(set(cids)) == 300
+
+
+def test_journal_disk_full_mid_run_stops_cleanly_and_a_later_run_completes(
+    background: dict[str, Future[Any]],
+) -> None:
+    """RLIMIT_FSIZE makes the journal's writes fail part-way, as a full disk does."""
+    background["journal disk full"].result()

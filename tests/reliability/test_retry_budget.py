@@ -125,10 +125,48 @@ def _storm_then_clear(base: Path) -> int:
         return c.requests()
 
 
-@pytest.fixture(scope="module")
+def _too_large(base: Path) -> int:
+    with ServiceProcess(base / "service", "--job-delay", "0.05",
+                        "--max-upload-size", str(64 * KiB)) as svc:
+        tree = make_tree(base / "tree", files=12, largest=32 * KiB, name="413")
+        (tree.root / "too-big.bin").write_bytes(b"x" * (100 * KiB))
+        out = base / "m.jsonl"
+        proc = run("--profile", svc.profile_path, tree.root, "--journal", base / "j",
+                   "--manifest", out)
+        assert proc.returncode == 1
+        assert "tree/too-big.bin" in proc.stderr
+        assert "413" in proc.stderr
+        rows = file_rows(out)
+        assert rows[b"tree/too-big.bin"]["status"] == "failed"
+        assert "413" in str(rows[b"tree/too-big.bin"]["error"])
+        assert all(r["status"] == "pinned" for p, r in rows.items() if p != b"tree/too-big.bin")
+        return int(svc.stats()["requests"]["pinFile"]["413"])
+
+
+def _wrong_key(base: Path) -> int:
+    with ServiceProcess(base / "service", "--job-delay", "0.05") as svc:
+        (other,) = new_accounts(svc, "other")
+        fields = account(svc)
+        wrong = write_profile(base / "wrong.toml",
+                              {**fields, "private_key": account(svc, other)["private_key"]})
+        tree = make_tree(base / "tree", files=15, largest=64 * KiB, name="403")
+        journal, out = base / "j.sqlite", base / "m.jsonl"
+        proc = run("--profile", wrong, tree.root, "--journal", journal, "--concurrency", "1")
+        assert proc.returncode == 2
+        assert "the private key does not belong to this API key's account" in flat(proc.stderr)
+        refused = int(svc.stats()["requests"]["pinFile"]["403"])
+        right = run("--profile", svc.profile_path, tree.root, "--journal", journal,
+                    "--manifest", out)
+        assert right.returncode == 0, right.stderr[-3000:]
+        assert_complete(svc, tree, out, journal=journal)
+        return refused
+
+
+@pytest.fixture(scope="module", autouse=True)
 def storms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[int]]]:
-    """The three runs side by side (each has its own service and proxies)."""
-    runs = {"clean": _clean, "for good": _storm_for_good, "then clear": _storm_then_clear}
+    """The runs of this module side by side (each has its own service and proxies)."""
+    runs = {"clean": _clean, "for good": _storm_for_good, "then clear": _storm_then_clear,
+            "413": _too_large, "403": _wrong_key}
     with ThreadPoolExecutor(len(runs)) as pool:
         yield {name: pool.submit(fn, tmp_path_factory.mktemp("budget"))
                for name, fn in runs.items()}
@@ -155,43 +193,14 @@ def test_a_storm_that_passes_costs_fewer_than_twice_a_clean_run(
 # -- sent once --
 
 
-def test_413_is_sent_once_and_fails_only_that_file(
-    service_factory: object, tmp_path: Path
-) -> None:
-    svc: ServiceProcess = service_factory("--max-upload-size", str(64 * KiB))  # type: ignore[operator]
-    tree = make_tree(tmp_path / "tree", files=12, largest=32 * KiB, name="413")
-    too_big = tree.root / "too-big.bin"
-    too_big.write_bytes(b"x" * (100 * KiB))
-    out = tmp_path / "m.jsonl"
-    proc = run("--profile", svc.profile_path, tree.root, "--journal", tmp_path / "j",
-               "--manifest", out)
-    assert proc.returncode == 1
-    assert "tree/too-big.bin" in proc.stderr
-    assert "413" in proc.stderr
-    rows = file_rows(out)
-    assert rows[b"tree/too-big.bin"]["status"] == "failed"
-    assert "413" in str(rows[b"tree/too-big.bin"]["error"])
-    assert all(r["status"] == "pinned" for p, r in rows.items() if p != b"tree/too-big.bin")
-    assert svc.stats()["requests"]["pinFile"]["413"] == 1
+def test_413_is_sent_once_and_fails_only_that_file(storms: dict[str, Future[int]]) -> None:
+    assert storms["413"].result() == 1
 
 
 def test_403_is_sent_once_and_stops_the_run_then_the_right_key_completes_it(
-    shared: ServiceProcess, tmp_path: Path
+    storms: dict[str, Future[int]],
 ) -> None:
-    mine, other = new_accounts(shared, "key-mine", "key-other")
-    fields = account(shared, mine)
-    wrong = write_profile(tmp_path / "wrong.toml",
-                          {**fields, "private_key": account(shared, other)["private_key"]})
-    tree = make_tree(tmp_path / "tree", files=15, largest=64 * KiB, name="403")
-    journal, out = tmp_path / "j.sqlite", tmp_path / "m.jsonl"
-    before = shared.stats()["requests"].get("pinFile", {}).get("403", 0)
-    proc = run("--profile", wrong, tree.root, "--journal", journal, "--concurrency", "1")
-    assert proc.returncode == 2
-    assert "the private key does not belong to this API key's account" in flat(proc.stderr)
-    assert shared.stats()["requests"]["pinFile"]["403"] - before == 1
-    right = run("--profile", mine, tree.root, "--journal", journal, "--manifest", out)
-    assert right.returncode == 0, right.stderr[-3000:]
-    assert_complete(shared, tree, out, journal=journal, profile=mine)
+    assert storms["403"].result() == 1
 
 
 @pytest.mark.anyio
