@@ -116,9 +116,11 @@ def _random_kills(shared: ServiceProcess, profile: Path, base: Path) -> None:
     rng = random.Random(seed("random-kills"))
     rate = 2 * MiB
     delays = [rng.uniform(0.3, 2.5) for _ in range(RANDOM_KILLS)]
-    budget = int(sum(delays) * rate) + RANDOM_KILLS * rate
+    # Twice what the runs can send in the time they get (a run sends at most its
+    # time's worth, plus the one file the pacer lets go ahead): none can finish.
+    budget = 2 * int(sum(delays) * rate) + RANDOM_KILLS * rate
     tree = make_tree(base / "tree", files=FILES, largest=300 * KiB,
-                     big=[budget // 4] * 4, name="random-kills", duplicates=3)
+                     big=[budget // 8] * 8, name="random-kills", duplicates=3)
     journal, out = base / "journal.sqlite", base / "manifest.jsonl"
     args = ("--profile", profile, tree.root, "--journal", journal)
     for delay in delays:
