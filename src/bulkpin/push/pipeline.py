@@ -204,13 +204,15 @@ class _Run:
                 pause = opts.poll_interval
             else:
                 pause = min(opts.poll_max_interval, pause * 2)
+            # One query per round: the set of CIDs still waiting for a final job.
+            waiting = bool(self.journal.waiting_cids())
             if done:
-                if not opts.wait or not self.journal.waiting_cids():
+                if not opts.wait or not waiting:
                     return
                 if time.monotonic() - last_progress > opts.wait_timeout:
                     self.poll_timed_out = True
                     return
-            elif not self.journal.waiting_cids():
+            elif not waiting:
                 # Nothing to follow yet: wake up soon, the uploads will add some.
                 pause = opts.poll_interval
             if self.stop.is_set():
