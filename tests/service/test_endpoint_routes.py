@@ -9,7 +9,9 @@ from collections.abc import Callable
 
 import pytest
 
+from bulkpin.service.upload import STAGE, STAGES
 from tests.support.service import ServiceProcess, wait_for
+from tests.unixfs.content import content
 
 from .helpers import (
     Account,
@@ -67,6 +69,40 @@ def test_empty_and_large_uploads(who: Who) -> None:
         reply = pin_file(svc, token, upload_parts(data, account))
         assert reply.status == 200, reply.body
         assert reply.json()["PinHash"] == cid_of(data)
+
+
+@pytest.mark.parametrize("profile", [None, "unixfs-v1-2025"])
+@pytest.mark.parametrize("extra", [0, 1, 262_145])
+def test_uploads_longer_than_the_stage_ring(who: Who, profile: str | None, extra: int) -> None:
+    # Stages are hashed on several threads and their leaves joined in order:
+    # sizes that wrap the ring, end on a stage boundary or just past one, for
+    # both profiles (256 KiB and 1 MiB chunks) must still give the file's CID.
+    svc, account, token = who
+    data = content("ring", 2 * STAGE * STAGES + extra)
+    cid = cid_of(data, profile)
+    meta = json.dumps({"cidProfile": profile}) if profile else None
+    reply = pin_file(svc, token, upload_parts(data, account, cid=cid, metadata=meta))
+    assert reply.status == 200, reply.body
+    assert reply.json() == {**reply.json(), "PinHash": cid, "PinSize": len(data)}
+    blob = svc.data_dir / "blobs" / cid[-2:] / cid
+    assert blob.read_bytes() == data
+
+
+def test_the_same_bytes_again_keep_the_stored_blob(who: Who) -> None:
+    svc, account, token = who
+    data = content("again", 3 * STAGE + 5)
+    first = pin_file(svc, token, upload_parts(data, account, filename="a.bin"))
+    assert first.status == 200, first.body
+    cid = first.json()["PinHash"]
+    blob = svc.data_dir / "blobs" / cid[-2:] / cid
+    inode = blob.stat().st_ino
+    second = pin_file(svc, token, upload_parts(data, account, filename="b.bin"))
+    assert second.status == 200, second.body
+    assert second.json()["PinHash"] == cid
+    # Kept, not replaced; the second copy is gone before the answer.
+    assert blob.stat().st_ino == inode
+    assert blob_files(svc) == [blob]
+    assert blob.read_bytes() == data
 
 
 def test_v1_cid_named_in_metadata_after_the_file(who: Who) -> None:

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bulkpin.unixfs import CidProfile, FileBuilder, FileResult, get_profile, hash_bytes, hash_file
+from bulkpin.unixfs.file_builder import leaf_links
 from bulkpin.unixfs.node import TYPE_FILE, decode_node
 
 from .content import content
@@ -128,3 +129,40 @@ def test_hash_file_matches_hash_bytes(tmp_path: Path) -> None:
     # A read size that is not a multiple of the chunk size exercises the copy path.
     assert hash_file(path, read_size=100_000).cid == hash_bytes(data).cid
     assert hash_file(path).cid == hash_bytes(data).cid
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    parts=st.lists(st.integers(min_value=0, max_value=12), max_size=8),
+    tail=st.integers(min_value=0, max_value=64 * 3),
+    raw=st.booleans(),
+)
+def test_leaves_hashed_apart_and_added_in_order_give_the_same_cid(
+    parts: list[int], tail: int, raw: bool
+) -> None:
+    # The service hashes whole-chunk parts on several threads and joins their
+    # leaves in order; that must give the same DAG as feeding the bytes in one go.
+    profile = SMALL_RAW if raw else SMALL
+    data = content("leaves", 64 * sum(parts) + tail)
+    builder = FileBuilder(profile)
+    start = 0
+    for chunks in parts:
+        end = start + 64 * chunks
+        builder.add_leaves(leaf_links(profile, data[start:end]))
+        start = end
+    builder.update(data[start:])
+    result = builder.finish()
+    expected = hash_bytes(data, profile)
+    assert (result.cid, result.size, result.tsize) == (expected.cid, expected.size, expected.tsize)
+
+
+def test_add_leaves_refuses_what_would_break_the_file() -> None:
+    with pytest.raises(ValueError, match="whole number"):
+        leaf_links(SMALL, b"x" * 65)
+    builder = FileBuilder(SMALL)
+    builder.update(b"x" * 10)  # a partial chunk is buffered: leaves cannot follow it
+    with pytest.raises(RuntimeError, match="partial chunk"):
+        builder.add_leaves(leaf_links(SMALL, b"y" * 64))
+    builder.finish()
+    with pytest.raises(RuntimeError, match="after finish"):
+        builder.add_leaves([])

@@ -15,7 +15,7 @@ import importlib
 import click
 
 from .. import __version__
-from .._malloc import limit_arenas
+from .._malloc import tune_malloc
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -56,5 +56,5 @@ def cli() -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    limit_arenas()
+    tune_malloc()
     cli(prog_name="bulkpin")

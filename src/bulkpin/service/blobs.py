@@ -9,6 +9,7 @@ unreferenced blob, which the next upload of the same content simply replaces.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import mmap
 import os
@@ -78,10 +79,13 @@ class TempBlob:
         self.path = Path(name)
         self._closed = False
         self._direct = _enable_direct(fd)
+        #: Bytes written so far.
+        self.size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Append ``data`` (see the class docstring for O_DIRECT's rules)."""
         view = memoryview(data).cast("B")
+        self.size += len(view)
         if self._direct and len(view) % ALIGN:
             aligned = len(view) - len(view) % ALIGN
             _write_all(self._fd, view[:aligned])
@@ -92,8 +96,19 @@ class TempBlob:
         _write_all(self._fd, view)
 
     def commit(self, cid: str) -> Path:
-        """Make the bytes durable and give them their CID's name."""
+        """Make the bytes durable and give them their CID's name.
+
+        A blob already stored under ``cid`` is kept, and these bytes are left
+        for :meth:`discard`: it holds the same bytes (it was verified the same
+        way and renamed into place whole), and replacing it would only make the
+        file system free a file as large as the upload while the client waits.
+        """
         final = self._store.path_for(cid)
+        with contextlib.suppress(OSError):
+            if final.stat().st_size == self.size:
+                os.close(self._fd)
+                self._closed = True
+                return final
         os.fsync(self._fd)
         os.close(self._fd)
         self._closed = True

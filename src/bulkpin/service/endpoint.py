@@ -13,7 +13,13 @@ from .db import Database
 from .errors import BadRequest, CidMismatch, Forbidden, RequestTimeout, json_response
 from .params import clean_name, format_date, parse_cid
 from .state import STATE
-from .upload import claimed_profile, metadata_from, parse_metadata, receive_upload
+from .upload import (
+    claimed_profile,
+    discard,
+    metadata_from,
+    parse_metadata,
+    receive_upload,
+)
 
 routes = web.RouteTableDef()
 
@@ -43,7 +49,7 @@ async def pin_file(request: web.Request) -> web.Response:
             result = await loop.run_in_executor(state.hashers, hash_file, temp.path, profile)
         if result.cid != cid:
             raise CidMismatch(f"the file's CID is {result.cid}, not {cid}")
-        await loop.run_in_executor(state.hashers, temp.commit, cid)
+        await loop.run_in_executor(state.writers, temp.commit, cid)
         name = clean_name(metadata.name or upload.filename or cid)
         now_ms = state.now_ms()
         await state.db.run(
@@ -52,7 +58,7 @@ async def pin_file(request: web.Request) -> web.Response:
         )
     finally:
         if temp is not None:
-            await loop.run_in_executor(state.hashers, temp.discard)
+            await discard(state, temp)
     state.jobs_changed.set()
     return json_response({"PinHash": cid, "PinSize": result.size, "PinDate": format_date(now_ms)})
 

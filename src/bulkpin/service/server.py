@@ -47,6 +47,8 @@ _LINGER_SECONDS = 2.0
 #: How long a stop waits for requests in progress.
 _SHUTDOWN_SECONDS = 5.0
 _HASH_THREADS = max(2, min(8, os.cpu_count() or 2))
+#: Blob writes wait on the disk, not the CPU: a few more than the hashers.
+_WRITE_THREADS = 2 * _HASH_THREADS
 
 
 def _app(state: ServiceState, routes: web.RouteTableDef) -> web.Application:
@@ -110,6 +112,7 @@ class LocalService:
         self._state: ServiceState | None = None
         self._db: AsyncDatabase | None = None
         self._hashers: ThreadPoolExecutor | None = None
+        self._writers: ThreadPoolExecutor | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -152,6 +155,7 @@ class LocalService:
         )
         self._db = db
         self._hashers = ThreadPoolExecutor(_HASH_THREADS, thread_name_prefix="bulkpin-hash")
+        self._writers = ThreadPoolExecutor(_WRITE_THREADS, thread_name_prefix="bulkpin-write")
         try:
             blobs = await loop.run_in_executor(None, BlobStore, config.data_dir / "blobs")
             limiter = (
@@ -161,7 +165,8 @@ class LocalService:
                 config=config, db=db, blobs=blobs,
                 auth=Authenticator(db, secret, config.token_ttl, self._clock),
                 faults=FaultInjector(config.faults, config.fault_seed),
-                stats=RequestStats(), hashers=self._hashers, limiter=limiter, clock=self._clock,
+                stats=RequestStats(), hashers=self._hashers, writers=self._writers,
+                limiter=limiter, clock=self._clock,
             )
             self._state = state
             state.cloud_url = await self._listen(_app(state, cloud.routes), config.cloud_port)
@@ -199,9 +204,10 @@ class LocalService:
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
-        if self._hashers is not None:
-            self._hashers.shutdown(wait=True)
-            self._hashers = None
+        for pool in (self._hashers, self._writers):
+            if pool is not None:
+                pool.shutdown(wait=True)
+        self._hashers = self._writers = None
         if self._db is not None:
             self._db.close()
             self._db = None

@@ -32,6 +32,9 @@ class ServiceState:
     stats: RequestStats
     #: Threads that hash and write uploads, so the event loop keeps reading.
     hashers: ThreadPoolExecutor
+    #: Threads that write and commit blobs: they mostly wait on the disk, and
+    #: apart from the hashers no upload's hashing queues behind another's write.
+    writers: ThreadPoolExecutor
     limiter: RateLimiter | None = None
     clock: Callable[[], float] = time.time
     cloud_url: str = ""

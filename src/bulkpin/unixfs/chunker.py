@@ -47,6 +47,17 @@ class FixedSizeChunker:
         if end < len(view):
             self._buf += view[end:]
 
+    @property
+    def buffered(self) -> int:
+        """Bytes of the partial chunk held, waiting for more."""
+        return len(self._buf)
+
+    def skip(self) -> None:
+        """Note that whole chunks went past this chunker (hashed elsewhere)."""
+        if self._buf:
+            raise RuntimeError("cannot skip chunks while a partial chunk is buffered")
+        self._emitted = True
+
     def finish(self) -> Iterator[memoryview]:
         """Yield the trailing partial chunk; an empty stream yields one empty chunk.
 

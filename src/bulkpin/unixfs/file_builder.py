@@ -95,7 +95,24 @@ class FileBuilder:
             raise RuntimeError("FileBuilder.update() after finish()")
         self._size += len(data) if not isinstance(data, memoryview) else data.nbytes
         for chunk in self._chunker.feed(data):
-            self._layout.add_leaf(self._leaf(chunk))
+            self._layout.add_leaf(leaf_link(self._profile, chunk))
+
+    def add_leaves(self, leaves: Sequence[Link]) -> None:
+        """Append leaves computed elsewhere with :func:`leaf_links`, in file order.
+
+        This lets several threads hash different parts of one file at once
+        while the layout, which must see leaves in order, stays here. Only
+        whole chunks can be added, so nothing may be buffered from ``update``.
+        """
+        if self._finished:
+            raise RuntimeError("FileBuilder.add_leaves() after finish()")
+        if self._chunker.buffered:
+            raise RuntimeError("FileBuilder.add_leaves() after update() left a partial chunk")
+        for leaf in leaves:
+            self._layout.add_leaf(leaf)
+            self._size += leaf.filesize
+        if leaves:
+            self._chunker.skip()
 
     def finish(self) -> FileResult:
         """Close the file and return its root; the builder cannot be fed again."""
@@ -103,21 +120,9 @@ class FileBuilder:
             raise RuntimeError("FileBuilder.finish() called twice")
         self._finished = True
         for chunk in self._chunker.finish():
-            self._layout.add_leaf(self._leaf(chunk))
+            self._layout.add_leaf(leaf_link(self._profile, chunk))
         root = self._layout.finish()
         return FileResult(root.cid, self._size, root.tsize)
-
-    def _leaf(self, chunk: memoryview) -> Link:
-        n = chunk.nbytes
-        if self._profile.raw_leaves:
-            digest = hashlib.sha256(chunk).digest()
-            return Link(cid_from_digest(1, RAW, digest), n, n)
-        prefix, suffix = file_leaf_frame(n)
-        h = hashlib.sha256(prefix)
-        h.update(chunk)
-        h.update(suffix)
-        cid = cid_from_digest(self._profile.cid_version, DAG_PB, h.digest())
-        return Link(cid, len(prefix) + n + len(suffix), n)
 
     def _make_parent(self, children: Sequence[Link]) -> Link:
         filesize = sum(c.filesize for c in children)
@@ -130,6 +135,32 @@ class FileBuilder:
         if self._on_node is not None:
             self._on_node(cid, block)
         return Link(cid, len(block) + sum(c.tsize for c in children), filesize)
+
+
+def leaf_link(profile: CidProfile, chunk: memoryview) -> Link:
+    """The link to one leaf (a chunk of file bytes) of ``profile``'s DAG."""
+    n = chunk.nbytes
+    if profile.raw_leaves:
+        digest = hashlib.sha256(chunk).digest()
+        return Link(cid_from_digest(1, RAW, digest), n, n)
+    prefix, suffix = file_leaf_frame(n)
+    h = hashlib.sha256(prefix)
+    h.update(chunk)
+    h.update(suffix)
+    cid = cid_from_digest(profile.cid_version, DAG_PB, h.digest())
+    return Link(cid, len(prefix) + n + len(suffix), n)
+
+
+def leaf_links(profile: CidProfile, data: bytes | bytearray | memoryview) -> list[Link]:
+    """The leaves of whole chunks of a file, for :meth:`FileBuilder.add_leaves`.
+
+    Pure and thread-safe; ``data`` must be a whole number of chunks.
+    """
+    view = memoryview(data).cast("B")
+    size = profile.chunk_size
+    if len(view) % size:
+        raise ValueError(f"{len(view)} bytes is not a whole number of {size}-byte chunks")
+    return [leaf_link(profile, view[start : start + size]) for start in range(0, len(view), size)]
 
 
 def file_tsize(size: int, profile: CidProfile = DEFAULT_PROFILE) -> int:
