@@ -69,6 +69,9 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE INDEX IF NOT EXISTS files_state ON files(state);
 CREATE INDEX IF NOT EXISTS files_cid ON files(cid);
+-- Thousands of files can share a CID (empty files, copies): lookups by CID
+-- and state must not walk all of them, or a large tree costs O(N^2).
+CREATE INDEX IF NOT EXISTS files_cid_state ON files(cid, state);
 CREATE INDEX IF NOT EXISTS files_size ON files(size);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
@@ -346,6 +349,19 @@ class Journal:
             "UPDATE files SET state = 'uploaded', cid = ?, job_id = ?, pin_date = ?,"
             " error = NULL, failed_since = NULL, updated = ? WHERE id = ?",
             (cid, job_id, pin_date, time.time(), file_id),
+        )
+
+    def mark_duplicate(self, file_id: int, of: FileRecord) -> None:
+        """The file has the content of ``of``, which the service has: share its fate.
+
+        One row is written, by id: updating every file of the CID instead
+        made a tree of many identical files (empty ones, say) quadratic.
+        """
+        state = "pinned" if of.state == "pinned" else "uploaded"
+        self._write(
+            "UPDATE files SET state = ?, cid = ?, job_id = ?, pin_date = ?, error = NULL,"
+            " failed_since = NULL, updated = ? WHERE id = ?",
+            (state, of.cid, of.job_id, of.pin_date, time.time(), file_id),
         )
 
     def set_cid(self, file_id: int, cid: str) -> None:

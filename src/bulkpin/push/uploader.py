@@ -316,9 +316,7 @@ class Uploader:
         known = self.journal.known_cid(cid)
         if known is None or known.id == record.id:
             return False
-        self.journal.mark_uploaded(record.id, cid, known.job_id, known.pin_date)
-        if known.state == "pinned":
-            self.journal.set_job_status(cid, "pinned", known.job_id, None)
+        self.journal.mark_duplicate(record.id, known)
         self._finish(record, "deduplicated", cid)
         return True
 

@@ -68,7 +68,9 @@ class TempBlob:
     writeback throttles every writer on the machine) nor costs a long
     ``fsync`` at the end. O_DIRECT needs page-aligned buffers whose length is a
     multiple of :data:`ALIGN`: give :meth:`write` such buffers (an ``mmap``),
-    except for the very last write, which may be of any length.
+    except for the very last write, which may be of any length. A file whose
+    first write is already its last (a small upload) is written normally:
+    switching to O_DIRECT costs a probe write, more than such a file does.
     """
 
     def __init__(self, store: BlobStore) -> None:
@@ -78,13 +80,16 @@ class TempBlob:
         #: The temporary file, readable while it is written.
         self.path = Path(name)
         self._closed = False
-        self._direct = _enable_direct(fd)
+        #: Whether writes go through O_DIRECT; None until the first write.
+        self._direct: bool | None = None
         #: Bytes written so far.
         self.size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Append ``data`` (see the class docstring for O_DIRECT's rules)."""
         view = memoryview(data).cast("B")
+        if self._direct is None:
+            self._direct = len(view) >= ALIGN and not len(view) % ALIGN and _enable_direct(self._fd)
         self.size += len(view)
         if self._direct and len(view) % ALIGN:
             aligned = len(view) - len(view) % ALIGN

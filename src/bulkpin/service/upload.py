@@ -246,8 +246,9 @@ async def _receive_file(
     # profiles' chunk sizes divide STAGE; another profile hashes in order.)
     parallel = STAGE % profile.chunk_size == 0
     # Anonymous maps are page-aligned (O_DIRECT needs that) and cost nothing
-    # until touched, so a small upload uses one page of the first stage only.
-    stages = [mmap.mmap(-1, STAGE) for _ in range(STAGES)]
+    # until touched; they are made as the upload gets that far, so a small
+    # upload maps one stage and touches one page of it.
+    stages = [mmap.mmap(-1, STAGE)]
     #: Stages handed over, oldest first: (its leaves, or its bytes to hash; its write).
     inflight: collections.deque[
         tuple[asyncio.Future[list[Link]] | memoryview, asyncio.Future[None]]
@@ -281,6 +282,8 @@ async def _receive_file(
                     )
                     inflight.append((hashed, writing.submit(full)))
                     current, filled = (current + 1) % STAGES, 0
+                    if current == len(stages):
+                        stages.append(mmap.mmap(-1, STAGE))
                     if len(inflight) == STAGES:  # the next stage is still in use
                         await retire_oldest()
         tail = memoryview(stages[current])[:filled]

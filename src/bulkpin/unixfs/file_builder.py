@@ -32,6 +32,8 @@ from .profiles import DEFAULT_PROFILE, CidProfile
 #: Bytes asked of the OS per read: a multiple of every standard chunk size, so
 #: chunks are sliced out of the read buffer without copying.
 READ_SIZE = 4 * 1024 * 1024
+#: The smallest read buffer :func:`hash_file` uses.
+_MIN_READ = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,9 +220,13 @@ def hash_file(
     GIL on large buffers, so several threads hash in parallel.
     """
     builder = FileBuilder(profile)
-    buf = bytearray(read_size)
-    view = memoryview(buf)
     with open(path, "rb", buffering=0) as f:
+        # No bigger than the file needs (plus a byte to see it end): a full-size
+        # buffer per small file is a zero-filled mapping to fault in each time.
+        # The floor keeps pipes and /proc files (size 0) from 1-byte reads.
+        expected = os.fstat(f.fileno()).st_size + 1
+        buf = bytearray(min(read_size, max(expected, _MIN_READ)))
+        view = memoryview(buf)
         while n := f.readinto(buf):
             builder.update(view[:n])
     return builder.finish()
