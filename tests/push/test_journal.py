@@ -98,3 +98,26 @@ def test_integrity_and_size_lookup(tmp_path: Path) -> None:
         assert j.size_seen(4096, a.id)
         assert j.integrity_check() == "ok"
         assert [r.path for r in j.in_state("discovered")] == [b"/d/a", b"/d/b"]
+
+
+def test_a_duplicate_takes_the_state_of_its_original_and_touches_nothing_else(
+    tmp_path: Path,
+) -> None:
+    with _journal(tmp_path) as j:
+        root = j.root_id(b"/d")
+        pinned, waiting, other, copy_a, copy_b = (
+            j.discover(f"/d/{i}".encode(), b"x", root, 1, 1, i).id for i in range(5)
+        )
+        j.mark_uploaded(pinned, "QmA", "job1", "2026-01-01T00:00:00")
+        j.set_job_status("QmA", "pinned", "job1", None)
+        j.mark_uploaded(waiting, "QmB", "job2")
+        j.mark_uploading(other, "QmA")  # same CID, but another run's upload in flight
+        j.mark_duplicate(copy_a, j.get_id(pinned))
+        j.mark_duplicate(copy_b, j.get_id(waiting))
+        a, b = j.get_id(copy_a), j.get_id(copy_b)
+        assert (a.state, a.cid, a.job_id, a.pin_date) == (
+            "pinned", "QmA", "job1", "2026-01-01T00:00:00"
+        )
+        assert (b.state, b.cid, b.job_id) == ("uploaded", "QmB", "job2")
+        assert j.get_id(other).state == "uploading"
+        assert j.waiting_cids() == {"QmB"}
