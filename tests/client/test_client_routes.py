@@ -10,8 +10,16 @@ from typing import Any
 import anyio
 import pytest
 
-from bulkpin.client import DecooClient, FileChangedError, JobStatus, PinJob, ReadReport
-from bulkpin.unixfs import UNIXFS_V1_2025, hash_file
+from bulkpin.client import (
+    DecooClient,
+    DecooError,
+    FileChangedError,
+    FileContent,
+    JobStatus,
+    PinJob,
+    ReadReport,
+)
+from bulkpin.unixfs import UNIXFS_V1_2025, hash_bytes, hash_file
 from tests.support.service import ServiceProcess
 
 from .helpers import make_client, requests
@@ -62,6 +70,31 @@ async def test_pin_file_both_modes_and_profiles(service: ServiceProcess, files: 
     stats = service.stats()
     assert requests(stats, "pinFile", "200") == 3
     assert stats["duplicate_jobs"] == 0
+
+
+async def test_content_in_memory_survives_a_retry(
+    service_factory: Callable[..., ServiceProcess], tmp_path: Path
+) -> None:
+    # The first pinFile is reset part-way through its body: the retry must send
+    # the same bytes again, from memory, although the file is gone by then.
+    service = service_factory("--faults", "pinFile:reset=1.0", "--fault-seed", "1")
+    path = tmp_path / "small.bin"
+    path.write_bytes(b"in memory " * 5000)
+    st = path.stat()
+    data = path.read_bytes()
+    path.unlink()
+    async with make_client(service) as client:
+        with pytest.raises(DecooError):
+            await client.pin_file(path, content=FileContent(data, st.st_mtime_ns, st.st_ino))
+    assert service.stats()["requests"]["pinFile"]["reset"] > 1  # every attempt resent it
+    service.stop()
+    service = service_factory()
+    async with make_client(service) as client:
+        result = await client.pin_file(path, content=FileContent(data, st.st_mtime_ns, st.st_ino))
+    assert result.cid == hash_bytes(data).cid
+    assert result.size == len(data)
+    blob = service.data_dir / "blobs" / result.cid[-2:] / result.cid
+    assert blob.read_bytes() == data
 
 
 async def test_empty_file(service: ServiceProcess, tmp_path: Path) -> None:

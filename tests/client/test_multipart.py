@@ -18,6 +18,7 @@ from aiohttp.abc import AbstractStreamWriter
 
 from bulkpin.client import FileChangedError, LocalFileError, ReadReport
 from bulkpin.client.multipart import (
+    FileContent,
     MultipartUpload,
     UploadBody,
     cid_text_length,
@@ -66,6 +67,15 @@ def content(path: Path) -> bytes:
 
 def rewrite(path: Path, data: bytes) -> None:
     path.write_bytes(data)
+
+
+def read_whole(path: Path) -> FileContent:
+    st = path.stat()
+    return FileContent(path.read_bytes(), st.st_mtime_ns, st.st_ino)
+
+
+def remove(path: Path) -> None:
+    path.unlink()
 
 
 def sign(cid: str) -> str:
@@ -243,3 +253,32 @@ async def test_unreadable_things_are_local_errors(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(LocalFileError, match="not a regular file"):
         await MultipartUpload(fifo, sign=sign, secret_length=SECRET_LENGTH).open()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("known", [True, False], ids=["cid-known", "cid-computed"])
+async def test_content_read_by_the_caller_is_sent_from_memory(
+    sample: Path, known: bool
+) -> None:
+    given = read_whole(sample)
+    data = given.data
+    cid = hash_file(sample).cid
+    reports: list[ReadReport] = []
+    upload = MultipartUpload(
+        sample, sign=sign, secret_length=SECRET_LENGTH, cid=cid if known else None,
+        chunk_size=64 * 1024, content=given, verify=reports.append,
+    )
+    # What was read is what is sent, even once the file on disk is gone.
+    remove(sample)
+    body, sent = await produce(upload)
+    assert body.complete
+    assert body.sent == len(data)
+    assert len(sent) == body.size
+    parts = parse(body, sent)
+    assert [p[0] for p in parts] == ["file", "cid", "secret"]
+    assert parts[0][2] == data
+    assert parts[1][2].decode() == cid
+    assert upload.known_cid == cid
+    assert [(r.size, r.mtime_ns, r.inode, r.cid) for r in reports] == [
+        (len(data), given.mtime_ns, given.inode, cid)
+    ]

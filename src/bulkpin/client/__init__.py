@@ -45,7 +45,7 @@ from .errors import (
     WriteTimeout,
 )
 from .models import Endpoint, JobPage, JobStatus, Pin, PinByHashResult, PinJob, PinPage, PinResult
-from .multipart import DEFAULT_CHUNK_SIZE, ProgressCallback, ReadReport
+from .multipart import DEFAULT_CHUNK_SIZE, FileContent, ProgressCallback, ReadReport
 from .redact import RedactingFilter, Secret, redact
 from .retry import Decision, RetryBudget, RetryPolicy, Verdict, classify
 from .tokens import AccessToken
@@ -69,6 +69,7 @@ __all__ = [
     "Endpoint",
     "EndpointSelector",
     "FileChangedError",
+    "FileContent",
     "Forbidden",
     "HTTPStatusError",
     "InsecureFileError",

@@ -70,6 +70,7 @@ from .models import (
 )
 from .multipart import (
     DEFAULT_CHUNK_SIZE,
+    FileContent,
     MultipartUpload,
     ProgressCallback,
     ReadReport,
@@ -564,6 +565,7 @@ class DecooClient:
         profile: CidProfile = DEFAULT_PROFILE,
         on_progress: ProgressCallback | None = None,
         verify: Callable[[ReadReport], None] | None = None,
+        content: FileContent | None = None,
     ) -> PinResult:
         """Upload one file to the current Endpoint and pin it.
 
@@ -573,7 +575,9 @@ class DecooClient:
         ``on_progress`` receives byte deltas as the file is sent, negative when
         a failed attempt is rewound: on success the deltas add up to the file's
         size, on failure to zero. ``verify`` sees what was read before the
-        ``cid`` part is sent and may raise to abandon the upload.
+        ``cid`` part is sent and may raise to abandon the upload. ``content``,
+        the file already read whole by the caller, is sent from memory (``path``
+        then only names the file).
 
         Raises :class:`~.errors.LocalFileError` (including
         :class:`~.errors.FileChangedError`), an :class:`~.errors.HTTPStatusError`
@@ -591,6 +595,7 @@ class DecooClient:
             on_progress=on_progress,
             verify=verify,
             stall_timeout=self._read_timeout,
+            content=content,
         )
         # Shared by the attempts: whether the last one's outcome is unknown, and
         # the Endpoint it went to.

@@ -12,6 +12,10 @@ Parts, in the order the contract requires: ``file``, then ``decooMetadata``
   CIDv0, 59 for base32 CIDv1 with sha2-256) and a ``secret``'s base64 length by
   the key size. Every byte is read from disk once per attempt.
 
+A file the caller has already read whole (a small one, hashed before it is
+sent) can be given as :class:`FileContent`: the body is then sent from memory,
+so the file is read once in all, not once to hash and again to send.
+
 Memory is bounded by one read chunk plus the socket's buffers, whatever the file
 size. Each attempt re-opens the file (a streamed body can be consumed once) and
 checks that its size and modification time are what the first attempt saw; the
@@ -50,6 +54,7 @@ from .errors import DecooError, FileChangedError, LocalFileError, WriteTimeout
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "FileContent",
     "MultipartUpload",
     "ProgressCallback",
     "ReadReport",
@@ -83,6 +88,19 @@ class ReadReport:
     inode: int
     cid: str
     attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileContent:
+    """A whole file, read by the caller, with what its ``fstat`` said around the read.
+
+    The caller vouches that ``data`` is the file as it was at ``mtime_ns`` and
+    ``inode`` (checked before and after reading, as the push pipeline does).
+    """
+
+    data: bytes
+    mtime_ns: int
+    inode: int
 
 
 @functools.cache
@@ -149,6 +167,7 @@ class MultipartUpload:
         on_progress: ProgressCallback | None = None,
         verify: Callable[[ReadReport], None] | None = None,
         stall_timeout: float | None = None,
+        content: FileContent | None = None,
     ) -> None:
         if chunk_size <= 0:
             raise ValueError("chunk_size must be positive")
@@ -159,6 +178,8 @@ class MultipartUpload:
         self.on_progress = on_progress
         self.verify = verify
         self.stall_timeout = stall_timeout
+        #: The file's bytes, when the caller read them: sent from memory.
+        self.content = content
         self._sign = sign
         self._secret_length = secret_length
         self._cid_length = len(cid) if cid is not None else cid_text_length(profile)
@@ -192,6 +213,13 @@ class MultipartUpload:
         Raises :class:`LocalFileError` if the file cannot be opened, and
         :class:`FileChangedError` if it differs from what an earlier attempt saw.
         """
+        if self.content is not None:
+            content = self.content
+            self.size, self.mtime_ns, self.inode = (
+                len(content.data), content.mtime_ns, content.inode
+            )
+            self.attempts += 1
+            return UploadBody(self, None, self.attempts)
         try:
             # Looked at before opening: opening a FIFO would block until a writer came.
             _require_regular(await aiofiles.os.stat(self.path), self.path)
@@ -247,7 +275,7 @@ class UploadBody(Payload):
     def __init__(
         self,
         upload: MultipartUpload,
-        handle: aiofiles.threadpool.binary.AsyncFileIO,
+        handle: aiofiles.threadpool.binary.AsyncFileIO | None,
         attempt: int,
     ) -> None:
         self._upload = upload
@@ -293,7 +321,9 @@ class UploadBody(Payload):
                 self.error = exc
             raise
 
-    async def _send(self, writer: AbstractStreamWriter, data: bytes | bytearray) -> None:
+    async def _send(
+        self, writer: AbstractStreamWriter, data: bytes | bytearray | memoryview
+    ) -> None:
         # No total timeout applies to an upload, so a service that stops reading
         # would hang it forever: each write must make progress within the
         # stall timeout instead.
@@ -319,6 +349,9 @@ class UploadBody(Payload):
         # hashlib release the GIL) while this one is sent. Hashing right after
         # reading finds the bytes still in the CPU's cache, and one hand-off
         # per chunk instead of two halves the threads' round trips.
+        if upload.content is not None:
+            await self._produce_from_memory(writer, upload.content.data, builder)
+            remaining = 0
         reading = self._start_read(remaining, builder)
         while remaining:
             chunk = await self._finish_read(reading, remaining)
@@ -337,6 +370,20 @@ class UploadBody(Payload):
             raise AssertionError(f"body of {self._written} bytes, promised {self._size}")
         self.complete = True
 
+    async def _produce_from_memory(
+        self, writer: AbstractStreamWriter, data: bytes, builder: FileBuilder | None
+    ) -> None:
+        if builder is not None:
+            await asyncio.get_running_loop().run_in_executor(None, builder.update, data)
+        view = memoryview(data)
+        progress = self._upload.on_progress
+        for start in range(0, len(data), self._upload.chunk_size):
+            chunk = view[start : start + self._upload.chunk_size]
+            await self._send(writer, chunk)
+            self.sent += len(chunk)
+            if progress is not None:
+                progress(len(chunk))
+
     def _track(self, future: asyncio.Future[T]) -> asyncio.Future[T]:
         # Work handed to threads must finish before the file is closed.
         self._inflight.add(future)
@@ -348,6 +395,7 @@ class UploadBody(Payload):
     ) -> asyncio.Future[bytes] | None:
         if not remaining:
             return None
+        assert self._handle is not None
         size = min(self._upload.chunk_size, remaining)
         loop = asyncio.get_running_loop()
         return self._track(
@@ -394,10 +442,15 @@ class UploadBody(Payload):
     def _check_read(self, builder: FileBuilder | None) -> str:
         """Confirm the file did not change while read; returns the CID to send."""
         upload = self._upload
-        st = os.fstat(self._handle.fileno())
-        if (st.st_size, st.st_mtime_ns) != (upload.size, upload.mtime_ns):
-            self.error = FileChangedError(f"{upload.path} changed while it was read")
-            raise self.error
+        if self._handle is not None:
+            st = os.fstat(self._handle.fileno())
+            if (st.st_size, st.st_mtime_ns) != (upload.size, upload.mtime_ns):
+                self.error = FileChangedError(f"{upload.path} changed while it was read")
+                raise self.error
+            mtime_ns, inode = st.st_mtime_ns, st.st_ino
+        else:
+            assert upload.content is not None  # read and checked by the caller
+            mtime_ns, inode = upload.content.mtime_ns, upload.content.inode
         if builder is not None:
             cid = builder.finish().cid
             if upload.computed_cid is not None and cid != upload.computed_cid:
@@ -415,8 +468,8 @@ class UploadBody(Payload):
                 ReadReport(
                     path=upload.path,
                     size=self._file_size,
-                    mtime_ns=st.st_mtime_ns,
-                    inode=st.st_ino,
+                    mtime_ns=mtime_ns,
+                    inode=inode,
                     cid=self.cid,
                     attempt=self._attempt,
                 )
@@ -433,7 +486,8 @@ class UploadBody(Payload):
         self._closed = True
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
-        await self._handle.close()
+        if self._handle is not None:
+            await self._handle.close()
 
     def rewind_progress(self) -> None:
         """Report the negative of what this attempt sent (it failed)."""

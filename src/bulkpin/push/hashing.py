@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..unixfs import CidProfile, FileBuilder
+from ..unixfs import CidProfile, FileBuilder, hash_bytes
 from ..unixfs.file_builder import READ_SIZE
 
 
@@ -69,3 +69,39 @@ def hash_checked(path: bytes, expected: Identity, profile: CidProfile,
             f"changed while being read ({builder.size} bytes, not {expected.size})"
         )
     return builder.finish().cid
+
+
+@dataclass(frozen=True, slots=True)
+class ReadWhole:
+    """A small file read whole: its bytes, their CID and the file's stat."""
+
+    data: bytes
+    cid: str
+    mtime_ns: int
+    inode: int
+
+
+def read_checked(path: bytes, expected: Identity, profile: CidProfile,
+                 follow_symlinks: bool = False) -> ReadWhole:
+    """Read a small file whole and hash it, checked like :func:`hash_checked`.
+
+    The bytes are then uploaded from memory: the file is read once in all.
+    """
+    fd = _open_checked(path, expected, follow_symlinks)
+    try:
+        pieces: list[bytes] = []
+        got = 0
+        # One byte more than expected, to see a file that grew.
+        while got <= expected.size and (piece := os.read(fd, expected.size + 1 - got)):
+            pieces.append(piece)
+            got += len(piece)
+        after = os.fstat(fd)
+        expected.check(after)
+    finally:
+        os.close(fd)
+    data = b"".join(pieces)
+    if len(data) != expected.size:
+        raise ChangedWhileRead(
+            f"changed while being read ({len(data)} bytes, not {expected.size})"
+        )
+    return ReadWhole(data, hash_bytes(data, profile).cid, after.st_mtime_ns, after.st_ino)

@@ -2,8 +2,8 @@
 
 For each file a worker decides how to read it:
 
-- small files (``PushOptions.small_file``) are hashed first, so a copy is
-  skipped before anything is sent (the upload re-reads them from the page cache);
+- small files (``PushOptions.small_file``) are read whole and hashed first, so
+  a copy is skipped before anything is sent, and uploaded from memory;
 - larger files stream: the CID is computed while the body is sent, every byte
   read once; only a file whose size matches another known file is hashed
   first, because only then can it be a duplicate;
@@ -36,6 +36,7 @@ from ..client import (
     DecooClient,
     DecooError,
     FileChangedError,
+    FileContent,
     Forbidden,
     HTTPStatusError,
     LocalFileError,
@@ -46,7 +47,7 @@ from ..client.multipart import DEFAULT_CHUNK_SIZE, ReadReport
 from .accounting import Accounting
 from .crashpoints import crash_point
 from .events import FileEvent, FileOutcome, PushEvent
-from .hashing import ChangedWhileRead, Identity, hash_checked
+from .hashing import ChangedWhileRead, Identity, hash_checked, read_checked
 from .journal import FileRecord, Journal
 from .limits import ByteSemaphore, TokenBucket
 from .options import PushOptions
@@ -258,31 +259,46 @@ class Uploader:
         opts = self.options
         identity = Identity(record.size, record.mtime_ns, record.inode)
         cid = record.cid
-        if cid is None and (
-            opts.dry_run or verify or record.size <= opts.small_file
-            or self.journal.size_seen(record.size, record.id)
-        ):
-            # Small files are hashed first (their upload then re-reads them from
-            # the page cache), so a copy is known before anything is sent.
-            cid = await anyio.to_thread.run_sync(
-                hash_checked, record.path, identity, opts.profile, opts.follow_symlinks,
-                limiter=self.hash_limiter,
-            )
         if opts.dry_run:
-            assert cid is not None
+            if cid is None:
+                cid = await self._hash(record, identity)
             self.journal.set_cid(record.id, cid)
             self._finish(record, "hashed", cid)
             return
-        # The client reads ahead a few chunks per upload: that is the memory an
-        # upload holds, bounded across all workers by --memory.
-        reserved = await self.memory.acquire(min(record.size, UPLOAD_BUFFER))
+        # What an upload holds, bounded across all workers by --memory: a small
+        # file's bytes, or the client's read-ahead of a few chunks.
+        in_memory = record.size <= opts.small_file
+        reserved = await self.memory.acquire(
+            record.size if in_memory else min(record.size, UPLOAD_BUFFER)
+        )
         try:
-            await self._send_once(record, cid, identity, verify)
+            content = None
+            if in_memory:
+                # Read whole and hashed first, so a copy is known before anything
+                # is sent, then sent from memory: the file is read once in all.
+                whole = await anyio.to_thread.run_sync(
+                    read_checked, record.path, identity, opts.profile, opts.follow_symlinks,
+                    limiter=self.hash_limiter,
+                )
+                cid = whole.cid
+                content = FileContent(whole.data, whole.mtime_ns, whole.inode)
+            elif cid is None and (verify or self.journal.size_seen(record.size, record.id)):
+                # Hashed first only if it may be a duplicate or may have been sent.
+                cid = await self._hash(record, identity)
+            await self._send_once(record, cid, identity, verify, content)
         finally:
             self.memory.release(reserved)
 
+    async def _hash(self, record: FileRecord, identity: Identity) -> str:
+        opts = self.options
+        return await anyio.to_thread.run_sync(
+            hash_checked, record.path, identity, opts.profile, opts.follow_symlinks,
+            limiter=self.hash_limiter,
+        )
+
     async def _send_once(
-        self, record: FileRecord, cid: str | None, identity: Identity, verify: bool
+        self, record: FileRecord, cid: str | None, identity: Identity, verify: bool,
+        content: FileContent | None,
     ) -> None:
         """Upload unless the same content is known or on its way; never twice at once."""
         # Wait out any upload of the same content (same CID, or a streaming upload
@@ -304,7 +320,7 @@ class Uploader:
         try:
             if verify and cid is not None and await self._recover(record, cid):
                 return
-            await self._upload(record, cid, identity)
+            await self._upload(record, cid, identity, content)
         finally:
             if cid is not None:
                 del self._inflight[cid]
@@ -334,7 +350,8 @@ class Uploader:
         return True
 
     async def _upload(
-        self, record: FileRecord, cid: str | None, identity: Identity
+        self, record: FileRecord, cid: str | None, identity: Identity,
+        content: FileContent | None,
     ) -> None:
         assert self.client is not None
         opts = self.options
@@ -371,6 +388,7 @@ class Uploader:
             profile=opts.profile,
             on_progress=progress,
             verify=verify,
+            content=content,
         )
         crash_point("after_answer")
         self.outage.success()
