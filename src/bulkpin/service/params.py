@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from multiformats import CID
-
-from ..unixfs.node import cid_to_str
+from ..unixfs.node import cid_from_str, cid_to_str
 from .errors import BadRequest
 
 #: pinJobs and pinList pages, as documented.
@@ -29,10 +27,8 @@ def parse_cid(text: str, what: str = "cid") -> str:
     if not text or len(text) > _MAX_CID_CHARS or not text.isascii():
         raise BadRequest(f"{what}: not a CID")
     try:
-        cid = CID.decode(text)
-        # multiformats raises assorted exception types for assorted bad input.
-        return cid_to_str(bytes(cid))
-    except Exception as exc:
+        return cid_to_str(cid_from_str(text))
+    except ValueError as exc:
         raise BadRequest(f"{what}: not a CID") from exc
 
 

@@ -118,7 +118,9 @@ def cid_from_str(text: str) -> bytes:
                 return raw
         elif text.startswith("b") and text[1:].islower():
             body = text[1:].upper()
-            return base64.b32decode(body + "=" * (-len(body) % 8))
+            raw = base64.b32decode(body + "=" * (-len(body) % 8))
+            if _is_common_cid_v1(raw):
+                return raw
         # Any other multibase or CID form: the general decoder, imported only
         # now because it is heavy (runtime type checks, every codec table).
         from multiformats import CID  # noqa: PLC0415
@@ -126,6 +128,15 @@ def cid_from_str(text: str) -> bytes:
         return bytes(CID.decode(text))
     except Exception as exc:  # multiformats raises several unrelated types
         raise ValueError(f"not a CID: {text[:80]!r}") from exc
+
+
+def _is_common_cid_v1(raw: bytes) -> bool:
+    """Whether ``raw`` is a CIDv1 of raw or dag-pb content with a sha2-256 multihash.
+
+    That is every CID bulkpin makes; anything else (another codec or hash,
+    a malformed one) is left to multiformats, which knows the codec tables.
+    """
+    return len(raw) == 36 and raw[0] == 1 and raw[1] in (RAW, DAG_PB) and raw[2:4] == b"\x12\x20"
 
 
 @dataclass(frozen=True, slots=True)
