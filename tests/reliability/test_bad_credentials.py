@@ -35,6 +35,7 @@ from .helpers import (
     make_tree,
     new_accounts,
     run,
+    start,
     write_profile,
 )
 
@@ -84,7 +85,7 @@ def test_missing_api_key(push_with: Push, good: dict[str, str], tmp_path: Path) 
     profile = write_profile(tmp_path / "p.toml", {k: v for k, v in good.items() if k != "api_key"})
     status, err = push_with(profile)
     assert status == 2
-    assert "no an API key (api_key or BULKPIN_API_KEY)" in err
+    assert "missing an API key (api_key or BULKPIN_API_KEY)" in err
     assert f"looked in: arguments, profile {profile}, environment" in err
 
 
@@ -92,7 +93,7 @@ def test_missing_private_key(push_with: Push, good: dict[str, str], tmp_path: Pa
     fields = {k: v for k, v in good.items() if k != "private_key"}
     status, err = push_with(write_profile(tmp_path / "p.toml", fields))
     assert status == 2
-    assert "no a private key (private_key or BULKPIN_PRIVATE_KEY)" in err
+    assert "missing a private key (private_key or BULKPIN_PRIVATE_KEY)" in err
 
 
 def test_profile_that_does_not_exist(push_with: Push, tmp_path: Path) -> None:
@@ -288,3 +289,35 @@ def _control(service: ServiceProcess, profile: Path, tmp_path: Path) -> None:
 def test_big_upload_with_good_credentials_still_works(slow: dict[str, Future[None]]) -> None:
     """The control: the same profile shape, nothing wrong with it, pins everything."""
     slow["control"].result()
+
+
+def test_credentials_refused_while_only_polling_end_the_run_with_2(tmp_path: Path) -> None:
+    # The uploads are through and only the pin jobs are left to follow when the
+    # service stops honouring the API key (its signing secret was replaced):
+    # a configuration error, exit 2 at once, not an outage waited out (3).
+    cloud, endpoint = free_ports(2)
+    ports = ("--cloud-port", str(cloud), "--endpoint-ports", str(endpoint), "--job-delay", "600")
+    svc = ServiceProcess(tmp_path / "svc", *ports).start()
+    tree = tmp_path / "tree"
+    make_tree(tree, files=3, largest=2 * KiB)
+    proc = start("--profile", svc.profile_path, "--json", "--journal", tmp_path / "j.sqlite",
+                 "--patience", "300", tree)
+    assert proc.stdout is not None
+    uploaded = 0
+    for line in proc.stdout:
+        uploaded += '"outcome": "uploaded"' in line
+        if uploaded == 3:
+            break
+    svc.stop()
+    (svc.data_dir / "jwt-secret").unlink()
+    restarted = ServiceProcess(svc.data_dir, *ports).start()
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        restarted.stop()
+    assert proc.returncode == 2, err
+    said = out + err  # --json: the reason is in the summary event
+    assert "the service refused the credentials" in said
+    assert "HTTP 401" in said
+    # Nothing lost: the journal still has the three uploads, waiting for their jobs.
+    assert journal_states(tmp_path / "j.sqlite") == {"uploaded": 3}

@@ -275,7 +275,7 @@ def load_credentials(
         if found is None
     ]
     if missing:
-        raise ConfigurationError(f"no {' and no '.join(missing)}; looked in: {looked}")
+        raise ConfigurationError(f"missing {' and '.join(missing)}; looked in: {looked}")
     assert found_url is not None
     assert found_key is not None
     assert found_private is not None

@@ -27,7 +27,7 @@ import anyio
 import platformdirs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ..client import DecooClient
+from ..client import AuthenticationError, DecooClient
 from ..unixfs import CidProfile, FileResult, TreeEntry, TreeImporter, hash_file
 from ..unixfs.file_builder import file_tsize
 from ..unixfs.node import cid_from_str
@@ -224,6 +224,10 @@ class _Run:
                     await self._wait_any(self.uploads_done, self.stop)
 
     def _poll_failed(self, exc: Exception) -> None:
+        if isinstance(exc, AuthenticationError):
+            # Refused credentials are refused on every try: no patience helps,
+            # and it is a configuration problem (exit 2), not an outage (3).
+            raise RunAborted(f"the service refused the credentials: {exc}", EXIT_USAGE) from exc
         self.emit(NoticeEvent(f"polling pin jobs failed: {exc}", "warning"))
         # An outage while only polling is left counts against the patience
         # too, not only against the (longer) wait timeout.
