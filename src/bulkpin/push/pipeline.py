@@ -360,7 +360,8 @@ class _KnownCids:
         if row is not None and row[3] is not None:
             st = os.lstat(path)
             if (st.st_size, st.st_mtime_ns, st.st_ino) == (row[0], row[1], row[2]):
-                return FileResult(cid_from_str(row[3]), row[0], file_tsize(row[0], profile))
+                return FileResult(cid_from_str(row[3]), row[0], file_tsize(row[0], profile),
+                                  text=row[3])
         return hash_file(path, profile)
 
 

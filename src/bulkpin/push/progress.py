@@ -69,7 +69,10 @@ class JsonRenderer:
 
     def __call__(self, event: PushEvent) -> None:
         if isinstance(event, FileEvent):
-            self._write({"event": "file", **asdict(event)})
+            # Spelled out: dataclasses.asdict deep-copies, and a re-run of a
+            # large tree writes one of these per file.
+            self._write({"event": "file", "path": event.path, "outcome": event.outcome,
+                         "size": event.size, "cid": event.cid, "error": event.error})
         elif isinstance(event, ProgressEvent):
             self._write({"event": "progress", **asdict(event.snapshot)})
         else:

@@ -9,10 +9,11 @@ sides compute the CID in the same single pass over the bytes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .chunker import FixedSizeChunker
 from .layout import BalancedLayout
@@ -47,11 +48,13 @@ class FileResult:
     cid_bytes: bytes
     size: int
     tsize: int
+    #: The text form, when the caller already has it (base58 is slow to redo).
+    text: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def cid(self) -> str:
         """The CID in its usual text form (``Qm...`` or ``bafy...``)."""
-        return cid_to_str(self.cid_bytes)
+        return self.text if self.text is not None else cid_to_str(self.cid_bytes)
 
     def link(self) -> Link:
         """This file as a child link of a directory."""
@@ -165,13 +168,15 @@ def leaf_links(profile: CidProfile, data: bytes | bytearray | memoryview) -> lis
     return [leaf_link(profile, view[start : start + size]) for start in range(0, len(view), size)]
 
 
+@functools.lru_cache(maxsize=4096)
 def file_tsize(size: int, profile: CidProfile = DEFAULT_PROFILE) -> int:
     """The cumulative DAG size of any file of ``size`` bytes, without its bytes.
 
     The shape of a balanced DAG, and the length of every block in it, depend on
     the file's size and the profile alone (CIDs of one version have one
     length), so a directory can link a file known only by CID and size, as the
-    push pipeline does for files it hashed while uploading.
+    push pipeline does for files it hashed while uploading. Cached: a tree
+    of many small files has few distinct sizes, and a re-run asks for each.
     """
     # Placeholder CIDs of the right length: only lengths reach the block sizes.
     fake = bytes(34 if profile.cid_version == 0 else 36)
