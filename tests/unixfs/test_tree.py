@@ -231,3 +231,34 @@ def test_directory_node_is_sorted_by_name_bytes() -> None:
     assert result.tsize == len(block) + sum(hash_bytes(n).tsize for n in (b"a", b"b", b"B"))
     node = decode_node(block)
     assert node.kind == TYPE_DIRECTORY
+
+
+def test_known_files_are_not_read_and_give_the_same_tree(tmp_path: Path) -> None:
+    # The push pipeline hands the importer the CIDs its journal holds, so a
+    # re-run computes root CIDs without reading or even queueing those files.
+    root = tmp_path / "t"
+    (root / "sub").mkdir(parents=True)
+    for i in range(12):
+        (root / ("sub" if i % 2 else ".") / f"f{i}").write_bytes(bytes([i]) * (i * 999))
+    plain = TreeImporter(recursive=True).run([str(root)])
+    expected = {e.path: e.cid for e in plain if isinstance(e, TreeEntry)}
+    hashed: list[bytes] = []
+    looked: list[bytes] = []
+
+    def hasher(path: bytes, profile: object) -> FileResult:
+        hashed.append(path)
+        return hash_file(path)
+
+    def known(path: bytes, st: os.stat_result) -> FileResult | None:
+        looked.append(path)
+        assert st.st_size == os.lstat(path).st_size  # the walk's own stat
+        # Every other file is "in the journal": the rest must still be hashed.
+        return hash_file(path) if path.endswith((b"0", b"2", b"4", b"6", b"8")) else None
+
+    importer = TreeImporter(recursive=True, hasher=hasher, known=known)
+    got = {e.path: e.cid for e in importer.run([str(root)]) if isinstance(e, TreeEntry)}
+    assert got == expected
+    assert len(looked) == 12
+    assert sorted(os.path.basename(p) for p in hashed) == sorted(
+        f"f{i}".encode() for i in range(12) if i % 2
+    )

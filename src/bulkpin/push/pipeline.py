@@ -28,7 +28,7 @@ import platformdirs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..client import AuthenticationError, DecooClient
-from ..unixfs import CidProfile, FileResult, TreeEntry, TreeImporter, hash_file
+from ..unixfs import CidProfile, FileResult, TreeEntry, TreeImporter
 from ..unixfs.file_builder import file_tsize
 from ..unixfs.node import cid_from_str
 from .accounting import Accounting, Snapshot
@@ -321,7 +321,7 @@ def _root_cids(run: _Run) -> list[tuple[str, str | None]]:
             out.append((name, None))
             continue
         importer = TreeImporter(opts.profile, recursive=True, hidden=opts.hidden,
-                                hash_workers=opts.hash_workers, hasher=known.hasher)
+                                hash_workers=opts.hash_workers, known=known.known)
         base = os.path.basename(root.rstrip(b"/")) or root
         root_cid, first_error = None, None
         for result in importer.run([root]):
@@ -337,13 +337,13 @@ def _root_cids(run: _Run) -> list[tuple[str, str | None]]:
 
 
 class _KnownCids:
-    """A hasher for the tree importer that reuses CIDs the journal holds for unchanged files."""
+    """For the tree importer: the CIDs the journal holds for unchanged files."""
 
     def __init__(self, journal_path: Path, profile: CidProfile) -> None:
         self.journal_path = journal_path
         self.profile = profile
-        # One read-only connection per hashing thread (sqlite3 objects stay in
-        # the thread that made them); closed with the threads.
+        # One read-only connection per thread that walks (sqlite3 objects stay
+        # in the thread that made them); closed with the threads.
         self._local = threading.local()
 
     def _conn(self) -> sqlite3.Connection:
@@ -353,16 +353,17 @@ class _KnownCids:
             self._local.conn = conn
         return conn
 
-    def hasher(self, path: bytes, profile: CidProfile) -> FileResult:
+    def known(self, path: bytes, st: os.stat_result) -> FileResult | None:
+        """The recorded result of a file the walk found unchanged, else None (hash it)."""
         row = self._conn().execute(
             "SELECT size, mtime_ns, inode, cid FROM files WHERE path = ?", (path,)
         ).fetchone()
-        if row is not None and row[3] is not None:
-            st = os.lstat(path)
-            if (st.st_size, st.st_mtime_ns, st.st_ino) == (row[0], row[1], row[2]):
-                return FileResult(cid_from_str(row[3]), row[0], file_tsize(row[0], profile),
-                                  text=row[3])
-        return hash_file(path, profile)
+        if row is None or row[3] is None:
+            return None
+        if (st.st_size, st.st_mtime_ns, st.st_ino) != (row[0], row[1], row[2]):
+            return None
+        return FileResult(cid_from_str(row[3]), row[0], file_tsize(row[0], self.profile),
+                          text=row[3])
 
 
 def _failures(journal: Journal, limit: int = 50) -> list[tuple[str, str]]:

@@ -74,6 +74,8 @@ class _Item:
     name: bytes
     kind: EntryKind
     future: Future[FileResult] | None = None
+    #: A file's result known without hashing (see ``TreeImporter.known``).
+    result: FileResult | None = None
     link: Link | None = None
     directory: _Dir | None = None
     error: str | None = None
@@ -90,7 +92,13 @@ class TreeImporter:
         hidden: bool = False,
         hash_workers: int = DEFAULT_HASH_WORKERS,
         hasher: Callable[[bytes, CidProfile], FileResult] = hash_file,
+        known: Callable[[bytes, os.stat_result], FileResult | None] | None = None,
     ) -> None:
+        """``known(path, lstat)`` may give a file's result without reading it.
+
+        It runs in the walking thread, so it must be cheap (a lookup): a file
+        it knows costs no hand-off to the hashing threads.
+        """
         if hash_workers < 1:
             raise ValueError("hash_workers must be at least 1")
         self.profile = profile
@@ -98,6 +106,7 @@ class TreeImporter:
         self.hidden = hidden
         self.hash_workers = hash_workers
         self._hasher = hasher
+        self._known = known
         # Enough queued work to keep every thread busy while the walk runs ahead.
         self._window = hash_workers * 8
 
@@ -137,8 +146,14 @@ class TreeImporter:
                     # either way the enclosing directory is marked failed on resolve.
                     yield _Item(display, parent, entry.name, "file", error=entry.error)
                 elif entry.kind == "file":
-                    yield _Item(display, parent, entry.name, "file",
-                                future=pool.submit(self._hasher, entry.path, self.profile))
+                    result = None
+                    if self._known is not None and entry.st is not None:
+                        result = self._known(entry.path, entry.st)
+                    if result is not None:
+                        yield _Item(display, parent, entry.name, "file", result=result)
+                    else:
+                        yield _Item(display, parent, entry.name, "file",
+                                    future=pool.submit(self._hasher, entry.path, self.profile))
                 elif entry.kind == "symlink":
                     yield self._symlink_item(entry.path, display, parent, entry.name)
                 else:
@@ -169,9 +184,10 @@ class TreeImporter:
                 entry = TreeEntry(d.path, "directory", result.cid, size, result.tsize)
         elif item.error is not None:
             entry = TreeError(item.path, item.error)
-        elif item.future is not None:
+        elif item.future is not None or item.result is not None:
             try:
-                fr = item.future.result()
+                fr = item.result if item.future is None else item.future.result()
+                assert fr is not None
             except OSError as exc:
                 entry = TreeError(item.path, describe_os_error(exc))
             else:
