@@ -12,8 +12,10 @@ Two defaults of glibc's malloc cost bulkpin dearly:
   upload (hundreds of KiB each, the same size every time) were each a fresh
   mapping: page faults and zeroed pages on every read, a third of the local
   service's CPU on a 1 GiB upload. A fixed 4 MiB threshold serves them from
-  the heap, and a 16 MiB trim threshold stops the heap's top from being
-  handed back and faulted in again between reads.
+  the heap, and a trim threshold stops the heap's top from being handed back
+  and faulted in again between reads: 16 MiB for the service
+  (:data:`SERVICE_TRIM_THRESHOLD`), 4 MiB elsewhere, where a client's peak
+  memory counts more (its buffers are 1 MiB; 4 MiB keeps them).
 
 This must run before the first thread starts; elsewhere than glibc it does
 nothing.
@@ -32,11 +34,16 @@ _M_ARENA_MAX = -8
 
 ARENAS = 2
 MMAP_THRESHOLD = 4 << 20
-TRIM_THRESHOLD = 16 << 20
+TRIM_THRESHOLD = 4 << 20
+SERVICE_TRIM_THRESHOLD = 16 << 20
 
 
-def tune_malloc() -> bool:
-    """Apply the settings above; True if glibc accepted them all."""
+def tune_malloc(trim_threshold: int = TRIM_THRESHOLD) -> bool:
+    """Apply the settings above; True if glibc accepted them all.
+
+    The arena cap must come before the first thread; the thresholds may be
+    changed again later (``bulkpin serve`` raises the trim threshold).
+    """
     if not sys.platform.startswith("linux"):
         return False
     name = ctypes.util.find_library("c")
@@ -49,7 +56,7 @@ def tune_malloc() -> bool:
     settings = (
         (_M_ARENA_MAX, ARENAS),
         (_M_MMAP_THRESHOLD, MMAP_THRESHOLD),
-        (_M_TRIM_THRESHOLD, TRIM_THRESHOLD),
+        (_M_TRIM_THRESHOLD, trim_threshold),
     )
     # A list, not a generator: every setting is applied even if one fails.
     return all([bool(mallopt(param, value)) for param, value in settings])  # noqa: C419

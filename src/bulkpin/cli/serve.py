@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import click
 
+from .._malloc import SERVICE_TRIM_THRESHOLD, tune_malloc
 from ..service import (
     FaultPlan,
     FaultSpecError,
@@ -112,6 +113,8 @@ def serve_command(
         for path in init_accounts(config, new_accounts):
             click.echo(f"bulkpin serve: profile {path.resolve()}")
         return
+    # Uploads stream through the heap in large reads: keep its top mapped.
+    tune_malloc(SERVICE_TRIM_THRESHOLD)
     try:
         service = LocalService(config, new_accounts=new_accounts)
         asyncio.run(run_until_signalled(service, sys.stdout))
