@@ -25,8 +25,22 @@ def _dump(out: Path) -> None:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     out.write_text(json.dumps({
         "rchar": io.get("rchar", 0), "read_bytes": io.get("read_bytes", 0),
-        "cpu_s": ru.ru_utime + ru.ru_stime, "maxrss_kib": ru.ru_maxrss,
+        "cpu_s": ru.ru_utime + ru.ru_stime, "maxrss_kib": _vm_hwm_kib(),
     }))
+
+
+def _vm_hwm_kib() -> int:
+    """This process's own peak RSS.
+
+    Not ``ru_maxrss``: Linux carries it across exec from the process that
+    spawned us, so a benchmark run spawned by a parent holding 66 MiB reported
+    66 MiB whatever it used itself. VmHWM belongs to this address space only.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
 
 
 def main() -> None:
