@@ -16,12 +16,37 @@ import signal
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 import platformdirs
 
-READY = "bulkpin serve: ready"
+_PREFIX = "bulkpin serve: "
+READY = _PREFIX + "ready"
+
+
+@dataclass
+class ServeAnnouncement:
+    """What ``bulkpin serve`` prints on stdout before it serves: read line by line."""
+
+    cloud_url: str = ""
+    endpoint_urls: list[str] = field(default_factory=list)
+    profile_path: Path | None = None
+
+    def read(self, line: str) -> bool:
+        """Take one line of stdout; True once it is the ready line."""
+        line = line.strip()
+        if not line.startswith(_PREFIX):
+            return False
+        key, _, value = line[len(_PREFIX) :].partition(" ")
+        if key == "cloud":
+            self.cloud_url = value
+        elif key == "endpoint":
+            self.endpoint_urls.append(value)
+        elif key == "profile":
+            self.profile_path = Path(value)
+        return line == READY
 
 
 class EmbeddedServiceError(RuntimeError):
@@ -61,19 +86,16 @@ class EmbeddedService:
         assert self._proc.stdout is not None
         timer = threading.Timer(self.timeout, self._proc.kill)
         timer.start()
+        announced = ServeAnnouncement()
         try:
             for raw in self._proc.stdout:
-                line = raw.strip()
-                if line.startswith("bulkpin serve: cloud "):
-                    self.cloud_url = line.split()[-1]
-                elif line.startswith("bulkpin serve: endpoint "):
-                    self.endpoint_urls.append(line.split()[-1])
-                elif line.startswith("bulkpin serve: profile "):
-                    self.profile_path = Path(line.split(" ", 3)[-1])
-                elif line == READY:
+                if announced.read(raw):
                     break
         finally:
             timer.cancel()
+        self.cloud_url = announced.cloud_url
+        self.endpoint_urls = announced.endpoint_urls
+        self.profile_path = announced.profile_path
         if self.profile_path is None or not self.cloud_url or self._proc.poll() is not None:
             self.stop()
             raise EmbeddedServiceError(

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-_PREFIX = "bulkpin serve: "
+from bulkpin.embedded import READY, ServeAnnouncement
 
 
 class ServiceError(RuntimeError):
@@ -85,28 +85,23 @@ class ServiceProcess:
             for line in stdout:
                 if not done.is_set():
                     lines.append(line.rstrip("\n"))
-                    if line.strip() == "bulkpin serve: ready":
+                    if line.strip() == READY:
                         done.set()
             done.set()  # EOF: the process ended
 
         threading.Thread(target=read, daemon=True).start()
-        if not done.wait(timeout) or not lines or lines[-1] != "bulkpin serve: ready":
+        if not done.wait(timeout) or not lines or lines[-1] != READY:
             self.kill()
             raise ServiceError(
                 f"bulkpin serve did not become ready; stdout={lines!r}; "
                 f"stderr={self.stderr_text()[-2000:]!r}"
             )
-        self.endpoint_urls = []
+        announced = ServeAnnouncement()
         for line in lines:
-            if not line.startswith(_PREFIX):
-                continue
-            key, _, value = line[len(_PREFIX) :].partition(" ")
-            if key == "cloud":
-                self.cloud_url = value
-            elif key == "endpoint":
-                self.endpoint_urls.append(value)
-            elif key == "profile":
-                self.profile_path = Path(value)
+            announced.read(line)
+        self.cloud_url = announced.cloud_url
+        self.endpoint_urls = announced.endpoint_urls
+        self.profile_path = announced.profile_path or self.profile_path
         return self
 
     def stderr_text(self) -> str:
@@ -164,9 +159,11 @@ class ServiceProcess:
         )
         if result.returncode != 0:
             raise ServiceError(f"serve --new-account {name} failed: {result.stderr}")
+        announced = ServeAnnouncement()
         for line in result.stdout.splitlines():
-            if line.startswith(_PREFIX + "profile "):
-                return Path(line[len(_PREFIX + "profile ") :])
+            announced.read(line)
+        if announced.profile_path is not None:
+            return announced.profile_path
         raise ServiceError(f"serve --new-account {name} printed no profile: {result.stdout!r}")
 
     def __enter__(self) -> Self:
