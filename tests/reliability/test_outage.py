@@ -40,6 +40,14 @@ from .helpers import (
 
 DOWN = 30.0 if SOAK else 3.0
 PATIENCE = 3.0
+# The tree is 4 x 4 MiB and about 6 MiB of small files: at 2 MiB/s a run lasts
+# over 10 s. The big files are paced first (small ones are read and hashed
+# before they queue), so after the first two outcomes at least 7 MiB, over 3 s,
+# is still to go: the outage lands mid-run even when the service takes a second
+# to stop on a loaded machine (at 4 MiB/s after ten outcomes, 1.3 s was left,
+# and CI once finished the whole tree before the service had stopped).
+BWLIMIT = "2M"
+STOP_AFTER = 2
 
 pytestmark = pytest.mark.timeout(900 if SOAK else 300)
 
@@ -79,8 +87,8 @@ def _recovers(fixed: ServiceProcess, tmp_path: Path, how: str) -> None:
     tree = _tree(tmp_path, f"outage-{how}")
     journal, out = tmp_path / "journal.sqlite", tmp_path / "manifest.jsonl"
     push = JsonRun("--profile", fixed.profile_path, tree.root, "--journal", journal,
-                   "--manifest", out, "--bwlimit", "4M")
-    push.wait_files(10)
+                   "--manifest", out, "--bwlimit", BWLIMIT)
+    push.wait_files(STOP_AFTER)
     if how == "sigterm":
         fixed.stop()
     else:
@@ -117,8 +125,8 @@ def _gone(fixed: ServiceProcess, tmp_path: Path) -> None:
     tree = _tree(tmp_path, "gone")
     journal, out = tmp_path / "journal.sqlite", tmp_path / "manifest.jsonl"
     push = JsonRun("--profile", fixed.profile_path, tree.root, "--journal", journal,
-                   "--bwlimit", "4M", "--patience", str(PATIENCE))
-    push.wait_files(10)
+                   "--bwlimit", BWLIMIT, "--patience", str(PATIENCE))
+    push.wait_files(STOP_AFTER)
     fixed.stop()
     status = push.wait()
     assert status == 3
