@@ -65,10 +65,15 @@ def test_pin_file_stores_verifies_and_queues(who: Who, cid_first: bool, chunked:
 
 def test_empty_and_large_uploads(who: Who) -> None:
     svc, account, token = who
-    for data in (b"", b"x" * (5 * 1024 * 1024 + 17)):  # empty; more than one stage
+    # Empty; the largest held in memory; the smallest streamed to disk (with an
+    # empty tail); more than one stage.
+    for size in (0, STAGE - 1, STAGE, 5 * 1024 * 1024 + 17):
+        data = content(f"size {size}", size)
         reply = pin_file(svc, token, upload_parts(data, account))
         assert reply.status == 200, reply.body
-        assert reply.json()["PinHash"] == cid_of(data)
+        cid = cid_of(data)
+        assert reply.json()["PinHash"] == cid
+        assert (svc.data_dir / "blobs" / cid[-2:] / cid).read_bytes() == data
 
 
 @pytest.mark.parametrize("profile", [None, "unixfs-v1-2025"])
@@ -88,9 +93,10 @@ def test_uploads_longer_than_the_stage_ring(who: Who, profile: str | None, extra
     assert blob.read_bytes() == data
 
 
-def test_the_same_bytes_again_keep_the_stored_blob(who: Who) -> None:
+@pytest.mark.parametrize("size", [5000, 3 * STAGE + 5])  # held in memory; streamed to disk
+def test_the_same_bytes_again_keep_the_stored_blob(who: Who, size: int) -> None:
     svc, account, token = who
-    data = content("again", 3 * STAGE + 5)
+    data = content(f"again {size}", size)
     first = pin_file(svc, token, upload_parts(data, account, filename="a.bin"))
     assert first.status == 200, first.body
     cid = first.json()["PinHash"]

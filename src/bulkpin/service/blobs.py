@@ -2,7 +2,9 @@
 
 An upload is written to a temporary file in ``blobs/tmp`` (same file system as
 its final place), fsynced, then renamed to ``blobs/<last two chars>/<cid>``
-and the directory fsynced. Only after that does the database record the pin,
+and the directory fsynced. A large upload streams into its temporary file as
+it arrives (:class:`TempBlob`); a small one is held in memory and written
+only once verified (:class:`MemoryBlob`). Only after that does the database record the pin,
 so a pin never names a missing blob; a crash in between leaves at worst an
 unreferenced blob, which the next upload of the same content simply replaces.
 """
@@ -16,6 +18,9 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TypeAlias
+
+from ..unixfs import CidProfile, FileResult, hash_bytes, hash_file
 
 _O_DIRECT: int = getattr(os, "O_DIRECT", 0)
 #: O_DIRECT writes are multiples of this (every common logical block size divides it).
@@ -59,6 +64,29 @@ class BlobStore:
         """An empty temporary file to stream an upload into."""
         return TempBlob(self)
 
+    def _mkstemp(self) -> tuple[int, Path]:
+        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="upload-")
+        return fd, Path(name)
+
+    def _holds(self, final: Path, size: int) -> bool:
+        """Whether ``final`` is already stored, at this size.
+
+        Such a blob holds the same bytes (it was verified the same way and
+        renamed into place whole): replacing it would only make the file system
+        free a file as large as the upload while the client waits.
+        """
+        try:
+            return final.stat().st_size == size
+        except OSError:
+            return False
+
+
+def _place(temp: Path, final: Path) -> None:
+    """Rename a synced temporary file to its final name, durably."""
+    final.parent.mkdir(exist_ok=True)
+    os.replace(temp, final)
+    _fsync_dir(final.parent)
+
 
 class TempBlob:
     """A blob being written; :meth:`commit` or :meth:`discard` it (blocking calls).
@@ -73,12 +101,13 @@ class TempBlob:
     switching to O_DIRECT costs a probe write, more than such a file does.
     """
 
+    #: Removing it frees a file: done on a thread.
+    on_disk = True
+
     def __init__(self, store: BlobStore) -> None:
         self._store = store
-        fd, name = tempfile.mkstemp(dir=store._tmp, prefix="upload-")
-        self._fd = fd
-        #: The temporary file, readable while it is written.
-        self.path = Path(name)
+        #: ``path``: the temporary file, readable while it is written.
+        self._fd, self.path = store._mkstemp()
         self._closed = False
         #: Whether writes go through O_DIRECT; None until the first write.
         self._direct: bool | None = None
@@ -104,23 +133,22 @@ class TempBlob:
         """Make the bytes durable and give them their CID's name.
 
         A blob already stored under ``cid`` is kept, and these bytes are left
-        for :meth:`discard`: it holds the same bytes (it was verified the same
-        way and renamed into place whole), and replacing it would only make the
-        file system free a file as large as the upload while the client waits.
+        for :meth:`discard`.
         """
         final = self._store.path_for(cid)
-        with contextlib.suppress(OSError):
-            if final.stat().st_size == self.size:
-                os.close(self._fd)
-                self._closed = True
-                return final
+        if self._store._holds(final, self.size):
+            os.close(self._fd)
+            self._closed = True
+            return final
         os.fsync(self._fd)
         os.close(self._fd)
         self._closed = True
-        final.parent.mkdir(exist_ok=True)
-        os.replace(self.path, final)
-        _fsync_dir(final.parent)
+        _place(self.path, final)
         return final
+
+    def rehash(self, profile: CidProfile) -> FileResult:
+        """The bytes' CID under another profile (read back from the file)."""
+        return hash_file(self.path, profile)
 
     def discard(self) -> None:
         """Forget the bytes; safe to call more than once or after commit."""
@@ -128,6 +156,62 @@ class TempBlob:
             os.close(self._fd)
             self._closed = True
         self.path.unlink(missing_ok=True)
+
+
+class MemoryBlob:
+    """A whole upload held in memory: nothing touches the disk until :meth:`commit`.
+
+    Most uploads of a bulk push are small. Streaming each through a
+    temporary file cost a thread hand-off per step (create, write, hash,
+    commit, remove) and left a file to remove when the CID did not match;
+    held in memory, a verified upload is written, synced and named in one
+    blocking call, and a refused one costs nothing. ``buffer`` is owned from
+    here on: :meth:`commit` and :meth:`discard` close it.
+    """
+
+    #: Removing it is instant: no thread is needed.
+    on_disk = False
+
+    def __init__(self, store: BlobStore, buffer: mmap.mmap, size: int) -> None:
+        self._store = store
+        self._buffer = buffer
+        self.size = size
+
+    def view(self) -> memoryview:
+        """The bytes (release the view before :meth:`discard`)."""
+        return memoryview(self._buffer)[: self.size]
+
+    def commit(self, cid: str) -> Path:
+        """Write the bytes under their CID's name, durably (or keep the stored blob)."""
+        final = self._store.path_for(cid)
+        if not self._store._holds(final, self.size):
+            fd, temp = self._store._mkstemp()
+            try:
+                with self.view() as view:
+                    _write_all(fd, view)
+                os.fsync(fd)
+            except BaseException:
+                os.close(fd)
+                temp.unlink(missing_ok=True)
+                raise
+            os.close(fd)
+            _place(temp, final)
+        self.discard()
+        return final
+
+    def rehash(self, profile: CidProfile) -> FileResult:
+        """The bytes' CID under another profile."""
+        with self.view() as view:
+            return hash_bytes(view, profile)
+
+    def discard(self) -> None:
+        """Free the bytes; safe to call more than once or after commit."""
+        with contextlib.suppress(BufferError):  # a view still alive: GC frees it
+            self._buffer.close()
+
+
+#: What an upload's bytes are kept in until they are committed or discarded.
+Blob: TypeAlias = "TempBlob | MemoryBlob"
 
 
 def _write_all(fd: int, view: memoryview) -> None:

@@ -8,7 +8,6 @@ from typing import Any
 
 from aiohttp import web
 
-from ..unixfs import hash_file
 from .db import Database
 from .errors import BadRequest, CidMismatch, Forbidden, RequestTimeout, json_response
 from .params import clean_name, format_date, parse_cid
@@ -46,7 +45,7 @@ async def pin_file(request: web.Request) -> web.Response:
             raise Forbidden("secret is not this account's signature of the cid")
         result = upload.result
         if profile != upload.profile:
-            result = await loop.run_in_executor(state.hashers, hash_file, temp.path, profile)
+            result = await loop.run_in_executor(state.hashers, temp.rehash, profile)
         if result.cid != cid:
             raise CidMismatch(f"the file's CID is {result.cid}, not {cid}")
         await loop.run_in_executor(state.writers, temp.commit, cid)

@@ -5,12 +5,14 @@ page-aligned stages of :data:`STAGE` bytes. A full stage is hashed on a
 hashing thread (stages hold whole chunks, so several are hashed at once and
 their leaves joined in order) and written to the temporary blob with O_DIRECT
 by a writing thread, while the event loop fills the next. Memory is the ring,
-per upload, whatever the file's size.
+per upload, whatever the file's size. A file that ends within its first stage
+(most files of a bulk push) never reaches a temporary file: it is hashed in
+memory and, once its CID is verified, written in one step (``MemoryBlob``).
 
 The documented order puts ``cid`` after ``file``, so the profile is not known
 while the file streams: it is hashed with the profile a ``cid`` sent before
-the file implies, else with the default (Decoo's), and re-read from the
-temporary blob in the rare case the claim turns out to use another profile.
+the file implies, else with the default (Decoo's), and hashed again in the
+rare case the claim turns out to use another profile.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from ..unixfs import DEFAULT_PROFILE, CidProfile, FileBuilder, FileResult, Profi
 from ..unixfs.file_builder import leaf_links
 from ..unixfs.node import Link
 from ..unixfs.profiles import profile_for_cid
-from .blobs import TempBlob
+from .blobs import Blob, MemoryBlob, TempBlob
 from .errors import BadRequest, PayloadTooLarge
 from .form import FormReader, PartInfo, form_boundary
 from .state import ServiceState
@@ -72,7 +74,7 @@ class ReceivedUpload:
 
     fields: dict[str, str] = field(default_factory=dict)
     filename: str | None = None
-    temp: TempBlob | None = None
+    temp: Blob | None = None
     result: FileResult | None = None
     #: The profile ``result`` was computed with.
     profile: CidProfile = DEFAULT_PROFILE
@@ -198,7 +200,7 @@ def _resolve(done: asyncio.Future[None], error: BaseException | None) -> None:
         done.set_exception(error)
 
 
-async def discard(state: ServiceState, temp: TempBlob) -> None:
+async def discard(state: ServiceState, temp: Blob) -> None:
     """Remove a temporary blob: before answering if small, else off the request's path.
 
     Freeing a large file takes a while (a fifth of a second per GiB on ext4
@@ -207,6 +209,9 @@ async def discard(state: ServiceState, temp: TempBlob) -> None:
     so a service that stops still finishes the job. A small one is gone
     before the client hears back, so what it sees is what is stored.
     """
+    if not temp.on_disk:
+        temp.discard()
+        return
     loop = asyncio.get_running_loop()
     try:
         if temp.size < BACKGROUND_DISCARD:
@@ -234,73 +239,140 @@ async def _quiesce(lane: _Lane, pending: list[asyncio.Future[Any]]) -> None:
             done.exception()
 
 
-async def _receive_file(
-    form: FormReader, state: ServiceState, profile: CidProfile, limit: int | None
-) -> tuple[TempBlob, FileResult]:
-    loop = asyncio.get_running_loop()
-    temp = await loop.run_in_executor(state.writers, state.blobs.new_temp)
-    builder = FileBuilder(profile)
-    writing = _Lane(state.writers, temp.write)
-    # Stages hold whole chunks, so their leaves are independent: stages are
-    # hashed in parallel and their leaves joined in order. (Both standard
-    # profiles' chunk sizes divide STAGE; another profile hashes in order.)
-    parallel = STAGE % profile.chunk_size == 0
-    # Anonymous maps are page-aligned (O_DIRECT needs that) and cost nothing
-    # until touched; they are made as the upload gets that far, so a small
-    # upload maps one stage and touches one page of it.
-    stages = [mmap.mmap(-1, STAGE)]
-    #: Stages handed over, oldest first: (its leaves, or its bytes to hash; its write).
-    inflight: collections.deque[
-        tuple[asyncio.Future[list[Link]] | memoryview, asyncio.Future[None]]
-    ] = collections.deque()
-    current, filled, size = 0, 0, 0
+class _FileReceiver:
+    """One ``file`` part on its way in: staged, hashed and written (see the module doc)."""
 
-    async def retire_oldest() -> None:
-        hashed, written = inflight.popleft()
+    def __init__(self, state: ServiceState, profile: CidProfile) -> None:
+        self._state = state
+        self._loop = asyncio.get_running_loop()
+        self._profile = profile
+        self._builder = FileBuilder(profile)
+        # The temporary file and its writing lane are made once a stage fills: an
+        # upload that ends within the first stage stays in memory (MemoryBlob).
+        self._temp: TempBlob | None = None
+        self._writing: _Lane | None = None
+        # Stages hold whole chunks, so their leaves are independent: stages are
+        # hashed in parallel and their leaves joined in order. (Both standard
+        # profiles' chunk sizes divide STAGE; another profile hashes in order.)
+        self._parallel = STAGE % profile.chunk_size == 0
+        # Anonymous maps are page-aligned (O_DIRECT needs that) and cost nothing
+        # until touched; they are made as the upload gets that far, so a small
+        # upload maps one stage and touches only the pages it fills.
+        self._stages = [mmap.mmap(-1, STAGE)]
+        #: Stages handed over, oldest first: (its leaves, or its bytes to hash; its write).
+        self._inflight: collections.deque[
+            tuple[asyncio.Future[list[Link]] | memoryview, asyncio.Future[None]]
+        ] = collections.deque()
+        self._current = self._filled = 0
+
+    async def feed(self, piece: bytes | memoryview) -> None:
+        """Take the next bytes of the file."""
+        view = memoryview(piece)
+        while view:
+            n = min(len(view), STAGE - self._filled)
+            self._stages[self._current][self._filled : self._filled + n] = view[:n]
+            self._filled += n
+            view = view[n:]
+            if self._filled == STAGE:
+                await self._hand_over()
+
+    async def _hand_over(self) -> None:
+        """The current stage is full: have it hashed and written, move to the next."""
+        state, loop = self._state, self._loop
+        if self._writing is None:
+            self._temp = await loop.run_in_executor(state.writers, state.blobs.new_temp)
+            self._writing = _Lane(state.writers, self._temp.write)
+        full = memoryview(self._stages[self._current])
+        hashed: asyncio.Future[list[Link]] | memoryview = (
+            loop.run_in_executor(state.hashers, leaf_links, self._profile, full)
+            if self._parallel else full
+        )
+        self._inflight.append((hashed, self._writing.submit(full)))
+        self._current, self._filled = (self._current + 1) % STAGES, 0
+        if self._current == len(self._stages):
+            self._stages.append(mmap.mmap(-1, STAGE))
+        if len(self._inflight) == STAGES:  # the next stage is still in use
+            await self._retire_oldest()
+
+    async def _retire_oldest(self) -> None:
+        hashed, written = self._inflight.popleft()
         if isinstance(hashed, memoryview):
-            await loop.run_in_executor(state.hashers, builder.update, hashed)
+            await self._loop.run_in_executor(self._state.hashers, self._builder.update, hashed)
         else:
-            builder.add_leaves(await hashed)
+            self._builder.add_leaves(await hashed)
         await written
 
+    async def finish(self) -> tuple[Blob, FileResult]:
+        """The file ended: its blob and CID, once every stage is hashed and written."""
+        if self._writing is None:
+            return await _in_memory(self._state, self._stages, self._filled, self._builder)
+        assert self._temp is not None
+        tail = memoryview(self._stages[self._current])[: self._filled]
+        self._inflight.append((tail, self._writing.submit(tail)))
+        while self._inflight:
+            await self._retire_oldest()
+        return self._temp, self._builder.finish()
+
+    async def abort(self) -> None:
+        """Stop: wait until no thread writes the file any more, then remove it."""
+        if self._writing is not None:
+            steps = [f for pair in self._inflight for f in pair if isinstance(f, asyncio.Future)]
+            await _quiesce(self._writing, steps)
+        if self._temp is not None:
+            await discard(self._state, self._temp)
+
+    def close(self) -> None:
+        """Unmap the stages (those still viewed are left to the GC)."""
+        for stage in self._stages:
+            with contextlib.suppress(BufferError):
+                stage.close()
+
+
+async def _receive_file(
+    form: FormReader, state: ServiceState, profile: CidProfile, limit: int | None
+) -> tuple[Blob, FileResult]:
+    receiver = _FileReceiver(state, profile)
+    size = 0
     try:
         async for piece in form.body():
             size += len(piece)
             if limit is not None and size > limit:
                 raise PayloadTooLarge(f"file is over the {limit}-byte upload limit")  # noqa: TRY301
-            view = memoryview(piece)
-            while view:
-                n = min(len(view), STAGE - filled)
-                stages[current][filled : filled + n] = view[:n]
-                filled += n
-                view = view[n:]
-                if filled == STAGE:
-                    full = memoryview(stages[current])
-                    hashed: asyncio.Future[list[Link]] | memoryview = (
-                        loop.run_in_executor(state.hashers, leaf_links, profile, full)
-                        if parallel else full
-                    )
-                    inflight.append((hashed, writing.submit(full)))
-                    current, filled = (current + 1) % STAGES, 0
-                    if current == len(stages):
-                        stages.append(mmap.mmap(-1, STAGE))
-                    if len(inflight) == STAGES:  # the next stage is still in use
-                        await retire_oldest()
-        tail = memoryview(stages[current])[:filled]
-        inflight.append((tail, writing.submit(tail)))
-        while inflight:
-            await retire_oldest()
-        result = builder.finish()
+            await receiver.feed(piece)
+        return await receiver.finish()
     except BaseException:
-        steps = [f for pair in inflight for f in pair if isinstance(f, asyncio.Future)]
-        await _quiesce(writing, steps)
-        await discard(state, temp)
+        await receiver.abort()
         raise
     finally:
-        for stage in stages:
-            with contextlib.suppress(BufferError):  # a view still alive: GC frees it
-                stage.close()
-    return temp, result
+        receiver.close()
+
+
+#: In-memory uploads up to this size are hashed on the event loop: a thread
+#: hand-off costs more than hashing them does.
+INLINE_HASH = 64 * 1024
+
+
+async def _in_memory(
+    state: ServiceState, stages: list[mmap.mmap], filled: int, builder: FileBuilder
+) -> tuple[MemoryBlob, FileResult]:
+    """The upload ended within its first stage: that stage becomes a MemoryBlob."""
+    blob = MemoryBlob(state.blobs, stages.pop(), filled)
+    try:
+        view = blob.view()
+        try:
+            if filled <= INLINE_HASH:
+                builder.update(view)
+            else:
+                await asyncio.get_running_loop().run_in_executor(
+                    state.hashers, builder.update, view
+                )
+        finally:
+            with contextlib.suppress(BufferError):  # still hashed: discard lets GC free it
+                view.release()
+        return blob, builder.finish()
+    except BaseException:
+        blob.discard()
+        raise
 
 
 async def _take_part(
