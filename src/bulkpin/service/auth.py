@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ..signing import verify_secret
 from .db import AsyncDatabase, Database
 from .errors import Unauthorized
-from .tokens import TokenError, TokenType, issue_access_token, verify_token
+from .tokens import TokenError, TokenType, VerifiedTokens, issue_access_token
 
 #: Header carrying access tokens to the Endpoints.
 ACCESS_TOKEN_HEADER = "UserAccessToken"  # noqa: S105 - a header name
@@ -45,6 +45,7 @@ class Authenticator:
     ) -> None:
         self._db = db
         self._secret = secret
+        self._tokens = VerifiedTokens(secret)
         self._ttl = token_ttl
         self._clock = clock
         # Accounts never change once created; keys are loaded once.
@@ -52,7 +53,7 @@ class Authenticator:
 
     async def _account(self, token: str, kind: TokenType) -> Account:
         try:
-            claims = verify_token(self._secret, token, kind, self._clock())
+            claims = self._tokens.verify(token, kind, self._clock())
         except TokenError as exc:
             raise Unauthorized(
                 "Token expired" if "expired" in str(exc) else "Invalid token"
