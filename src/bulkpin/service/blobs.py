@@ -187,15 +187,16 @@ class MemoryBlob:
         if not self._store._holds(final, self.size):
             fd, temp = self._store._mkstemp()
             try:
-                with self.view() as view:
-                    _write_all(fd, view)
-                os.fsync(fd)
+                try:
+                    with self.view() as view:
+                        _write_all(fd, view)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                _place(temp, final)
             except BaseException:
-                os.close(fd)
-                temp.unlink(missing_ok=True)
+                temp.unlink(missing_ok=True)  # gone already if the rename was done
                 raise
-            os.close(fd)
-            _place(temp, final)
         self.discard()
         return final
 
