@@ -9,6 +9,7 @@ import pytest
 
 from bulkpin.service.blobs import BlobStore, MemoryBlob
 from bulkpin.unixfs import hash_bytes
+from bulkpin.unixfs.profiles import PROFILES
 
 V1 = "unixfs-v1-2025"
 
@@ -54,15 +55,13 @@ def test_a_failed_commit_leaves_no_temporary_file(tmp_path: Path) -> None:
     # A file where the CID's directory should be: the rename cannot happen.
     store.path_for(cid).parent.write_bytes(b"in the way")
     blob = _memory_blob(store, data)
-    with pytest.raises(OSError, match="File exists|Not a directory"):
+    with pytest.raises(OSError, match=r"File exists|Not a directory"):
         blob.commit(cid)
     assert _leftovers(tmp_path) == []
     blob.discard()
 
 
 def test_a_memory_blob_hashes_again_under_another_profile(tmp_path: Path) -> None:
-    from bulkpin.unixfs.profiles import PROFILES
-
     data = b"x" * 300_000
     blob = _memory_blob(BlobStore(tmp_path), data)
     assert blob.rehash(PROFILES[V1]).cid == hash_bytes(data, PROFILES[V1]).cid
