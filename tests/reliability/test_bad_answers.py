@@ -380,6 +380,20 @@ async def test_black_hole_endpoint_times_out_and_the_upload_goes_through_after(
     assert_complete(shared, tree, tmp_path / "m.jsonl", profile=proxied.real_profile)
 
 
+@pytest.mark.timeout(100)  # a guard, not a measure: the run itself takes seconds
+def test_black_hole_endpoint_with_the_cli_timeout(
+    proxied: Via, shared: ServiceProcess, tmp_path: Path
+) -> None:
+    """The same through ``bulkpin push --timeout 1``. Were the option not applied, the
+    first swallowed attempt alone would wait the default 120 s, past the guard."""
+    proxied.endpoint.set_faults([(Fault("blackhole"), 0.5)])
+    tree = _tree(tmp_path, files=6)
+    status, err, out = _push(proxied, tree, tmp_path, "--timeout", "1", "--concurrency", "4")
+    assert status == 0, err
+    assert proxied.endpoint.stats.connections["blackhole"] >= 1
+    assert_complete(shared, tree, out, profile=proxied.real_profile)
+
+
 # -- Retry-After --------------------------------------------------------------------------
 
 

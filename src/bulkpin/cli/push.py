@@ -49,6 +49,7 @@ async def _run(
     target: tuple[str | None, str | None, str | None],
     renderer: Renderer,
     file_list: list[bytes] | None,
+    read_timeout: float,
 ) -> PushSummary:
     stop = anyio.Event()
 
@@ -70,7 +71,7 @@ async def _run(
         return await push(paths, options, on_event=renderer, file_list=file_list, stop=stop)
     with open_target(profile, zone, endpoint, notice) as credentials:
         async with DecooClient(credentials, concurrency=options.concurrency,
-                               endpoint=endpoint) as client:
+                               endpoint=endpoint, read_timeout=read_timeout) as client:
             summary: PushSummary | None = None
             with anyio.CancelScope() as scope:
                 async with anyio.create_task_group() as tg:
@@ -123,6 +124,10 @@ def _read_list(source: str) -> list[bytes]:
               help="Seconds a job may stay failed, or all jobs make no progress, before giving up.")
 @click.option("--patience", type=click.FloatRange(min=0), default=300.0, show_default=True,
               help="Seconds the service may be unreachable before the run stops (exit 3).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0,
+              show_default=True,
+              help="Seconds a request may wait for the service to answer, or to take more"
+                   " of an upload, before that attempt fails and is retried.")
 @click.option("--journal", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Journal file [default: one per set of PATHs in the user state directory].")
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -138,7 +143,8 @@ def push_command(
     min_size: int | None, max_size: int | None, hidden: bool, follow_symlinks: bool,
     files_from: str | None, cid_profile: str | None, chunk_size: int | None,
     max_links: int | None, raw_leaves: bool | None, cid_version: int | None, wait: bool,
-    wait_timeout: float, patience: float, journal: Path | None, manifest: Path | None,
+    wait_timeout: float, patience: float, timeout: float, journal: Path | None,
+    manifest: Path | None,
     as_json: bool, dry_run: bool, shard: str | None, verbose: int,
 ) -> None:
     """Pin every file under PATHS to Decoo (or to the embedded local service).
@@ -175,7 +181,7 @@ def push_command(
     try:
         try:
             summary = anyio.run(_run, paths, options, (profile, zone, endpoint), renderer,
-                                file_list)
+                                file_list, timeout)
         except BaseExceptionGroup as group:
             # The signal watcher's task group wraps what push raised: unwrap it.
             raise _first_leaf(group) from None
