@@ -280,7 +280,14 @@ class _FileReceiver:
         """The current stage is full: have it hashed and written, move to the next."""
         state, loop = self._state, self._loop
         if self._writing is None:
-            self._temp = await loop.run_in_executor(state.writers, state.blobs.new_temp)
+            creating = loop.run_in_executor(state.writers, state.blobs.new_temp)
+            try:
+                self._temp = await asyncio.shield(creating)
+            except asyncio.CancelledError:
+                # The file is made all the same: keep it, so that abort removes it.
+                with contextlib.suppress(Exception):
+                    self._temp = await creating
+                raise
             self._writing = _Lane(state.writers, self._temp.write)
         full = memoryview(self._stages[self._current])
         hashed: asyncio.Future[list[Link]] | memoryview = (
