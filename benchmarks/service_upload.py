@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.service.helpers import Account, access_token
@@ -82,6 +83,7 @@ def run(ctx: Context) -> list[Result]:
             _curl_upload(url, token, big, cid, secret)
             upload_s.append(time.perf_counter() - start)
         rss_mib = _peak_rss_kib(svc.pid) / 1024
+    concurrent = _concurrent(ctx, data_root)
     ratios = [s / u for s, u in zip(sha_s, upload_s, strict=True)]
     ratio = statistics.median(sha_s) / statistics.median(upload_s)
     return [
@@ -96,4 +98,53 @@ def run(ctx: Context) -> list[Result]:
             "service_upload", "serve peak RSS (VmHWM)", rss_mib, "MiB", target="< 100",
             ok=rss_mib < 100,
         ),
+        *concurrent,
     ]
+
+
+#: Large uploads at once, as a push of big files sends them.
+CONCURRENT = 16
+
+
+def _concurrent(ctx: Context, data_root: Path) -> list[Result]:
+    """The service's peak RSS while CONCURRENT large files arrive at once.
+
+    Each upload has one stage of its own and the rest of its ring comes from a
+    shared budget (``--upload-memory``, 48 MiB by default). The baseline, in
+    the same run, is a budget big enough for every upload's whole ring (16 MiB
+    each), which is how the service worked before the budget.
+    """
+    size = ctx.scale(64 * MiB, 8 * MiB)
+    files = [write_file(ctx.workdir / f"concurrent-{i}.bin", size, seed=i)
+             for i in range(CONCURRENT)]
+    cids = [hash_file(f).cid for f in files]
+    budgeted, stages = _concurrent_rss(data_root / "budget", files, cids)
+    whole, _ = _concurrent_rss(data_root / "whole-rings", files, cids,
+                               "--upload-memory", f"{CONCURRENT * 16}MiB")
+    for f in files:
+        f.unlink()
+    what = f"{CONCURRENT} concurrent {size // MiB} MiB uploads"
+    return [
+        Result("service_upload", f"serve peak RSS, {what} (VmHWM)", budgeted, "MiB",
+               details={"upload_stages": stages}),
+        Result("service_upload", f"peak RSS, {what}: shared stage budget / whole rings",
+               budgeted / whole, "x", target="< 1", ok=budgeted < whole,
+               details={"whole_rings_MiB": whole}),
+    ]
+
+
+def _concurrent_rss(
+    data_dir: Path, files: list[Path], cids: list[str], *serve_args: str
+) -> tuple[float, dict[str, int]]:
+    for f in files:
+        warm(f)
+    with ServiceProcess(data_dir, *serve_args).start() as svc:
+        account = Account.load(svc.profile_path)
+        token = access_token(svc, account)
+        url = svc.endpoint_urls[0]
+        with ThreadPoolExecutor(len(files)) as pool:
+            list(pool.map(
+                lambda pair: _curl_upload(url, token, pair[0], pair[1], account.sign(pair[1])),
+                zip(files, cids, strict=True),
+            ))
+        return _peak_rss_kib(svc.pid) / 1024, svc.stats()["upload_stages"]

@@ -31,7 +31,9 @@ from ..service.config import (
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_JOB_DELAY,
     DEFAULT_TOKEN_TTL,
+    DEFAULT_UPLOAD_MEMORY,
 )
+from .options import SIZE
 
 T = TypeVar("T")
 
@@ -65,6 +67,10 @@ def _convert(value: str, parse: Callable[[str], T], param: str) -> T:
               help="Seconds a request body may stall before it is abandoned (408).")
 @click.option("--max-upload-size", type=click.IntRange(min=0), default=None,
               help="Largest file pinFile accepts, in bytes (413 above) [default: no limit].")
+@click.option("--upload-memory", type=SIZE, default=f"{DEFAULT_UPLOAD_MEMORY >> 20}MiB",
+              show_default=True,
+              help="Memory large uploads share for hashing and writing several stages at"
+                   " once (each upload also has one 4 MiB stage of its own).")
 @click.option("--rate-limit", default=None, metavar="N/min",
               help="Requests per minute and account (429 with Retry-After above).")
 @click.option("--faults", default=None, metavar="SPEC",
@@ -78,7 +84,8 @@ def _convert(value: str, parse: Callable[[str], T], param: str) -> T:
 def serve_command(
     data_dir: Path | None, host: str, advertise_host: str | None, cloud_port: int,
     endpoint_ports: str, job_delay: float, token_ttl: float, fetch_timeout: float,
-    idle_timeout: float, max_upload_size: int | None, rate_limit: str | None,
+    idle_timeout: float, max_upload_size: int | None, upload_memory: int,
+    rate_limit: str | None,
     faults: str | None, fault_seed: int, init_only: bool, new_accounts: tuple[str, ...],
     verbose: bool,
 ) -> None:
@@ -102,6 +109,7 @@ def serve_command(
             endpoint_ports=_convert(endpoint_ports, parse_ports, "--endpoint-ports"),
             job_delay=job_delay, token_ttl=token_ttl, fetch_timeout=fetch_timeout,
             idle_timeout=idle_timeout, max_upload_size=max_upload_size,
+            upload_memory=upload_memory,
             rate_limit=(
                 _convert(rate_limit, parse_rate_limit, "--rate-limit") if rate_limit else None
             ),

@@ -108,4 +108,6 @@ async def admin_stats(request: web.Request) -> web.Response:
         raise Forbidden("/_admin is only served to loopback clients")
     state = request.app[STATE]
     db_stats = await state.db.run(Database.stats)
-    return json_response(state.stats.snapshot(db_stats))
+    return json_response(
+        {**state.stats.snapshot(db_stats), "upload_stages": state.stage_budget.snapshot()}
+    )

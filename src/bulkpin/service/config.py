@@ -25,6 +25,9 @@ DEFAULT_FETCH_TIMEOUT = 5.0
 RETRY_WINDOW = 24 * 60 * 60
 #: A request body that sends nothing for this long is abandoned (408).
 DEFAULT_IDLE_TIMEOUT = 30.0
+#: Memory shared by large uploads for their extra stages (see stage_budget.py):
+#: enough for four at full speed; more go on with one stage each.
+DEFAULT_UPLOAD_MEMORY = 48 * 1024 * 1024
 
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*$")
 _PER_UNIT = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0,
@@ -77,6 +80,8 @@ class ServiceConfig:
     fetch_timeout: float = DEFAULT_FETCH_TIMEOUT
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
     max_upload_size: int | None = None
+    #: Bytes of extra upload stages held at once, across uploads.
+    upload_memory: int = DEFAULT_UPLOAD_MEMORY
     #: Requests per minute and account; None: unlimited.
     rate_limit: float | None = None
     faults: FaultPlan = field(default_factory=FaultPlan)
@@ -93,6 +98,8 @@ class ServiceConfig:
                 raise ValueError(f"{name} must be positive")
         if self.max_upload_size is not None and self.max_upload_size < 0:
             raise ValueError("max_upload_size must not be negative")
+        if self.upload_memory < 0:
+            raise ValueError("upload_memory must not be negative")
 
     @property
     def url_host(self) -> str:

@@ -31,9 +31,11 @@ from .faults import FaultInjector
 from .jobs import JobWorker
 from .middleware import fault_middleware, stats_middleware
 from .ratelimit import RateLimiter
+from .stage_budget import StageBudget
 from .state import STATE, ServiceState
 from .stats import RequestStats
 from .tokens import load_or_create_secret
+from .upload import STAGE
 
 log = logging.getLogger("bulkpin.service")
 
@@ -166,6 +168,7 @@ class LocalService:
                 auth=Authenticator(db, secret, config.token_ttl, self._clock),
                 faults=FaultInjector(config.faults, config.fault_seed),
                 stats=RequestStats(), hashers=self._hashers, writers=self._writers,
+                stage_budget=StageBudget(config.upload_memory // STAGE),
                 limiter=limiter, clock=self._clock,
             )
             self._state = state

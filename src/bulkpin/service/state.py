@@ -17,6 +17,7 @@ from .db import AsyncDatabase
 from .errors import RateLimited
 from .faults import FaultInjector
 from .ratelimit import RateLimiter
+from .stage_budget import StageBudget
 from .stats import RequestStats
 
 
@@ -35,6 +36,8 @@ class ServiceState:
     #: Threads that write and commit blobs: they mostly wait on the disk, and
     #: apart from the hashers no upload's hashing queues behind another's write.
     writers: ThreadPoolExecutor
+    #: Extra stages large uploads may take (``config.upload_memory``'s worth).
+    stage_budget: StageBudget
     limiter: RateLimiter | None = None
     clock: Callable[[], float] = time.time
     cloud_url: str = ""

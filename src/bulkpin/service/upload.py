@@ -1,13 +1,15 @@
 """Receiving a ``pinFile`` body: streamed, hashed and written as it arrives.
 
-The ``file`` part's bytes are copied into a ring of :data:`STAGES`
-page-aligned stages of :data:`STAGE` bytes. A full stage is hashed on a
+The ``file`` part's bytes are copied into a ring of up to :data:`STAGES`
+page-aligned stages of :data:`STAGE` bytes (all but the first from the
+service's shared budget: ``stage_budget.py``). A full stage is hashed on a
 hashing thread (stages hold whole chunks, so several are hashed at once and
 their leaves joined in order) and written to the temporary blob with O_DIRECT
 by a writing thread, while the event loop fills the next. Memory is the ring,
-per upload, whatever the file's size. A file that ends within its first stage
-(most files of a bulk push) never reaches a temporary file: it is hashed in
-memory and, once its CID is verified, written in one step (``MemoryBlob``).
+per upload, whatever the file's size, and the budget bounds the rings' sum.
+A file that ends within its first stage (most files of a bulk push) never
+reaches a temporary file: it is hashed in memory and, once its CID is
+verified, written in one step (``MemoryBlob``).
 
 The documented order puts ``cid`` after ``file``, so the profile is not known
 while the file streams: it is hashed with the profile a ``cid`` sent before
@@ -259,6 +261,8 @@ class _FileReceiver:
         # until touched; they are made as the upload gets that far, so a small
         # upload maps one stage and touches only the pages it fills.
         self._stages = [mmap.mmap(-1, STAGE)]
+        #: Stages beyond the first, taken from the service's budget (given back in close).
+        self._extra = 0
         #: Stages handed over, oldest first: (its leaves, or its bytes to hash; its write).
         self._inflight: collections.deque[
             tuple[asyncio.Future[list[Link]] | memoryview, asyncio.Future[None]]
@@ -295,10 +299,15 @@ class _FileReceiver:
             if self._parallel else full
         )
         self._inflight.append((hashed, self._writing.submit(full)))
-        self._current, self._filled = (self._current + 1) % STAGES, 0
-        if self._current == len(self._stages):
+        # The ring grows (up to STAGES) at its end, and only by stages the
+        # budget has free; else the upload refills the stages it has.
+        following = self._current + 1
+        if (following == len(self._stages) < STAGES
+                and self._state.stage_budget.try_take()):
+            self._extra += 1
             self._stages.append(mmap.mmap(-1, STAGE))
-        if len(self._inflight) == STAGES:  # the next stage is still in use
+        self._current, self._filled = following % len(self._stages), 0
+        if len(self._inflight) == len(self._stages):  # the next stage is still in use
             await self._retire_oldest()
 
     async def _retire_oldest(self) -> None:
@@ -329,10 +338,12 @@ class _FileReceiver:
             await discard(self._state, self._temp)
 
     def close(self) -> None:
-        """Unmap the stages (those still viewed are left to the GC)."""
+        """Unmap the stages (those still viewed are left to the GC); give back the extras."""
         for stage in self._stages:
             with contextlib.suppress(BufferError):
                 stage.close()
+        self._state.stage_budget.give(self._extra)
+        self._extra = 0
 
 
 async def _receive_file(
