@@ -10,6 +10,10 @@
     ├── CidMismatch          422: the uploaded bytes do not hash to the claimed CID
     └── RateLimited          429: over ``--rate-limit``, with ``Retry-After``
 
+A full disk (while an upload or the database is written) is 507 Insufficient
+Storage, saying so; the upload is not pinned and its temporary file is
+removed, and a client retries it as any 5xx.
+
 Every other failure becomes JSON too, at two places: :func:`error_middleware`
 for whatever a handler raises (aiohttp's own 404/405/413 included), and
 :class:`JsonErrorRequestHandler` for what aiohttp rejects before any handler
@@ -18,8 +22,10 @@ runs (a malformed request line, headers or chunked framing).
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -136,9 +142,25 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status == 413:
             message = "request body too large"
         return error_response(exc.status, message, headers)
-    except Exception:
+    except Exception as exc:
+        if _no_space(exc):
+            # A full disk is the operator's to fix, and no traceback helps with it.
+            log.error(  # noqa: TRY400
+                "no space left to serve %s %s: %s", request.method, request.path, exc
+            )
+            return error_response(507, "the service has no space left to store this upload;"
+                                       " it was not pinned")
         log.exception("unexpected error handling %s %s", request.method, request.path)
         return error_response(500, "internal error")
+
+
+def _no_space(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk (or the user's quota) is full."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    # Set by SQLite's own errors only: one raised by hand has no code.
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.OperationalError) and code == sqlite3.SQLITE_FULL
 
 
 class JsonErrorRequestHandler(RequestHandler):
