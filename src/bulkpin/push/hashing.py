@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ..client import FileContent
 from ..unixfs import CidProfile, FileBuilder, hash_bytes
-from ..unixfs.file_builder import READ_SIZE
+from ..unixfs.file_builder import read_buffer
 
 
 class ChangedWhileRead(OSError):
@@ -52,10 +53,7 @@ def hash_checked(path: bytes, expected: Identity, profile: CidProfile,
     """The CID of a file of any size, read in pieces, checked against ``expected``."""
     fd = _open_checked(path, expected, follow_symlinks)
     builder = FileBuilder(profile)
-    # Sized to the file (plus a byte, to see it grow): a 4 MiB buffer for a
-    # 4-byte file is a fresh zero-filled mapping per file, and on a tree of
-    # tiny files those page faults were most of the client's CPU.
-    buf = bytearray(min(READ_SIZE, expected.size + 1))
+    buf = read_buffer(expected.size)
     view = memoryview(buf)
     try:
         with os.fdopen(fd, "rb", buffering=0, closefd=False) as f:
@@ -71,21 +69,12 @@ def hash_checked(path: bytes, expected: Identity, profile: CidProfile,
     return builder.finish().cid
 
 
-@dataclass(frozen=True, slots=True)
-class ReadWhole:
-    """A small file read whole: its bytes, their CID and the file's stat."""
-
-    data: bytes
-    cid: str
-    mtime_ns: int
-    inode: int
-
-
 def read_checked(path: bytes, expected: Identity, profile: CidProfile,
-                 follow_symlinks: bool = False) -> ReadWhole:
+                 follow_symlinks: bool = False) -> tuple[str, FileContent]:
     """Read a small file whole and hash it, checked like :func:`hash_checked`.
 
-    The bytes are then uploaded from memory: the file is read once in all.
+    Returns its CID and its content, which is then uploaded from memory: the
+    file is read once in all.
     """
     fd = _open_checked(path, expected, follow_symlinks)
     try:
@@ -104,4 +93,4 @@ def read_checked(path: bytes, expected: Identity, profile: CidProfile,
         raise ChangedWhileRead(
             f"changed while being read ({len(data)} bytes, not {expected.size})"
         )
-    return ReadWhole(data, hash_bytes(data, profile).cid, after.st_mtime_ns, after.st_ino)
+    return hash_bytes(data, profile).cid, FileContent(data, after.st_mtime_ns, after.st_ino)

@@ -276,12 +276,10 @@ class Uploader:
             if in_memory:
                 # Read whole and hashed first, so a copy is known before anything
                 # is sent, then sent from memory: the file is read once in all.
-                whole = await anyio.to_thread.run_sync(
+                cid, content = await anyio.to_thread.run_sync(
                     read_checked, record.path, identity, opts.profile, opts.follow_symlinks,
                     limiter=self.hash_limiter,
                 )
-                cid = whole.cid
-                content = FileContent(whole.data, whole.mtime_ns, whole.inode)
             elif cid is None and (verify or self.journal.size_seen(record.size, record.id)):
                 # Hashed first only if it may be a duplicate or may have been sent.
                 cid = await self._hash(record, identity)

@@ -214,6 +214,17 @@ def hash_bytes(
     return builder.finish()
 
 
+def read_buffer(file_size: int, read_size: int = READ_SIZE) -> bytearray:
+    """A buffer to read a file of ``file_size`` bytes through, ``read_size`` at most.
+
+    No bigger than the file needs (plus a byte, to see it end or grow): a
+    full-size buffer per small file is a zero-filled mapping to fault in each
+    time, and on a tree of tiny files those page faults were most of the CPU.
+    The floor keeps pipes and /proc files (size 0) from 1-byte reads.
+    """
+    return bytearray(min(read_size, max(file_size + 1, _MIN_READ)))
+
+
 def hash_file(
     path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
     profile: CidProfile = DEFAULT_PROFILE,
@@ -226,11 +237,7 @@ def hash_file(
     """
     builder = FileBuilder(profile)
     with open(path, "rb", buffering=0) as f:
-        # No bigger than the file needs (plus a byte to see it end): a full-size
-        # buffer per small file is a zero-filled mapping to fault in each time.
-        # The floor keeps pipes and /proc files (size 0) from 1-byte reads.
-        expected = os.fstat(f.fileno()).st_size + 1
-        buf = bytearray(min(read_size, max(expected, _MIN_READ)))
+        buf = read_buffer(os.fstat(f.fileno()).st_size, read_size)
         view = memoryview(buf)
         while n := f.readinto(buf):
             builder.update(view[:n])
