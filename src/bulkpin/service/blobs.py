@@ -4,8 +4,8 @@ An upload is written to a temporary file in ``blobs/tmp`` (same file system as
 its final place), fsynced, then renamed to ``blobs/<last two chars>/<cid>``
 and the directory fsynced. A large upload streams into its temporary file as
 it arrives (:class:`TempBlob`); a small one is held in memory and written
-only once verified (:class:`MemoryBlob`). Only after that does the database record the pin,
-so a pin never names a missing blob; a crash in between leaves at worst an
+only once verified (:class:`MemoryBlob`). Only after that does the database
+record the pin, so a pin never names a missing blob; a crash in between leaves at worst an
 unreferenced blob, which the next upload of the same content simply replaces.
 """
 
@@ -96,9 +96,8 @@ class TempBlob:
     writeback throttles every writer on the machine) nor costs a long
     ``fsync`` at the end. O_DIRECT needs page-aligned buffers whose length is a
     multiple of :data:`ALIGN`: give :meth:`write` such buffers (an ``mmap``),
-    except for the very last write, which may be of any length. A file whose
-    first write is already its last (a small upload) is written normally:
-    switching to O_DIRECT costs a probe write, more than such a file does.
+    except for the very last write, which may be of any length. (Uploads
+    short enough to fit one stage never get here: see :class:`MemoryBlob`.)
     """
 
     #: Removing it frees a file: done on a thread.
@@ -109,16 +108,13 @@ class TempBlob:
         #: ``path``: the temporary file, readable while it is written.
         self._fd, self.path = store._mkstemp()
         self._closed = False
-        #: Whether writes go through O_DIRECT; None until the first write.
-        self._direct: bool | None = None
+        self._direct = _enable_direct(self._fd)
         #: Bytes written so far.
         self.size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Append ``data`` (see the class docstring for O_DIRECT's rules)."""
         view = memoryview(data).cast("B")
-        if self._direct is None:
-            self._direct = len(view) >= ALIGN and not len(view) % ALIGN and _enable_direct(self._fd)
         self.size += len(view)
         if self._direct and len(view) % ALIGN:
             aligned = len(view) - len(view) % ALIGN

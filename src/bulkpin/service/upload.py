@@ -241,6 +241,11 @@ async def _quiesce(lane: _Lane, pending: list[asyncio.Future[Any]]) -> None:
             done.exception()
 
 
+#: In-memory uploads up to this size are hashed on the event loop: a thread
+#: hand-off costs more than hashing them does.
+INLINE_HASH = 64 * 1024
+
+
 class _FileReceiver:
     """One ``file`` part on its way in: staged, hashed and written (see the module doc)."""
 
@@ -321,13 +326,33 @@ class _FileReceiver:
     async def finish(self) -> tuple[Blob, FileResult]:
         """The file ended: its blob and CID, once every stage is hashed and written."""
         if self._writing is None:
-            return await _in_memory(self._state, self._stages, self._filled, self._builder)
+            return await self._in_memory()
         assert self._temp is not None
         tail = memoryview(self._stages[self._current])[: self._filled]
         self._inflight.append((tail, self._writing.submit(tail)))
         while self._inflight:
             await self._retire_oldest()
         return self._temp, self._builder.finish()
+
+    async def _in_memory(self) -> tuple[MemoryBlob, FileResult]:
+        """The upload ended within its first stage: that stage becomes a MemoryBlob."""
+        blob = MemoryBlob(self._state.blobs, self._stages.pop(), self._filled)
+        try:
+            view = blob.view()
+            try:
+                if self._filled <= INLINE_HASH:
+                    self._builder.update(view)
+                else:
+                    await self._loop.run_in_executor(
+                        self._state.hashers, self._builder.update, view
+                    )
+            finally:
+                with contextlib.suppress(BufferError):  # still hashed: discard lets GC free it
+                    view.release()
+            return blob, self._builder.finish()
+        except BaseException:
+            blob.discard()
+            raise
 
     async def abort(self) -> None:
         """Stop: wait until no thread writes the file any more, then remove it."""
@@ -363,34 +388,6 @@ async def _receive_file(
         raise
     finally:
         receiver.close()
-
-
-#: In-memory uploads up to this size are hashed on the event loop: a thread
-#: hand-off costs more than hashing them does.
-INLINE_HASH = 64 * 1024
-
-
-async def _in_memory(
-    state: ServiceState, stages: list[mmap.mmap], filled: int, builder: FileBuilder
-) -> tuple[MemoryBlob, FileResult]:
-    """The upload ended within its first stage: that stage becomes a MemoryBlob."""
-    blob = MemoryBlob(state.blobs, stages.pop(), filled)
-    try:
-        view = blob.view()
-        try:
-            if filled <= INLINE_HASH:
-                builder.update(view)
-            else:
-                await asyncio.get_running_loop().run_in_executor(
-                    state.hashers, builder.update, view
-                )
-        finally:
-            with contextlib.suppress(BufferError):  # still hashed: discard lets GC free it
-                view.release()
-        return blob, builder.finish()
-    except BaseException:
-        blob.discard()
-        raise
 
 
 async def _take_part(
