@@ -14,6 +14,12 @@ TEST_JOB_DELAY = "0.05"
 
 
 @pytest.fixture
+def anyio_backend() -> str:
+    """aiohttp runs on asyncio only."""
+    return "asyncio"
+
+
+@pytest.fixture
 def service(tmp_path: Path) -> Iterator[ServiceProcess]:
     """A started service on a fresh data dir (``--job-delay 0.05``), stopped afterwards."""
     with ServiceProcess(tmp_path / "service", "--job-delay", TEST_JOB_DELAY).start() as svc:

@@ -16,12 +16,6 @@ from .helpers import write_files
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    """aiohttp runs on asyncio only."""
-    return "asyncio"
-
-
-@pytest.fixture
 def files(tmp_path: Path) -> Callable[..., list[Path]]:
     """Make test files under the test's temporary directory."""
 

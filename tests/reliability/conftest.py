@@ -16,12 +16,6 @@ from .helpers import FIGURES, new_accounts
 _names = itertools.count()
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    """aiohttp runs on asyncio only."""
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     """One quiet service for a whole module; tests keep apart through :func:`new_account`."""

@@ -25,11 +25,6 @@ from tests.unixfs.content import content
 from .helpers import Account, Reply, cid_of, get, multipart, request, upload_parts
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class Disk:
     """Whether the blob store's writes fail as on a full disk."""
 
