@@ -16,6 +16,8 @@ import runpy
 import sys
 from pathlib import Path
 
+from .harness import peak_rss_kib
+
 
 def _dump(out: Path) -> None:
     io: dict[str, int] = {}
@@ -25,21 +27,8 @@ def _dump(out: Path) -> None:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     out.write_text(json.dumps({
         "rchar": io.get("rchar", 0), "read_bytes": io.get("read_bytes", 0),
-        "cpu_s": ru.ru_utime + ru.ru_stime, "maxrss_kib": _vm_hwm_kib(),
+        "cpu_s": ru.ru_utime + ru.ru_stime, "maxrss_kib": peak_rss_kib(),
     }))
-
-
-def _vm_hwm_kib() -> int:
-    """This process's own peak RSS.
-
-    Not ``ru_maxrss``: Linux carries it across exec from the process that
-    spawned us, so a benchmark run spawned by a parent holding 66 MiB reported
-    66 MiB whatever it used itself. VmHWM belongs to this address space only.
-    """
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 

@@ -16,53 +16,16 @@ the details too.
 from __future__ import annotations
 
 import json
-import re
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .harness import Context, Result, Timing, warm, write_file
+from .harness import Context, Result, Timing, peak_rss_kib, warm, write_file
 
 MiB = 1 << 20
 RSS_TARGET_MIB = 64
 RATIO_TARGET = 0.8
-
-
-class _Service:
-    """``bulkpin serve`` in a child process, on free loopback ports."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bulkpin", "serve", "--data-dir", str(data_dir)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        self.cloud_url = ""
-        self.profile = Path()
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + 60
-        for line in self.proc.stdout:
-            if m := re.match(r"bulkpin serve: cloud (\S+)", line):
-                self.cloud_url = m.group(1)
-            elif m := re.match(r"bulkpin serve: profile (\S+)", line):
-                self.profile = Path(m.group(1))
-            elif "ready" in line or time.monotonic() > deadline:
-                break
-        if not self.cloud_url or not self.profile.name:
-            self.stop()
-            raise RuntimeError("bulkpin serve did not start")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def _child(profile: str, path: str) -> None:
@@ -82,9 +45,7 @@ def _child(profile: str, path: str) -> None:
         return {"seconds": seconds, "cid": result.cid, "endpoint": endpoint.url}
 
     report = anyio.run(main)
-    with open("/proc/self/status") as f:
-        status = f.read()
-    report["vmhwm_kib"] = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+    report["vmhwm_kib"] = peak_rss_kib()
     print(json.dumps(report))
 
 
@@ -138,14 +99,17 @@ def run(ctx: Context) -> list[Result]:
     size = ctx.scale(1024 * MiB, 8 * MiB)
     big = write_file(ctx.workdir / "upload.bin", size)
     warm(big)
-    service = _Service(ctx.workdir / "service")
+    # Imported here: the measured child process must not pay for it.
+    from tests.support.service import ServiceProcess  # noqa: PLC0415
+
+    service = ServiceProcess(ctx.workdir / "service").start()
     header_file = ctx.workdir / "curl-headers"
     try:
-        endpoint, curl_args = _curl_fields(service.profile, big, header_file)
+        endpoint, curl_args = _curl_fields(service.profile_path, big, header_file)
         # One untimed upload each: the service's first store of the blob (and
         # its fsync) is not what is measured.
         subprocess.run(curl_args, check=True)
-        _client_once(service.profile, big)
+        _client_once(service.profile_path, big)
         curl_s: list[float] = []
         client_s: list[float] = []
         client_wall: list[float] = []
@@ -156,7 +120,7 @@ def run(ctx: Context) -> list[Result]:
             subprocess.run(curl_args, check=True)
             curl_s.append(time.perf_counter() - started)
             warm(big)
-            report = _client_once(service.profile, big)
+            report = _client_once(service.profile_path, big)
             client_s.append(float(report["seconds"]))  # type: ignore[arg-type]
             client_wall.append(float(report["wall"]))  # type: ignore[arg-type]
             rss_kib.append(int(report["vmhwm_kib"]))  # type: ignore[call-overload]

@@ -17,6 +17,18 @@ from pathlib import Path
 from typing import Any
 
 
+def peak_rss_kib(pid: int | str = "self") -> int:
+    """A process's own peak RSS (VmHWM), in KiB.
+
+    Not ``ru_maxrss``: Linux carries it across exec from the process that
+    spawned it, so a run spawned by a parent holding 66 MiB reported 66 MiB
+    whatever it used itself. VmHWM belongs to that address space only.
+    """
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
+
 @dataclass
 class Result:
     """One row of the results table."""

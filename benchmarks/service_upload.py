@@ -24,7 +24,7 @@ from tests.support.service import ServiceProcess
 from bulkpin.unixfs import hash_file
 from bulkpin.unixfs.file_builder import READ_SIZE
 
-from .harness import Context, Result, warm, write_file
+from .harness import Context, Result, peak_rss_kib, warm, write_file
 
 MiB = 1 << 20
 
@@ -36,13 +36,6 @@ def _sha256_file(path: Path) -> None:
     with path.open("rb", buffering=0) as f:
         while n := f.readinto(buf):
             h.update(view[:n])
-
-
-def _peak_rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc status")
 
 
 def _curl_upload(url: str, token: str, path: Path, cid: str, secret: str) -> None:
@@ -82,7 +75,7 @@ def run(ctx: Context) -> list[Result]:
             start = time.perf_counter()
             _curl_upload(url, token, big, cid, secret)
             upload_s.append(time.perf_counter() - start)
-        rss_mib = _peak_rss_kib(svc.pid) / 1024
+        rss_mib = peak_rss_kib(svc.pid) / 1024
     concurrent = _concurrent(ctx, data_root)
     ratios = [s / u for s, u in zip(sha_s, upload_s, strict=True)]
     ratio = statistics.median(sha_s) / statistics.median(upload_s)
@@ -147,4 +140,4 @@ def _concurrent_rss(
                 lambda pair: _curl_upload(url, token, pair[0], pair[1], account.sign(pair[1])),
                 zip(files, cids, strict=True),
             ))
-        return _peak_rss_kib(svc.pid) / 1024, svc.stats()["upload_stages"]
+        return peak_rss_kib(svc.pid) / 1024, svc.stats()["upload_stages"]
