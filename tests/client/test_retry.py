@@ -12,11 +12,13 @@ import pytest
 from bulkpin.client import (
     AuthenticationError,
     BadRequest,
+    ConfigurationError,
     ConnectError,
     ConnectionBroken,
     ContentMismatch,
     Decision,
     DecooError,
+    Fate,
     Forbidden,
     InvalidResponse,
     LocalFileError,
@@ -28,6 +30,7 @@ from bulkpin.client import (
     ServerError,
     TLSError,
     classify,
+    classify_item,
 )
 from bulkpin.client.errors import error_for_status
 from bulkpin.client.retry import Attempt, parse_retry_after
@@ -218,3 +221,25 @@ async def test_other_exceptions_pass_through_untouched() -> None:
     with pytest.raises(KeyError):
         await RetryPolicy(sleep=Sleeps()).call("op", fn)
     assert calls == [1]
+
+
+@pytest.mark.parametrize(
+    ("exc", "fate", "fail_item"),
+    [
+        (ConfigurationError("no Endpoint named 'x'"), Fate.STOP_RUN, False),
+        (error_for_status(401, "bad key"), Fate.STOP_RUN, False),
+        (error_for_status(403, "bad signature"), Fate.STOP_RUN, True),
+        (TLSError("certificate verify failed"), Fate.STOP_RUN, False),
+        (error_for_status(400, "bad cid"), Fate.FAIL_ITEM, False),
+        (error_for_status(404, "no such route"), Fate.FAIL_ITEM, False),
+        (error_for_status(422, "CID mismatch"), Fate.FAIL_ITEM, False),
+        (LocalFileError("unreadable"), Fate.FAIL_ITEM, False),
+        (error_for_status(429, "slow down"), Fate.RETRY_ITEM, False),
+        (error_for_status(408, "timeout"), Fate.RETRY_ITEM, False),
+        (error_for_status(503, "down"), Fate.RETRY_ITEM, False),
+        (ConnectError("refused"), Fate.RETRY_ITEM, False),
+    ],
+)
+def test_classify_item(exc: DecooError, fate: Fate, fail_item: bool) -> None:
+    verdict = classify_item(exc)
+    assert (verdict.fate, verdict.fail_item) == (fate, fail_item)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bulkpin.fs import FileIdentity
 from bulkpin.push import Journal, JournalError, JournalLocked
 
 PROFILE = "unixfs-v0-2015"
@@ -45,11 +46,11 @@ def test_profile_mismatch_is_refused(tmp_path: Path) -> None:
 def test_unchanged_file_keeps_its_state_and_changed_file_starts_over(tmp_path: Path) -> None:
     with _journal(tmp_path) as j:
         root = j.root_id(b"/data")
-        rec = j.discover(b"/data/a", b"data/a", root, 10, 111, 5)
+        rec = j.discover(b"/data/a", b"data/a", root, FileIdentity(10, 111, 5))
         j.mark_uploading(rec.id, "QmA")
         j.mark_uploaded(rec.id, "QmA", "job1")
-        assert j.discover(b"/data/a", b"data/a", root, 10, 111, 5).state == "uploaded"
-        changed = j.discover(b"/data/a", b"data/a", root, 11, 222, 5)
+        assert j.discover(b"/data/a", b"data/a", root, FileIdentity(10, 111, 5)).state == "uploaded"
+        changed = j.discover(b"/data/a", b"data/a", root, FileIdentity(11, 222, 5))
         assert (changed.state, changed.cid, changed.job_id) == ("discovered", None, None)
         assert changed.attempts == 1
 
@@ -58,8 +59,8 @@ def test_marks_survive_a_crash_only_once_committed(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     j = Journal(path, profile_name=PROFILE)
     root = j.root_id(b"/d")
-    a = j.discover(b"/d/a", b"d/a", root, 1, 1, 1)
-    b = j.discover(b"/d/b", b"d/b", root, 1, 1, 2)
+    a = j.discover(b"/d/a", b"d/a", root, FileIdentity(1, 1, 1))
+    b = j.discover(b"/d/b", b"d/b", root, FileIdentity(1, 1, 2))
     j.mark_uploading(a.id, None)
     j.commit()
     j.mark_uploading(b.id, None)  # not committed: as if the process died here
@@ -74,7 +75,9 @@ def test_marks_survive_a_crash_only_once_committed(tmp_path: Path) -> None:
 def test_job_status_transitions(tmp_path: Path) -> None:
     with _journal(tmp_path) as j:
         root = j.root_id(b"/d")
-        ids = [j.discover(f"/d/{i}".encode(), b"x", root, 1, 1, i).id for i in range(3)]
+        ids = [
+            j.discover(f"/d/{i}".encode(), b"x", root, FileIdentity(1, 1, i)).id for i in range(3)
+        ]
         for i in ids:
             j.mark_uploaded(i, "QmSame")
         assert j.waiting_cids() == {"QmSame"}
@@ -92,9 +95,9 @@ def test_job_status_transitions(tmp_path: Path) -> None:
 def test_integrity_and_size_lookup(tmp_path: Path) -> None:
     with _journal(tmp_path) as j:
         root = j.root_id(b"/d")
-        a = j.discover(b"/d/a", b"a", root, 4096, 1, 1)
+        a = j.discover(b"/d/a", b"a", root, FileIdentity(4096, 1, 1))
         assert not j.size_seen(4096, a.id)
-        j.discover(b"/d/b", b"b", root, 4096, 1, 2)
+        j.discover(b"/d/b", b"b", root, FileIdentity(4096, 1, 2))
         assert j.size_seen(4096, a.id)
         assert j.integrity_check() == "ok"
         assert [r.path for r in j.in_state("discovered")] == [b"/d/a", b"/d/b"]
@@ -106,7 +109,7 @@ def test_a_duplicate_takes_the_state_of_its_original_and_touches_nothing_else(
     with _journal(tmp_path) as j:
         root = j.root_id(b"/d")
         pinned, waiting, other, copy_a, copy_b = (
-            j.discover(f"/d/{i}".encode(), b"x", root, 1, 1, i).id for i in range(5)
+            j.discover(f"/d/{i}".encode(), b"x", root, FileIdentity(1, 1, i)).id for i in range(5)
         )
         j.mark_uploaded(pinned, "QmA", "job1", "2026-01-01T00:00:00")
         j.set_job_status("QmA", "pinned", "job1", None)

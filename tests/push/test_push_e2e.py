@@ -289,3 +289,21 @@ def test_no_wait_then_status_wait(service_factory: object, tmp_path: Path) -> No
     )
     assert waited.returncode == 0, waited.stderr
     assert ["pinned", "4"] in [line.split() for line in waited.stdout.splitlines()]
+
+
+def test_configuration_error_mid_run_stops_at_once(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    # The Endpoint is chosen on the first upload, so the error arrives mid-run.
+    # It is a configuration error: no file can go through, and waiting out the
+    # patience (an hour here; the subprocess guard is far shorter) helps nobody.
+    tree = tmp_path / "t"
+    tree.mkdir()
+    for name in ("a", "b", "c"):
+        (tree / name).write_bytes(name.encode() * 1000)
+    proc = run_push(service, tree, "--endpoint", "nosuch", "--patience", "3600",
+                    "--journal", tmp_path / "j", timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "no Endpoint named 'nosuch'" in proc.stderr
+    with Journal(tmp_path / "j", profile_name="unixfs-v0-2015") as journal:
+        assert journal.counts()["pinned"] == 0

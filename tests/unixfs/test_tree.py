@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bulkpin import fswalk
+from bulkpin.fs import _walk as fswalk
 from bulkpin.unixfs import (
     DirectoryBuilder,
     FileResult,

@@ -16,11 +16,12 @@ import click
 
 from .. import __version__
 from .._malloc import tune_malloc
+from ..exit_status import ExitStatus
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 3
+EXIT_OK = ExitStatus.OK
+EXIT_FAILED = ExitStatus.FAILED
+EXIT_USAGE = ExitStatus.USAGE
+EXIT_INTERRUPTED = ExitStatus.INTERRUPTED
 
 #: command name -> "module:attribute" under bulkpin.cli
 _COMMANDS: dict[str, str] = {

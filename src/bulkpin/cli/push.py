@@ -13,7 +13,11 @@ import click
 
 from ..client import ConfigurationError, DecooClient
 from ..push import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MEMORY,
+    DEFAULT_SMALL_FILE,
     JournalError,
+    ManifestError,
     NoticeEvent,
     PushOptions,
     PushSummary,
@@ -21,15 +25,14 @@ from ..push import (
     Selection,
     SelectionError,
     Shard,
+    manifest_format,
     push,
 )
-from ..push.manifest import ManifestError, manifest_format
-from ..push.options import DEFAULT_CONCURRENCY, DEFAULT_MEMORY, DEFAULT_SMALL_FILE
-from ..push.progress import JsonRenderer, PlainRenderer, RichRenderer
 from ..target import open_target
 from ..unixfs.tree import DEFAULT_HASH_WORKERS
 from . import EXIT_INTERRUPTED, EXIT_USAGE
 from .options import RATE, SIZE, build_profile, cid_profile_options
+from .render import JsonRenderer, PlainRenderer, RichRenderer
 from .target_options import target_options
 
 Renderer = JsonRenderer | PlainRenderer | RichRenderer

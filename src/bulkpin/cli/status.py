@@ -10,10 +10,18 @@ import anyio
 import click
 
 from ..client import ConfigurationError, DecooClient
-from ..push import Journal, JournalError, PushOptions, default_journal_path
-from ..push.accounting import Accounting
-from ..push.manifest import write_manifest
-from ..push.poller import Poller
+from ..push import (
+    Accounting,
+    Journal,
+    JournalError,
+    Poller,
+    PollSchedule,
+    PushOptions,
+    RoundResult,
+    RunAborted,
+    default_journal_path,
+    write_manifest,
+)
 from ..target import open_target
 from . import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .options import build_profile, cid_profile_options
@@ -33,12 +41,12 @@ def _report(journal: Journal) -> int:
     width = max(len(s) for s in counts)
     for state, n in counts.items():
         click.echo(f"{state:>{width}}  {n}")
-    failed = list(journal.in_state("failed"))
-    for record in failed[:50]:
-        click.echo(f"failed: {os.fsdecode(record.display)}: {record.error}", err=True)
-    if len(failed) > 50:
-        click.echo(f"... {len(failed) - 50} more failures (write a --manifest to see them all)",
-                   err=True)
+    failures = journal.failures()
+    for shown, why in failures:
+        click.echo(f"failed: {shown}: {why}", err=True)
+    if counts["failed"] > len(failures):
+        click.echo(f"... {counts['failed'] - len(failures)} more failures (write a --manifest"
+                   " to see them all)", err=True)
     for _, path, cid, error in journal.roots():
         click.echo(f"root {cid or '-'} {os.fsdecode(path)}" + (f" ({error})" if error else ""))
     if counts["failed"]:
@@ -49,23 +57,22 @@ def _report(journal: Journal) -> int:
 
 
 async def _wait(journal: Journal, target: tuple[str | None, str | None, str | None],
-                wait_timeout: float, interval: float) -> None:
+                wait_timeout: float) -> None:
     profile, zone, endpoint = target
+
+    def said(result: RoundResult) -> None:
+        click.echo(f"waiting for {result.waiting} job(s); pinned {result.pinned} more", err=True)
+
     with open_target(profile, zone, endpoint, lambda m: click.echo(m, err=True)) as creds:
         async with DecooClient(creds, endpoint=endpoint) as client:
             poller = Poller(client, journal, Accounting(), wait_timeout=wait_timeout)
-            idle = 0.0
-            pause = interval
-            while journal.waiting_cids() and idle <= wait_timeout:
-                result = await poller.poll_once()
-                click.echo(f"waiting for {result.waiting} job(s); pinned {result.pinned} more",
-                           err=True)
-                if result.pinned or result.failed:
-                    idle, pause = 0.0, interval
-                else:
-                    idle += pause
-                    pause = min(pause * 2, 30.0)
-                await anyio.sleep(pause if journal.waiting_cids() else 0)
+            done = anyio.Event()
+            done.set()  # nothing is uploading: only the jobs are left to follow
+            await poller.follow(
+                PollSchedule(wait=True, wait_timeout=wait_timeout), patience=wait_timeout,
+                uploads_done=done, stop=anyio.Event(),
+                on_error=lambda m: click.echo(f"warning: {m}", err=True), on_round=said,
+            )
 
 
 @click.command("status")
@@ -97,11 +104,14 @@ def status_command(
     try:
         with Journal(path, profile_name=cid_profile_obj.name) as opened:
             if wait:
-                anyio.run(_wait, opened, (profile, zone, endpoint), wait_timeout, 1.0)
+                anyio.run(_wait, opened, (profile, zone, endpoint), wait_timeout)
             if manifest is not None:
                 write_manifest(opened, manifest)
             status = _report(opened)
     except (JournalError, ConfigurationError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    except RunAborted as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_status)
     sys.exit(status)

@@ -47,7 +47,17 @@ from .errors import (
 from .models import Endpoint, JobPage, JobStatus, Pin, PinByHashResult, PinJob, PinPage, PinResult
 from .multipart import DEFAULT_CHUNK_SIZE, FileContent, ProgressCallback, ReadReport
 from .redact import RedactingFilter, Secret, redact
-from .retry import Decision, RetryBudget, RetryPolicy, Verdict, classify
+from .retry import (
+    Decision,
+    Fate,
+    ItemVerdict,
+    RetryBudget,
+    RetryPolicy,
+    Verdict,
+    classify,
+    classify_item,
+    full_jitter,
+)
 from .tokens import AccessToken
 
 __all__ = [
@@ -68,12 +78,14 @@ __all__ = [
     "DecooError",
     "Endpoint",
     "EndpointSelector",
+    "Fate",
     "FileChangedError",
     "FileContent",
     "Forbidden",
     "HTTPStatusError",
     "InsecureFileError",
     "InvalidResponse",
+    "ItemVerdict",
     "JobPage",
     "JobStatus",
     "LocalFileError",
@@ -99,7 +111,9 @@ __all__ = [
     "Verdict",
     "WriteTimeout",
     "classify",
+    "classify_item",
     "default_profile_path",
+    "full_jitter",
     "load_credentials",
     "redact",
     "zone_url",

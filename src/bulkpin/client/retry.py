@@ -21,8 +21,9 @@ service is down, the budget drains and further failures are not retried: a dead
 service sees about one request per operation, a trickle, not ``max_attempts``
 times the load.
 
-The retry tiers: per request here; per file (upload again later) in the push
-pipeline; per run (resume) in the journal.
+The retry tiers: per request (:func:`classify`, :class:`RetryPolicy`); per item
+(:func:`classify_item`: try the item again later in the run, fail it, or stop the
+run), applied by the push pipeline; per run (resume) in the journal.
 """
 
 from __future__ import annotations
@@ -44,11 +45,14 @@ from tenacity.wait import wait_base
 
 from .errors import (
     AuthenticationError,
+    ConfigurationError,
     ConnectError,
     ConnectionBroken,
     DecooError,
+    Forbidden,
     HTTPStatusError,
     InvalidResponse,
+    LocalFileError,
     RateLimited,
     RequestTimeout,
     ServerError,
@@ -59,10 +63,14 @@ from .errors import (
 __all__ = [
     "Attempt",
     "Decision",
+    "Fate",
+    "ItemVerdict",
     "RetryBudget",
     "RetryPolicy",
     "Verdict",
     "classify",
+    "classify_item",
+    "full_jitter",
     "parse_retry_after",
 ]
 
@@ -124,6 +132,69 @@ def classify(exc: BaseException) -> Verdict:
         if isinstance(exc, types):
             return verdict
     return Verdict(Decision.FAIL, f"{type(exc).__name__} is not retried")
+
+
+def full_jitter(attempt: int, base: float, cap: float, rng: random.Random) -> float:
+    """The wait before retry number ``attempt`` (from 0): ``uniform(0, min(cap, base * 2**n))``."""
+    return rng.uniform(0.0, min(cap, base * math.pow(2, attempt)))
+
+
+class Fate(enum.Enum):
+    """What a mover does with an item after the client gave up on a request for it.
+
+    The second retry tier (DESIGN.md): the client has already retried the
+    request; this says whether the *item* is tried again later in the run.
+    """
+
+    #: The service may come back: try the item again after a pause, while the
+    #: run's patience lasts.
+    RETRY_ITEM = "retry-item"
+    #: The request for this item is wrong (400, 404, 413, 422...): fail it, go on.
+    FAIL_ITEM = "fail-item"
+    #: Every item would fail alike (credentials, certificate, signature,
+    #: configuration): stop the run, a usage or configuration error.
+    STOP_RUN = "stop-run"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemVerdict:
+    """The item tier's answer for one error."""
+
+    fate: Fate
+    #: Why, for the user (a run stopped says this).
+    reason: str
+    #: For STOP_RUN: whether the item that met the error is failed as well
+    #: (a refused signature is the item's outcome too; refused credentials are not).
+    fail_item: bool = False
+
+
+# The item tier's table: errors after which no item can succeed, most specific first.
+_STOP_RUN: tuple[tuple[type[DecooError], str, bool], ...] = (
+    (AuthenticationError, "the service refused the credentials: {}", False),
+    # A certificate that does not verify will not verify on a retry either.
+    (TLSError, "the service's certificate was refused: {}", False),
+    # The signature is the key's doing, not the item's: every upload would be
+    # refused alike, so stop rather than send the whole tree for nothing.
+    (Forbidden, "the service refused the upload's signature: the private key does not"
+                " belong to this API key's account ({})", True),
+    (ConfigurationError, "configuration error: {}", False),
+)
+
+
+def classify_item(exc: DecooError) -> ItemVerdict:
+    """Decide what becomes of an item whose request failed for good; the only such place."""
+    for cls, reason, fail_item in _STOP_RUN:
+        if isinstance(exc, cls):
+            return ItemVerdict(Fate.STOP_RUN, reason.format(exc), fail_item=fail_item)
+    if isinstance(exc, LocalFileError):
+        return ItemVerdict(Fate.FAIL_ITEM, exc.message)
+    if isinstance(exc, HTTPStatusError) and 400 <= exc.status < 500 and exc.status not in (
+        408, 429
+    ):
+        # The request itself is wrong: sending it again cannot help.
+        return ItemVerdict(Fate.FAIL_ITEM, str(exc))
+    # Connections, timeouts, 408, 429, 5xx, unreadable answers, unknown outcomes.
+    return ItemVerdict(Fate.RETRY_ITEM, str(exc))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -234,8 +305,8 @@ class _FullJitter(wait_base):
         else:
             # Renewals do not count towards the backoff's exponent.
             n = max(0, retry_state.attempt_number - 1 - int(self._state.renewed_token))
-            ceiling = min(self._policy.backoff_cap, self._policy.backoff_base * (2**n))
-            delay = self._policy.rng.uniform(0.0, ceiling)
+            policy = self._policy
+            delay = full_jitter(n, policy.backoff_base, policy.backoff_cap, policy.rng)
         self._state.delays.append(delay)
         return delay
 

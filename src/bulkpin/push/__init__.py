@@ -1,26 +1,51 @@
-"""The bulk pipeline behind ``bulkpin push``; :func:`push` is its library entry point."""
+"""The bulk pipeline behind ``bulkpin push``; :func:`push` is its library entry point.
 
-from .events import FileEvent, NoticeEvent, ProgressEvent, PushEvent
-from .journal import Journal, JournalError, JournalLocked
-from .options import PushOptions
-from .pipeline import PushSummary, default_journal_path, push
-from .selection import Selection, SelectionError, Shard
-from .uploader import RunAborted
+One module per stage of DESIGN.md's picture: the walk is :mod:`bulkpin.fs`;
+:mod:`.plan` (journal check), :mod:`.upload` (hash and send), :mod:`.poll`
+(batched ``pinJobs``), :mod:`.manifest` and :mod:`.roots` (report);
+:mod:`.pipeline` only wires them. Around them: :mod:`.journal` (what every file
+became) on :mod:`._store` (crash-safe SQLite), :mod:`.accounting` (counters fed
+by per-file outcomes), :mod:`.pacing` (limits, patience), :mod:`.errors`.
+"""
+
+from ..fs import Selection, SelectionError, Shard
+from .accounting import Accounting
+from .errors import ExitStatus, JournalError, JournalLocked, PushError, RunAborted
+from .events import FileEvent, FileOutcome, NoticeEvent, ProgressEvent, PushEvent, Snapshot
+from .journal import Journal, default_journal_path
+from .manifest import ManifestError, manifest_format, write_manifest
+from .options import DEFAULT_CONCURRENCY, DEFAULT_MEMORY, DEFAULT_SMALL_FILE, PushOptions
+from .pipeline import PushSummary, push
+from .poll import Poller, PollSchedule, RoundResult
 
 __all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_MEMORY",
+    "DEFAULT_SMALL_FILE",
+    "Accounting",
+    "ExitStatus",
     "FileEvent",
+    "FileOutcome",
     "Journal",
     "JournalError",
     "JournalLocked",
+    "ManifestError",
     "NoticeEvent",
+    "PollSchedule",
+    "Poller",
     "ProgressEvent",
+    "PushError",
     "PushEvent",
     "PushOptions",
     "PushSummary",
+    "RoundResult",
     "RunAborted",
     "Selection",
     "SelectionError",
     "Shard",
+    "Snapshot",
     "default_journal_path",
+    "manifest_format",
     "push",
+    "write_manifest",
 ]

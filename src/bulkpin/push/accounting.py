@@ -1,6 +1,11 @@
 """One accounting object for a run: every counter the display and summary show.
 
-Stages report to it (found, bytes sent, done, failed...); renderers only read
+Stages report what happens to each file, as rclone's transfers report
+``Done(err)``: :meth:`Accounting.found` when the walk takes it,
+:meth:`~Accounting.begin` / :meth:`~Accounting.sent` / :meth:`~Accounting.end`
+while a worker holds it, and :meth:`~Accounting.file_done` once with its
+outcome, which is counted here and passed on to the run's event subscriber.
+No stage touches a counter itself. Renderers only read
 :meth:`Accounting.snapshot`. Bytes sent may go backwards: the client rewinds
 its progress when a retried upload starts over, so the rate never lies.
 """
@@ -10,48 +15,30 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from .events import FileEvent, FileOutcome, PushEvent, Snapshot
+
+__all__ = ["Accounting"]
 
 #: Seconds of history behind the transfer rate shown.
 RATE_WINDOW = 10.0
 
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The state of a run at one instant."""
-
-    elapsed: float
-    walk_done: bool
-    files_found: int
-    bytes_found: int
-    files_done: int
-    bytes_done: int
-    bytes_sent: int
-    in_flight: int
-    uploaded: int
-    pinned: int
-    unchanged: int
-    deduplicated: int
-    failed: int
-    skipped: int
-    retries: int
-    waiting_jobs: int
-    rate: float  # bytes per second over the last RATE_WINDOW seconds
-    files_rate: float  # files done per second since the start
-
-    @property
-    def eta(self) -> float | None:
-        """Seconds until every byte found so far is sent, if the rate holds."""
-        left = self.bytes_found - self.bytes_done
-        if self.rate <= 0 or left <= 0:
-            return None
-        return left / self.rate
+#: Which counter each outcome adds to (a dry run's ``hashed`` adds to none).
+_COUNTERS: dict[FileOutcome, str] = {
+    "uploaded": "uploaded", "recovered": "uploaded", "deduplicated": "deduplicated",
+    "failed": "failed", "pinned": "pinned", "unchanged": "unchanged", "skipped": "skipped",
+}
 
 
 class Accounting:
     """Counters for one run; cheap enough to call per chunk."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        emit: Callable[[PushEvent], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._emit = emit or (lambda event: None)
         self._clock = clock
         self.started = clock()
         self.walk_done = False
@@ -84,10 +71,42 @@ class Accounting:
         while self._samples and now - self._samples[0][0] > RATE_WINDOW:
             self._samples.popleft()
 
-    def done(self, size: int) -> None:
-        """A file needs no more work from the upload stage."""
+    def walk_finished(self) -> None:
+        """Every file there is has been found."""
+        self.walk_done = True
+
+    def begin(self) -> None:
+        """A worker took a file."""
+        self.in_flight += 1
+
+    def end(self) -> None:
+        """The worker let go of the file (whatever became of it)."""
+        self.in_flight -= 1
+
+    def retry(self) -> None:
+        """A file will be tried again after a pause."""
+        self.retries += 1
+
+    def _count(self, event: FileEvent) -> None:
+        counter = _COUNTERS.get(event.outcome)
+        if counter is not None:
+            setattr(self, counter, getattr(self, counter) + 1)
+        self._emit(event)
+
+    def file_done(self, event: FileEvent) -> None:
+        """A found file needs no more work from the upload stage: its outcome."""
         self.files_done += 1
-        self.bytes_done += size
+        self.bytes_done += event.size
+        self._count(event)
+
+    def not_taken(self, event: FileEvent) -> None:
+        """A path the walk reported but no stage takes (skipped, or unreadable)."""
+        self._count(event)
+
+    def jobs(self, *, pinned: int, waiting: int) -> None:
+        """The poller's report: files pinned in the journal, jobs still not final."""
+        self.pinned = pinned
+        self.waiting_jobs = waiting
 
     def snapshot(self) -> Snapshot:
         """Everything at once, with rates."""

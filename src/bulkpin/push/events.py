@@ -5,11 +5,45 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .accounting import Snapshot
+__all__ = [
+    "FileEvent", "FileOutcome", "NoticeEvent", "ProgressEvent", "PushEvent", "Snapshot",
+]
 
 FileOutcome = Literal[
     "uploaded", "pinned", "unchanged", "deduplicated", "recovered", "failed", "skipped", "hashed"
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The state of a run at one instant."""
+
+    elapsed: float
+    walk_done: bool
+    files_found: int
+    bytes_found: int
+    files_done: int
+    bytes_done: int
+    bytes_sent: int
+    in_flight: int
+    uploaded: int
+    pinned: int
+    unchanged: int
+    deduplicated: int
+    failed: int
+    skipped: int
+    retries: int
+    waiting_jobs: int
+    rate: float  # bytes per second over the last RATE_WINDOW seconds
+    files_rate: float  # files done per second since the start
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds until every byte found so far is sent, if the rate holds."""
+        left = self.bytes_found - self.bytes_done
+        if self.rate <= 0 or left <= 0:
+            return None
+        return left / self.rate
 
 
 @dataclass(frozen=True, slots=True)

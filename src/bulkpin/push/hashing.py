@@ -9,32 +9,14 @@ what is on disk.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from ..client import FileContent
+from ..fs import ChangedWhileRead, FileIdentity
 from ..unixfs import CidProfile, FileBuilder, hash_bytes
 from ..unixfs.file_builder import read_buffer
 
 
-class ChangedWhileRead(OSError):
-    """The file's size, mtime or inode is not what the walk saw."""
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """What the walk saw of a file."""
-
-    size: int
-    mtime_ns: int
-    inode: int
-
-    def check(self, st: os.stat_result) -> None:
-        """Raise :class:`ChangedWhileRead` unless ``st`` still matches."""
-        if (st.st_size, st.st_mtime_ns, st.st_ino) != (self.size, self.mtime_ns, self.inode):
-            raise ChangedWhileRead(f"changed while being read (size {self.size} -> {st.st_size})")
-
-
-def _open_checked(path: bytes, expected: Identity, follow_symlinks: bool = False) -> int:
+def _open_checked(path: bytes, expected: FileIdentity, follow_symlinks: bool = False) -> int:
     # O_NOFOLLOW: the walk saw a regular file here; if a symlink replaced it, refuse
     # (unless the run follows symlinks: then the walk saw a link's target).
     # O_NONBLOCK: if a FIFO replaced it, opening must not hang.
@@ -48,7 +30,7 @@ def _open_checked(path: bytes, expected: Identity, follow_symlinks: bool = False
     return fd
 
 
-def hash_checked(path: bytes, expected: Identity, profile: CidProfile,
+def hash_checked(path: bytes, expected: FileIdentity, profile: CidProfile,
                  follow_symlinks: bool = False) -> str:
     """The CID of a file of any size, read in pieces, checked against ``expected``."""
     fd = _open_checked(path, expected, follow_symlinks)
@@ -69,7 +51,7 @@ def hash_checked(path: bytes, expected: Identity, profile: CidProfile,
     return builder.finish().cid
 
 
-def read_checked(path: bytes, expected: Identity, profile: CidProfile,
+def read_checked(path: bytes, expected: FileIdentity, profile: CidProfile,
                  follow_symlinks: bool = False) -> tuple[str, FileContent]:
     """Read a small file whole and hash it, checked like :func:`hash_checked`.
 

@@ -9,85 +9,34 @@ state moves::
          └────────────┴──────────────────▶ failed (the file could not be read or sent)
     skipped: a symlink, FIFO, socket or device, recorded so the manifest says why
 
-Durability rules, which make a ``kill -9`` at any instant safe:
-
-- ``uploading`` is committed before the first byte of an upload is sent
-  (:meth:`Journal.sync`, a group commit shared by every worker), so a crash
-  can never hide an upload that may have reached the service;
-- every other transition is committed in batches; losing one only means a
-  file is checked again against ``pinJobs`` on the next run;
-- commits use ``synchronous=FULL``: a power cut loses no committed mark.
-
-One run at a time: the journal holds an exclusive ``flock`` on ``FILE.lock``
-for its lifetime; a second run on the same journal is refused.
+How the file is kept safe (locking, WAL, group commits) is :mod:`._store`'s job.
 """
 
 from __future__ import annotations
 
-import fcntl
+import hashlib
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING
 
-import anyio
+import platformdirs
 
-from .crashpoints import crash_during
+from ..fs import FileIdentity
+from ._store import STATES, JournalStore, State
+from .errors import JournalError, JournalLocked
 
-State = Literal["discovered", "uploading", "uploaded", "pinned", "failed", "skipped"]
-STATES: tuple[State, ...] = ("discovered", "uploading", "uploaded", "pinned", "failed", "skipped")
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-_SCHEMA_VERSION = "1"
+    from .options import PushOptions
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS roots (
-    id INTEGER PRIMARY KEY,
-    path BLOB NOT NULL UNIQUE,
-    cid TEXT,
-    error TEXT
-);
-CREATE TABLE IF NOT EXISTS files (
-    id INTEGER PRIMARY KEY,
-    path BLOB NOT NULL UNIQUE,
-    display BLOB NOT NULL,
-    root INTEGER NOT NULL REFERENCES roots(id),
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    inode INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    cid TEXT,
-    job_id TEXT,
-    pin_date TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    error TEXT,
-    failed_since REAL,
-    updated REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS files_state ON files(state);
-CREATE INDEX IF NOT EXISTS files_cid ON files(cid);
--- Thousands of files can share a CID (empty files, copies): lookups by CID
--- and state must not walk all of them, or a large tree costs O(N^2).
-CREATE INDEX IF NOT EXISTS files_cid_state ON files(cid, state);
-CREATE INDEX IF NOT EXISTS files_size ON files(size);
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY,
-    started REAL NOT NULL,
-    finished REAL,
-    status TEXT
-);
-"""
-
-
-class JournalError(Exception):
-    """The journal cannot be opened or written (locked, corrupt, disk full...)."""
-
-
-class JournalLocked(JournalError):
-    """Another run holds the journal."""
+__all__ = ["STATES", "FileRecord", "Journal", "JournalError", "JournalLocked", "KnownFiles",
+           "State", "default_journal_path"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +58,10 @@ class FileRecord:
     error: str | None
     failed_since: float | None
 
-    def unchanged(self, size: int, mtime_ns: int, inode: int) -> bool:
-        """Whether the file on disk is still the one this row describes."""
-        return (self.size, self.mtime_ns, self.inode) == (size, mtime_ns, inode)
+    @property
+    def identity(self) -> FileIdentity:
+        """What the file was when this row was written."""
+        return FileIdentity(self.size, self.mtime_ns, self.inode)
 
 
 _COLUMNS = (
@@ -124,170 +74,8 @@ def _record(row: tuple[object, ...]) -> FileRecord:
     return FileRecord(*row)  # type: ignore[arg-type]
 
 
-class Journal:
-    """A run's view of the journal file. Not thread-safe: use it from one event loop."""
-
-    def __init__(self, path: Path, *, profile_name: str) -> None:
-        self.path = path
-        self._lock_fd = -1
-        self._conn: sqlite3.Connection | None = None
-        self._writes = 0  # statements issued since the journal opened
-        self._committed = 0  # ... of which committed
-        self._commit_lock = anyio.Lock()
-        self._last_commit = time.monotonic()
-        self._open(profile_name)
-
-    # -- lifecycle --
-
-    def _open(self, profile_name: str) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise JournalError(f"cannot create the journal at {self.path}: {exc.strerror}") from exc
-        try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._lock_fd)
-            raise JournalLocked(
-                f"another bulkpin run is using the journal {self.path}; "
-                "wait for it to finish or give this run its own --journal"
-            ) from None
-        try:
-            conn = sqlite3.connect(self.path, isolation_level="DEFERRED", check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.executescript(_SCHEMA)
-            stored = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-            self._check_meta(stored, profile_name)
-            conn.executemany(
-                "INSERT OR IGNORE INTO meta VALUES (?, ?)",
-                [("schema", _SCHEMA_VERSION), ("profile", profile_name)],
-            )
-            conn.commit()
-        except sqlite3.DatabaseError as exc:
-            self._release_lock()
-            raise JournalError(f"cannot use the journal {self.path}: {exc}") from exc
-        except JournalError:
-            self._release_lock()
-            raise
-        self._conn = conn
-
-    def _check_meta(self, stored: dict[str, str], profile_name: str) -> None:
-        if stored.get("schema", _SCHEMA_VERSION) != _SCHEMA_VERSION:
-            raise JournalError(f"{self.path} was written by an incompatible bulkpin")
-        if stored.get("profile", profile_name) != profile_name:
-            raise JournalError(
-                f"{self.path} holds CIDs of profile {stored['profile']!r}, not "
-                f"{profile_name!r}; use another --journal for another profile"
-            )
-
-    def _release_lock(self) -> None:
-        if self._lock_fd >= 0:
-            os.close(self._lock_fd)
-            self._lock_fd = -1
-
-    def close(self) -> None:
-        """Commit what is pending, close the database and release the lock."""
-        if self._conn is not None:
-            try:
-                self.commit()
-            finally:
-                self._conn.close()
-                self._conn = None
-        self._release_lock()
-
-    def __enter__(self) -> Journal:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        """The open connection."""
-        if self._conn is None:
-            raise JournalError("the journal is closed")
-        return self._conn
-
-    def _write(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
-        try:
-            cursor = self.conn.execute(sql, params)
-        except sqlite3.Error as exc:
-            raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
-        self._writes += 1
-        return cursor
-
-    # -- commits --
-
-    def commit(self) -> None:
-        """Commit every statement issued so far."""
-        if self._committed == self._writes:
-            return
-        target = self._writes
-        crash_during("commit")
-        try:
-            self.conn.commit()
-        except sqlite3.Error as exc:
-            raise JournalError(f"cannot commit the journal {self.path}: {exc}") from exc
-        self._committed = target
-        self._last_commit = time.monotonic()
-
-    def commit_if_due(self, interval: float = 0.5, max_pending: int = 2000) -> None:
-        """The batch commit: call it often; it commits at most every ``interval`` s."""
-        pending = self._writes - self._committed
-        if pending and (
-            pending >= max_pending or time.monotonic() - self._last_commit >= interval
-        ):
-            self.commit()
-
-    async def sync(self, window: float = 0.002) -> None:
-        """Return once every statement issued before the call is committed.
-
-        Workers that call this together share one commit: the first waits
-        ``window`` seconds for the others' marks, then commits them all.
-        """
-        target = self._writes
-        if self._committed >= target:
-            return
-        async with self._commit_lock:
-            if self._committed >= target:
-                return
-            await anyio.sleep(window)
-            self.commit()
-
-    # -- runs and roots --
-
-    def begin_run(self) -> int:
-        """Record a new run; returns its id."""
-        cursor = self._write("INSERT INTO runs (started) VALUES (?)", (time.time(),))
-        self.commit()
-        return int(cursor.lastrowid or 0)
-
-    def end_run(self, run_id: int, status: str) -> None:
-        """Record how a run ended."""
-        self._write("UPDATE runs SET finished = ?, status = ? WHERE id = ?",
-                    (time.time(), status, run_id))
-        self.commit()
-
-    def root_id(self, path: bytes) -> int:
-        """The id of a PATH argument, created on first use."""
-        row = self.conn.execute("SELECT id FROM roots WHERE path = ?", (path,)).fetchone()
-        if row is not None:
-            return int(row[0])
-        cursor = self._write("INSERT INTO roots (path) VALUES (?)", (path,))
-        return int(cursor.lastrowid or 0)
-
-    def set_root_cid(self, root: int, cid: str | None, error: str | None = None) -> None:
-        """Record the locally computed root CID of a PATH argument (or why there is none)."""
-        self._write("UPDATE roots SET cid = ?, error = ? WHERE id = ?", (cid, error, root))
-
-    def roots(self) -> list[tuple[int, bytes, str | None, str | None]]:
-        """Every PATH argument: ``(id, path, cid, error)``."""
-        return [
-            (int(r[0]), bytes(r[1]), r[2], r[3])
-            for r in self.conn.execute("SELECT id, path, cid, error FROM roots ORDER BY id")
-        ]
+class Journal(JournalStore):
+    """What a run learnt of every file. Not thread-safe: use it from one event loop."""
 
     # -- files --
 
@@ -310,10 +98,11 @@ class Journal:
         return _record(row)
 
     def discover(
-        self, path: bytes, display: bytes, root: int, size: int, mtime_ns: int, inode: int,
+        self, path: bytes, display: bytes, root: int, identity: FileIdentity,
         state: State = "discovered", error: str | None = None,
     ) -> FileRecord:
         """Record a file as the walk found it; a changed file starts over."""
+        size, mtime_ns, inode = identity.size, identity.mtime_ns, identity.inode
         now = time.time()
         old = self.get(path)
         if old is None:
@@ -323,7 +112,7 @@ class Journal:
                 (path, display, root, size, mtime_ns, inode, state, error, now),
             )
             return self.get_id(int(cursor.lastrowid or 0))
-        if old.unchanged(size, mtime_ns, inode) and state == "discovered":
+        if old.identity == identity and state == "discovered":
             return old
         self._write(
             "UPDATE files SET display = ?, root = ?, size = ?, mtime_ns = ?, inode = ?,"
@@ -469,6 +258,15 @@ class Journal:
                 yield _record(row)
             last = int(rows[-1][0])
 
+    def failures(self, limit: int = 50) -> list[tuple[str, str]]:
+        """The first ``limit`` failed files: ``(path shown, why)``."""
+        out = []
+        for record in self.in_state("failed"):
+            out.append((os.fsdecode(record.display), record.error or "failed"))
+            if len(out) >= limit:
+                break
+        return out
+
     def waiting_cids(self) -> set[str]:
         """CIDs of uploaded files whose job is not yet known to be final."""
         return {
@@ -489,3 +287,47 @@ class Journal:
     def integrity_check(self) -> str:
         """SQLite's own verdict on the file: ``"ok"`` when sound."""
         return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def default_journal_path(roots: Sequence[bytes], options: PushOptions) -> Path:
+    """A journal per set of PATHs, profile and shard: re-running a command resumes it."""
+    key = hashlib.sha256()
+    for root in sorted(roots):
+        key.update(root + b"\0")
+    key.update(options.profile.name.encode())
+    if options.selection.shard is not None:
+        shard = options.selection.shard
+        key.update(f"shard {shard.index}/{shard.count}".encode())
+    state = Path(platformdirs.user_state_dir("bulkpin"))
+    return state / "journals" / f"{key.hexdigest()[:20]}.sqlite"
+
+
+class KnownFiles:
+    """Read-only lookups of recorded files, from any thread (one connection per thread).
+
+    The root-CID computation walks the tree again in worker threads and asks,
+    per file, whether the journal already knows its CID; SQLite objects stay in
+    the thread that made them, and WAL lets these readers run beside the writer.
+    """
+
+    def __init__(self, journal_path: Path) -> None:
+        self.journal_path = journal_path
+        self._local = threading.local()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(f"file:{self.journal_path}?mode=ro", uri=True)
+            self._local.conn = conn
+        return conn
+
+    def cid_if_unchanged(self, path: bytes, st: os.stat_result) -> tuple[str, int] | None:
+        """The recorded CID and size of the file at ``path``, if ``st`` shows it unchanged."""
+        row = self._conn().execute(
+            "SELECT size, mtime_ns, inode, cid FROM files WHERE path = ?", (path,)
+        ).fetchone()
+        if row is None or row[3] is None:
+            return None
+        if not FileIdentity(row[0], row[1], row[2]).matches(st):
+            return None
+        return str(row[3]), int(row[0])

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..fs import Selection
 from ..unixfs import DEFAULT_PROFILE, CidProfile
 from ..unixfs.tree import DEFAULT_HASH_WORKERS
-from .selection import Selection
 
 #: Uploads in flight by default: the best of 1, 4, 16, 64 in workload 4 of the
 #: benchmarks (small files are bound by per-request latency, not bandwidth).

@@ -1,6 +1,6 @@
 """``ipfs add -r --only-hash`` over paths on disk: a streaming walk, parallel hashing.
 
-The walk (:mod:`bulkpin.fswalk`) streams depth first and holds only the listings
+The walk (:mod:`bulkpin.fs`) streams depth first and holds only the listings
 of the directories on the current path, never the whole tree. Files are hashed
 on a bounded thread pool; results come back in walk order through a bounded
 window of pending work, so output is deterministic and memory does not grow
@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
-from ..fswalk import describe_os_error, walk
+from ..fs import describe_os_error, walk
 from .directory import DirectoryBuilder, symlink_link
 from .file_builder import FileResult, hash_file
 from .node import Link, cid_to_str

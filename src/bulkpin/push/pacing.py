@@ -1,8 +1,11 @@
-"""Rate limits for a run: uploads started per second and file bytes sent per second.
+"""Pacing a run: its rate limits, its memory bound, and its patience with an outage.
 
-A token bucket each; the clock and sleep are injected so tests take no time.
-Concurrency (requests in flight) and memory are bounded elsewhere, by the
-worker count and a byte semaphore: the three bounds are separate on purpose.
+- :class:`TokenBucket`: uploads started per second, file bytes sent per second;
+- :class:`ByteSemaphore`: bytes of file contents held in memory across workers;
+- :class:`Outage`: how long the service has been failing, against ``--patience``.
+
+Concurrency (requests in flight) is bounded by the worker count: the bounds are
+separate on purpose. Clocks and sleeps are injected so tests take no time.
 """
 
 from __future__ import annotations
@@ -11,6 +14,10 @@ import time
 from collections.abc import Awaitable, Callable
 
 import anyio
+
+from .errors import ExitStatus, RunAborted
+
+__all__ = ["ByteSemaphore", "Outage", "TokenBucket"]
 
 
 class TokenBucket:
@@ -73,3 +80,43 @@ class ByteSemaphore:
         self._free += amount
         self._changed.set()
         self._changed = anyio.Event()
+
+
+class Outage:
+    """Tracks how long the service has been failing, against the run's patience."""
+
+    def __init__(self, patience: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.patience = patience
+        self._clock = clock
+        self._failing_since: float | None = None
+
+    def success(self) -> None:
+        """Any answer from the service ends an outage."""
+        self._failing_since = None
+
+    def failure(self, exc: BaseException) -> None:
+        """A request failed for a reason that may pass (connection, 5xx, 429...).
+
+        Raises :class:`RunAborted` (exit 3, resumable) once the service has been
+        failing for longer than the patience: the one place that rule lives.
+        """
+        if self._failing_since is None:
+            self._failing_since = self._clock()
+        if self.expired:
+            raise RunAborted(
+                f"the service has been unreachable for over {self.patience:g} s"
+                f" (last error: {exc})", ExitStatus.INTERRUPTED,
+            ) from exc
+
+    @property
+    def failing(self) -> bool:
+        """Whether the last answer, if any, was a failure."""
+        return self._failing_since is not None
+
+    @property
+    def expired(self) -> bool:
+        """Whether the service has failed for longer than the patience."""
+        return (
+            self._failing_since is not None
+            and self._clock() - self._failing_since > self.patience
+        )

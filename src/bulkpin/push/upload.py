@@ -12,45 +12,46 @@ For each file a worker decides how to read it:
 
 Content whose CID the journal already knows as uploaded or pinned is not sent
 again (``deduplicated``). The ``uploading`` mark is committed before the first
-byte goes out. Errors are sorted here into three tiers, per DESIGN.md: the
-client retries a request (tenacity); this stage retries a file after a
-transient failure, until the service has been unreachable for longer than the
-run's patience; the next run resumes whatever is left.
+byte goes out. Errors follow the three tiers of DESIGN.md: the client retries a
+request (tenacity); :func:`bulkpin.client.classify_item` decides whether the
+file is tried again after a pause (until the service has been unreachable for
+longer than the run's patience), failed, or the run stopped; the next run
+resumes whatever is left.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import random
 import stat
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
 
 from ..client import (
-    AuthenticationError,
     DecooClient,
     DecooError,
+    Fate,
     FileChangedError,
     FileContent,
-    Forbidden,
-    HTTPStatusError,
     LocalFileError,
     PinResult,
-    TLSError,
+    classify_item,
+    full_jitter,
 )
 from ..client.multipart import DEFAULT_CHUNK_SIZE, ReadReport
+from ..fs import ChangedWhileRead, FileIdentity
 from .accounting import Accounting
 from .crashpoints import crash_point
-from .events import FileEvent, FileOutcome, PushEvent
-from .hashing import ChangedWhileRead, Identity, hash_checked, read_checked
+from .errors import ExitStatus, RunAborted
+from .events import FileEvent, FileOutcome
+from .hashing import hash_checked, read_checked
 from .journal import FileRecord, Journal
-from .limits import ByteSemaphore, TokenBucket
 from .options import PushOptions
+from .pacing import ByteSemaphore, Outage, TokenBucket
+
+__all__ = ["UPLOAD_BUFFER", "Uploader", "WorkItem"]
 
 log = logging.getLogger(__name__)
 
@@ -59,45 +60,6 @@ UPLOAD_BUFFER = 3 * DEFAULT_CHUNK_SIZE
 
 #: Times a file that keeps changing under us is re-read before it is failed.
 MAX_CHANGED_RETRIES = 2
-
-
-class RunAborted(Exception):
-    """The run cannot go on; ``exit_status`` says how the CLI should end."""
-
-    def __init__(self, message: str, exit_status: int) -> None:
-        super().__init__(message)
-        self.exit_status = exit_status
-
-
-class Outage:
-    """Tracks how long the service has been failing, against the run's patience."""
-
-    def __init__(self, patience: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.patience = patience
-        self._clock = clock
-        self._failing_since: float | None = None
-
-    def success(self) -> None:
-        """Any answer from the service ends an outage."""
-        self._failing_since = None
-
-    def failure(self) -> None:
-        """A request failed for a reason that may pass (connection, 5xx, 429...)."""
-        if self._failing_since is None:
-            self._failing_since = self._clock()
-
-    @property
-    def failing(self) -> bool:
-        """Whether the last answer, if any, was a failure."""
-        return self._failing_since is not None
-
-    @property
-    def expired(self) -> bool:
-        """Whether the service has failed for longer than the patience."""
-        return (
-            self._failing_since is not None
-            and self._clock() - self._failing_since > self.patience
-        )
 
 
 @dataclass(slots=True)
@@ -116,11 +78,6 @@ def _reason(exc: BaseException) -> str:
     return str(exc)
 
 
-def _is_permanent(exc: DecooError) -> bool:
-    """400/403/413/422: the request itself is wrong; sending it again cannot help."""
-    return isinstance(exc, HTTPStatusError) and exc.status in (400, 403, 404, 413, 422)
-
-
 class Uploader:
     """Runs one file at a time through hashing, dedup and upload; several run at once."""
 
@@ -130,7 +87,6 @@ class Uploader:
         journal: Journal,
         client: DecooClient | None,
         accounting: Accounting,
-        emit: Callable[[PushEvent], None],
         *,
         hash_limiter: anyio.CapacityLimiter,
         outage: Outage,
@@ -140,7 +96,6 @@ class Uploader:
         self.journal = journal
         self.client = client
         self.acct = accounting
-        self.emit = emit
         self.hash_limiter = hash_limiter
         self.outage = outage
         self.memory = ByteSemaphore(options.memory)
@@ -163,14 +118,9 @@ class Uploader:
 
     def _finish(self, record: FileRecord, outcome: FileOutcome, cid: str | None,
                 error: str | None = None) -> None:
-        counter = {
-            "uploaded": "uploaded", "recovered": "uploaded", "deduplicated": "deduplicated",
-            "failed": "failed", "pinned": "pinned",
-        }.get(outcome)
-        if counter is not None:
-            setattr(self.acct, counter, getattr(self.acct, counter) + 1)
-        self.acct.done(record.size)
-        self.emit(FileEvent(os.fsdecode(record.display), outcome, record.size, cid, error))
+        self.acct.file_done(
+            FileEvent(os.fsdecode(record.display), outcome, record.size, cid, error)
+        )
 
     def _fail(self, record: FileRecord, message: str) -> None:
         self.journal.mark_failed(record.id, message)
@@ -182,7 +132,7 @@ class Uploader:
         """Take one file to an outcome (or raise :class:`RunAborted`)."""
         record = item.record
         changed = attempt = 0
-        self.acct.in_flight += 1
+        self.acct.begin()
         try:
             while True:
                 try:
@@ -200,42 +150,29 @@ class Uploader:
                     self._fail(record, _reason(exc))
                     return
                 except DecooError as exc:
-                    if not await self._transient(record, exc, attempt):
+                    if not await self._after_error(record, exc, attempt):
                         return
                     attempt += 1
                     item.verify = True  # the file may have been sent: ask pinJobs first
                 else:
                     return
         finally:
-            self.acct.in_flight -= 1
+            self.acct.end()
 
-    async def _transient(self, record: FileRecord, exc: DecooError, attempt: int) -> bool:
-        """Sort a service error: True to try the file again (after a pause)."""
-        if isinstance(exc, AuthenticationError):
-            raise RunAborted(f"the service refused the credentials: {exc}", 2) from exc
-        if isinstance(exc, TLSError):
-            # A certificate that does not verify will not verify on a retry either.
-            raise RunAborted(f"the service's certificate was refused: {exc}", 2) from exc
-        if isinstance(exc, Forbidden):
-            # The signature is the key's doing, not the file's: every upload would
-            # be refused alike, so stop rather than send the whole tree for nothing.
-            self._fail(record, str(exc))
-            raise RunAborted(
-                "the service refused the upload's signature: the private key does not"
-                f" belong to this API key's account ({exc})", 2,
-            ) from exc
-        if _is_permanent(exc):
+    async def _after_error(self, record: FileRecord, exc: DecooError, attempt: int) -> bool:
+        """Apply the item tier's verdict: True to try the file again (after a pause)."""
+        verdict = classify_item(exc)
+        if verdict.fate is Fate.STOP_RUN:
+            if verdict.fail_item:
+                self._fail(record, str(exc))
+            raise RunAborted(verdict.reason, ExitStatus.USAGE) from exc
+        if verdict.fate is Fate.FAIL_ITEM:
             self.outage.success()  # the service answered
-            self._fail(record, str(exc))
+            self._fail(record, verdict.reason)
             return False
-        self.outage.failure()
-        self.acct.retries += 1
-        if self.outage.expired:
-            raise RunAborted(
-                f"the service has been unreachable for over {self.options.patience:g} s"
-                f" (last error: {exc})", 3,
-            ) from exc
-        delay = backoff(attempt, 0.5, 30.0, self._rng)
+        self.outage.failure(exc)
+        self.acct.retry()
+        delay = full_jitter(attempt, 0.5, 30.0, self._rng)
         log.info("%s: will try again in %.1f s: %s", os.fsdecode(record.display), delay, exc)
         # While the service keeps failing, the waiting files take turns, each after
         # its pause: a dead service sees a trickle however many workers there are,
@@ -252,12 +189,12 @@ class Uploader:
             return None
         if not stat.S_ISREG(st.st_mode):  # replaced by a directory, FIFO...
             return None
-        return self.journal.discover(record.path, record.display, record.root, st.st_size,
-                                     st.st_mtime_ns, st.st_ino)
+        return self.journal.discover(record.path, record.display, record.root,
+                                     FileIdentity.of(st))
 
     async def _once(self, record: FileRecord, verify: bool) -> None:
         opts = self.options
-        identity = Identity(record.size, record.mtime_ns, record.inode)
+        identity = record.identity
         cid = record.cid
         if opts.dry_run:
             if cid is None:
@@ -287,7 +224,7 @@ class Uploader:
         finally:
             self.memory.release(reserved)
 
-    async def _hash(self, record: FileRecord, identity: Identity) -> str:
+    async def _hash(self, record: FileRecord, identity: FileIdentity) -> str:
         opts = self.options
         return await anyio.to_thread.run_sync(
             hash_checked, record.path, identity, opts.profile, opts.follow_symlinks,
@@ -295,7 +232,7 @@ class Uploader:
         )
 
     async def _send_once(
-        self, record: FileRecord, cid: str | None, identity: Identity, verify: bool,
+        self, record: FileRecord, cid: str | None, identity: FileIdentity, verify: bool,
         content: FileContent | None,
     ) -> None:
         """Upload unless the same content is known or on its way; never twice at once."""
@@ -348,7 +285,7 @@ class Uploader:
         return True
 
     async def _upload(
-        self, record: FileRecord, cid: str | None, identity: Identity,
+        self, record: FileRecord, cid: str | None, identity: FileIdentity,
         content: FileContent | None,
     ) -> None:
         assert self.client is not None
@@ -363,9 +300,7 @@ class Uploader:
         await self.journal.sync()
 
         def verify(report: ReadReport) -> None:
-            if (report.size, report.mtime_ns, report.inode) != (
-                identity.size, identity.mtime_ns, identity.inode
-            ):
+            if FileIdentity(report.size, report.mtime_ns, report.inode) != identity:
                 raise FileChangedError(
                     f"{os.fsdecode(record.display)} changed while being read", operation="pinFile"
                 )
@@ -400,8 +335,3 @@ class Uploader:
         if result.job_status is not None and result.job_status.value == "pinned":
             self.journal.set_job_status(result.cid, "pinned", result.job_id, None)
         self._finish(record, "recovered" if result.recovered else "uploaded", result.cid)
-
-
-def backoff(attempt: int, base: float, cap: float, rng: random.Random) -> float:
-    """Full-jitter exponential backoff (AWS's recipe)."""
-    return rng.uniform(0, min(cap, base * math.pow(2, attempt)))

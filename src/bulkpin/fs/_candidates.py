@@ -13,8 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from ..fswalk import describe_os_error, walk
-from .selection import Selection
+from ._identity import FileIdentity
+from ._selection import Selection
+from ._walk import describe_os_error, walk
 
 CandidateKind = Literal["file", "skipped", "error"]
 
@@ -37,6 +38,11 @@ class Candidate:
     mtime_ns: int = 0
     inode: int = 0
     reason: str | None = None
+
+    @property
+    def identity(self) -> FileIdentity:
+        """What the walk saw of the file."""
+        return FileIdentity(self.size, self.mtime_ns, self.inode)
 
 
 def _display(base: bytes, rel: bytes) -> bytes:

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bulkpin.fs import files_from, walk_candidates
 from bulkpin.push import Selection, SelectionError, Shard
-from bulkpin.push.walker import files_from, walk_candidates
 
 
 @given(st.lists(st.binary(min_size=1, max_size=40), min_size=1, max_size=200, unique=True),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import anyio
 
-from bulkpin.push.limits import ByteSemaphore, TokenBucket
+from bulkpin.push.pacing import ByteSemaphore, TokenBucket
 
 
 def test_token_bucket_paces_to_the_rate() -> None:

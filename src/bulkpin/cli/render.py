@@ -14,9 +14,7 @@ import time
 from dataclasses import asdict
 from typing import IO, TYPE_CHECKING, Any
 
-from .accounting import Snapshot
-from .events import FileEvent, NoticeEvent, ProgressEvent, PushEvent
-from .pipeline import PushSummary
+from ..push import FileEvent, NoticeEvent, ProgressEvent, PushEvent, PushSummary, Snapshot
 
 if TYPE_CHECKING:
     from rich.console import Console

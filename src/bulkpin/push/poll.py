@@ -5,7 +5,9 @@ page of up to 1000 at a time: first the usually short lists of ``queued``,
 ``pinning`` and ``failed`` jobs, then, only for CIDs absent from those, the
 ``pinned`` jobs newest first, stopping as soon as every such CID is found. So a
 round costs a handful of requests per thousand files, whatever the account's
-size. Rounds back off while nothing changes and speed up again when jobs move.
+size. :meth:`Poller.follow` is the schedule, shared by ``push`` and
+``status --wait``: rounds back off while nothing changes and speed up again
+when jobs move; an outage counts against the run's patience.
 
 A ``failed`` job is not final at once: Decoo retries failed jobs for a while,
 so a file is failed only after its job has stayed failed for the run's
@@ -19,10 +21,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..client import MAX_PAGE_SIZE, DecooClient, JobStatus, PinJob
+import anyio
+
+from ..client import MAX_PAGE_SIZE, DecooClient, DecooError, Fate, JobStatus, PinJob, classify_item
 from .accounting import Accounting
 from .crashpoints import crash_point
+from .errors import ExitStatus, RunAborted
 from .journal import Journal
+from .pacing import Outage
+
+__all__ = ["PollSchedule", "Poller", "RoundResult"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +47,19 @@ class RoundResult:
     failed: int
     waiting: int
     missing: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollSchedule:
+    """When to poll and when to give up."""
+
+    #: Keep polling after the uploads end until every job is final.
+    wait: bool = True
+    #: Seconds with no job becoming final (after the uploads end) before giving up.
+    wait_timeout: float = 600.0
+    #: First and longest pause between rounds.
+    interval: float = 1.0
+    max_interval: float = 30.0
 
 
 class Poller:
@@ -130,7 +151,90 @@ class Poller:
                 self.journal.fail_cid(cid, "the service has no pin job for this upload")
                 del self._missing_since[cid]
         self.journal.commit()
-        self.acct.pinned = self.journal.counts()["pinned"]
-        self.acct.waiting_jobs = len(self.journal.waiting_cids())
-        return RoundResult(self.requests - before, pinned_n, failed_n,
-                           self.acct.waiting_jobs, missing)
+        waiting_n = len(self.journal.waiting_cids())
+        self.acct.jobs(pinned=self.journal.counts()["pinned"], waiting=waiting_n)
+        return RoundResult(self.requests - before, pinned_n, failed_n, waiting_n, missing)
+
+    async def follow(
+        self,
+        schedule: PollSchedule,
+        *,
+        patience: float,
+        uploads_done: anyio.Event,
+        stop: anyio.Event,
+        on_error: Callable[[str], None],
+        on_round: Callable[[RoundResult], None] | None = None,
+    ) -> bool:
+        """Poll while uploads run, then (if waiting) until every job is final.
+
+        Returns True when it gave up after ``wait_timeout`` with no progress.
+        Raises :class:`RunAborted` when the credentials are refused (exit 2) or
+        the service stays unreachable past the patience (exit 3).
+        """
+        # The poller's own clock: pinJobs answering says nothing of uploads.
+        outage = Outage(patience)
+        pause = schedule.interval
+        last_progress = time.monotonic()
+        while True:
+            done = uploads_done.is_set()
+            result = await self._round(outage, on_error)
+            if result is not None and on_round is not None:
+                on_round(result)
+            if result is not None and (result.pinned or result.failed):
+                last_progress = time.monotonic()
+                pause = schedule.interval
+            else:
+                pause = min(schedule.max_interval, pause * 2)
+            # One query per round: the set of CIDs still waiting for a final job.
+            waiting = bool(self.journal.waiting_cids())
+            if done:
+                if not schedule.wait or not waiting:
+                    return False
+                if time.monotonic() - last_progress > schedule.wait_timeout:
+                    return True
+            elif not waiting:
+                # Nothing to follow yet: wake up soon, the uploads will add some.
+                pause = schedule.interval
+            if stop.is_set():
+                return False
+            with anyio.move_on_after(pause):
+                if done:
+                    await stop.wait()
+                else:
+                    await _wait_any(uploads_done, stop)
+
+
+    async def _round(self, outage: Outage, on_error: Callable[[str], None]) -> RoundResult | None:
+        """A round if anything is left to follow; None if not, or if it failed."""
+        if not (self.journal.waiting_cids() or self.journal.failed_job_cids()):
+            return None
+        try:
+            result = await self.poll_once()
+        except Exception as exc:
+            _round_failed(exc, outage, on_error)
+            return None
+        outage.success()
+        return result
+
+
+def _round_failed(exc: Exception, outage: Outage, on_error: Callable[[str], None]) -> None:
+    if isinstance(exc, DecooError):
+        verdict = classify_item(exc)
+        if verdict.fate is Fate.STOP_RUN:
+            # Refused credentials are refused on every try: no patience helps, and
+            # it is a configuration problem (exit 2), not an outage (3).
+            raise RunAborted(verdict.reason, ExitStatus.USAGE) from exc
+    on_error(f"polling pin jobs failed: {exc}")
+    # An outage while only polling is left counts against the patience too, not
+    # only against the (longer) wait timeout.
+    outage.failure(exc)
+
+
+async def _wait_any(*events: anyio.Event) -> None:
+    async with anyio.create_task_group() as tg:
+        async def waiter(event: anyio.Event) -> None:
+            await event.wait()
+            tg.cancel_scope.cancel()
+
+        for event in events:
+            tg.start_soon(waiter, event)

@@ -1,0 +1,27 @@
+"""The local filesystem, with no network: walking trees, choosing files, telling change.
+
+- :mod:`._walk`: a streaming, depth-first walk shared by ``cid`` and ``push``;
+- :mod:`._selection`: glob filters, size bounds and ``--shard`` shares;
+- :mod:`._candidates`: PATH arguments or a ``--files-from`` list to the files a run considers;
+- :mod:`._identity`: whether a file is still the one that was seen.
+"""
+
+from ._candidates import Candidate, batched, files_from, walk_candidates
+from ._identity import ChangedWhileRead, FileIdentity
+from ._selection import Selection, SelectionError, Shard
+from ._walk import WalkEntry, describe_os_error, walk
+
+__all__ = [
+    "Candidate",
+    "ChangedWhileRead",
+    "FileIdentity",
+    "Selection",
+    "SelectionError",
+    "Shard",
+    "WalkEntry",
+    "batched",
+    "describe_os_error",
+    "files_from",
+    "walk",
+    "walk_candidates",
+]

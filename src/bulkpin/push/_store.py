@@ -1,0 +1,242 @@
+"""The journal's file: SQLite in WAL mode, one run at a time, crash-safe commits.
+
+Durability rules, which make a ``kill -9`` at any instant safe:
+
+- ``uploading`` is committed before the first byte of an upload is sent
+  (:meth:`JournalStore.sync`, a group commit shared by every worker), so a
+  crash can never hide an upload that may have reached the service;
+- every other transition is committed in batches; losing one only means an
+  item is checked again against ``pinJobs`` on the next run;
+- commits use ``synchronous=FULL``: a power cut loses no committed mark.
+
+One run at a time: the store holds an exclusive ``flock`` on ``FILE.lock``
+for its lifetime; a second run on the same journal is refused. What the rows
+mean is :mod:`.journal`'s business; this module only keeps them safe.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Literal, Self
+
+import anyio
+
+from .crashpoints import crash_during
+from .errors import JournalError, JournalLocked
+
+__all__ = ["STATES", "JournalStore", "State"]
+
+State = Literal["discovered", "uploading", "uploaded", "pinned", "failed", "skipped"]
+STATES: tuple[State, ...] = ("discovered", "uploading", "uploaded", "pinned", "failed", "skipped")
+
+_SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS roots (
+    id INTEGER PRIMARY KEY,
+    path BLOB NOT NULL UNIQUE,
+    cid TEXT,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY,
+    path BLOB NOT NULL UNIQUE,
+    display BLOB NOT NULL,
+    root INTEGER NOT NULL REFERENCES roots(id),
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    cid TEXT,
+    job_id TEXT,
+    pin_date TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    failed_since REAL,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_state ON files(state);
+CREATE INDEX IF NOT EXISTS files_cid ON files(cid);
+-- Thousands of files can share a CID (empty files, copies): lookups by CID
+-- and state must not walk all of them, or a large tree costs O(N^2).
+CREATE INDEX IF NOT EXISTS files_cid_state ON files(cid, state);
+CREATE INDEX IF NOT EXISTS files_size ON files(size);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    started REAL NOT NULL,
+    finished REAL,
+    status TEXT
+);
+"""
+
+
+class JournalStore:
+    """The open journal file, its lock and its commits. Not thread-safe: one event loop."""
+
+    def __init__(self, path: Path, *, profile_name: str) -> None:
+        self.path = path
+        self._lock_fd = -1
+        self._conn: sqlite3.Connection | None = None
+        self._writes = 0  # statements issued since the journal opened
+        self._committed = 0  # ... of which committed
+        self._commit_lock = anyio.Lock()
+        self._last_commit = time.monotonic()
+        self._open(profile_name)
+
+    # -- lifecycle --
+
+    def _open(self, profile_name: str) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise JournalError(f"cannot create the journal at {self.path}: {exc.strerror}") from exc
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            raise JournalLocked(
+                f"another bulkpin run is using the journal {self.path}; "
+                "wait for it to finish or give this run its own --journal"
+            ) from None
+        try:
+            conn = sqlite3.connect(self.path, isolation_level="DEFERRED", check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.executescript(_SCHEMA)
+            stored = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            self._check_meta(stored, profile_name)
+            conn.executemany(
+                "INSERT OR IGNORE INTO meta VALUES (?, ?)",
+                [("schema", _SCHEMA_VERSION), ("profile", profile_name)],
+            )
+            conn.commit()
+        except sqlite3.DatabaseError as exc:
+            self._release_lock()
+            raise JournalError(f"cannot use the journal {self.path}: {exc}") from exc
+        except JournalError:
+            self._release_lock()
+            raise
+        self._conn = conn
+
+    def _check_meta(self, stored: dict[str, str], profile_name: str) -> None:
+        if stored.get("schema", _SCHEMA_VERSION) != _SCHEMA_VERSION:
+            raise JournalError(f"{self.path} was written by an incompatible bulkpin")
+        if stored.get("profile", profile_name) != profile_name:
+            raise JournalError(
+                f"{self.path} holds CIDs of profile {stored['profile']!r}, not "
+                f"{profile_name!r}; use another --journal for another profile"
+            )
+
+    def _release_lock(self) -> None:
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
+    def close(self) -> None:
+        """Commit what is pending, close the database and release the lock."""
+        if self._conn is not None:
+            try:
+                self.commit()
+            finally:
+                self._conn.close()
+                self._conn = None
+        self._release_lock()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The open connection."""
+        if self._conn is None:
+            raise JournalError("the journal is closed")
+        return self._conn
+
+    def _write(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        try:
+            cursor = self.conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
+        self._writes += 1
+        return cursor
+
+    # -- commits --
+
+    def commit(self) -> None:
+        """Commit every statement issued so far."""
+        if self._committed == self._writes:
+            return
+        target = self._writes
+        crash_during("commit")
+        try:
+            self.conn.commit()
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot commit the journal {self.path}: {exc}") from exc
+        self._committed = target
+        self._last_commit = time.monotonic()
+
+    def commit_if_due(self, interval: float = 0.5, max_pending: int = 2000) -> None:
+        """The batch commit: call it often; it commits at most every ``interval`` s."""
+        pending = self._writes - self._committed
+        if pending and (
+            pending >= max_pending or time.monotonic() - self._last_commit >= interval
+        ):
+            self.commit()
+
+    async def sync(self, window: float = 0.002) -> None:
+        """Return once every statement issued before the call is committed.
+
+        Workers that call this together share one commit: the first waits
+        ``window`` seconds for the others' marks, then commits them all.
+        """
+        target = self._writes
+        if self._committed >= target:
+            return
+        async with self._commit_lock:
+            if self._committed >= target:
+                return
+            await anyio.sleep(window)
+            self.commit()
+
+    # -- runs and roots --
+
+    def begin_run(self) -> int:
+        """Record a new run; returns its id."""
+        cursor = self._write("INSERT INTO runs (started) VALUES (?)", (time.time(),))
+        self.commit()
+        return int(cursor.lastrowid or 0)
+
+    def end_run(self, run_id: int, status: str) -> None:
+        """Record how a run ended."""
+        self._write("UPDATE runs SET finished = ?, status = ? WHERE id = ?",
+                    (time.time(), status, run_id))
+        self.commit()
+
+    def root_id(self, path: bytes) -> int:
+        """The id of a PATH argument, created on first use."""
+        row = self.conn.execute("SELECT id FROM roots WHERE path = ?", (path,)).fetchone()
+        if row is not None:
+            return int(row[0])
+        cursor = self._write("INSERT INTO roots (path) VALUES (?)", (path,))
+        return int(cursor.lastrowid or 0)
+
+    def set_root_cid(self, root: int, cid: str | None, error: str | None = None) -> None:
+        """Record the locally computed root CID of a PATH argument (or why there is none)."""
+        self._write("UPDATE roots SET cid = ?, error = ? WHERE id = ?", (cid, error, root))
+
+    def roots(self) -> list[tuple[int, bytes, str | None, str | None]]:
+        """Every PATH argument: ``(id, path, cid, error)``."""
+        return [
+            (int(r[0]), bytes(r[1]), r[2], r[3])
+            for r in self.conn.execute("SELECT id, path, cid, error FROM roots ORDER BY id")
+        ]
+
