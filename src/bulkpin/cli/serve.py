@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from ..service import (
     FaultSpecError,
     LocalService,
     ServiceConfig,
+    SharedDataDirError,
     default_data_dir,
     init_accounts,
     parse_faults,
@@ -33,6 +35,7 @@ from ..service.config import (
     DEFAULT_TOKEN_TTL,
     DEFAULT_UPLOAD_MEMORY,
 )
+from ..service.private_files import SERVICE_UMASK
 from .options import SIZE
 
 T = TypeVar("T")
@@ -77,6 +80,8 @@ def _convert(value: str, parse: Callable[[str], T], param: str) -> T:
               help="Injected faults: ROUTE:KIND=P[,KIND=P...][;ROUTE:...].")
 @click.option("--fault-seed", type=int, default=0, show_default=True,
               help="Seed of the generator deciding faults.")
+@click.option("--allow-shared-data-dir", is_flag=True,
+              help="Serve from a data dir other users can write to (refused otherwise).")
 @click.option("--init-only", is_flag=True, help="Create the data dir and profiles, then exit.")
 @click.option("--new-account", "new_accounts", multiple=True, metavar="NAME",
               help="Also create account NAME and write DIR/profile-NAME.toml.")
@@ -86,8 +91,8 @@ def serve_command(
     endpoint_ports: str, job_delay: float, token_ttl: float, fetch_timeout: float,
     idle_timeout: float, max_upload_size: int | None, upload_memory: int,
     rate_limit: str | None,
-    faults: str | None, fault_seed: int, init_only: bool, new_accounts: tuple[str, ...],
-    verbose: bool,
+    faults: str | None, fault_seed: int, allow_shared_data_dir: bool, init_only: bool,
+    new_accounts: tuple[str, ...], verbose: bool,
 ) -> None:
     """Run a local Decoo-compatible pinning service (Cloud and Endpoints).
 
@@ -114,18 +119,25 @@ def serve_command(
                 _convert(rate_limit, parse_rate_limit, "--rate-limit") if rate_limit else None
             ),
             faults=plan or FaultPlan(), fault_seed=fault_seed,
+            allow_shared_data_dir=allow_shared_data_dir,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    if init_only:
-        for path in init_accounts(config, new_accounts):
-            click.echo(f"bulkpin serve: profile {path.resolve()}")
-        return
-    # Uploads stream through the heap in large reads: keep its top mapped.
-    tune_malloc(SERVICE_TRIM_THRESHOLD)
+    # Whatever this process writes holds keys or uploads: nobody else's to read.
+    # (Each file is also created with an explicit mode; this covers the rest.)
+    os.umask(SERVICE_UMASK)
     try:
+        if init_only:
+            for path in init_accounts(config, new_accounts):
+                click.echo(f"bulkpin serve: profile {path.resolve()}")
+            return
+        # Uploads stream through the heap in large reads: keep its top mapped.
+        tune_malloc(SERVICE_TRIM_THRESHOLD)
         service = LocalService(config, new_accounts=new_accounts)
         asyncio.run(run_until_signalled(service, sys.stdout))
+    except SharedDataDirError as exc:
+        click.echo(f"bulkpin serve: {exc}", err=True)
+        raise SystemExit(2) from None
     except OSError as exc:
         # A port in use or an unwritable data dir: a configuration error.
         click.echo(f"bulkpin serve: {exc}", err=True)

@@ -86,6 +86,8 @@ class ServiceConfig:
     rate_limit: float | None = None
     faults: FaultPlan = field(default_factory=FaultPlan)
     fault_seed: int = 0
+    #: Serve from a data dir other users can write to (refused otherwise).
+    allow_shared_data_dir: bool = False
 
     def __post_init__(self) -> None:
         if not self.endpoint_ports:

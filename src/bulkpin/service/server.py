@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -30,6 +31,7 @@ from .errors import JsonErrorAppRunner, error_middleware
 from .faults import FaultInjector
 from .jobs import JobWorker
 from .middleware import fault_middleware, stats_middleware
+from .private_files import check_data_dir, make_private_dir, tighten
 from .ratelimit import RateLimiter
 from .stage_budget import StageBudget
 from .state import STATE, ServiceState
@@ -63,9 +65,17 @@ def _app(state: ServiceState, routes: web.RouteTableDef) -> web.Application:
     return app
 
 
-def open_accounts(data_dir: Path, names: Iterable[str] = ()) -> tuple[AsyncDatabase, bytes]:
-    """Open the data dir's database, creating it and the default account if needed."""
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+def open_accounts(
+    data_dir: Path, names: Iterable[str] = (), *, allow_shared: bool = False
+) -> tuple[AsyncDatabase, bytes]:
+    """Open the data dir's database, creating it and the default account if needed.
+
+    Raises :class:`~.private_files.SharedDataDirError` for a data dir others can
+    write to, unless ``allow_shared``.
+    """
+    make_private_dir(data_dir)
+    check_data_dir(data_dir, allow_shared=allow_shared)
+    tighten(data_dir / SECRET_FILE)
     secret = load_or_create_secret(data_dir / SECRET_FILE)
     db = AsyncDatabase(data_dir / DB_FILE)
     try:
@@ -84,7 +94,9 @@ def init_accounts(config: ServiceConfig, names: Iterable[str] = ()) -> list[Path
     service's, if any), else at the configured host and port.
     """
     names = list(names)
-    db, secret = open_accounts(config.data_dir, names)
+    db, secret = open_accounts(
+        config.data_dir, names, allow_shared=config.allow_shared_data_dir
+    )
     try:
         cloud_url = db.call(Database.get_meta, "cloud_url") or (
             f"http://{config.url_host}:{config.cloud_port}"
@@ -153,7 +165,10 @@ class LocalService:
         config = self.config
         loop = asyncio.get_running_loop()
         db, secret = await loop.run_in_executor(
-            None, open_accounts, config.data_dir, self._new_accounts
+            None, functools.partial(
+                open_accounts, config.data_dir, self._new_accounts,
+                allow_shared=config.allow_shared_data_dir,
+            ),
         )
         self._db = db
         self._hashers = ThreadPoolExecutor(_HASH_THREADS, thread_name_prefix="bulkpin-hash")
