@@ -25,9 +25,15 @@ from . import cloud, endpoint
 from .accounts import DEFAULT_ACCOUNT, ensure_account, profile_path, write_account_profile
 from .auth import Authenticator
 from .blobs import BlobStore
-from .config import ServiceConfig
+from .config import JSON_BODY_MAX, ServiceConfig
+from .connections import (
+    ConnectionCounts,
+    ConnectionLimits,
+    GuardedAppRunner,
+    default_max_connections,
+)
 from .db import AsyncDatabase, Database
-from .errors import JsonErrorAppRunner, error_middleware
+from .errors import error_middleware
 from .faults import FaultInjector
 from .jobs import JobWorker
 from .middleware import fault_middleware, stats_middleware
@@ -43,8 +49,6 @@ log = logging.getLogger("bulkpin.service")
 
 DB_FILE = "bulkpin.sqlite3"
 SECRET_FILE = "jwt-secret"  # noqa: S105 - a file name
-#: JSON bodies (pinByHash) are small; uploads are streamed and not bound by this.
-_JSON_BODY_MAX = 1 << 20
 #: After an early error answer (413...), how long aiohttp keeps reading and
 #: discarding the rest of the body, so the client gets to read the answer.
 _LINGER_SECONDS = 2.0
@@ -58,7 +62,7 @@ _WRITE_THREADS = 2 * _HASH_THREADS
 def _app(state: ServiceState, routes: web.RouteTableDef) -> web.Application:
     app = web.Application(
         middlewares=[stats_middleware, fault_middleware, error_middleware],
-        client_max_size=_JSON_BODY_MAX,
+        client_max_size=JSON_BODY_MAX,
     )
     app[STATE] = state
     app.add_routes(routes)
@@ -187,9 +191,19 @@ class LocalService:
                 limiter=limiter, clock=self._clock,
             )
             self._state = state
-            state.cloud_url = await self._listen(_app(state, cloud.routes), config.cloud_port)
-            for port in config.endpoint_ports:
-                state.endpoint_urls.append(await self._listen(_app(state, endpoint.routes), port))
+            limits = ConnectionLimits(
+                max_connections=config.max_connections
+                or default_max_connections(1 + len(config.endpoint_ports)),
+                header_timeout=config.header_timeout,
+            )
+            state.cloud_url, state.connections["cloud"] = await self._listen(
+                _app(state, cloud.routes), config.cloud_port, limits
+            )
+            for i, port in enumerate(config.endpoint_ports):
+                url, state.connections[f"endpoint{i}"] = await self._listen(
+                    _app(state, endpoint.routes), port, limits
+                )
+                state.endpoint_urls.append(url)
             await db.run(Database.set_meta, "cloud_url", state.cloud_url)
             for account in await db.run(Database.accounts):
                 await loop.run_in_executor(
@@ -200,17 +214,21 @@ class LocalService:
             await self.stop()
             raise
 
-    async def _listen(self, app: web.Application, port: int) -> str:
-        runner = JsonErrorAppRunner(
-            app, access_log=None, lingering_time=_LINGER_SECONDS,
+    async def _listen(
+        self, app: web.Application, port: int, limits: ConnectionLimits
+    ) -> tuple[str, ConnectionCounts]:
+        """Serve ``app`` on ``port``: its URL, and its connection counts."""
+        runner = GuardedAppRunner(
+            app, limits, access_log=None, lingering_time=_LINGER_SECONDS,
             shutdown_timeout=_SHUTDOWN_SECONDS,
+            keepalive_timeout=self.config.keepalive_timeout,
         )
         await runner.setup()
         self._runners.append(runner)
         site = web.TCPSite(runner, self.config.host, port)
         await site.start()
         bound_port = runner.addresses[0][1]
-        return f"http://{self.config.url_host}:{bound_port}"
+        return f"http://{self.config.url_host}:{bound_port}", runner.counts
 
     async def stop(self) -> None:
         """Stop listening, finish requests in progress (briefly), close the database."""
