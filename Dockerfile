@@ -3,7 +3,9 @@ FROM python:3.11-slim
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install --no-cache-dir . && useradd --create-home bulkpin && mkdir /data && chown bulkpin /data
+# /data is 0700: it holds the accounts' private keys, and a new named volume copies its mode.
+RUN pip install --no-cache-dir . && useradd --create-home bulkpin \
+    && install -d -o bulkpin -m 700 /data
 USER bulkpin
 VOLUME /data
 EXPOSE 8080 8081

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -58,6 +59,18 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("bulkpin")) / "service"
 
 
+def _private_dir(path: Path, *, tighten: bool) -> None:
+    """Create ``path`` 0700 (the service's data dir holds every account's private key).
+
+    With ``tighten``, an existing one is made 0700 too: the default directory
+    is bulkpin's own, and versions before this one created it 0755.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, exist_ok=True)
+    if tighten and stat.S_IMODE(path.stat().st_mode) & 0o077:
+        path.chmod(0o700)
+
+
 class EmbeddedService:
     """``with EmbeddedService() as svc:`` runs the local service for the block's duration."""
 
@@ -65,6 +78,7 @@ class EmbeddedService:
         self, data_dir: Path | None = None, *extra_args: str, timeout: float = 60.0
     ) -> None:
         self.data_dir = data_dir or default_data_dir()
+        self._own_dir = data_dir is None
         self.extra_args = extra_args
         self.timeout = timeout
         self.cloud_url = ""
@@ -74,9 +88,11 @@ class EmbeddedService:
 
     def start(self) -> EmbeddedService:
         """Start the service and wait until it serves."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        _private_dir(self.data_dir, tighten=self._own_dir)
         log_path = self.data_dir / "embedded.log"
-        with log_path.open("a") as log:
+        # The service's stderr: private like everything else in its data dir.
+        fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "a") as log:
             self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 [sys.executable, "-m", "bulkpin", "serve", "--data-dir", str(self.data_dir),
                  "--cloud-port", "0", "--endpoint-ports", "0", *self.extra_args],

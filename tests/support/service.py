@@ -27,12 +27,19 @@ class ServiceError(RuntimeError):
 
 
 class ServiceProcess:
-    """One ``bulkpin serve`` process on ``data_dir``; ``args`` are extra CLI options."""
+    """One ``bulkpin serve`` process on ``data_dir``; ``args`` are extra CLI options.
 
-    def __init__(self, data_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    ``umask``: the one the process starts with (default: this process's).
+    """
+
+    def __init__(
+        self, data_dir: Path, *args: str, env: dict[str, str] | None = None,
+        umask: int | None = None,
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.args: tuple[str, ...] = tuple(args)
         self.env = env
+        self.umask = umask
         self.cloud_url = ""
         self.endpoint_urls: list[str] = []
         self.profile_path = self.data_dir / "profile.toml"
@@ -73,6 +80,7 @@ class ServiceProcess:
             self.process = subprocess.Popen(
                 self.command(*self.args), stdout=subprocess.PIPE, stderr=stderr, text=True,
                 env=self._environ(), start_new_session=True,
+                umask=-1 if self.umask is None else self.umask,
             )
         finally:
             stderr.close()

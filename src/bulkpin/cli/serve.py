@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from ..service import (
     FaultSpecError,
     LocalService,
     ServiceConfig,
+    SharedDataDirError,
     default_data_dir,
     init_accounts,
     parse_faults,
@@ -26,13 +28,18 @@ from ..service import (
 )
 from ..service.accounts import check_account_name
 from ..service.config import (
+    DEFAULT_BODY_RATE_WINDOW,
     DEFAULT_FETCH_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
     DEFAULT_HOST,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_JOB_DELAY,
+    DEFAULT_KEEPALIVE_TIMEOUT,
+    DEFAULT_MIN_BODY_RATE,
     DEFAULT_TOKEN_TTL,
     DEFAULT_UPLOAD_MEMORY,
 )
+from ..service.private_files import SERVICE_UMASK
 from .options import SIZE
 
 T = TypeVar("T")
@@ -65,6 +72,23 @@ def _convert(value: str, parse: Callable[[str], T], param: str) -> T:
 @click.option("--idle-timeout", type=click.FloatRange(min=0, min_open=True),
               default=DEFAULT_IDLE_TIMEOUT, show_default=True,
               help="Seconds a request body may stall before it is abandoned (408).")
+@click.option("--min-body-rate", type=SIZE, default=f"{DEFAULT_MIN_BODY_RATE}/s",
+              show_default=True,
+              help="Slowest request body kept, bytes per second over each --body-rate-window"
+                   " of waiting (408 below); 0: no minimum.")
+@click.option("--body-rate-window", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT_BODY_RATE_WINDOW, show_default=True,
+              help="Seconds over which --min-body-rate is judged.")
+@click.option("--header-timeout", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT_HEADER_TIMEOUT, show_default=True,
+              help="Seconds a request's headers may take from its first byte (or from the"
+                   " connection's opening); slower connections are closed.")
+@click.option("--keepalive-timeout", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT_KEEPALIVE_TIMEOUT, show_default=True,
+              help="Seconds an idle kept-alive connection stays open.")
+@click.option("--max-connections", type=click.IntRange(min=1), default=None,
+              help="Open connections per listener; past it, 503 and close"
+                   " [default: from the open-files limit, 16-1024].")
 @click.option("--max-upload-size", type=click.IntRange(min=0), default=None,
               help="Largest file pinFile accepts, in bytes (413 above) [default: no limit].")
 @click.option("--upload-memory", type=SIZE, default=f"{DEFAULT_UPLOAD_MEMORY >> 20}MiB",
@@ -77,6 +101,8 @@ def _convert(value: str, parse: Callable[[str], T], param: str) -> T:
               help="Injected faults: ROUTE:KIND=P[,KIND=P...][;ROUTE:...].")
 @click.option("--fault-seed", type=int, default=0, show_default=True,
               help="Seed of the generator deciding faults.")
+@click.option("--allow-shared-data-dir", is_flag=True,
+              help="Serve from a data dir other users can write to (refused otherwise).")
 @click.option("--init-only", is_flag=True, help="Create the data dir and profiles, then exit.")
 @click.option("--new-account", "new_accounts", multiple=True, metavar="NAME",
               help="Also create account NAME and write DIR/profile-NAME.toml.")
@@ -84,10 +110,12 @@ def _convert(value: str, parse: Callable[[str], T], param: str) -> T:
 def serve_command(
     data_dir: Path | None, host: str, advertise_host: str | None, cloud_port: int,
     endpoint_ports: str, job_delay: float, token_ttl: float, fetch_timeout: float,
-    idle_timeout: float, max_upload_size: int | None, upload_memory: int,
+    idle_timeout: float, min_body_rate: int, body_rate_window: float, header_timeout: float,
+    keepalive_timeout: float, max_connections: int | None, max_upload_size: int | None,
+    upload_memory: int,
     rate_limit: str | None,
-    faults: str | None, fault_seed: int, init_only: bool, new_accounts: tuple[str, ...],
-    verbose: bool,
+    faults: str | None, fault_seed: int, allow_shared_data_dir: bool, init_only: bool,
+    new_accounts: tuple[str, ...], verbose: bool,
 ) -> None:
     """Run a local Decoo-compatible pinning service (Cloud and Endpoints).
 
@@ -114,18 +142,27 @@ def serve_command(
                 _convert(rate_limit, parse_rate_limit, "--rate-limit") if rate_limit else None
             ),
             faults=plan or FaultPlan(), fault_seed=fault_seed,
+            allow_shared_data_dir=allow_shared_data_dir, min_body_rate=min_body_rate,
+            body_rate_window=body_rate_window, header_timeout=header_timeout,
+            keepalive_timeout=keepalive_timeout, max_connections=max_connections,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    if init_only:
-        for path in init_accounts(config, new_accounts):
-            click.echo(f"bulkpin serve: profile {path.resolve()}")
-        return
-    # Uploads stream through the heap in large reads: keep its top mapped.
-    tune_malloc(SERVICE_TRIM_THRESHOLD)
+    # Whatever this process writes holds keys or uploads: nobody else's to read.
+    # (Each file is also created with an explicit mode; this covers the rest.)
+    os.umask(SERVICE_UMASK)
     try:
+        if init_only:
+            for path in init_accounts(config, new_accounts):
+                click.echo(f"bulkpin serve: profile {path.resolve()}")
+            return
+        # Uploads stream through the heap in large reads: keep its top mapped.
+        tune_malloc(SERVICE_TRIM_THRESHOLD)
         service = LocalService(config, new_accounts=new_accounts)
         asyncio.run(run_until_signalled(service, sys.stdout))
+    except SharedDataDirError as exc:
+        click.echo(f"bulkpin serve: {exc}", err=True)
+        raise SystemExit(2) from None
     except OSError as exc:
         # A port in use or an unwritable data dir: a configuration error.
         click.echo(f"bulkpin serve: {exc}", err=True)

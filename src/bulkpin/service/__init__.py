@@ -9,7 +9,7 @@ job each:
 - :mod:`.cloud` and :mod:`.endpoint`: the routes of each side;
 - :mod:`.upload`: streaming a ``pinFile`` body through the CID engine to disk;
 - :mod:`.jobs`: the pin-job worker;
-- :mod:`.db`, :mod:`.blobs`: state on disk;
+- :mod:`.db`, :mod:`.blobs`: state on disk; :mod:`.private_files`: kept private;
 - :mod:`.accounts`, :mod:`.tokens`, :mod:`.auth`: accounts, keys, tokens, callers;
 - :mod:`.faults`, :mod:`.ratelimit`, :mod:`.stats`, :mod:`.middleware`: the test levers;
 - :mod:`.errors`, :mod:`.params`: error answers and request parsing.
@@ -17,6 +17,7 @@ job each:
 
 from .config import ServiceConfig, default_data_dir, parse_ports, parse_rate_limit
 from .faults import FaultPlan, FaultSpecError, parse_faults
+from .private_files import SharedDataDirError
 from .server import LocalService, init_accounts, run_until_signalled
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "FaultSpecError",
     "LocalService",
     "ServiceConfig",
+    "SharedDataDirError",
     "default_data_dir",
     "init_accounts",
     "parse_faults",

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from ..unixfs import CidProfile, FileResult, hash_bytes, hash_file
+from .private_files import PRIVATE_DIR
 
 _O_DIRECT: int = getattr(os, "O_DIRECT", 0)
 #: O_DIRECT writes are multiples of this (every common logical block size divides it).
@@ -45,7 +46,9 @@ class BlobStore:
         self._tmp = root / "tmp"
         # Leftovers of uploads cut short by a crash are never referenced.
         shutil.rmtree(self._tmp, ignore_errors=True)
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        # Files are private from mkstemp; the directories are made so too.
+        root.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+        self._tmp.mkdir(mode=PRIVATE_DIR, exist_ok=True)
 
     def path_for(self, cid: str) -> Path:
         """Where the blob of ``cid`` lives (whether or not it exists)."""
@@ -83,7 +86,7 @@ class BlobStore:
 
 def _place(temp: Path, final: Path) -> None:
     """Rename a synced temporary file to its final name, durably."""
-    final.parent.mkdir(exist_ok=True)
+    final.parent.mkdir(mode=PRIVATE_DIR, exist_ok=True)
     os.replace(temp, final)
     _fsync_dir(final.parent)
 

@@ -3,6 +3,7 @@ and the loopback-only ``/_admin/stats``."""
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 
 from aiohttp import web
@@ -108,6 +109,8 @@ async def admin_stats(request: web.Request) -> web.Response:
         raise Forbidden("/_admin is only served to loopback clients")
     state = request.app[STATE]
     db_stats = await state.db.run(Database.stats)
-    return json_response(
-        {**state.stats.snapshot(db_stats), "upload_stages": state.stage_budget.snapshot()}
-    )
+    connections = {name: dataclasses.asdict(counts) for name, counts in state.connections.items()}
+    return json_response({
+        **state.stats.snapshot(db_stats), "upload_stages": state.stage_budget.snapshot(),
+        "connections": connections,
+    })

@@ -25,6 +25,18 @@ DEFAULT_FETCH_TIMEOUT = 5.0
 RETRY_WINDOW = 24 * 60 * 60
 #: A request body that sends nothing for this long is abandoned (408).
 DEFAULT_IDLE_TIMEOUT = 30.0
+#: JSON bodies (pinByHash) are small; uploads are streamed and not bound by this.
+JSON_BODY_MAX = 1 << 20
+#: A request body slower than this (bytes per second, over each window below) is
+#: abandoned (408): a slow link is fine, a trickle holding a connection is not.
+DEFAULT_MIN_BODY_RATE = 1024
+#: Seconds of waiting for a body over which its rate is judged.
+DEFAULT_BODY_RATE_WINDOW = 10.0
+#: A request's headers must be complete this many seconds after its first byte
+#: (or after the connection opens); slower ones are closed (slowloris).
+DEFAULT_HEADER_TIMEOUT = 30.0
+#: An idle kept-alive connection is closed after this many seconds.
+DEFAULT_KEEPALIVE_TIMEOUT = 75.0
 #: Memory shared by large uploads for their extra stages (see stage_budget.py):
 #: enough for four at full speed; more go on with one stage each.
 DEFAULT_UPLOAD_MEMORY = 48 * 1024 * 1024
@@ -86,6 +98,16 @@ class ServiceConfig:
     rate_limit: float | None = None
     faults: FaultPlan = field(default_factory=FaultPlan)
     fault_seed: int = 0
+    #: Serve from a data dir other users can write to (refused otherwise).
+    allow_shared_data_dir: bool = False
+    #: Bytes per second a request body must keep up (0: no minimum).
+    min_body_rate: float = DEFAULT_MIN_BODY_RATE
+    body_rate_window: float = DEFAULT_BODY_RATE_WINDOW
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT
+    #: Open connections per listener; None: from the descriptor limit
+    #: (:func:`~.connections.default_max_connections`).
+    max_connections: int | None = None
 
     def __post_init__(self) -> None:
         if not self.endpoint_ports:
@@ -93,13 +115,18 @@ class ServiceConfig:
         for name in ("job_delay", "fetch_timeout"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
-        for name in ("token_ttl", "idle_timeout"):
+        for name in ("token_ttl", "idle_timeout", "body_rate_window", "header_timeout",
+                     "keepalive_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         if self.max_upload_size is not None and self.max_upload_size < 0:
             raise ValueError("max_upload_size must not be negative")
         if self.upload_memory < 0:
             raise ValueError("upload_memory must not be negative")
+        if self.min_body_rate < 0:
+            raise ValueError("min_body_rate must not be negative")
+        if self.max_connections is not None and self.max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
 
     @property
     def url_host(self) -> str:

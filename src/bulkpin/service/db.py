@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Concatenate, Literal, ParamSpec, TypeVar
 
+from .private_files import create_private_file, tighten
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -128,6 +130,12 @@ class Database:
     """Synchronous access; call from one thread at a time (see :class:`AsyncDatabase`)."""
 
     def __init__(self, path: Path) -> None:
+        # Private before SQLite opens it, so the WAL and shared-memory files it
+        # makes (with the database's mode) are private too; ones an older
+        # version left readable are tightened.
+        create_private_file(path)
+        for sidecar in ("-wal", "-shm", "-journal"):
+            tighten(path.with_name(path.name + sidecar))
         self._conn = sqlite3.connect(
             path, timeout=30.0, isolation_level=None, check_same_thread=False
         )

@@ -8,8 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
+from .config import JSON_BODY_MAX
 from .db import Database
-from .errors import BadRequest, CidMismatch, Forbidden, RequestTimeout, json_response
+from .errors import BadRequest, CidMismatch, Forbidden, PayloadTooLarge, json_response
 from .params import clean_name, format_date, parse_cid
 from .state import STATE
 from .upload import (
@@ -63,11 +64,12 @@ async def pin_file(request: web.Request) -> web.Response:
 
 
 async def _json_body(request: web.Request) -> Any:
-    try:
-        async with asyncio.timeout(request.app[STATE].config.idle_timeout):
-            raw = await request.read()
-    except TimeoutError:
-        raise RequestTimeout("the request body stopped arriving") from None
+    body = request.app[STATE].paced_body(request)
+    raw = bytearray()
+    while chunk := await body.read():
+        raw += chunk
+        if len(raw) > JSON_BODY_MAX:
+            raise PayloadTooLarge(f"a JSON body is at most {JSON_BODY_MAX} bytes")
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):

@@ -9,24 +9,23 @@ might hold a boundary split across two reads are ever copied.
 
 Headers of a part are parsed with aiohttp's own Content-Disposition parser.
 Everything malformed raises :class:`~.errors.BadRequest`; a body that stalls
-for ``idle`` seconds raises :class:`~.errors.RequestTimeout`.
+or trickles raises :class:`~.errors.RequestTimeout` (see :mod:`.body_rate`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import ctypes.util
 import functools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from aiohttp import StreamReader
 from aiohttp.helpers import parse_mimetype
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.multipart import content_disposition_filename, parse_content_disposition
 
-from .errors import BadRequest, RequestTimeout
+from .body_rate import PacedBody
+from .errors import BadRequest
 
 #: Longest header line, and most header bytes, of one part.
 MAX_HEADER_BYTES = 64 * 1024
@@ -106,10 +105,9 @@ def form_boundary(content_type: str) -> bytes:
 class FormReader:
     """Parts of a form, in order: :meth:`next_part`, then :meth:`body` for each."""
 
-    def __init__(self, content: StreamReader, boundary: bytes, idle: float) -> None:
-        self._content = content
+    def __init__(self, body: PacedBody, boundary: bytes) -> None:
+        self._body = body
         self._delimiter = b"\r\n--" + boundary
-        self._idle = idle
         # The body is read as if it began with CRLF, so the first boundary
         # (which has none before it) is found like every other one.
         self._left = b"\r\n"
@@ -117,10 +115,7 @@ class FormReader:
 
     async def _more(self) -> bytes:
         try:
-            async with asyncio.timeout(self._idle):
-                data = await self._content.readany()
-        except TimeoutError:
-            raise RequestTimeout("the request body stopped arriving") from None
+            data = await self._body.read()
         except (HttpProcessingError, ConnectionError) as exc:
             # Bad chunked framing, fewer bytes than Content-Length, a client gone.
             raise BadRequest(f"the body is malformed or cut short: {exc}"[:200]) from None

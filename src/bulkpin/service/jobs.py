@@ -13,6 +13,7 @@ import logging
 
 from .config import RETRY_WINDOW
 from .db import Database
+from .inline_cid import inline_size
 from .state import ServiceState
 
 log = logging.getLogger("bulkpin.service")
@@ -30,6 +31,11 @@ class JobWorker:
     def __init__(self, state: ServiceState) -> None:
         self._state = state
 
+    def _content_size(self, cid: str) -> int | None:
+        """The size of ``cid``'s content if the service has it: inside the CID, or stored."""
+        size = inline_size(cid)
+        return size if size is not None else self._state.blobs.size(cid)
+
     async def run(self) -> None:
         """Advance jobs forever."""
         state = self._state
@@ -40,7 +46,7 @@ class JobWorker:
             try:
                 done = await state.db.run(
                     Database.advance_jobs, state.now_ms(), state.step_ms, POLL_MS,
-                    RETRY_WINDOW * 1000, state.blobs.size,
+                    RETRY_WINDOW * 1000, self._content_size,
                 )
                 if done:
                     continue

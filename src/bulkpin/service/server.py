@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -24,12 +25,19 @@ from . import cloud, endpoint
 from .accounts import DEFAULT_ACCOUNT, ensure_account, profile_path, write_account_profile
 from .auth import Authenticator
 from .blobs import BlobStore
-from .config import ServiceConfig
+from .config import JSON_BODY_MAX, ServiceConfig
+from .connections import (
+    ConnectionCounts,
+    ConnectionLimits,
+    GuardedAppRunner,
+    default_max_connections,
+)
 from .db import AsyncDatabase, Database
-from .errors import JsonErrorAppRunner, error_middleware
+from .errors import error_middleware
 from .faults import FaultInjector
 from .jobs import JobWorker
 from .middleware import fault_middleware, stats_middleware
+from .private_files import check_data_dir, make_private_dir, tighten
 from .ratelimit import RateLimiter
 from .stage_budget import StageBudget
 from .state import STATE, ServiceState
@@ -41,8 +49,6 @@ log = logging.getLogger("bulkpin.service")
 
 DB_FILE = "bulkpin.sqlite3"
 SECRET_FILE = "jwt-secret"  # noqa: S105 - a file name
-#: JSON bodies (pinByHash) are small; uploads are streamed and not bound by this.
-_JSON_BODY_MAX = 1 << 20
 #: After an early error answer (413...), how long aiohttp keeps reading and
 #: discarding the rest of the body, so the client gets to read the answer.
 _LINGER_SECONDS = 2.0
@@ -56,16 +62,24 @@ _WRITE_THREADS = 2 * _HASH_THREADS
 def _app(state: ServiceState, routes: web.RouteTableDef) -> web.Application:
     app = web.Application(
         middlewares=[stats_middleware, fault_middleware, error_middleware],
-        client_max_size=_JSON_BODY_MAX,
+        client_max_size=JSON_BODY_MAX,
     )
     app[STATE] = state
     app.add_routes(routes)
     return app
 
 
-def open_accounts(data_dir: Path, names: Iterable[str] = ()) -> tuple[AsyncDatabase, bytes]:
-    """Open the data dir's database, creating it and the default account if needed."""
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+def open_accounts(
+    data_dir: Path, names: Iterable[str] = (), *, allow_shared: bool = False
+) -> tuple[AsyncDatabase, bytes]:
+    """Open the data dir's database, creating it and the default account if needed.
+
+    Raises :class:`~.private_files.SharedDataDirError` for a data dir others can
+    write to, unless ``allow_shared``.
+    """
+    make_private_dir(data_dir)
+    check_data_dir(data_dir, allow_shared=allow_shared)
+    tighten(data_dir / SECRET_FILE)
     secret = load_or_create_secret(data_dir / SECRET_FILE)
     db = AsyncDatabase(data_dir / DB_FILE)
     try:
@@ -84,7 +98,9 @@ def init_accounts(config: ServiceConfig, names: Iterable[str] = ()) -> list[Path
     service's, if any), else at the configured host and port.
     """
     names = list(names)
-    db, secret = open_accounts(config.data_dir, names)
+    db, secret = open_accounts(
+        config.data_dir, names, allow_shared=config.allow_shared_data_dir
+    )
     try:
         cloud_url = db.call(Database.get_meta, "cloud_url") or (
             f"http://{config.url_host}:{config.cloud_port}"
@@ -153,7 +169,10 @@ class LocalService:
         config = self.config
         loop = asyncio.get_running_loop()
         db, secret = await loop.run_in_executor(
-            None, open_accounts, config.data_dir, self._new_accounts
+            None, functools.partial(
+                open_accounts, config.data_dir, self._new_accounts,
+                allow_shared=config.allow_shared_data_dir,
+            ),
         )
         self._db = db
         self._hashers = ThreadPoolExecutor(_HASH_THREADS, thread_name_prefix="bulkpin-hash")
@@ -172,9 +191,19 @@ class LocalService:
                 limiter=limiter, clock=self._clock,
             )
             self._state = state
-            state.cloud_url = await self._listen(_app(state, cloud.routes), config.cloud_port)
-            for port in config.endpoint_ports:
-                state.endpoint_urls.append(await self._listen(_app(state, endpoint.routes), port))
+            limits = ConnectionLimits(
+                max_connections=config.max_connections
+                or default_max_connections(1 + len(config.endpoint_ports)),
+                header_timeout=config.header_timeout,
+            )
+            state.cloud_url, state.connections["cloud"] = await self._listen(
+                _app(state, cloud.routes), config.cloud_port, limits
+            )
+            for i, port in enumerate(config.endpoint_ports):
+                url, state.connections[f"endpoint{i}"] = await self._listen(
+                    _app(state, endpoint.routes), port, limits
+                )
+                state.endpoint_urls.append(url)
             await db.run(Database.set_meta, "cloud_url", state.cloud_url)
             for account in await db.run(Database.accounts):
                 await loop.run_in_executor(
@@ -185,17 +214,21 @@ class LocalService:
             await self.stop()
             raise
 
-    async def _listen(self, app: web.Application, port: int) -> str:
-        runner = JsonErrorAppRunner(
-            app, access_log=None, lingering_time=_LINGER_SECONDS,
+    async def _listen(
+        self, app: web.Application, port: int, limits: ConnectionLimits
+    ) -> tuple[str, ConnectionCounts]:
+        """Serve ``app`` on ``port``: its URL, and its connection counts."""
+        runner = GuardedAppRunner(
+            app, limits, access_log=None, lingering_time=_LINGER_SECONDS,
             shutdown_timeout=_SHUTDOWN_SECONDS,
+            keepalive_timeout=self.config.keepalive_timeout,
         )
         await runner.setup()
         self._runners.append(runner)
         site = web.TCPSite(runner, self.config.host, port)
         await site.start()
         bound_port = runner.addresses[0][1]
-        return f"http://{self.config.url_host}:{bound_port}"
+        return f"http://{self.config.url_host}:{bound_port}", runner.counts
 
     async def stop(self) -> None:
         """Stop listening, finish requests in progress (briefly), close the database."""

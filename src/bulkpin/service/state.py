@@ -12,7 +12,9 @@ from aiohttp import web
 
 from .auth import Account, Authenticator
 from .blobs import BlobStore
+from .body_rate import PacedBody
 from .config import ServiceConfig
+from .connections import ConnectionCounts
 from .db import AsyncDatabase
 from .errors import RateLimited
 from .faults import FaultInjector
@@ -42,6 +44,8 @@ class ServiceState:
     clock: Callable[[], float] = time.time
     cloud_url: str = ""
     endpoint_urls: list[str] = field(default_factory=list)
+    #: Each listener's connection counts, by name ("cloud", "endpoint0"...).
+    connections: dict[str, ConnectionCounts] = field(default_factory=dict)
     #: Set when there is new work for the job worker.
     jobs_changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -53,6 +57,14 @@ class ServiceState:
     def step_ms(self) -> int:
         """How long each job step (queued, pinning) lasts: half of ``job_delay``."""
         return int(self.config.job_delay * 500)
+
+    def paced_body(self, request: web.Request) -> PacedBody:
+        """The request's body, read under ``--idle-timeout`` and ``--min-body-rate``."""
+        config = self.config
+        return PacedBody(
+            request.content, idle=config.idle_timeout, min_rate=config.min_body_rate,
+            window=config.body_rate_window,
+        )
 
     def check_rate(self, account: Account) -> None:
         """Raise 429 if ``account`` is over ``--rate-limit``."""

@@ -432,8 +432,7 @@ async def receive_upload(request: web.Request, state: ServiceState) -> ReceivedU
     if limit is not None and (request.content_length or 0) > limit + _FIELDS_SLACK:
         raise PayloadTooLarge(f"body is over the {limit}-byte upload limit")
     form = FormReader(
-        request.content, form_boundary(request.headers.get("Content-Type", "")),
-        state.config.idle_timeout,
+        state.paced_body(request), form_boundary(request.headers.get("Content-Type", ""))
     )
     _widen_reads(request)
     upload = ReceivedUpload()
