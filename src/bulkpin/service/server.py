@@ -20,7 +20,7 @@ from typing import Self, TextIO
 
 from aiohttp import web
 
-from . import cloud, endpoint
+from . import cloud, endpoint, gateway, psa
 from .accounts import DEFAULT_ACCOUNT, ensure_account, profile_path, write_account_profile
 from .auth import Authenticator
 from .blobs import BlobStore
@@ -53,13 +53,14 @@ _HASH_THREADS = max(2, min(8, os.cpu_count() or 2))
 _WRITE_THREADS = 2 * _HASH_THREADS
 
 
-def _app(state: ServiceState, routes: web.RouteTableDef) -> web.Application:
+def _app(state: ServiceState, *tables: web.RouteTableDef) -> web.Application:
     app = web.Application(
         middlewares=[stats_middleware, fault_middleware, error_middleware],
         client_max_size=_JSON_BODY_MAX,
     )
     app[STATE] = state
-    app.add_routes(routes)
+    for routes in tables:
+        app.add_routes(routes)
     return app
 
 
@@ -111,6 +112,7 @@ class LocalService:
         self._clock = clock
         self._runners: list[web.AppRunner] = []
         self._worker: asyncio.Task[None] | None = None
+        self._fetcher: asyncio.Task[None] | None = None
         self._state: ServiceState | None = None
         self._db: AsyncDatabase | None = None
         self._hashers: ThreadPoolExecutor | None = None
@@ -172,7 +174,9 @@ class LocalService:
                 limiter=limiter, clock=self._clock,
             )
             self._state = state
-            state.cloud_url = await self._listen(_app(state, cloud.routes), config.cloud_port)
+            state.cloud_url = await self._listen(
+                _app(state, cloud.routes, psa.routes, gateway.routes), config.cloud_port
+            )
             for port in config.endpoint_ports:
                 state.endpoint_urls.append(await self._listen(_app(state, endpoint.routes), port))
             await db.run(Database.set_meta, "cloud_url", state.cloud_url)
@@ -199,11 +203,12 @@ class LocalService:
 
     async def stop(self) -> None:
         """Stop listening, finish requests in progress (briefly), close the database."""
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
+        for task in (self._fetcher, self._worker):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._fetcher = self._worker = None
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
