@@ -86,6 +86,9 @@ class ServiceConfig:
     rate_limit: float | None = None
     faults: FaultPlan = field(default_factory=FaultPlan)
     fault_seed: int = 0
+    #: IPFS HTTP gateways' base URLs, where pin jobs fetch content the store lacks
+    #: (checked by ``fetcher.parse_gateway``).
+    gateways: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.endpoint_ports:

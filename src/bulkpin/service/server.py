@@ -28,6 +28,7 @@ from .config import ServiceConfig
 from .db import AsyncDatabase, Database
 from .errors import JsonErrorAppRunner, error_middleware
 from .faults import FaultInjector
+from .fetcher import GatewayFetcher
 from .jobs import JobWorker
 from .middleware import fault_middleware, stats_middleware
 from .ratelimit import RateLimiter
@@ -185,6 +186,10 @@ class LocalService:
                     None, write_account_profile, config.data_dir, secret, account, state.cloud_url
                 )
             self._worker = asyncio.create_task(JobWorker(state).run(), name="bulkpin-jobs")
+            if config.gateways:
+                self._fetcher = asyncio.create_task(
+                    GatewayFetcher(state, config.gateways).run(), name="bulkpin-fetch"
+                )
         except BaseException:
             await self.stop()
             raise
