@@ -125,6 +125,8 @@ def _absorb(builder: FileBuilder, temp: TempBlob, view: memoryview) -> None:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, FetchRefused):
+        return str(exc)
     if isinstance(exc, TimeoutError):
         return "no answer in time"
     text = str(exc) or type(exc).__name__
