@@ -39,6 +39,7 @@ from ..service.config import (
     DEFAULT_TOKEN_TTL,
     DEFAULT_UPLOAD_MEMORY,
 )
+from ..service.fetcher import parse_gateway
 from ..service.private_files import SERVICE_UMASK
 from .options import SIZE
 
@@ -68,7 +69,11 @@ def _convert(value: str, parse: Callable[[str], T], param: str) -> T:
               default=DEFAULT_TOKEN_TTL, show_default=True, help="Access token lifetime, seconds.")
 @click.option("--fetch-timeout", type=click.FloatRange(min=0), default=DEFAULT_FETCH_TIMEOUT,
               show_default=True,
-              help="Seconds a pinByHash job looks for its content before failing.")
+              help="Seconds a pinByHash job looks for its content (in the store, or"
+                   " from --gateway) before failing.")
+@click.option("--gateway", "gateways", multiple=True, metavar="URL",
+              help="IPFS HTTP gateway pin jobs fetch content from (GET URL/ipfs/CID, checked"
+                   " by hashing); repeatable, tried in order.")
 @click.option("--idle-timeout", type=click.FloatRange(min=0, min_open=True),
               default=DEFAULT_IDLE_TIMEOUT, show_default=True,
               help="Seconds a request body may stall before it is abandoned (408).")
@@ -110,9 +115,9 @@ def _convert(value: str, parse: Callable[[str], T], param: str) -> T:
 def serve_command(
     data_dir: Path | None, host: str, advertise_host: str | None, cloud_port: int,
     endpoint_ports: str, job_delay: float, token_ttl: float, fetch_timeout: float,
-    idle_timeout: float, min_body_rate: int, body_rate_window: float, header_timeout: float,
-    keepalive_timeout: float, max_connections: int | None, max_upload_size: int | None,
-    upload_memory: int,
+    gateways: tuple[str, ...], idle_timeout: float, min_body_rate: int, body_rate_window: float,
+    header_timeout: float, keepalive_timeout: float, max_connections: int | None,
+    max_upload_size: int | None, upload_memory: int,
     rate_limit: str | None,
     faults: str | None, fault_seed: int, allow_shared_data_dir: bool, init_only: bool,
     new_accounts: tuple[str, ...], verbose: bool,
@@ -145,6 +150,7 @@ def serve_command(
             allow_shared_data_dir=allow_shared_data_dir, min_body_rate=min_body_rate,
             body_rate_window=body_rate_window, header_timeout=header_timeout,
             keepalive_timeout=keepalive_timeout, max_connections=max_connections,
+            gateways=tuple(_convert(g, parse_gateway, "--gateway") for g in gateways),
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None

@@ -108,6 +108,9 @@ class ServiceConfig:
     #: Open connections per listener; None: from the descriptor limit
     #: (:func:`~.connections.default_max_connections`).
     max_connections: int | None = None
+    #: IPFS HTTP gateways' base URLs, where pin jobs fetch content the store lacks
+    #: (checked by ``fetcher.parse_gateway``).
+    gateways: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.endpoint_ports:

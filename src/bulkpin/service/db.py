@@ -51,7 +51,9 @@ CREATE TABLE IF NOT EXISTS pins (
     cid TEXT NOT NULL,
     size INTEGER NOT NULL,
     name TEXT NOT NULL,
-    created_ms INTEGER NOT NULL
+    created_ms INTEGER NOT NULL,
+    -- the job that made this pin (NULL in data dirs older than the column)
+    job_uid TEXT
 );
 CREATE INDEX IF NOT EXISTS pins_by_date ON pins (account_id, created_ms, id);
 CREATE TABLE IF NOT EXISTS jobs (
@@ -67,13 +69,31 @@ CREATE TABLE IF NOT EXISTS jobs (
     -- when the worker next looks at the job; NULL: nothing to do
     due_ms INTEGER,
     -- pinByHash: when the search for the content gives up
-    deadline_ms INTEGER
+    deadline_ms INTEGER,
+    -- the Pinning Service API's Pin.meta and Pin.origins (JSON), or NULL
+    meta TEXT,
+    origins TEXT,
+    -- why the content could not be fetched yet (PinStatus.info), or NULL
+    detail TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_date ON jobs (account_id, created_ms, id);
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (account_id, status, created_ms, id);
 CREATE INDEX IF NOT EXISTS jobs_by_cid ON jobs (account_id, cid, created_ms, id);
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (due_ms) WHERE due_ms IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_hash_cid ON jobs (cid) WHERE kind = 'hash';
+"""
+
+#: Columns added after the first release: (table, column, type). Data dirs made
+#: before them get them on open; every new column may be NULL.
+_ADDED_COLUMNS = (
+    ("pins", "job_uid", "TEXT"),
+    ("jobs", "meta", "TEXT"),
+    ("jobs", "origins", "TEXT"),
+    ("jobs", "detail", "TEXT"),
+)
+#: Indexes on added columns, made once the columns exist.
+_LATE_SCHEMA = """
+CREATE INDEX IF NOT EXISTS pins_by_job ON pins (job_uid);
 """
 
 #: Jobs the worker advances per transaction.
@@ -146,6 +166,40 @@ class Database:
         self._conn.execute("PRAGMA foreign_keys=ON")
         with self._conn:
             self._conn.executescript(_SCHEMA)
+        self._add_columns()
+        with self._conn:
+            self._conn.executescript(_LATE_SCHEMA)
+
+    def _add_columns(self) -> None:
+        for table, column, kind in _ADDED_COLUMNS:
+            present = {
+                row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")
+            }
+            if column not in present:
+                # Another process may add it at the same moment: that is fine too.
+                with contextlib.suppress(sqlite3.OperationalError):
+                    self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The connection, for query modules (``psa_store``) run on the database thread."""
+        return self._conn
+
+    def begin(self) -> sqlite3.Connection:
+        """Start a write transaction (``COMMIT`` or ``ROLLBACK`` it)."""
+        return self._tx()
+
+    def job_created_ms(self, account_id: int, now_ms: int) -> int:
+        """``now_ms``, or 1 ms after the account's newest job if that is not later.
+
+        The Pinning Service API pages backwards with ``before=<created>`` and so
+        needs every ``created`` of an account to be unique; a burst of jobs in one
+        millisecond is spread over the next few instead.
+        """
+        (newest,) = self._conn.execute(
+            "SELECT MAX(created_ms) FROM jobs WHERE account_id = ?", (account_id,)
+        ).fetchone()
+        return now_ms if newest is None else max(now_ms, int(newest) + 1)
 
     def close(self) -> None:
         """Checkpoint and close."""
@@ -221,7 +275,8 @@ class Database:
     # -- pins and jobs --------------------------------------------------------
 
     def add_file_pin(
-        self, account_id: int, cid: str, size: int, name: str, now_ms: int, due_ms: int
+        self, account_id: int, cid: str, size: int, name: str, now_ms: int, due_ms: int,
+        meta: str | None = None,
     ) -> tuple[str, str]:
         """An uploaded file: its pin and its queued job, in one transaction.
 
@@ -232,14 +287,15 @@ class Database:
         conn = self._tx()
         try:
             conn.execute(
-                "INSERT INTO pins (uid, account_id, cid, size, name, created_ms) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (pin_uid, account_id, cid, size, name, now_ms),
+                "INSERT INTO pins (uid, account_id, cid, size, name, created_ms, job_uid) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (pin_uid, account_id, cid, size, name, now_ms, job_uid),
             )
             conn.execute(
                 "INSERT INTO jobs (uid, account_id, cid, kind, status, name, created_ms, "
-                "updated_ms, due_ms) VALUES (?, ?, ?, 'file', 'queued', ?, ?, ?, ?)",
-                (job_uid, account_id, cid, name, now_ms, now_ms, due_ms),
+                "updated_ms, due_ms, meta) VALUES (?, ?, ?, 'file', 'queued', ?, ?, ?, ?, ?)",
+                (job_uid, account_id, cid, name, self.job_created_ms(account_id, now_ms),
+                 now_ms, due_ms, meta),
             )
             conn.execute(
                 "UPDATE jobs SET due_ms = ? WHERE kind = 'hash' AND cid = ? "
@@ -253,14 +309,17 @@ class Database:
         return pin_uid, job_uid
 
     def add_hash_job(
-        self, account_id: int, cid: str, name: str, now_ms: int, due_ms: int, deadline_ms: int
+        self, account_id: int, cid: str, name: str, now_ms: int, due_ms: int, deadline_ms: int,
+        meta: str | None = None, origins: str | None = None,
     ) -> str:
         """A queued pinByHash job; returns its id."""
         uid = new_uid()
         self._conn.execute(
             "INSERT INTO jobs (uid, account_id, cid, kind, status, name, created_ms, "
-            "updated_ms, due_ms, deadline_ms) VALUES (?, ?, ?, 'hash', 'queued', ?, ?, ?, ?, ?)",
-            (uid, account_id, cid, name, now_ms, now_ms, due_ms, deadline_ms),
+            "updated_ms, due_ms, deadline_ms, meta, origins) "
+            "VALUES (?, ?, ?, 'hash', 'queued', ?, ?, ?, ?, ?, ?, ?)",
+            (uid, account_id, cid, name, self.job_created_ms(account_id, now_ms), now_ms,
+             due_ms, deadline_ms, meta, origins),
         )
         return uid
 
@@ -335,11 +394,12 @@ class Database:
         conn = self._tx()
         try:
             rows = conn.execute(
-                "SELECT id, account_id, cid, kind, status, name, created_ms, deadline_ms "
+                "SELECT id, account_id, cid, kind, status, name, created_ms, deadline_ms, uid "
                 "FROM jobs WHERE due_ms IS NOT NULL AND due_ms <= ? ORDER BY due_ms LIMIT ?",
                 (now_ms, _BATCH),
             ).fetchall()
-            for job_id, account_id, cid, kind, status, name, created_ms, deadline_ms in rows:
+            for (job_id, account_id, cid, kind, status, name, created_ms, deadline_ms,
+                 job_uid) in rows:
                 new_status, due = status, None
                 if status == "queued":
                     new_status, due = "pinning", now_ms + step_ms
@@ -353,9 +413,9 @@ class Database:
                     new_status = "pinned"
                     if kind == "hash":
                         conn.execute(
-                            "INSERT INTO pins (uid, account_id, cid, size, name, created_ms) "
-                            "VALUES (?, ?, ?, ?, ?, ?)",
-                            (new_uid(), account_id, cid, size, name, now_ms),
+                            "INSERT INTO pins (uid, account_id, cid, size, name, created_ms, "
+                            "job_uid) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (new_uid(), account_id, cid, size, name, now_ms, job_uid),
                         )
                 elif kind == "hash" and (deadline_ms is None or now_ms < deadline_ms):
                     due = now_ms + poll_ms

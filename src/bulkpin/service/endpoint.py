@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 from aiohttp import web
 
-from .config import JSON_BODY_MAX
 from .db import Database
-from .errors import BadRequest, CidMismatch, Forbidden, PayloadTooLarge, json_response
-from .params import clean_name, format_date, parse_cid
+from .errors import BadRequest, CidMismatch, Forbidden, json_response
+from .params import clean_name, extra_metadata, format_date, parse_cid, read_json
 from .state import STATE
 from .upload import (
     claimed_profile,
@@ -54,7 +52,7 @@ async def pin_file(request: web.Request) -> web.Response:
         now_ms = state.now_ms()
         await state.db.run(
             Database.add_file_pin, account.id, cid, result.size, name, now_ms,
-            now_ms + state.step_ms,
+            now_ms + state.step_ms, _stored_meta(upload.fields.get("decooMetadata")),
         )
     finally:
         if temp is not None:
@@ -63,17 +61,9 @@ async def pin_file(request: web.Request) -> web.Response:
     return json_response({"PinHash": cid, "PinSize": result.size, "PinDate": format_date(now_ms)})
 
 
-async def _json_body(request: web.Request) -> Any:
-    body = request.app[STATE].paced_body(request)
-    raw = bytearray()
-    while chunk := await body.read():
-        raw += chunk
-        if len(raw) > JSON_BODY_MAX:
-            raise PayloadTooLarge(f"a JSON body is at most {JSON_BODY_MAX} bytes")
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
-        raise BadRequest("body is not JSON") from None
+def _stored_meta(text: str | None) -> str | None:
+    """``decooMetadata`` (already checked by ``parse_metadata``) as the pin's PSA meta."""
+    return None if text is None else extra_metadata(json.loads(text))
 
 
 @routes.post("/pinning/pinByHash", name="pinByHash")
@@ -81,7 +71,7 @@ async def pin_by_hash(request: web.Request) -> web.Response:
     """Queue a job to pin content by CID; it pins once the content is in the store."""
     state = request.app[STATE]
     account = await state.endpoint_caller(request)
-    body = await _json_body(request)
+    body = await read_json(state.paced_body(request))
     if not isinstance(body, dict):
         raise BadRequest("body: expected a JSON object")
     claimed, secret = body.get("hashToPin"), body.get("secret")
@@ -99,6 +89,8 @@ async def pin_by_hash(request: web.Request) -> web.Response:
     job_id = await state.db.run(
         Database.add_hash_job, account.id, cid, name, now_ms, now_ms + state.step_ms,
         now_ms + int(state.config.fetch_timeout * 1000),
+        meta=extra_metadata(raw_metadata),
     )
     state.jobs_changed.set()
+    state.content_wanted.set()
     return json_response({"HashToPin": cid, "JobId": job_id, "JobStatus": "queued"})

@@ -6,6 +6,8 @@
     ├── BadRequest           400: missing field, bad JSON, bad CID, bad parameter
     ├── Unauthorized         401: missing, invalid, foreign or expired key or token
     ├── Forbidden            403: a ``secret`` that is not the CID's signature
+    ├── NotFound             404: no such pin request (``/psa``), no such content (``/ipfs``)
+    ├── NotAcceptable        406: a response format ``/ipfs`` does not serve
     ├── PayloadTooLarge      413: over ``--max-upload-size`` (or a JSON body over 1 MiB)
     ├── CidMismatch          422: the uploaded bytes do not hash to the claimed CID
     └── RateLimited          429: over ``--rate-limit``, with ``Retry-After``
@@ -13,6 +15,10 @@
 A full disk (while an upload or the database is written) is 507 Insufficient
 Storage, saying so; the upload is not pinned and its temporary file is
 removed, and a client retries it as any 5xx.
+
+Under ``/psa`` (the IPFS Pinning Service API) the same errors take that API's
+shape instead, ``{"error": {"reason": "BAD_REQUEST", "details": "..."}}``: the
+reason is the status's name (:func:`error_response_for` picks the shape).
 
 Every other failure becomes JSON too, at two places: :func:`error_middleware`
 for whatever a handler raises (aiohttp's own 404/405/413 included), and
@@ -68,6 +74,18 @@ class Forbidden(ApiError):
     status = 403
 
 
+class NotFound(ApiError):
+    """404."""
+
+    status = 404
+
+
+class NotAcceptable(ApiError):
+    """406."""
+
+    status = 406
+
+
 class PayloadTooLarge(ApiError):
     """413."""
 
@@ -120,6 +138,30 @@ def error_response(
     return json_response({"Code": status, "Message": message}, status, headers)
 
 
+#: Paths answered in the Pinning Service API's error shape.
+PSA_PREFIX = "/psa"
+
+
+def psa_error_response(
+    status: int, message: str, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """The Pinning Service API's ``Failure`` shape: ``reason`` is the status's name."""
+    try:
+        reason = HTTPStatus(status).name
+    except ValueError:
+        reason = "ERROR"
+    return json_response({"error": {"reason": reason, "details": message}}, status, headers)
+
+
+def error_response_for(
+    path: str, status: int, message: str, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """The error answer in the shape the API serving ``path`` uses."""
+    if path == PSA_PREFIX or path.startswith(PSA_PREFIX + "/"):
+        return psa_error_response(status, message, headers)
+    return error_response(status, message, headers)
+
+
 def _phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -130,10 +172,13 @@ def _phrase(status: int) -> str:
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every exception a handler raises into the JSON error shape."""
+    answer = error_response
+    if request.path == PSA_PREFIX or request.path.startswith(PSA_PREFIX + "/"):
+        answer = psa_error_response
     try:
         return await handler(request)
     except ApiError as exc:
-        return error_response(exc.status, exc.message, exc.headers)
+        return answer(exc.status, exc.message, exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -141,17 +186,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         message = _phrase(exc.status)
         if exc.status == 413:
             message = "request body too large"
-        return error_response(exc.status, message, headers)
+        return answer(exc.status, message, headers)
     except Exception as exc:
         if _no_space(exc):
             # A full disk is the operator's to fix, and no traceback helps with it.
             log.error(  # noqa: TRY400
                 "no space left to serve %s %s: %s", request.method, request.path, exc
             )
-            return error_response(507, "the service has no space left to store this upload;"
-                                       " it was not pinned")
+            return answer(507, "the service has no space left to store this upload;"
+                               " it was not pinned")
         log.exception("unexpected error handling %s %s", request.method, request.path)
-        return error_response(500, "internal error")
+        return answer(500, "internal error")
 
 
 def _no_space(exc: BaseException) -> bool:

@@ -11,6 +11,10 @@ slow     the work is done, the answer comes 2 s later
 garbage  the work is done, the answer is a 200 whose body is not JSON
 ======== =============================================================
 
+Routes are the Decoo API's (``pinFile``...), the Pinning Service API's
+(``psaList``, ``psaAdd``, ``psaGet``, ``psaReplace``, ``psaDelete``, or ``psa``
+for all five) and the gateway's ``ipfs``; ``*`` is every route.
+
 One :class:`random.Random` seeded with ``--fault-seed`` makes every decision,
 one draw per request on a route that has rules, so the same sequence of
 requests meets the same faults.
@@ -24,8 +28,12 @@ from typing import Literal, get_args
 
 FaultKind = Literal["503", "500", "429", "reset", "drop", "slow", "garbage"]
 KINDS: tuple[str, ...] = get_args(FaultKind)
+#: The Pinning Service API's routes, which the group name ``psa`` stands for.
+PSA_ROUTES = ("psaList", "psaAdd", "psaGet", "psaReplace", "psaDelete")
 #: Routes a spec may name; ``*`` stands for every API route.
-ROUTES = ("pinFile", "pinByHash", "pinJobs", "pinList", "accessToken")
+ROUTES = ("pinFile", "pinByHash", "pinJobs", "pinList", "accessToken", *PSA_ROUTES, "ipfs")
+#: Names that stand for several routes.
+GROUPS = {"psa": PSA_ROUTES}
 #: How long a ``slow`` answer is held back.
 SLOW_SECONDS = 2.0
 
@@ -41,10 +49,14 @@ class FaultPlan:
     rules: dict[str, tuple[tuple[FaultKind, float], ...]] = field(default_factory=dict)
 
     def for_route(self, route: str) -> tuple[tuple[FaultKind, float], ...]:
-        """The rules that apply to ``route``: its own first, then ``*``'s."""
+        """The rules that apply to ``route``: its own first, its group's, then ``*``'s."""
         if route == "*":
             return self.rules.get("*", ())
-        return self.rules.get(route, ()) + self.rules.get("*", ())
+        groups = tuple(
+            rule for group, members in GROUPS.items() if route in members
+            for rule in self.rules.get(group, ())
+        )
+        return self.rules.get(route, ()) + groups + self.rules.get("*", ())
 
     def __bool__(self) -> bool:
         return bool(self.rules)
@@ -58,9 +70,9 @@ def parse_faults(spec: str) -> FaultPlan:
         route = route.strip()
         if not sep or not body.strip():
             raise FaultSpecError(f"{section!r}: expected ROUTE:KIND=P[,KIND=P...]")
-        if route != "*" and route not in ROUTES:
+        if route != "*" and route not in ROUTES and route not in GROUPS:
             raise FaultSpecError(
-                f"unknown route {route!r} (known: {', '.join(ROUTES)}, *)"
+                f"unknown route {route!r} (known: {', '.join((*ROUTES, *GROUPS))}, *)"
             )
         for item in body.split(","):
             kind, eq, prob = (x.strip() for x in item.partition("="))

@@ -11,7 +11,7 @@ import asyncio
 
 from aiohttp import web
 
-from .errors import Handler, InjectedError, error_response
+from .errors import Handler, InjectedError, error_response_for
 from .faults import SLOW_SECONDS
 from .state import STATE
 
@@ -72,12 +72,12 @@ async def _reset(request: web.Request) -> web.Response:
     return _cut(request)
 
 
-def _refusal(kind: str) -> web.Response | None:
+def _refusal(kind: str, path: str) -> web.Response | None:
     """The answer of a fault that refuses the work, or None for the others."""
     if kind in ("503", "500"):
-        return error_response(int(kind), InjectedError(int(kind)).message)
+        return error_response_for(path, int(kind), InjectedError(int(kind)).message)
     if kind == "429":
-        return error_response(429, InjectedError(429).message, {"Retry-After": "1"})
+        return error_response_for(path, 429, InjectedError(429).message, {"Retry-After": "1"})
     return None
 
 
@@ -89,7 +89,7 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
     if kind is None:
         return await handler(request)
     request[FAULT] = kind
-    refusal = _refusal(kind)
+    refusal = _refusal(kind, request.path)
     if refusal is not None:
         return refusal
     if kind == "reset":

@@ -6,10 +6,15 @@ parameter, so every bad value becomes a 400 and never reaches the database.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ..unixfs.node import cid_from_str, cid_to_str
-from .errors import BadRequest
+from .body_rate import PacedBody
+from .config import JSON_BODY_MAX
+from .errors import BadRequest, PayloadTooLarge
 
 #: pinJobs and pinList pages, as documented.
 DEFAULT_LIMIT = 5
@@ -91,3 +96,33 @@ def clean_name(name: str) -> str:
     """A name safe to store and print: valid UTF-8, no NUL, not absurdly long."""
     name = name.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
     return name[:MAX_NAME_CHARS]
+
+
+async def read_json(body: PacedBody) -> Any:
+    """A request's JSON body, read under the service's pace rules.
+
+    408 if it stalls or trickles (:class:`~.body_rate.PacedBody`), 413 past
+    ``JSON_BODY_MAX``, 400 if it is not JSON.
+    """
+    raw = bytearray()
+    while chunk := await body.read():
+        raw += chunk
+        if len(raw) > JSON_BODY_MAX:
+            raise PayloadTooLarge(f"a JSON body is at most {JSON_BODY_MAX} bytes")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise BadRequest("body is not JSON") from None
+
+
+def extra_metadata(decoo_metadata: Mapping[str, Any] | None) -> str | None:
+    """What of a ``decooMetadata`` object to keep as the pin's PSA ``meta`` (JSON), if any.
+
+    The name has its own column; other entries with string values (``cidProfile``...)
+    are kept, so a migration reading ``/psa/pins`` carries them over.
+    """
+    if not decoo_metadata:
+        return None
+    kept = {k: v for k, v in decoo_metadata.items()
+            if k != "name" and isinstance(k, str) and isinstance(v, str)}
+    return json.dumps(kept) if kept else None

@@ -21,7 +21,7 @@ from typing import Self, TextIO
 
 from aiohttp import web
 
-from . import cloud, endpoint
+from . import cloud, endpoint, gateway, psa
 from .accounts import DEFAULT_ACCOUNT, ensure_account, profile_path, write_account_profile
 from .auth import Authenticator
 from .blobs import BlobStore
@@ -35,6 +35,7 @@ from .connections import (
 from .db import AsyncDatabase, Database
 from .errors import error_middleware
 from .faults import FaultInjector
+from .fetcher import GatewayFetcher
 from .jobs import JobWorker
 from .middleware import fault_middleware, stats_middleware
 from .private_files import check_data_dir, make_private_dir, tighten
@@ -59,13 +60,14 @@ _HASH_THREADS = max(2, min(8, os.cpu_count() or 2))
 _WRITE_THREADS = 2 * _HASH_THREADS
 
 
-def _app(state: ServiceState, routes: web.RouteTableDef) -> web.Application:
+def _app(state: ServiceState, *tables: web.RouteTableDef) -> web.Application:
     app = web.Application(
         middlewares=[stats_middleware, fault_middleware, error_middleware],
         client_max_size=JSON_BODY_MAX,
     )
     app[STATE] = state
-    app.add_routes(routes)
+    for routes in tables:
+        app.add_routes(routes)
     return app
 
 
@@ -127,6 +129,7 @@ class LocalService:
         self._clock = clock
         self._runners: list[web.AppRunner] = []
         self._worker: asyncio.Task[None] | None = None
+        self._fetcher: asyncio.Task[None] | None = None
         self._state: ServiceState | None = None
         self._db: AsyncDatabase | None = None
         self._hashers: ThreadPoolExecutor | None = None
@@ -197,7 +200,7 @@ class LocalService:
                 header_timeout=config.header_timeout,
             )
             state.cloud_url, state.connections["cloud"] = await self._listen(
-                _app(state, cloud.routes), config.cloud_port, limits
+                _app(state, cloud.routes, psa.routes, gateway.routes), config.cloud_port, limits
             )
             for i, port in enumerate(config.endpoint_ports):
                 url, state.connections[f"endpoint{i}"] = await self._listen(
@@ -210,6 +213,10 @@ class LocalService:
                     None, write_account_profile, config.data_dir, secret, account, state.cloud_url
                 )
             self._worker = asyncio.create_task(JobWorker(state).run(), name="bulkpin-jobs")
+            if config.gateways:
+                self._fetcher = asyncio.create_task(
+                    GatewayFetcher(state, config.gateways).run(), name="bulkpin-fetch"
+                )
         except BaseException:
             await self.stop()
             raise
@@ -232,11 +239,12 @@ class LocalService:
 
     async def stop(self) -> None:
         """Stop listening, finish requests in progress (briefly), close the database."""
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
+        for task in (self._fetcher, self._worker):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._fetcher = self._worker = None
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()

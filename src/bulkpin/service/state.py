@@ -48,6 +48,8 @@ class ServiceState:
     connections: dict[str, ConnectionCounts] = field(default_factory=dict)
     #: Set when there is new work for the job worker.
     jobs_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set when a job wants content the store may lack (for the gateway fetcher).
+    content_wanted: asyncio.Event = field(default_factory=asyncio.Event)
 
     def now_ms(self) -> int:
         """Wall-clock time in whole milliseconds, the database's unit."""

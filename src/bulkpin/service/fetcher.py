@@ -1,0 +1,285 @@
+"""Fetching the content pin jobs wait for from ``--gateway`` URLs, verified by hashing.
+
+Decoo pins a CID by fetching it from the IPFS network; the local service's
+network is the gateways it is given. For each CID a live ``pinByHash`` (or
+``/psa``) job wants and the store lacks, the fetcher asks each gateway in turn
+for the path form, ``GET {gateway}/ipfs/{cid}`` (the file's bytes), and
+streams the answer through the CID engine into a temporary blob: one stage of
+:data:`~.upload.STAGE` bytes per fetch in memory, whatever the file's size.
+The bytes are kept only if they hash to the CID under the profile the CID
+implies (``Qm...`` -> ``unixfs-v0-2015``, else ``unixfs-v1-2025``, or the job's
+``cidProfile`` meta); then the waiting jobs are woken and pin as if the file
+had been uploaded. A gateway that is down, lacks the CID or sends other bytes
+is recorded in the jobs' ``detail`` (``PinStatus.info``) and the next one is
+tried; the search is retried, backing off, until the jobs' ``--fetch-timeout``
+deadline, when the worker fails them as it always has.
+
+The trustless forms (CAR, raw blocks) are not used: verifying the file's
+bytes against its CID needs only the CID engine, and the local gateway
+(:mod:`.gateway`) serves the path form.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import mmap
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from ..unixfs import CidProfile, FileBuilder, ProfileError
+from ..unixfs.profiles import profile_for_cid
+from .blobs import TempBlob
+from .db import Database
+from .state import ServiceState
+from .upload import STAGE, discard
+
+__all__ = ["FetchRefused", "GatewayFetcher", "parse_gateway"]
+
+log = logging.getLogger("bulkpin.service")
+
+T = TypeVar("T")
+
+#: CIDs fetched at once: each holds one stage of memory and a connection.
+FETCHES = 4
+#: How often the fetcher looks for wanted content when nothing wakes it.
+_POLL_SECONDS = 1.0
+#: Backoff between searches for the same CID, doubling up to the maximum.
+_FIRST_RETRY = 0.5
+_MAX_RETRY = 30.0
+#: Most bytes one read from a gateway's answer returns.
+_READ = 1 << 20
+#: How long the ``detail`` kept on a job may be.
+_MAX_DETAIL = 2000
+#: CIDs looked at per pass.
+_BATCH = 1000
+
+
+class FetchRefused(Exception):
+    """A gateway's answer that cannot be used (status, size or bytes)."""
+
+
+def parse_gateway(text: str) -> str:
+    """A gateway's base URL (``http(s)://host[:port][/prefix]``); ValueError if malformed."""
+    url = text.strip().rstrip("/")
+    url = url.removesuffix("/ipfs")  # "https://gw/ipfs" and "https://gw" mean the same
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"gateway {text!r}: expected an http:// or https:// URL")
+    if parts.query or parts.fragment:
+        raise ValueError(f"gateway {text!r}: a base URL has no query or fragment")
+    return url
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """Content some live job waits for."""
+
+    cid: str
+    #: ``cidProfile`` from the job's meta, if it names one.
+    profile_name: str | None
+    #: The latest deadline of the jobs waiting (ms), or None.
+    deadline_ms: int | None
+
+
+def wanted_content(db: Database, now_ms: int, limit: int) -> list[Wanted]:
+    """CIDs of hash jobs still looking for content (queued, or pinning before the deadline)."""
+    rows = db.connection.execute(
+        "SELECT cid, json_extract(meta, '$.cidProfile'), MAX(deadline_ms) FROM jobs "
+        "WHERE due_ms IS NOT NULL AND kind = 'hash' AND status IN ('queued', 'pinning') "
+        "AND (deadline_ms IS NULL OR deadline_ms > ?) GROUP BY 1, 2 LIMIT ?",
+        (now_ms, limit),
+    ).fetchall()
+    return [Wanted(cid, name if isinstance(name, str) else None, deadline)
+            for cid, name, deadline in rows]
+
+
+def content_arrived(db: Database, cid: str, now_ms: int) -> None:
+    """Wake the hash jobs waiting for ``cid`` (now in the store) and clear their detail."""
+    db.connection.execute(
+        "UPDATE jobs SET detail = NULL, "
+        "due_ms = CASE WHEN status IN ('pinning', 'failed') THEN ? ELSE due_ms END "
+        "WHERE kind = 'hash' AND cid = ?",
+        (now_ms, cid),
+    )
+
+
+def fetch_failed(db: Database, cid: str, detail: str) -> None:
+    """Say why on the live hash jobs waiting for ``cid``."""
+    db.connection.execute(
+        "UPDATE jobs SET detail = ? WHERE kind = 'hash' AND cid = ? AND due_ms IS NOT NULL",
+        (detail, cid),
+    )
+
+
+def _absorb(builder: FileBuilder, temp: TempBlob, view: memoryview) -> None:
+    """Hash and write one stage (on a writer thread: both release the GIL)."""
+    builder.update(view)
+    temp.write(view)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, FetchRefused):
+        return str(exc)
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text
+
+
+class GatewayFetcher:
+    """Runs until cancelled, fetching what jobs want from ``gateways`` in order."""
+
+    def __init__(self, state: ServiceState, gateways: tuple[str, ...]) -> None:
+        self._state = state
+        self._gateways = gateways
+        self._inflight: set[tuple[str, str | None]] = set()
+        #: Per CID (and profile): (monotonic time of the next try, the delay after it).
+        self._retry: dict[tuple[str, str | None], tuple[float, float]] = {}
+
+    async def run(self) -> None:
+        """Fetch wanted content forever."""
+        state = self._state
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=state.config.idle_timeout)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            asyncio.TaskGroup() as tasks,
+        ):
+            while True:
+                state.content_wanted.clear()
+                try:
+                    wants = await state.db.run(wanted_content, state.now_ms(), _BATCH)
+                except Exception:
+                    log.exception("gateway fetcher")
+                    wants = []
+                now = time.monotonic()
+                live = {(w.cid, w.profile_name) for w in wants}
+                for key in set(self._retry) - live:
+                    del self._retry[key]
+                for want in wants:
+                    key = (want.cid, want.profile_name)
+                    if len(self._inflight) >= FETCHES:
+                        break
+                    if key in self._inflight or self._retry.get(key, (0.0, 0.0))[0] > now:
+                        continue
+                    self._inflight.add(key)
+                    tasks.create_task(self._fetch(session, want), name=f"fetch {want.cid}")
+                wait = min([_POLL_SECONDS, *(at - now for at, _ in self._retry.values())])
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(0.0, wait)):
+                        await state.content_wanted.wait()
+
+    async def _fetch(self, session: aiohttp.ClientSession, want: Wanted) -> None:
+        """Try every gateway for one CID; never raises (the task group would stop)."""
+        state = self._state
+        key = (want.cid, want.profile_name)
+        try:
+            try:
+                profile = profile_for_cid(want.cid, want.profile_name)
+            except ProfileError as exc:
+                await state.db.run(fetch_failed, want.cid, f"cidProfile: {exc}")
+                self._back_off(key)
+                return
+            if state.blobs.size(want.cid) is None:
+                errors = []
+                for gateway in self._gateways:
+                    try:
+                        await self._from(session, gateway, want, profile)
+                        break
+                    except (FetchRefused, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                        errors.append(f"{gateway}: {_describe(exc)}")
+                else:
+                    detail = "not fetched from any gateway: " + "; ".join(errors)
+                    await state.db.run(fetch_failed, want.cid, detail[:_MAX_DETAIL])
+                    self._back_off(key)
+                    return
+            self._retry.pop(key, None)
+            await state.db.run(content_arrived, want.cid, state.now_ms())
+            state.jobs_changed.set()
+        except Exception:
+            log.exception("fetching %s", want.cid)
+            self._back_off(key)
+        finally:
+            self._inflight.discard(key)
+            state.content_wanted.set()  # room for another fetch
+
+    def _back_off(self, key: tuple[str, str | None]) -> None:
+        delay = self._retry.get(key, (0.0, _FIRST_RETRY / 2))[1] * 2
+        delay = min(_MAX_RETRY, delay)
+        self._retry[key] = (time.monotonic() + delay, delay)
+
+    async def _from(
+        self, session: aiohttp.ClientSession, gateway: str, want: Wanted, profile: CidProfile
+    ) -> None:
+        """Fetch ``want.cid`` from one gateway into the store, or raise why not."""
+        state = self._state
+        if want.deadline_ms is None:
+            remaining = state.config.fetch_timeout
+        else:
+            remaining = (want.deadline_ms - state.now_ms()) / 1000
+        # Finding the content is bounded by the jobs' deadline; once it flows,
+        # only a stall (the session's sock_read) stops it, as for an upload.
+        async with asyncio.timeout(max(0.001, remaining)):
+            response = await session.get(
+                f"{gateway}/ipfs/{want.cid}", headers={"Accept": "application/octet-stream"}
+            )
+        async with response:
+            if response.status != 200:
+                raise FetchRefused(f"HTTP {response.status}")
+            limit = state.config.max_upload_size
+            if limit is not None and (response.content_length or 0) > limit:
+                raise FetchRefused(f"{response.content_length} bytes, over the {limit}-byte limit")
+            await self._store(response, want.cid, profile, limit)
+
+    async def _store(
+        self, response: aiohttp.ClientResponse, cid: str, profile: CidProfile, limit: int | None
+    ) -> None:
+        state = self._state
+        temp = await self._in_thread(state.blobs.new_temp)
+        stage = mmap.mmap(-1, STAGE)  # page-aligned, as the temp blob's O_DIRECT needs
+        builder = FileBuilder(profile)
+        filled = total = 0
+        try:
+            async for piece in response.content.iter_chunked(_READ):
+                total += len(piece)
+                if limit is not None and total > limit:
+                    raise FetchRefused(f"over the {limit}-byte limit")
+                view = memoryview(piece)
+                while view:
+                    n = min(len(view), STAGE - filled)
+                    stage[filled : filled + n] = view[:n]
+                    filled, view = filled + n, view[n:]
+                    if filled == STAGE:
+                        await self._in_thread(_absorb, builder, temp, memoryview(stage))
+                        filled = 0
+            await self._in_thread(_absorb, builder, temp, memoryview(stage)[:filled])
+            result = builder.finish()
+            if result.cid != cid:
+                raise FetchRefused(
+                    f"its bytes hash to {result.cid} ({profile.name}), not to {cid}; refused"
+                )
+            await self._in_thread(temp.commit, cid)
+        finally:
+            await discard(state, temp)
+            with contextlib.suppress(BufferError):
+                stage.close()
+
+    async def _in_thread(self, fn: Callable[..., T], *args: object) -> T:
+        """``fn(*args)`` on a writer thread, never left running when this task is cancelled.
+
+        The thread may be writing the temporary blob or reading the stage: both
+        must stay until it is done, so a cancellation waits for it first.
+        """
+        future = asyncio.get_running_loop().run_in_executor(self._state.writers, fn, *args)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await future
+            raise
