@@ -8,6 +8,7 @@ start the embedded one (:mod:`bulkpin.embedded`) and say so in one line.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,10 @@ from .client.credentials import (
     default_profile_path,
 )
 from .embedded import EmbeddedService
+
+#: How credentials of the embedded service say where they came from; the
+#: destination (:mod:`bulkpin.destination`) recognises them by it.
+EMBEDDED_SOURCE = "the embedded local service"
 
 
 def account_configured(profile: str | None, zone: str | None) -> bool:
@@ -48,4 +53,5 @@ def open_target(
             f"{service.cloud_url} (data in {service.data_dir}; see README to use Decoo)."
         )
         assert service.profile_path is not None
-        yield load_credentials(profile=str(service.profile_path), endpoint=endpoint)
+        credentials = load_credentials(profile=str(service.profile_path), endpoint=endpoint)
+        yield dataclasses.replace(credentials, source=EMBEDDED_SOURCE)
