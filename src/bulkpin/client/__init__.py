@@ -44,7 +44,18 @@ from .errors import (
     TransportError,
     WriteTimeout,
 )
-from .models import Endpoint, JobPage, JobStatus, Pin, PinByHashResult, PinJob, PinPage, PinResult
+from .models import (
+    Endpoint,
+    JobPage,
+    JobStatus,
+    Pin,
+    PinByHashResult,
+    PinJob,
+    PinPage,
+    PinResult,
+    best_job,
+    job_rank,
+)
 from .multipart import DEFAULT_CHUNK_SIZE, FileContent, ProgressCallback, ReadReport
 from .redact import RedactingFilter, Secret, redact
 from .retry import Decision, RetryBudget, RetryPolicy, Verdict, classify
@@ -98,8 +109,10 @@ __all__ = [
     "TransportError",
     "Verdict",
     "WriteTimeout",
+    "best_job",
     "classify",
     "default_profile_path",
+    "job_rank",
     "load_credentials",
     "redact",
     "zone_url",

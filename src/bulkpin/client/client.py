@@ -59,6 +59,7 @@ from .models import (
     PinJob,
     PinPage,
     PinResult,
+    best_job,
     parse_access_token,
     parse_endpoints,
     parse_job_page,
@@ -495,9 +496,9 @@ class DecooClient:
         uploading content again.
         """
         page = await self.pin_jobs_page(pin_hash=cid, sort="DESC", limit=MAX_PAGE_SIZE)
-        rank = {JobStatus.PINNED: 0, JobStatus.PINNING: 1, JobStatus.QUEUED: 2}
-        active = [job for job in page.jobs if job.cid == cid and job.status.active]
-        return min(active, key=lambda job: rank[job.status]) if active else None
+        # Sorted newest first, so of equal jobs the newest is taken.
+        best = best_job(job for job in page.jobs if job.cid == cid)
+        return best if best is not None and best.status.active else None
 
     # -- Endpoint routes ---------------------------------------------------------------
 
