@@ -13,6 +13,7 @@ Modules, one job each: :mod:`.errors` (the exception hierarchy, drawn in its
 docstring), :mod:`.retry` (the classifier, backoff and retry budget),
 :mod:`.models` (typed, tolerantly parsed results), :mod:`.credentials`,
 :mod:`.tokens`, :mod:`.endpoints`, :mod:`.multipart` (the streaming upload body),
+:mod:`.pin_file` (one upload's attempts), :mod:`.recovery` (lost-answer recovery),
 :mod:`.redact` (no secret in any output) and :mod:`.client` (``DecooClient``).
 """
 
