@@ -77,7 +77,7 @@ from .multipart import (
     secret_text_length,
 )
 from .pin_file import OPERATION as PIN_FILE
-from .pin_file import PinFileAttempts
+from .pin_file import PinFileAttempts, check_pin_hash
 from .recovery import LostAnswer
 from .retry import Attempt, Decision, RetryPolicy, Sleep, Verdict, parse_retry_after
 from .tokens import DEFAULT_RENEW_AFTER, AccessToken, TokenCache
@@ -607,7 +607,9 @@ class DecooClient:
         then only names the file).
 
         Raises :class:`~.errors.LocalFileError` (including
-        :class:`~.errors.FileChangedError`), an :class:`~.errors.HTTPStatusError`
+        :class:`~.errors.FileChangedError`, and
+        :class:`~.errors.PinHashMismatch` when the service answers a ``PinHash``
+        other than the file's CID), an :class:`~.errors.HTTPStatusError`
         subclass, :class:`~.errors.TransportError` or
         :class:`~.errors.OutcomeUnknown`.
         """
@@ -631,7 +633,8 @@ class DecooClient:
             return await self._post(endpoint, token, PIN_FILE, parse_pin_file, body=body)
 
         attempts = PinFileAttempts(upload, send_body, LostAnswer(PIN_FILE, self.find_active_job))
-        return await self._on_endpoint(PIN_FILE, attempts.send, before=attempts.before)
+        result = await self._on_endpoint(PIN_FILE, attempts.send, before=attempts.before)
+        return check_pin_hash(result)
 
     async def pin_by_hash(self, cid: str, name: str | None = None) -> PinByHashResult:
         """Ask the service to fetch ``cid`` from the IPFS network and pin it."""

@@ -9,21 +9,18 @@ turns a lost answer into a ``pinJobs`` lookup instead of a second upload.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from .errors import DecooError
+from .errors import DecooError, PinHashMismatch
 from .models import Endpoint, PinResult
 from .multipart import MultipartUpload, UploadBody
 from .recovery import LostAnswer
 from .retry import Attempt
 from .tokens import AccessToken
 
-__all__ = ["OPERATION", "PinFileAttempts", "SendBody"]
-
-log = logging.getLogger(__name__)
+__all__ = ["OPERATION", "PinFileAttempts", "SendBody", "check_pin_hash"]
 
 OPERATION = "pinFile"
 
@@ -72,8 +69,6 @@ class PinFileAttempts:
             raise
         finally:
             await body.aclose()
-        if pin_hash != body.cid:
-            log.warning("%s: the service pinned %s for the CID %s", OPERATION, pin_hash, body.cid)
         return self._result(
             endpoint.url, state.number, date=date, service_size=service_size, pin_hash=pin_hash
         )
@@ -93,3 +88,13 @@ class PinFileAttempts:
             **fields,
         )
 
+
+def check_pin_hash(result: PinResult) -> PinResult:
+    """``result``, unless the service answered a ``PinHash`` other than the local CID.
+
+    Then it pinned other bytes under this upload (or says so): raises
+    :class:`~.errors.PinHashMismatch`, so no caller takes the file as pinned.
+    """
+    if result.pin_hash is not None and result.pin_hash != result.cid:
+        raise PinHashMismatch(result.pin_hash, result.cid, operation=OPERATION)
+    return result
