@@ -19,7 +19,6 @@ from .client.credentials import (
     ENV_PRIVATE_KEY,
     default_profile_path,
 )
-from .embedded import EmbeddedService
 
 
 def account_configured(profile: str | None, zone: str | None) -> bool:
@@ -42,6 +41,10 @@ def open_target(
     if account_configured(profile, zone):
         yield load_credentials(profile=profile, zone=zone, endpoint=endpoint)
         return
+    # Imported only when used: it loads the whole local service, which a command
+    # talking to a Decoo account should not pay for at startup.
+    from .embedded import EmbeddedService  # noqa: PLC0415
+
     with EmbeddedService() as service:
         notice(
             f"No Decoo account configured: using the local Decoo-compatible service at "
