@@ -27,8 +27,8 @@ from bulkpin.client import (
 from bulkpin.client.redact import Secret
 from bulkpin.service.faults import ROUTES
 from bulkpin.signing import generate_private_key
+from bulkpin.testing import ChaosProxy, Response
 from bulkpin.unixfs import hash_bytes, hash_file
-from tests.support.proxy import ChaosProxy, Response
 from tests.support.service import ServiceProcess, wait_for
 
 from .helpers import Sleeps, credentials_for, make_client, requests, total_requests
