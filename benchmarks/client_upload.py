@@ -100,9 +100,9 @@ def run(ctx: Context) -> list[Result]:
     big = write_file(ctx.workdir / "upload.bin", size)
     warm(big)
     # Imported here: the measured child process must not pay for it.
-    from tests.support.service import ServiceProcess  # noqa: PLC0415
+    from bulkpin.service import ServeProcess  # noqa: PLC0415
 
-    service = ServiceProcess(ctx.workdir / "service").start()
+    service = ServeProcess(ctx.workdir / "service").start()
     header_file = ctx.workdir / "curl-headers"
     try:
         endpoint, curl_args = _curl_fields(service.profile_path, big, header_file)

@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.service.helpers import Account, access_token
-from tests.support.service import ServiceProcess
-
 from bulkpin.push.options import DEFAULT_CONCURRENCY
+from bulkpin.service import ServeProcess
+from bulkpin.testing import Account, access_token
 from bulkpin.unixfs import hash_file
 
 from .harness import Context, Result, warm, write_file
@@ -71,17 +70,17 @@ def _measured(cmd: list[str], workdir: Path) -> Measured:
     return Measured(seconds, io["cpu_s"], io["maxrss_kib"], io["rchar"], summary)
 
 
-def _push(svc: ServiceProcess, workdir: Path, *args: str | Path) -> Measured:
+def _push(svc: ServeProcess, workdir: Path, *args: str | Path) -> Measured:
     journal = workdir / f"journal-{time.monotonic_ns()}.sqlite"
     return _measured(["bulkpin", "push", "--profile", str(svc.profile_path), "--json",
                       "--journal", str(journal), *map(str, args)], workdir)
 
 
-def _service(workdir: Path) -> ServiceProcess:
-    return ServiceProcess(workdir / f"serve-{time.monotonic_ns()}", "--job-delay", JOB_DELAY)
+def _service(workdir: Path) -> ServeProcess:
+    return ServeProcess(workdir / f"serve-{time.monotonic_ns()}", "--job-delay", JOB_DELAY)
 
 
-def _curl(svc: ServiceProcess, path: Path, cid: str) -> float:
+def _curl(svc: ServeProcess, path: Path, cid: str) -> float:
     account = Account.load(svc.profile_path)
     token = access_token(svc, account)
     start = time.perf_counter()

@@ -18,9 +18,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.service.helpers import Account, access_token
-from tests.support.service import ServiceProcess
-
+from bulkpin.service import ServeProcess
+from bulkpin.testing import Account, access_token
 from bulkpin.unixfs import hash_file
 from bulkpin.unixfs.file_builder import READ_SIZE
 
@@ -61,7 +60,7 @@ def run(ctx: Context) -> list[Result]:
     warm(big)
     # The data dir on the same file system as a real one would be (not tmpfs).
     data_root = Path(tempfile.mkdtemp(prefix="bulkpin-bench-serve-", dir=ctx.workdir))
-    with ServiceProcess(data_root / "data").start() as svc:
+    with ServeProcess(data_root / "data").start() as svc:
         account = Account.load(svc.profile_path)
         token = access_token(svc, account)
         secret = account.sign(cid)
@@ -131,7 +130,7 @@ def _concurrent_rss(
 ) -> tuple[float, dict[str, int]]:
     for f in files:
         warm(f)
-    with ServiceProcess(data_dir, *serve_args).start() as svc:
+    with ServeProcess(data_dir, *serve_args).start() as svc:
         account = Account.load(svc.profile_path)
         token = access_token(svc, account)
         url = svc.endpoint_urls[0]

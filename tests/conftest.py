@@ -1,4 +1,4 @@
-"""Fixtures shared by every test package: a running ``bulkpin serve``."""
+"""Fixtures shared by every test package: a private home, a running ``bulkpin serve``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,45 @@ from tests.support.service import ServiceProcess
 
 #: Quick job steps, so tests that wait for ``pinned`` are quick.
 TEST_JOB_DELAY = "0.05"
+
+
+#: The variables platformdirs (and so bulkpin's default journal, profile and data
+#: dirs) and npm read for "the user's home", with where each goes in a test's home.
+_HOME_VARIABLES = (
+    ("HOME", ""),
+    ("XDG_CONFIG_HOME", ".config"),
+    ("XDG_DATA_HOME", ".local/share"),
+    ("XDG_STATE_HOME", ".local/state"),
+    ("XDG_CACHE_HOME", ".cache"),
+)
+
+
+def _point_home_at(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Set in os.environ, so the bulkpin processes a test starts inherit it too.
+    for variable, below in _HOME_VARIABLES:
+        monkeypatch.setenv(variable, str(home / below))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A home for session- and module-wide fixtures, made before any of them."""
+    home = tmp_path_factory.mktemp("session-home")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _point_home_at(home, monkeypatch)
+        yield home
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own HOME and XDG directories: no test writes into the real home.
+
+    (A journal would land in ``~/.local/state/bulkpin``, the embedded service in
+    ``~/.local/share/bulkpin``.) Outside ``tmp_path``, so tests that list their
+    ``tmp_path`` see only what they made.
+    """
+    home = tmp_path_factory.mktemp("home")
+    _point_home_at(home, monkeypatch)
+    return home
 
 
 @pytest.fixture

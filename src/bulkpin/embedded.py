@@ -4,59 +4,24 @@ When no profile, environment variable or argument names a Decoo account,
 ``push``, ``ls`` and ``jobs`` start ``bulkpin serve`` on loopback with its data in
 the user data directory (the same one ``bulkpin serve`` uses by default), use
 the profile it writes, and stop it when they are done. Its pins and jobs
-persist there between runs. It runs as a child process so that on a machine
-with several cores, hashing in the service does not compete with the client
-for one interpreter lock.
+persist there between runs. The process itself is run by
+:class:`~bulkpin.service.process.ServeProcess`.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import stat
-import subprocess
-import sys
-import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-import platformdirs
+from .service.config import default_data_dir
+from .service.process import ServeProcess, ServeProcessError
 
-_PREFIX = "bulkpin serve: "
-READY = _PREFIX + "ready"
-
-
-@dataclass
-class ServeAnnouncement:
-    """What ``bulkpin serve`` prints on stdout before it serves: read line by line."""
-
-    cloud_url: str = ""
-    endpoint_urls: list[str] = field(default_factory=list)
-    profile_path: Path | None = None
-
-    def read(self, line: str) -> bool:
-        """Take one line of stdout; True once it is the ready line."""
-        line = line.strip()
-        if not line.startswith(_PREFIX):
-            return False
-        key, _, value = line[len(_PREFIX) :].partition(" ")
-        if key == "cloud":
-            self.cloud_url = value
-        elif key == "endpoint":
-            self.endpoint_urls.append(value)
-        elif key == "profile":
-            self.profile_path = Path(value)
-        return line == READY
+__all__ = ["EmbeddedService", "EmbeddedServiceError"]
 
 
 class EmbeddedServiceError(RuntimeError):
     """The local service could not be started."""
-
-
-def default_data_dir() -> Path:
-    """Where the embedded service keeps its data."""
-    return Path(platformdirs.user_data_dir("bulkpin")) / "service"
 
 
 def _private_dir(path: Path, *, tighten: bool) -> None:
@@ -84,59 +49,32 @@ class EmbeddedService:
         self.cloud_url = ""
         self.endpoint_urls: list[str] = []
         self.profile_path: Path | None = None
-        self._proc: subprocess.Popen[str] | None = None
+        self._process: ServeProcess | None = None
 
     def start(self) -> EmbeddedService:
         """Start the service and wait until it serves."""
         _private_dir(self.data_dir, tighten=self._own_dir)
         log_path = self.data_dir / "embedded.log"
-        # The service's stderr: private like everything else in its data dir.
-        fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        with os.fdopen(fd, "a") as log:
-            self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                [sys.executable, "-m", "bulkpin", "serve", "--data-dir", str(self.data_dir),
-                 "--cloud-port", "0", "--endpoint-ports", "0", *self.extra_args],
-                stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True,
-                start_new_session=True,  # a Ctrl-C for the push is not the service's
-            )
-        assert self._proc.stdout is not None
-        timer = threading.Timer(self.timeout, self._proc.kill)
-        timer.start()
-        announced = ServeAnnouncement()
+        process = ServeProcess(self.data_dir, *self.extra_args, log_path=log_path)
         try:
-            for raw in self._proc.stdout:
-                if announced.read(raw):
-                    break
-        finally:
-            timer.cancel()
+            process.start(self.timeout)
+        except ServeProcessError:
+            raise EmbeddedServiceError(f"the local service did not start; see {log_path}") from None
+        self._process = process
+        announced = process.announcement
         self.cloud_url = announced.cloud_url
         self.endpoint_urls = announced.endpoint_urls
         self.profile_path = announced.profile_path
-        if self.profile_path is None or not self.cloud_url or self._proc.poll() is not None:
+        if self.profile_path is None or not self.cloud_url:
             self.stop()
-            raise EmbeddedServiceError(
-                f"the local service did not start; see {log_path}"
-            )
-        # Keep reading stdout so the service never blocks on a full pipe.
-        threading.Thread(target=self._drain, daemon=True).start()
+            raise EmbeddedServiceError(f"the local service did not start; see {log_path}")
         return self
 
-    def _drain(self) -> None:
-        if self._proc is not None and self._proc.stdout is not None:
-            for _ in self._proc.stdout:
-                pass
-
     def stop(self) -> None:
-        """Stop the service (SIGTERM, then SIGKILL if it does not go)."""
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        """Stop the service (SIGTERM, then SIGKILL if it does not go within 15 s)."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.stop(15, check=False)
 
     def __enter__(self) -> EmbeddedService:
         return self.start()

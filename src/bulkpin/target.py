@@ -20,7 +20,6 @@ from .client.credentials import (
     ENV_PRIVATE_KEY,
     default_profile_path,
 )
-from .embedded import EmbeddedService
 
 #: How credentials of the embedded service say where they came from; the
 #: destination (:mod:`bulkpin.destination`) recognises them by it.
@@ -47,6 +46,10 @@ def open_target(
     if account_configured(profile, zone):
         yield load_credentials(profile=profile, zone=zone, endpoint=endpoint)
         return
+    # Imported only when used: it loads the whole local service, which a command
+    # talking to a Decoo account should not pay for at startup.
+    from .embedded import EmbeddedService  # noqa: PLC0415
+
     with EmbeddedService() as service:
         notice(
             f"No Decoo account configured: using the local Decoo-compatible service at "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from bulkpin.client import (
     DecooError,
     Forbidden,
     PayloadTooLarge,
+    PinHashMismatch,
     PinResult,
     RetryBudget,
     RetryPolicy,
@@ -24,6 +27,7 @@ from bulkpin.client import (
 from bulkpin.client.redact import Secret
 from bulkpin.service.faults import ROUTES
 from bulkpin.signing import generate_private_key
+from bulkpin.testing import ChaosProxy, Response
 from bulkpin.unixfs import hash_bytes, hash_file
 from tests.support.service import ServiceProcess, wait_for
 
@@ -194,3 +198,26 @@ async def test_retry_budget_holds_under_a_503_storm(
     assert await storm(50) < 2 * clean_requests
     # ...without one it would see every retry of every upload.
     assert await storm(10**6) > 2 * clean_requests
+
+
+async def test_a_pin_hash_other_than_the_local_cid_raises_naming_both(
+    service: ServiceProcess, files: MakeFiles
+) -> None:
+    (path,) = files(1)
+    local, liar = hash_file(path).cid, hash_bytes(b"some other content").cid
+
+    def lie(request_line: str, response: Response) -> Response:
+        if "pinFile" not in request_line:
+            return response
+        body = {**json.loads(response.body), "PinHash": liar}
+        return replace(response, body=json.dumps(body).encode())
+
+    with ChaosProxy(service.endpoint_urls[0]) as endpoint:
+        endpoint.rewrite = lie
+        async with make_client(service, endpoint=endpoint.url) as client:
+            with pytest.raises(PinHashMismatch) as info:
+                await client.pin_file(path)
+    assert (info.value.pin_hash, info.value.cid) == (liar, local)
+    expected = f"the service answered PinHash {liar}, but the file's CID is {local}"
+    assert info.value.message == expected
+    assert requests(service.stats(), "pinFile") == 1  # not sent again

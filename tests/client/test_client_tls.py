@@ -11,10 +11,10 @@ import pytest
 import trustme
 
 from bulkpin.client import DecooClient, TLSError
+from bulkpin.testing import ChaosProxy
 from tests.support.service import ServiceProcess
 
 from .helpers import Sleeps, credentials_for, requests
-from .proxy import TcpProxy
 
 pytestmark = pytest.mark.anyio
 
@@ -44,16 +44,16 @@ async def test_https_cloud_and_endpoint(
     service: ServiceProcess, server_tls: ssl.SSLContext, ca_file: Path, files: MakeFiles
 ) -> None:
     (path,) = files(1, size=300_000)
-    async with (
-        TcpProxy(service.cloud_url, tls=server_tls) as cloud,
-        TcpProxy(service.endpoint_urls[0], tls=server_tls) as endpoint,
+    with (
+        ChaosProxy(service.cloud_url, tls=server_tls) as cloud,
+        ChaosProxy(service.endpoint_urls[0], tls=server_tls) as endpoint,
     ):
         credentials = credentials_for(service, cloud_url=cloud.url, endpoint=endpoint.url)
         async with DecooClient(credentials, ca_bundle=ca_file, sleep=Sleeps()) as client:
             assert await client.ping() >= 0
             result = await client.pin_file(path)
         assert result.endpoint == endpoint.url
-        assert endpoint.connections >= 1
+        assert endpoint.stats.connections["pass"] >= 1
     assert requests(service.stats(), "pinFile", "200") == 1
 
 
@@ -61,7 +61,7 @@ async def test_unknown_ca_is_refused_and_not_retried(
     service: ServiceProcess, server_tls: ssl.SSLContext
 ) -> None:
     sleeps = Sleeps()
-    async with TcpProxy(service.cloud_url, tls=server_tls) as cloud:
+    with ChaosProxy(service.cloud_url, tls=server_tls) as cloud:
         credentials = credentials_for(service, cloud_url=cloud.url)
         # No ca_bundle: the system's trust store, which does not know the test CA.
         async with DecooClient(credentials, sleep=sleeps) as client:
@@ -75,7 +75,7 @@ async def test_unknown_ca_is_refused_and_not_retried(
 async def test_verification_off_is_explicit_and_warned(
     service: ServiceProcess, server_tls: ssl.SSLContext, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with TcpProxy(service.cloud_url, tls=server_tls) as cloud:
+    with ChaosProxy(service.cloud_url, tls=server_tls) as cloud:
         credentials = credentials_for(service, cloud_url=cloud.url)
         with caplog.at_level(logging.WARNING, logger="bulkpin.client"):
             client = DecooClient(credentials, verify_tls=False)

@@ -9,10 +9,10 @@ import anyio
 import pytest
 
 from bulkpin.client import ConnectError
+from bulkpin.testing import ChaosProxy
 from tests.support.service import ServiceProcess
 
 from .helpers import FrozenClock, Sleeps, make_client, requests
-from .proxy import TcpProxy
 
 pytestmark = pytest.mark.anyio
 
@@ -66,13 +66,13 @@ async def test_failover_when_an_endpoint_stops(
     listed = [url.rstrip("/") for url in service.endpoint_urls]
     first, second, third = files(3)
     sleeps = Sleeps()
-    proxy = await TcpProxy(listed[0]).start()
+    proxy = ChaosProxy(listed[0]).start()
     # The preferred Endpoint is reached through the proxy; stopping the proxy
     # stops that Endpoint while the service runs on.
     async with make_client(service, endpoint=proxy.url, failover_after=2, sleep=sleeps) as client:
         before = await client.pin_file(first)
         assert before.endpoint == proxy.url
-        await proxy.stop()
+        proxy.stop()
         after = await client.pin_file(second)
         assert after.endpoint in listed
         assert client.endpoint_selector.switches == [(proxy.url, after.endpoint)]
@@ -90,7 +90,7 @@ async def test_dead_endpoint_alone_fails_with_a_connect_error(
 ) -> None:
     service = service_factory()
     (path,) = files(1)
-    async with TcpProxy(service.endpoint_urls[0]) as proxy:
+    with ChaosProxy(service.endpoint_urls[0]) as proxy:
         dead = proxy.url
     # Nothing listens there now; with every attempt refused, the upload fails
     # with the connection error, after the configured attempts.

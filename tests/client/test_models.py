@@ -11,7 +11,10 @@ from bulkpin.client import (
     Endpoint,
     InvalidResponse,
     JobStatus,
+    PinJob,
     ServerError,
+    best_job,
+    job_rank,
 )
 from bulkpin.client.models import (
     parse_access_token,
@@ -153,3 +156,17 @@ def test_not_json() -> None:
     with pytest.raises(InvalidResponse, match="not JSON") as info:
         parse_json(b"<html>oops</html>", "pinFile")
     assert info.value.status == 200
+
+
+def test_best_job_ranks_pinned_pinning_queued_failed() -> None:
+    def job(ident: str, status: JobStatus) -> PinJob:
+        return PinJob(ident, CID, status)
+
+    failed, queued, pinning = (job("f", JobStatus.FAILED), job("q", JobStatus.QUEUED),
+                               job("p", JobStatus.PINNING))
+    assert best_job([failed, queued, pinning]) is pinning
+    assert best_job([failed, queued]) is queued
+    assert best_job([job("u", JobStatus.UNKNOWN), failed]) is failed
+    assert best_job([queued, job("q2", JobStatus.QUEUED)]) is queued  # the first of equals
+    assert best_job([]) is None
+    assert sorted([failed, pinning, queued], key=job_rank) == [pinning, queued, failed]

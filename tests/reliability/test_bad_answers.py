@@ -28,8 +28,8 @@ import pytest
 
 from bulkpin.client import DecooClient, load_credentials
 from bulkpin.push import PushOptions, push
+from bulkpin.testing.proxy import ChaosProxy, Fault, Response, Rewrite
 from bulkpin.unixfs import hash_bytes
-from tests.support.proxy import ChaosProxy, Fault, Response, Rewrite
 from tests.support.service import ServiceProcess
 
 from .helpers import (

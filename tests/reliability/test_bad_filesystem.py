@@ -32,8 +32,8 @@ import pytest
 
 from bulkpin.client import DecooClient, load_credentials
 from bulkpin.push import FileEvent, PushOptions, PushSummary, push
+from bulkpin.testing.proxy import ChaosProxy, Fault
 from bulkpin.unixfs import hash_bytes
-from tests.support.proxy import ChaosProxy, Fault
 from tests.support.service import ServiceProcess
 from tests.unixfs.content import content
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
+from bulkpin.testing.proxy import ChaosProxy
 from bulkpin.unixfs import hash_file
-from tests.support.proxy import ChaosProxy
 from tests.support.service import ServiceProcess
 
 from .helpers import (

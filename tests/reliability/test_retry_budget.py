@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from bulkpin.client import BadRequest, ContentMismatch, DecooClient, load_credentials
+from bulkpin.testing.proxy import ChaosProxy
 from bulkpin.unixfs import hash_bytes
-from tests.support.proxy import ChaosProxy
 from tests.support.service import ServiceProcess
 
 from .helpers import (

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.support.proxy import ChaosProxy
+from bulkpin.testing.proxy import ChaosProxy
 from tests.support.service import ServiceProcess
 
 from .helpers import (

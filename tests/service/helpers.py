@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import tomllib
 import urllib.parse
 import uuid
 from collections.abc import Iterable, Sequence
@@ -13,11 +12,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import rsa
-
-from bulkpin.signing import load_private_key, sign_cid
+from bulkpin.testing import Account, access_token
 from bulkpin.unixfs import FileBuilder, get_profile
 from tests.support.service import ServiceProcess
+
+__all__ = [
+    "Account",
+    "Part",
+    "Reply",
+    "access_token",
+    "blob_files",
+    "cid_of",
+    "get",
+    "jobs",
+    "multipart",
+    "pin_by_hash",
+    "pin_file",
+    "raw_exchange",
+    "request",
+    "status_of",
+    "upload_parts",
+]
 
 Part = tuple[str, str | None, bytes]
 
@@ -32,26 +47,6 @@ class Reply:
 
     def json(self) -> Any:
         return json.loads(self.body)
-
-
-@dataclass
-class Account:
-    """A profile's credentials."""
-
-    cloud_url: str
-    api_key: str
-    key: rsa.RSAPrivateKey
-
-    @classmethod
-    def load(cls, path: Path) -> Account:
-        data = tomllib.loads(path.read_text())
-        return cls(data["cloud_url"], data["api_key"], load_private_key(data["private_key"]))
-
-    def sign(self, cid: str) -> str:
-        return sign_cid(self.key, cid)
-
-    def cloud_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}"}
 
 
 def request(
@@ -75,14 +70,6 @@ def get(url: str, account: Account | None = None, **query: Any) -> Reply:
     if query:
         url += "?" + urllib.parse.urlencode(query)
     return request("GET", url, headers=account.cloud_headers() if account else {})
-
-
-def access_token(svc: ServiceProcess, account: Account) -> str:
-    reply = get(svc.cloud_url + "/oauth/accessToken", account)
-    assert reply.status == 200, reply
-    token = reply.json()["Data"]
-    assert isinstance(token, str)
-    return token
 
 
 def cid_of(data: bytes, profile: str | None = None) -> str:

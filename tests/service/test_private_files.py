@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bulkpin.embedded import EmbeddedService, default_data_dir
+from bulkpin.embedded import EmbeddedService
 from bulkpin.service import LocalService, ServiceConfig
+from bulkpin.service.config import default_data_dir
 from tests.support.service import ServiceProcess
 
 from .helpers import Account, access_token, pin_file, upload_parts

@@ -1,7 +1,9 @@
 """Decoo's JavaScript SDK's requests, made by node with the SDK's own libraries.
 
 Needs ``node`` and ``npm`` (the npm registry is reachable in CI); the packages are
-installed once into ``~/.cache/bulkpin-sdk-test/<hash of package.json>``.
+installed once into pytest's cache directory (``.pytest_cache/d/bulkpin-sdk-test/
+<hash of package.json>``, or ``$BULKPIN_SDK_CACHE``), and npm's own download cache
+lives beside them: tests never write into the real home.
 """
 
 from __future__ import annotations
@@ -23,11 +25,19 @@ from .helpers import Account, cid_of, jobs
 SDK_DIR = Path(__file__).resolve().parents[1] / "sdk"
 
 
-def _installed() -> Path:
+@pytest.fixture
+def sdk_cache(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the SDK's packages are installed, kept between runs (npm is slow)."""
+    cache = request.config.cache
+    assert cache is not None, "the SDK test needs pytest's cache provider"
+    monkeypatch.setenv("npm_config_cache", str(cache.mkdir("npm")))
+    return Path(os.environ.get("BULKPIN_SDK_CACHE", cache.mkdir("bulkpin-sdk-test")))
+
+
+def _installed(cache: Path) -> Path:
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node and npm are needed to run the Decoo SDK smoke test")
     manifest = (SDK_DIR / "package.json").read_bytes()
-    cache = Path(os.environ.get("BULKPIN_SDK_CACHE", Path.home() / ".cache" / "bulkpin-sdk-test"))
     target = cache / hashlib.sha256(manifest).hexdigest()[:16]
     if not (target / "node_modules" / "axios").is_dir():
         target.mkdir(parents=True, exist_ok=True)
@@ -40,8 +50,10 @@ def _installed() -> Path:
     return target
 
 
-def test_sdk_requests_are_accepted(service: ServiceProcess, tmp_path: Path) -> None:
-    target = _installed()
+def test_sdk_requests_are_accepted(
+    service: ServiceProcess, tmp_path: Path, sdk_cache: Path
+) -> None:
+    target = _installed(sdk_cache)
     data = os.urandom(3 * 1024 * 1024 + 5)
     file = tmp_path / "upload.bin"
     file.write_bytes(data)

@@ -13,6 +13,7 @@ Modules, one job each: :mod:`.errors` (the exception hierarchy, drawn in its
 docstring), :mod:`.retry` (the classifier, backoff and retry budget),
 :mod:`.models` (typed, tolerantly parsed results), :mod:`.credentials`,
 :mod:`.tokens`, :mod:`.endpoints`, :mod:`.multipart` (the streaming upload body),
+:mod:`.pin_file` (one upload's attempts), :mod:`.recovery` (lost-answer recovery),
 :mod:`.redact` (no secret in any output) and :mod:`.client` (``DecooClient``).
 """
 
@@ -36,6 +37,7 @@ from .errors import (
     LocalFileError,
     OutcomeUnknown,
     PayloadTooLarge,
+    PinHashMismatch,
     RateLimited,
     ReadTimeout,
     RequestTimeout,
@@ -44,7 +46,18 @@ from .errors import (
     TransportError,
     WriteTimeout,
 )
-from .models import Endpoint, JobPage, JobStatus, Pin, PinByHashResult, PinJob, PinPage, PinResult
+from .models import (
+    Endpoint,
+    JobPage,
+    JobStatus,
+    Pin,
+    PinByHashResult,
+    PinJob,
+    PinPage,
+    PinResult,
+    best_job,
+    job_rank,
+)
 from .multipart import DEFAULT_CHUNK_SIZE, FileContent, ProgressCallback, ReadReport
 from .redact import RedactingFilter, Secret, redact
 from .retry import (
@@ -93,6 +106,7 @@ __all__ = [
     "PayloadTooLarge",
     "Pin",
     "PinByHashResult",
+    "PinHashMismatch",
     "PinJob",
     "PinPage",
     "PinResult",
@@ -110,10 +124,12 @@ __all__ = [
     "TransportError",
     "Verdict",
     "WriteTimeout",
+    "best_job",
     "classify",
     "classify_item",
     "default_profile_path",
     "full_jitter",
+    "job_rank",
     "load_credentials",
     "redact",
     "zone_url",

@@ -13,9 +13,9 @@ what is tried again.
 
 An upload whose answer was lost after its body was sent (the connection broke,
 the answer was not JSON) may have been pinned. Before sending it again, the
-client asks ``pinJobs?pin-hash=<cid>``; an existing ``queued``, ``pinning`` or
-``pinned`` job is taken as the answer (``PinResult.recovered``), so a lost
-answer never creates a second job.
+client asks ``pinJobs?pin-hash=<cid>`` (:mod:`.recovery`); an existing
+``queued``, ``pinning`` or ``pinned`` job is taken as the answer
+(``PinResult.recovered``), so a lost answer never creates a second job.
 
 The client runs on asyncio (aiohttp's loop); anyio code running on its asyncio
 backend can use it directly.
@@ -45,8 +45,6 @@ from .errors import (
     DecooError,
     HTTPStatusError,
     InvalidResponse,
-    OutcomeUnknown,
-    TransportError,
     convert_transport_error,
     error_for_status,
 )
@@ -59,6 +57,7 @@ from .models import (
     PinJob,
     PinPage,
     PinResult,
+    best_job,
     parse_access_token,
     parse_endpoints,
     parse_job_page,
@@ -77,7 +76,9 @@ from .multipart import (
     UploadBody,
     secret_text_length,
 )
-from .redact import redact
+from .pin_file import OPERATION as PIN_FILE
+from .pin_file import PinFileAttempts, check_pin_hash
+from .recovery import LostAnswer
 from .retry import Attempt, Decision, RetryPolicy, Sleep, Verdict, parse_retry_after
 from .tokens import DEFAULT_RENEW_AFTER, AccessToken, TokenCache
 
@@ -495,9 +496,9 @@ class DecooClient:
         uploading content again.
         """
         page = await self.pin_jobs_page(pin_hash=cid, sort="DESC", limit=MAX_PAGE_SIZE)
-        rank = {JobStatus.PINNED: 0, JobStatus.PINNING: 1, JobStatus.QUEUED: 2}
-        active = [job for job in page.jobs if job.cid == cid and job.status.active]
-        return min(active, key=lambda job: rank[job.status]) if active else None
+        # Sorted newest first, so of equal jobs the newest is taken.
+        best = best_job(job for job in page.jobs if job.cid == cid)
+        return best if best is not None and best.status.active else None
 
     # -- Endpoint routes ---------------------------------------------------------------
 
@@ -556,6 +557,32 @@ class DecooClient:
     def _endpoint_headers(self, token: AccessToken) -> dict[str, str]:
         return {"UserAccessToken": token.value.reveal()}
 
+    async def _post(
+        self,
+        endpoint: Endpoint,
+        token: AccessToken,
+        operation: str,
+        parse: Callable[[object, str], T],
+        *,
+        body: UploadBody | None = None,
+        json_body: object = None,
+    ) -> T:
+        """POST ``/pinning/<operation>`` to ``endpoint`` and parse the answer."""
+        answer = await self._exchange(
+            "POST",
+            f"{endpoint.url}/pinning/{operation}",
+            operation=operation,
+            headers=self._endpoint_headers(token),
+            body=body,
+            json_body=json_body,
+            renewable=True,
+        )
+        try:
+            return parse(answer, operation)
+        except InvalidResponse as exc:
+            exc.status = 200  # the request was accepted; only its answer is unreadable
+            raise
+
     async def pin_file(
         self,
         path: str | os.PathLike[str],
@@ -580,7 +607,9 @@ class DecooClient:
         then only names the file).
 
         Raises :class:`~.errors.LocalFileError` (including
-        :class:`~.errors.FileChangedError`), an :class:`~.errors.HTTPStatusError`
+        :class:`~.errors.FileChangedError`, and
+        :class:`~.errors.PinHashMismatch` when the service answers a ``PinHash``
+        other than the file's CID), an :class:`~.errors.HTTPStatusError`
         subclass, :class:`~.errors.TransportError` or
         :class:`~.errors.OutcomeUnknown`.
         """
@@ -597,150 +626,37 @@ class DecooClient:
             stall_timeout=self._read_timeout,
             content=content,
         )
-        # Shared by the attempts: whether the last one's outcome is unknown, and
-        # the Endpoint it went to.
-        unknown = {"outcome": False}
-        last_endpoint = {"url": ""}
-        operation = "pinFile"
 
-        def result(endpoint: str, attempts: int, **fields: Any) -> PinResult:
-            assert upload.size is not None
-            assert upload.mtime_ns is not None
-            known = upload.known_cid
-            assert known is not None
-            return PinResult(
-                cid=known,
-                size=upload.size,
-                mtime_ns=upload.mtime_ns,
-                profile=profile.name,
-                endpoint=endpoint,
-                attempts=attempts,
-                **fields,
-            )
+        async def send_body(
+            endpoint: Endpoint, token: AccessToken, body: UploadBody
+        ) -> tuple[str, int | None, datetime | None]:
+            return await self._post(endpoint, token, PIN_FILE, parse_pin_file, body=body)
 
-        async def before(state: Attempt) -> PinResult | None:
-            if not unknown["outcome"]:
-                return None
-            unknown["outcome"] = False
-            job = await self._recover(operation, upload.known_cid)
-            if job is None:
-                return None
-            if on_progress is not None and upload.size:
-                on_progress(upload.size)  # the failed attempt was rewound
-            return result(
-                last_endpoint["url"],
-                state.number,
-                recovered=True,
-                job_id=job.id,
-                job_status=job.status,
-            )
-
-        async def send(state: Attempt, endpoint: Endpoint, token: AccessToken) -> PinResult:
-            body = await upload.open()
-            last_endpoint["url"] = endpoint.url
-            try:
-                answer = await self._exchange(
-                    "POST",
-                    endpoint.url + "/pinning/pinFile",
-                    operation=operation,
-                    headers=self._endpoint_headers(token),
-                    body=body,
-                    renewable=True,
-                )
-                try:
-                    pin_hash, service_size, date = parse_pin_file(answer, operation)
-                except InvalidResponse as exc:
-                    exc.status = 200  # the upload was accepted; only its answer is unreadable
-                    raise
-            except DecooError as exc:
-                body.rewind_progress()
-                unknown["outcome"] = _outcome_unknown(exc, body.complete)
-                raise
-            except BaseException:
-                body.rewind_progress()
-                raise
-            finally:
-                await body.aclose()
-            if pin_hash != body.cid:
-                log.warning(
-                    "%s: the service pinned %s for the CID %s", operation, pin_hash, body.cid
-                )
-            return result(
-                endpoint.url, state.number, date=date, service_size=service_size, pin_hash=pin_hash
-            )
-
-        return await self._on_endpoint(operation, send, before=before)
+        attempts = PinFileAttempts(upload, send_body, LostAnswer(PIN_FILE, self.find_active_job))
+        result = await self._on_endpoint(PIN_FILE, attempts.send, before=attempts.before)
+        return check_pin_hash(result)
 
     async def pin_by_hash(self, cid: str, name: str | None = None) -> PinByHashResult:
         """Ask the service to fetch ``cid`` from the IPFS network and pin it."""
         operation = "pinByHash"
-        unknown = {"outcome": False}
+        lost = LostAnswer(operation, self.find_active_job)
         payload: dict[str, Any] = {"hashToPin": cid, "secret": self._credentials.sign(cid)}
         if name is not None:
             payload["decooMetadata"] = {"name": name}
 
         async def before(state: Attempt) -> PinByHashResult | None:
-            if not unknown["outcome"]:
-                return None
-            unknown["outcome"] = False
-            job = await self._recover(operation, cid)
+            job = await lost.recover(cid)
             if job is None:
                 return None
             return PinByHashResult(cid=cid, job_id=job.id, status=job.status, recovered=True)
 
         async def send(state: Attempt, endpoint: Endpoint, token: AccessToken) -> PinByHashResult:
             try:
-                answer = await self._exchange(
-                    "POST",
-                    endpoint.url + "/pinning/pinByHash",
-                    operation=operation,
-                    headers=self._endpoint_headers(token),
-                    json_body=payload,
-                    renewable=True,
+                return await self._post(
+                    endpoint, token, operation, parse_pin_by_hash, json_body=payload
                 )
-                try:
-                    return parse_pin_by_hash(answer, operation)
-                except InvalidResponse as exc:
-                    exc.status = 200
-                    raise
             except DecooError as exc:
-                unknown["outcome"] = _outcome_unknown(exc, True)
+                lost.failed(exc, request_complete=True)
                 raise
 
         return await self._on_endpoint(operation, send, before=before)
-
-    async def _recover(self, operation: str, cid: str | None) -> PinJob | None:
-        """After a lost answer: the job the lost request created, if it did."""
-        if cid is None:
-            return None
-        try:
-            job = await self.find_active_job(cid)
-        except DecooError as exc:
-            raise OutcomeUnknown(
-                f"the answer was lost and the service could not be asked whether {cid} "
-                f"was pinned ({redact(str(exc))}); uploading again is harmless",
-                operation=operation,
-                cid=cid,
-            ) from None
-        if job is not None:
-            log.debug(
-                "%s: answer lost, but %s already has job %s (%s)",
-                operation,
-                cid,
-                job.id,
-                job.status,
-            )
-        else:
-            log.debug("%s: answer lost and %s has no job; sending again", operation, cid)
-        return job
-
-
-def _outcome_unknown(exc: DecooError, request_complete: bool) -> bool:
-    """Whether the service may have acted on a request that failed with ``exc``."""
-    if isinstance(exc, TransportError):
-        return exc.request_sent and request_complete
-    if isinstance(exc, HTTPStatusError) and exc.http_status is not None:
-        # An error in the body of a 2xx answer: the service may have done the work.
-        return 200 <= exc.http_status < 300
-    # A 2xx answer that could not be read: the work was done.
-    return isinstance(exc, InvalidResponse) and exc.status is not None and 200 <= exc.status < 300

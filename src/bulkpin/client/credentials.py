@@ -214,36 +214,19 @@ def load_credentials(
     (tests pass their own). Raises :class:`ConfigurationError` naming what is
     missing and where it was looked for.
     """
-    environ = os.environ if env is None else env
     if zone is not None and cloud_url is not None:
         raise ConfigurationError("give a zone or a Cloud URL, not both")
-
-    layers: list[tuple[str, Mapping[str, str]]] = []
     args = {
-        k: v
-        for k, v in {
-            "cloud_url": cloud_url if zone is None else zone_url(zone),
-            "api_key": api_key,
-            "private_key": private_key,
-            "endpoint": endpoint,
-        }.items()
-        if v is not None
+        "cloud_url": cloud_url if zone is None else zone_url(zone),
+        "api_key": api_key,
+        "private_key": private_key,
+        "endpoint": endpoint,
     }
-    layers.append(("arguments", args))
+    layers: list[_Layer] = [("arguments", {k: v for k, v in args.items() if v is not None})]
     if profile is not None:
         path = Path(profile).expanduser()
         layers.append((f"profile {path}", read_profile(path)))
-    env_fields = {
-        field: environ[var]
-        for field, var in (
-            ("cloud_url", ENV_CLOUD_URL),
-            ("api_key", ENV_API_KEY),
-            ("private_key", ENV_PRIVATE_KEY),
-            ("endpoint", ENV_ENDPOINT),
-        )
-        if environ.get(var)
-    }
-    layers.append(("environment", env_fields))
+    layers.append(("environment", _environment_fields(os.environ if env is None else env)))
     complete = all(
         any(values.get(f) for _, values in layers) for f in ("cloud_url", "api_key", "private_key")
     )
@@ -253,18 +236,42 @@ def load_credentials(
         fallback = default_profile if default_profile is not None else default_profile_path()
         if fallback.is_file():
             layers.append((f"profile {fallback}", read_profile(fallback)))
+    return _assemble(layers)
 
-    def pick(field: str) -> tuple[str, str] | None:
-        for origin, values in layers:
-            value = values.get(field)
-            if value:
-                return value, origin
-            if field == "cloud_url" and values.get("zone"):
-                return zone_url(values["zone"]), origin
-        return None
 
+#: Where some fields came from ("arguments", "profile /x.toml"...), and those fields.
+_Layer = tuple[str, Mapping[str, str]]
+
+
+def _environment_fields(environ: Mapping[str, str]) -> dict[str, str]:
+    return {
+        field: environ[var]
+        for field, var in (
+            ("cloud_url", ENV_CLOUD_URL),
+            ("api_key", ENV_API_KEY),
+            ("private_key", ENV_PRIVATE_KEY),
+            ("endpoint", ENV_ENDPOINT),
+        )
+        if environ.get(var)
+    }
+
+
+def _pick(layers: list[_Layer], field: str) -> tuple[str, str] | None:
+    """The first layer's value for ``field``, and that layer's name."""
+    for origin, values in layers:
+        value = values.get(field)
+        if value:
+            return value, origin
+        if field == "cloud_url" and values.get("zone"):
+            return zone_url(values["zone"]), origin
+    return None
+
+
+def _assemble(layers: list[_Layer]) -> Credentials:
+    """Credentials from the first layer that gives each field; names what is missing."""
     looked = ", ".join(origin for origin, _ in layers)
-    found_url, found_key, found_private = pick("cloud_url"), pick("api_key"), pick("private_key")
+    found_url, found_key = _pick(layers, "cloud_url"), _pick(layers, "api_key")
+    found_private = _pick(layers, "private_key")
     missing = [
         what
         for what, found in (
@@ -283,7 +290,7 @@ def load_credentials(
     key = found_key[0].strip()
     if not key:
         raise ConfigurationError(f"the API key from {found_key[1]} is empty")
-    found_endpoint = pick("endpoint")
+    found_endpoint = _pick(layers, "endpoint")
     origins = sorted({found_url[1], found_key[1], found_private[1]})
     return Credentials(
         cloud_url=url,

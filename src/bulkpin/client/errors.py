@@ -9,8 +9,9 @@ Whether an error is retried is decided by :mod:`.retry`, not by its class alone.
     DecooError
     ├── ConfigurationError        unusable credentials, profile, zone or option
     │   └── InsecureFileError     a profile or key file readable by group or others
-    ├── LocalFileError            the file to upload could not be read
-    │   └── FileChangedError      the file changed while it was being read
+    ├── LocalFileError            this file cannot be pinned as it is; the others can
+    │   ├── FileChangedError      the file changed while it was being read
+    │   └── PinHashMismatch       the service answered a PinHash other than the file's CID
     ├── TransportError            no usable HTTP answer arrived
     │   ├── TLSError              the certificate was refused (never retried)
     │   ├── ConnectError          no connection; nothing was sent
@@ -63,6 +64,7 @@ __all__ = [
     "LocalFileError",
     "OutcomeUnknown",
     "PayloadTooLarge",
+    "PinHashMismatch",
     "RateLimited",
     "ReadTimeout",
     "RequestTimeout",
@@ -112,7 +114,11 @@ class InsecureFileError(ConfigurationError):
 
 
 class LocalFileError(DecooError):
-    """The file to upload could not be opened or read (missing, unreadable, a directory)."""
+    """This file cannot be pinned as it is: mostly, it could not be opened or read.
+
+    What its subclasses share is their fate: the file fails, sending it again
+    cannot help, and the other files of a run are not affected.
+    """
 
 
 class FileChangedError(LocalFileError):
@@ -121,6 +127,22 @@ class FileChangedError(LocalFileError):
     The upload is aborted before the ``cid`` part is sent, so nothing is ever
     pinned under a CID that does not describe the file.
     """
+
+
+class PinHashMismatch(LocalFileError):
+    """The service answered ``pinFile`` with a ``PinHash`` other than the file's CID.
+
+    It pinned other bytes under this upload, or says it did: either way the file
+    is not pinned as itself. The message names both CIDs.
+    """
+
+    def __init__(self, pin_hash: str, cid: str, *, operation: str | None = None) -> None:
+        super().__init__(
+            f"the service answered PinHash {pin_hash}, but the file's CID is {cid}",
+            operation=operation,
+        )
+        self.pin_hash = pin_hash
+        self.cid = cid
 
 
 class TransportError(DecooError):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +35,8 @@ __all__ = [
     "PinJob",
     "PinPage",
     "PinResult",
+    "best_job",
+    "job_rank",
     "parse_access_token",
     "parse_endpoints",
     "parse_job_page",
@@ -120,6 +122,30 @@ class PinJob:
     cid: str
     status: JobStatus
     raw_status: str = ""
+
+
+#: Best first: when a CID has several jobs, the best one speaks for it.
+_RANK: dict[JobStatus, int] = {
+    JobStatus.PINNED: 0,
+    JobStatus.PINNING: 1,
+    JobStatus.QUEUED: 2,
+    JobStatus.FAILED: 3,
+    JobStatus.UNKNOWN: 4,
+}
+
+
+def job_rank(job: PinJob) -> int:
+    """A sort key, best first: ``pinned``, ``pinning``, ``queued``, ``failed``, unknown."""
+    return _RANK[job.status]
+
+
+def best_job(jobs: Iterable[PinJob]) -> PinJob | None:
+    """The job that speaks for a CID among ``jobs`` (the first of equals), or None.
+
+    A CID can have several jobs (uploads sent again, a failure then a retry);
+    the most advanced one says where its content stands.
+    """
+    return min(jobs, key=job_rank, default=None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ run), applied by the push pipeline; per run (resume) in the journal.
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import math
 import random
@@ -352,6 +353,33 @@ class RetryPolicy:
         state.spent += cost
         return True
 
+    def _should_retry(
+        self,
+        operation: str,
+        state: Attempt,
+        on_failure: Callable[[DecooError, Verdict], None] | None,
+        retry_state: tenacity.RetryCallState,
+    ) -> bool:
+        """Tenacity's question after each attempt, answered by :func:`classify` and the budget."""
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        if exc is None:
+            return False
+        verdict = classify(exc)
+        state.previous_verdict = verdict
+        state.previous_error = exc if isinstance(exc, DecooError) else None
+        if state.previous_error is None:
+            return False
+        if not state.previous_error.final:
+            # A nested call's error keeps its own count.
+            state.previous_error.attempts = retry_state.attempt_number
+        if on_failure is not None:
+            on_failure(state.previous_error, verdict)
+        if self._permit(operation, state, state.previous_error, verdict):
+            return True
+        state.previous_error.final = True
+        return False
+
     async def call(
         self,
         operation: str,
@@ -369,45 +397,12 @@ class RetryPolicy:
         ``budget_exhausted`` filled in.
         """
         state = Attempt()
-
-        def should_retry(retry_state: tenacity.RetryCallState) -> bool:
-            outcome = retry_state.outcome
-            exc = outcome.exception() if outcome is not None else None
-            if exc is None:
-                return False
-            verdict = classify(exc)
-            state.previous_verdict = verdict
-            state.previous_error = exc if isinstance(exc, DecooError) else None
-            if state.previous_error is None:
-                return False
-            if not state.previous_error.final:
-                # A nested call's error keeps its own count.
-                state.previous_error.attempts = retry_state.attempt_number
-            if on_failure is not None:
-                on_failure(state.previous_error, verdict)
-            if self._permit(operation, state, state.previous_error, verdict):
-                return True
-            state.previous_error.final = True
-            return False
-
-        def before_sleep(retry_state: tenacity.RetryCallState) -> None:
-            verdict = state.previous_verdict
-            assert verdict is not None
-            log.debug(
-                "%s: attempt %d failed (%s: %s); retrying in %.3f s",
-                operation,
-                retry_state.attempt_number,
-                verdict.reason,
-                state.previous_error.message if state.previous_error else "",
-                retry_state.upcoming_sleep,
-            )
-
         retrying = AsyncRetrying(
             sleep=self.sleep,
             stop=tenacity.stop_never,
             wait=_FullJitter(self, state),
-            retry=should_retry,
-            before_sleep=before_sleep,
+            retry=functools.partial(self._should_retry, operation, state, on_failure),
+            before_sleep=functools.partial(_log_retry, operation, state),
             reraise=True,
         )
         async for attempt in retrying:
@@ -418,3 +413,16 @@ class RetryPolicy:
                 self.budget.record_success(state.spent)
                 return result
         raise AssertionError("unreachable: tenacity stops by raising")  # pragma: no cover
+
+
+def _log_retry(operation: str, state: Attempt, retry_state: tenacity.RetryCallState) -> None:
+    verdict = state.previous_verdict
+    assert verdict is not None
+    log.debug(
+        "%s: attempt %d failed (%s: %s); retrying in %.3f s",
+        operation,
+        retry_state.attempt_number,
+        verdict.reason,
+        state.previous_error.message if state.previous_error else "",
+        retry_state.upcoming_sleep,
+    )

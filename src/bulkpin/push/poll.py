@@ -23,7 +23,16 @@ from dataclasses import dataclass
 
 import anyio
 
-from ..client import MAX_PAGE_SIZE, DecooClient, DecooError, Fate, JobStatus, PinJob, classify_item
+from ..client import (
+    MAX_PAGE_SIZE,
+    DecooClient,
+    DecooError,
+    Fate,
+    JobStatus,
+    PinJob,
+    classify_item,
+    job_rank,
+)
 from .accounting import Accounting
 from .crashpoints import crash_point
 from .errors import ExitStatus, RunAborted
@@ -33,9 +42,6 @@ from .pacing import Outage
 __all__ = ["PollSchedule", "Poller", "RoundResult"]
 
 log = logging.getLogger(__name__)
-
-#: Best first: when a CID has several jobs, the best one speaks for it.
-_RANK = {JobStatus.PINNED: 0, JobStatus.PINNING: 1, JobStatus.QUEUED: 2, JobStatus.FAILED: 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +104,7 @@ class Poller:
             for job in page.jobs:
                 if job.cid in wanted:
                     best = found.get(job.cid)
-                    if best is None or _RANK[job.status] < _RANK[best.status]:
+                    if best is None or job_rank(job) < job_rank(best):
                         found[job.cid] = job
             offset += len(page.jobs)
             if not page.jobs or offset >= page.count:

@@ -325,11 +325,6 @@ class Uploader:
         )
         crash_point("after_answer")
         self.outage.success()
-        if result.pin_hash is not None and result.pin_hash != result.cid:
-            # Decoo would have pinned other content under this name: never accept it.
-            self._fail(record, f"the service answered PinHash {result.pin_hash}, but the file's"
-                               f" CID is {result.cid}")
-            return
         date = result.date.isoformat() if result.date is not None else None
         self.journal.mark_uploaded(record.id, result.cid, result.job_id, date)
         if result.job_status is not None and result.job_status.value == "pinned":

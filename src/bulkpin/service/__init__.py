@@ -12,18 +12,23 @@ job each:
 - :mod:`.db`, :mod:`.blobs`: state on disk; :mod:`.private_files`: kept private;
 - :mod:`.accounts`, :mod:`.tokens`, :mod:`.auth`: accounts, keys, tokens, callers;
 - :mod:`.faults`, :mod:`.ratelimit`, :mod:`.stats`, :mod:`.middleware`: the test levers;
-- :mod:`.errors`, :mod:`.params`: error answers and request parsing.
+- :mod:`.errors`, :mod:`.params`: error answers and request parsing;
+- :mod:`.process`: :class:`ServeProcess`, ``bulkpin serve`` as a child process
+  (the embedded default, tests and benchmarks start it).
 """
 
 from .config import ServiceConfig, default_data_dir, parse_ports, parse_rate_limit
 from .faults import FaultPlan, FaultSpecError, parse_faults
 from .private_files import SharedDataDirError
+from .process import ServeProcess, ServeProcessError
 from .server import LocalService, init_accounts, run_until_signalled
 
 __all__ = [
     "FaultPlan",
     "FaultSpecError",
     "LocalService",
+    "ServeProcess",
+    "ServeProcessError",
     "ServiceConfig",
     "SharedDataDirError",
     "default_data_dir",

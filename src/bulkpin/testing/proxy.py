@@ -32,8 +32,12 @@ said rather than how it travels:
 With ``tls`` it terminates TLS, so the plain-HTTP service can be reached over
 HTTPS with a certificate from a test authority.
 
-The proxy runs its own event loop in a daemon thread, so both synchronous
-tests and subprocesses under test can use it; ``set_faults`` and the hooks may
+With no faults set it is a plain relay: an HTTPS front for the plain-HTTP
+service, or an Endpoint that can be made to go away (``stop``) while the
+service runs on.
+
+The proxy runs its own event loop in a daemon thread, so synchronous and async
+tests, benchmarks and subprocesses under test can all use it; ``set_faults`` and the hooks may
 be changed while it runs (they apply to new connections and answers).
 """
 
@@ -53,6 +57,17 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Literal, Self
 from urllib.parse import urlsplit
+
+__all__ = [
+    "PASS",
+    "ChaosProxy",
+    "Fault",
+    "FaultKind",
+    "ProxyStats",
+    "Response",
+    "Rewrite",
+    "Tap",
+]
 
 FaultKind = Literal["pass", "reset", "blackhole", "slow", "cut"]
 
@@ -143,7 +158,7 @@ class ChaosProxy:
         assert parts.hostname is not None
         assert parts.port is not None
         self._target = (parts.hostname, parts.port)
-        self._rng = random.Random(seed)
+        self._rng = random.Random(seed)  # noqa: S311 - replayable faults, not secrets
         self._faults: tuple[tuple[Fault, float], ...] = ()
         self._default = PASS
         self.tap: Tap | None = None
