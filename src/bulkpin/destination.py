@@ -4,9 +4,11 @@ The account is the truth and the journal only a cache of it, so a journal is
 only good for the one destination it learnt from. A destination is the Cloud
 (its normalised URL; for the embedded local service, the service's own name,
 because its port changes at every start) and the account: a digest of the API
-key's issuer and subject and of the account's RSA public key. Neither the API
-key nor the private key is ever stored or shown; a rotated API key for the same
-account keeps the same destination.
+key's issuer and subject (a JWT's ``iss`` and ``sub``), or of the whole key if
+it is not a JWT. Neither key is ever stored or shown; a rotated API key for the
+same account keeps the same destination. The private key plays no part: a
+wrong one is refused by the service (403) and must not make the journal
+someone else's.
 """
 
 from __future__ import annotations
@@ -17,8 +19,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-
-from cryptography.hazmat.primitives import serialization
 
 from .client import Credentials
 
@@ -46,9 +46,9 @@ def _key_subject(api_key: str) -> str:
         claims = json.loads(base64.urlsafe_b64decode(payload))
     except (ValueError, binascii.Error):
         return ""
-    if not isinstance(claims, dict):
+    if not isinstance(claims, dict) or "sub" not in claims:
         return ""
-    return f"{claims.get('iss', '')}\0{claims.get('sub', '')}"
+    return f"jwt\0{claims.get('iss', '')}\0{claims['sub']}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,17 +62,14 @@ class Destination:
     @classmethod
     def of(cls, credentials: Credentials) -> Destination:
         """The destination ``credentials`` reach."""
+        api_key = credentials.api_key.reveal()
+        subject = _key_subject(api_key) or f"key\0{api_key}"
         # Imported here: target starts the embedded service, which this module
         # (used by the library, not only the CLI) does not need at import.
         from .target import EMBEDDED_SOURCE  # noqa: PLC0415
 
         embedded = credentials.source == EMBEDDED_SOURCE
-        public = credentials.private_key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        digest = hashlib.sha256()
-        digest.update(_key_subject(credentials.api_key.reveal()).encode() + b"\0")
-        digest.update(public)
+        digest = hashlib.sha256(subject.encode())
         cloud = EMBEDDED_CLOUD if embedded else _normal_url(credentials.cloud_url)
         return cls(cloud, digest.hexdigest()[:16])
 

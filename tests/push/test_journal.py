@@ -92,13 +92,19 @@ def test_job_status_transitions(tmp_path: Path) -> None:
         assert j.known_cid("QmSame") is not None
 
 
-def test_integrity_and_size_lookup(tmp_path: Path) -> None:
+def test_integrity_and_twin_lookup(tmp_path: Path) -> None:
     with _journal(tmp_path) as j:
         root = j.root_id(b"/d")
         a = j.discover(b"/d/a", b"a", root, FileIdentity(4096, 1, 1))
-        assert not j.size_seen(4096, a.id)
-        j.discover(b"/d/b", b"b", root, FileIdentity(4096, 1, 2))
-        assert j.size_seen(4096, a.id)
+        j.set_prefix(a.id, "p1")
+        assert not j.twin_seen(4096, "p1", a.id)
+        b = j.discover(b"/d/b", b"b", root, FileIdentity(4096, 1, 2))
+        # Not handled yet (no prefix, no CID): it compares its own prefix later.
+        assert not j.twin_seen(4096, "p1", a.id)
+        j.set_prefix(b.id, "p2")
+        assert not j.twin_seen(4096, "p1", a.id)  # same size, other first bytes
+        j.set_prefix(b.id, "p1")
+        assert j.twin_seen(4096, "p1", a.id)
         assert j.integrity_check() == "ok"
         assert [r.path for r in j.in_state("discovered")] == [b"/d/a", b"/d/b"]
 

@@ -25,6 +25,7 @@ EXIT_INTERRUPTED = ExitStatus.INTERRUPTED
 
 #: command name -> "module:attribute" under bulkpin.cli
 _COMMANDS: dict[str, str] = {
+    "check": "check:check_command",
     "cid": "cid:cid_command",
     "jobs": "listing:jobs_command",
     "ls": "listing:ls_command",

@@ -137,6 +137,9 @@ def _read_list(source: str) -> list[bytes]:
               help="Write a manifest (.jsonl or .csv) at the end.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable events on stdout.")
 @click.option("--dry-run", is_flag=True, help="Walk, filter and hash; upload nothing.")
+@click.option("--account-listing/--no-account-listing", default=True, show_default=True,
+              help="List the account's pins first, so nothing it holds is sent again"
+                   " (about one request per 1,000 pins; later runs list only what changed).")
 @click.option("--shard", default=None, help="Take share I of N of the files (I/N, from 0).")
 @click.option("-v", "--verbose", count=True, help="Log more (-vv: debug).")
 def push_command(
@@ -148,7 +151,7 @@ def push_command(
     max_links: int | None, raw_leaves: bool | None, cid_version: int | None, wait: bool,
     wait_timeout: float, patience: float, timeout: float, journal: Path | None,
     manifest: Path | None,
-    as_json: bool, dry_run: bool, shard: str | None, verbose: int,
+    as_json: bool, dry_run: bool, account_listing: bool, shard: str | None, verbose: int,
 ) -> None:
     """Pin every file under PATHS to Decoo (or to the embedded local service).
 
@@ -177,7 +180,7 @@ def push_command(
         concurrency=concurrency, hash_workers=hash_workers, rate_limit=rate_limit,
         bwlimit=bwlimit, small_file=small_file, memory=memory, wait=wait,
         wait_timeout=wait_timeout, patience=patience, journal=journal, manifest=manifest,
-        dry_run=dry_run,
+        dry_run=dry_run, list_account=account_listing,
     )
     file_list = _read_list(files_from) if files_from else None
     renderer = _renderer(as_json)

@@ -86,6 +86,8 @@ class JsonRenderer:
             "snapshot": asdict(summary.snapshot),
             "poll_requests": summary.poll_requests,
             "poll_rounds": summary.poll_rounds,
+            "destination": str(summary.destination) if summary.destination else None,
+            "listing": asdict(summary.listing) if summary.listing else None,
         })
 
 
@@ -180,9 +182,11 @@ def print_summary(summary: PushSummary, console: Console) -> None:
         ("pinned", counts["pinned"]),
         ("uploaded, job not yet final", counts["uploaded"]),
         ("uploaded this run", s.uploaded),
+        ("already on the account", s.held),
         ("skipped as unchanged", s.unchanged),
         ("deduplicated", s.deduplicated),
         ("failed", counts["failed"]),
+        ("gone (deleted before pinned)", s.gone),
         ("skipped (symlinks, special files)", counts["skipped"]),
         ("not yet sent", counts["discovered"] + counts["uploading"]),
         ("bytes sent", human_bytes(s.bytes_sent)),
@@ -201,6 +205,11 @@ def print_summary(summary: PushSummary, console: Console) -> None:
             f"... and more: see the manifest or `bulkpin status --journal {summary.journal}`",
             markup=False,
         )
+    if summary.listing is not None:
+        cost = summary.listing
+        console.print(f"account: {summary.destination}: {cost.pins_total} pins,"
+                      f" {cost.jobs_seen} unfinished jobs, listed in {cost.requests} requests",
+                      markup=False, highlight=False)
     console.print(f"journal: {summary.journal}", markup=False, highlight=False)
     if summary.manifest:
         console.print(f"manifest: {summary.manifest}", markup=False, highlight=False)

@@ -19,7 +19,7 @@ from ..push import (
     PushOptions,
     RoundResult,
     RunAborted,
-    default_journal_path,
+    journals_for,
     write_manifest,
 )
 from ..target import open_target
@@ -33,7 +33,17 @@ def _journal_path(paths: tuple[str, ...], journal: Path | None, options: PushOpt
         return journal
     if not paths:
         raise click.UsageError("give the PATHS of the push, or --journal FILE")
-    return default_journal_path([os.path.abspath(os.fsencode(p)) for p in paths], options)
+    found = journals_for([os.path.abspath(os.fsencode(p)) for p in paths], options)
+    if not found:
+        click.echo("error: no journal for these PATHS (push them first, or give --journal)",
+                   err=True)
+        sys.exit(EXIT_USAGE)
+    if len(found) > 1:
+        listing = "\n".join(f"  {path}  ({dest})" for path, dest in found)
+        click.echo("error: these PATHS were pushed to several destinations; choose one with"
+                   f" --journal:\n{listing}", err=True)
+        sys.exit(EXIT_USAGE)
+    return found[0][0]
 
 
 def _report(journal: Journal) -> int:

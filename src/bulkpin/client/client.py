@@ -235,6 +235,11 @@ class DecooClient:
             failover_after=failover_after,
         )
 
+    @property
+    def credentials(self) -> Credentials:
+        """The account this client talks to (its repr shows no secret)."""
+        return self._credentials
+
     def __repr__(self) -> str:
         state = "open" if self._session is not None else "closed"
         return f"DecooClient({self._credentials.cloud_url!r}, {state})"

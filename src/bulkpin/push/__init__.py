@@ -9,10 +9,13 @@ by per-file outcomes), :mod:`.pacing` (limits, patience), :mod:`.errors`.
 """
 
 from ..fs import Selection, SelectionError, Shard
+from .account_index import AccountIndex, ListingCost
 from .accounting import Accounting
+from .check import CheckResult, CheckSummary, check
 from .errors import ExitStatus, JournalError, JournalLocked, PushError, RunAborted
 from .events import FileEvent, FileOutcome, NoticeEvent, ProgressEvent, PushEvent, Snapshot
-from .journal import Journal, default_journal_path
+from .journal import Journal
+from .journal_lookup import default_journal_path, journals_for
 from .manifest import ManifestError, manifest_format, write_manifest
 from .options import DEFAULT_CONCURRENCY, DEFAULT_MEMORY, DEFAULT_SMALL_FILE, PushOptions
 from .pipeline import PushSummary, push
@@ -22,13 +25,17 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_MEMORY",
     "DEFAULT_SMALL_FILE",
+    "AccountIndex",
     "Accounting",
+    "CheckResult",
+    "CheckSummary",
     "ExitStatus",
     "FileEvent",
     "FileOutcome",
     "Journal",
     "JournalError",
     "JournalLocked",
+    "ListingCost",
     "ManifestError",
     "NoticeEvent",
     "PollSchedule",
@@ -44,7 +51,9 @@ __all__ = [
     "SelectionError",
     "Shard",
     "Snapshot",
+    "check",
     "default_journal_path",
+    "journals_for",
     "manifest_format",
     "push",
     "write_manifest",

@@ -20,6 +20,7 @@ import fcntl
 import os
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, Self
 
@@ -30,8 +31,10 @@ from .errors import JournalError, JournalLocked
 
 __all__ = ["STATES", "JournalStore", "State"]
 
-State = Literal["discovered", "uploading", "uploaded", "pinned", "failed", "skipped"]
-STATES: tuple[State, ...] = ("discovered", "uploading", "uploaded", "pinned", "failed", "skipped")
+State = Literal["discovered", "uploading", "uploaded", "pinned", "failed", "skipped", "gone"]
+STATES: tuple[State, ...] = (
+    "discovered", "uploading", "uploaded", "pinned", "failed", "skipped", "gone"
+)
 
 _SCHEMA_VERSION = "1"
 
@@ -72,25 +75,67 @@ CREATE TABLE IF NOT EXISTS runs (
     finished REAL,
     status TEXT
 );
+-- The account index: what the destination holds, as pinList and pinJobs said.
+-- Pins by pin id, so a re-listing that overlaps the last one adds nothing and
+-- the row count can be held against pinList's Count to notice removals.
+CREATE TABLE IF NOT EXISTS account_pins (
+    pin_id TEXT PRIMARY KEY,
+    cid TEXT NOT NULL,
+    size INTEGER,
+    date TEXT
+);
+CREATE INDEX IF NOT EXISTS account_pins_cid ON account_pins(cid);
+CREATE INDEX IF NOT EXISTS account_pins_size ON account_pins(size);
+-- Jobs not yet final (queued, pinning): replaced whole at every listing.
+CREATE TABLE IF NOT EXISTS account_jobs (
+    cid TEXT NOT NULL,
+    job_id TEXT,
+    status TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS account_jobs_cid ON account_jobs(cid);
 """
+
+# Columns added after the first schema: (table, column, declaration). A journal
+# written before them gets them on open; their absence means "not known".
+_ADDED_COLUMNS = (
+    # The run that last saw the file: a path met twice in one run is taken once.
+    ("files", "seen_run", "INTEGER"),
+    # A digest of a large file's first bytes: two files of one size are only
+    # possible copies (worth hashing before sending) if these agree too.
+    ("files", "prefix", "TEXT"),
+)
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    for table, column, decl in _ADDED_COLUMNS:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
 
 
 class JournalStore:
     """The open journal file, its lock and its commits. Not thread-safe: one event loop."""
 
-    def __init__(self, path: Path, *, profile_name: str) -> None:
+    def __init__(self, path: Path, *, profile_name: str, destination: str | None = None,
+                 destination_label: str | None = None) -> None:
         self.path = path
+        #: Set when a journal without a destination was bound to one on open: its
+        #: "pinned" rows were learnt from an unknown account and must be verified.
+        self.upgraded = False
+        #: The current run (:meth:`begin_run`); 0 outside a run.
+        self.run_id = 0
         self._lock_fd = -1
         self._conn: sqlite3.Connection | None = None
         self._writes = 0  # statements issued since the journal opened
         self._committed = 0  # ... of which committed
         self._commit_lock = anyio.Lock()
         self._last_commit = time.monotonic()
-        self._open(profile_name)
+        self._open(profile_name, destination, destination_label)
 
     # -- lifecycle --
 
-    def _open(self, profile_name: str) -> None:
+    def _open(self, profile_name: str, destination: str | None,
+              destination_label: str | None) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -109,8 +154,11 @@ class JournalStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.executescript(_SCHEMA)
+            _add_columns(conn)
             stored = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             self._check_meta(stored, profile_name)
+            if destination is not None:
+                self._bind(conn, stored, destination, destination_label or destination)
             conn.executemany(
                 "INSERT OR IGNORE INTO meta VALUES (?, ?)",
                 [("schema", _SCHEMA_VERSION), ("profile", profile_name)],
@@ -132,6 +180,48 @@ class JournalStore:
                 f"{self.path} holds CIDs of profile {stored['profile']!r}, not "
                 f"{profile_name!r}; use another --journal for another profile"
             )
+
+    def _bind(self, conn: sqlite3.Connection, stored: dict[str, str], destination: str,
+              label: str) -> None:
+        """Bind the journal to ``destination``, or refuse one bound to another."""
+        bound = stored.get("destination")
+        if bound == destination:
+            return
+        if bound is not None:
+            raise JournalError(
+                f"the journal {self.path} belongs to {stored.get('destination_label', bound)},"
+                f" not to {label}: what it says was learnt from that account. Leave out"
+                " --journal (each destination has its own) or give another file"
+            )
+        # A journal from before destinations: whatever it calls pinned or
+        # uploaded may have gone to another account. Keep the CIDs (no file is
+        # read again for them) but mark the rows as possibly sent, so each is
+        # checked against this account before it is called pinned or sent again.
+        cursor = conn.execute(
+            "UPDATE files SET state = 'uploading' WHERE state IN ('pinned', 'uploaded')"
+        )
+        self.upgraded = cursor.rowcount > 0
+        conn.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+            [("destination", destination), ("destination_label", label)],
+        )
+
+    def write_many(self, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
+        """Run one statement over ``rows`` (committed with the next commit)."""
+        try:
+            self.conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
+        self._writes += 1
+
+    def meta(self, key: str) -> str | None:
+        """A value of the journal's ``meta`` table."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a value of the journal's ``meta`` table (committed with the next commit)."""
+        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def _release_lock(self) -> None:
         if self._lock_fd >= 0:
@@ -213,7 +303,8 @@ class JournalStore:
         """Record a new run; returns its id."""
         cursor = self._write("INSERT INTO runs (started) VALUES (?)", (time.time(),))
         self.commit()
-        return int(cursor.lastrowid or 0)
+        self.run_id = int(cursor.lastrowid or 0)
+        return self.run_id
 
     def end_run(self, run_id: int, status: str) -> None:
         """Record how a run ended."""

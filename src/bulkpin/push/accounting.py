@@ -27,6 +27,7 @@ RATE_WINDOW = 10.0
 _COUNTERS: dict[FileOutcome, str] = {
     "uploaded": "uploaded", "recovered": "uploaded", "deduplicated": "deduplicated",
     "failed": "failed", "pinned": "pinned", "unchanged": "unchanged", "skipped": "skipped",
+    "held": "held", "gone": "gone",
 }
 
 
@@ -51,9 +52,11 @@ class Accounting:
         self.uploaded = 0
         self.pinned = 0
         self.unchanged = 0
+        self.held = 0
         self.deduplicated = 0
         self.failed = 0
         self.skipped = 0
+        self.gone = 0
         self.retries = 0
         self.waiting_jobs = 0
         self._samples: deque[tuple[float, int]] = deque()
@@ -122,7 +125,8 @@ class Accounting:
             bytes_found=self.bytes_found, files_done=self.files_done,
             bytes_done=self.bytes_done, bytes_sent=self.bytes_sent, in_flight=self.in_flight,
             uploaded=self.uploaded, pinned=self.pinned, unchanged=self.unchanged,
-            deduplicated=self.deduplicated, failed=self.failed, skipped=self.skipped,
+            held=self.held, deduplicated=self.deduplicated, failed=self.failed,
+            skipped=self.skipped, gone=self.gone,
             retries=self.retries, waiting_jobs=self.waiting_jobs, rate=rate,
             files_rate=self.files_done / elapsed if elapsed > 0 else 0.0,
         )

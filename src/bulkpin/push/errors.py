@@ -15,9 +15,12 @@ by :func:`bulkpin.client.classify_item`, not in this package.
 
 from __future__ import annotations
 
+from ..client import DecooError
 from ..exit_status import ExitStatus
 
-__all__ = ["ExitStatus", "JournalError", "JournalLocked", "PushError", "RunAborted"]
+__all__ = [
+    "ExitStatus", "JournalError", "JournalLocked", "PushError", "RunAborted", "reason_of",
+]
 
 
 class PushError(Exception):
@@ -38,3 +41,12 @@ class JournalError(PushError):
 
 class JournalLocked(JournalError):
     """Another run holds the journal."""
+
+
+def reason_of(exc: BaseException) -> str:
+    """The few words that say why an item failed, for its journal row and manifest."""
+    if isinstance(exc, DecooError):
+        return exc.message
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)

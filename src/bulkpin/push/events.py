@@ -10,7 +10,8 @@ __all__ = [
 ]
 
 FileOutcome = Literal[
-    "uploaded", "pinned", "unchanged", "deduplicated", "recovered", "failed", "skipped", "hashed"
+    "uploaded", "pinned", "unchanged", "held", "deduplicated", "recovered", "failed", "skipped",
+    "hashed", "gone",
 ]
 
 
@@ -29,9 +30,13 @@ class Snapshot:
     uploaded: int
     pinned: int
     unchanged: int
+    #: files whose content the account already held (or had a job for)
+    held: int
     deduplicated: int
     failed: int
     skipped: int
+    #: files deleted before they could be pinned
+    gone: int
     retries: int
     waiting_jobs: int
     rate: float  # bytes per second over the last RATE_WINDOW seconds

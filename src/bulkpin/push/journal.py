@@ -6,37 +6,40 @@ state moves::
 
     discovered ─▶ uploading ─▶ uploaded ─▶ pinned
          │            │            └─────▶ failed (the service gave up on the job)
-         └────────────┴──────────────────▶ failed (the file could not be read or sent)
+         ├────────────┴──────────────────▶ failed (the file could not be read or sent)
+         └───────────────────────────────▶ pinned / uploaded (the account already
+                                           holds the CID, or has a job for it)
     skipped: a symlink, FIFO, socket or device, recorded so the manifest says why
+    gone: the file was deleted before it could be pinned; reported once
+
+A journal belongs to one destination (:mod:`bulkpin.destination`): what it
+calls pinned was learnt from that account, and it also keeps the account's
+index (``account_pins``, ``account_jobs``: see :mod:`.account_index`).
 
 How the file is kept safe (locking, WAL, group commits) is :mod:`._store`'s job.
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import os
-import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import platformdirs
-
 from ..fs import FileIdentity
-from ._store import STATES, JournalStore, State
+from ._jobs import JobColumns
+from ._store import STATES, State
 from .errors import JournalError, JournalLocked
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from .options import PushOptions
+    from ..destination import Destination
 
-__all__ = ["STATES", "FileRecord", "Journal", "JournalError", "JournalLocked", "KnownFiles",
-           "State", "default_journal_path"]
+__all__ = ["STATES", "FileRecord", "Journal", "JournalError", "JournalLocked", "State"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,10 @@ class FileRecord:
     attempts: int
     error: str | None
     failed_since: float | None
+    #: The run that saw the file before the :meth:`Journal.discover` that returned
+    #: this record (None: never, or a journal from before runs were recorded).
+    seen_run: int | None = None
+    prefix: str | None = None
 
     @property
     def identity(self) -> FileIdentity:
@@ -66,7 +73,7 @@ class FileRecord:
 
 _COLUMNS = (
     "id, path, display, root, size, mtime_ns, inode, state, cid, job_id, pin_date, "
-    "attempts, error, failed_since"
+    "attempts, error, failed_since, seen_run, prefix"
 )
 
 
@@ -74,8 +81,16 @@ def _record(row: tuple[object, ...]) -> FileRecord:
     return FileRecord(*row)  # type: ignore[arg-type]
 
 
-class Journal(JournalStore):
+class Journal(JobColumns):
     """What a run learnt of every file. Not thread-safe: use it from one event loop."""
+
+    def __init__(self, path: Path, *, profile_name: str,
+                 destination: Destination | None = None) -> None:
+        super().__init__(
+            path, profile_name=profile_name,
+            destination=destination.key if destination is not None else None,
+            destination_label=str(destination) if destination is not None else None,
+        )
 
     # -- files --
 
@@ -108,19 +123,21 @@ class Journal(JournalStore):
         if old is None:
             cursor = self._write(
                 "INSERT INTO files (path, display, root, size, mtime_ns, inode, state, error,"
-                " updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (path, display, root, size, mtime_ns, inode, state, error, now),
+                " updated, seen_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (path, display, root, size, mtime_ns, inode, state, error, now, self.run_id),
             )
-            return self.get_id(int(cursor.lastrowid or 0))
+            return dataclasses.replace(self.get_id(int(cursor.lastrowid or 0)), seen_run=None)
         if old.identity == identity and state == "discovered":
+            if old.seen_run != self.run_id:
+                self._write("UPDATE files SET seen_run = ? WHERE id = ?", (self.run_id, old.id))
             return old
         self._write(
             "UPDATE files SET display = ?, root = ?, size = ?, mtime_ns = ?, inode = ?,"
             " state = ?, cid = NULL, job_id = NULL, pin_date = NULL, error = ?,"
-            " failed_since = NULL, updated = ? WHERE id = ?",
-            (display, root, size, mtime_ns, inode, state, error, now, old.id),
+            " failed_since = NULL, updated = ?, seen_run = ?, prefix = NULL WHERE id = ?",
+            (display, root, size, mtime_ns, inode, state, error, now, self.run_id, old.id),
         )
-        return self.get_id(old.id)
+        return dataclasses.replace(self.get_id(old.id), seen_run=old.seen_run)
 
     def mark_uploading(self, file_id: int, cid: str | None) -> None:
         """The upload is about to start (call :meth:`sync` before sending)."""
@@ -153,6 +170,62 @@ class Journal(JournalStore):
             (state, of.cid, of.job_id, of.pin_date, time.time(), file_id),
         )
 
+    def mark_held(self, file_id: int, cid: str, *, job_id: str | None, pinned: bool,
+                  pin_date: str | None = None) -> None:
+        """The account already holds ``cid`` (``pinned``) or has a job for it."""
+        self._write(
+            "UPDATE files SET state = ?, cid = ?, job_id = ?, pin_date = ?, error = NULL,"
+            " failed_since = NULL, updated = ? WHERE id = ?",
+            ("pinned" if pinned else "uploaded", cid, job_id, pin_date, time.time(), file_id),
+        )
+
+    def forget_pin(self, file_id: int) -> None:
+        """The account no longer holds what this file was pinned as: do it again.
+
+        The CID is kept (the file is unchanged, so it need not be hashed again).
+        """
+        self._write(
+            "UPDATE files SET state = 'discovered', job_id = NULL, pin_date = NULL,"
+            " updated = ? WHERE id = ?",
+            (time.time(), file_id),
+        )
+
+    def mark_gone(self, file_id: int, error: str) -> None:
+        """The file was deleted before it was pinned: no longer a failure of the tree."""
+        self._write(
+            "UPDATE files SET state = 'gone', error = ?, updated = ? WHERE id = ?",
+            (error, time.time(), file_id),
+        )
+
+    def not_seen_since(self, root_ids: Sequence[int]) -> Iterator[FileRecord]:
+        """Unfinished files under ``root_ids`` that this run's walk did not meet."""
+        marks = ",".join("?" * len(root_ids))
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM files WHERE root IN ({marks})"  # noqa: S608
+            " AND state IN ('discovered', 'uploading', 'failed')"
+            " AND (seen_run IS NULL OR seen_run != ?)",
+            (*root_ids, self.run_id),
+        ).fetchall()
+        return (_record(row) for row in rows)
+
+    def set_prefix(self, file_id: int, prefix: str) -> None:
+        """Record the digest of a large file's first bytes."""
+        self._write("UPDATE files SET prefix = ? WHERE id = ?", (prefix, file_id))
+
+    def twin_seen(self, size: int, prefix: str, exclude_id: int) -> bool:
+        """Whether another file may have this content: same size, and a prefix that agrees.
+
+        A file of the same size whose prefix is unknown counts as a possible twin if
+        its content was sent (a row from before prefixes); one not yet handled will
+        compare its own prefix when its turn comes.
+        """
+        row = self.conn.execute(
+            "SELECT 1 FROM files WHERE size = ? AND id != ? AND state != 'skipped'"
+            " AND (prefix = ? OR (prefix IS NULL AND cid IS NOT NULL)) LIMIT 1",
+            (size, exclude_id, prefix),
+        ).fetchone()
+        return row is not None
+
     def set_cid(self, file_id: int, cid: str) -> None:
         """Record a CID computed locally (dry run, or before an upload)."""
         self._write("UPDATE files SET cid = ?, updated = ? WHERE id = ?",
@@ -165,66 +238,6 @@ class Journal(JournalStore):
             (error, time.time(), file_id),
         )
 
-    def set_job_status(self, cid: str, status: str, job_id: str | None, error: str | None) -> int:
-        """Apply a polled job status to every uploaded file with this CID.
-
-        ``failed_since`` remembers when the job was first seen failed, because a
-        failed Decoo job may still be retried and become ``pinned``.
-        """
-        now = time.time()
-        if status == "pinned":
-            cursor = self._write(
-                # Also revives files given up on after their job failed: Decoo
-                # retries failed jobs, and a late success is still a success.
-                "UPDATE files SET state = 'pinned', job_id = COALESCE(?, job_id), error = NULL,"
-                " failed_since = NULL, updated = ? WHERE cid = ? AND (state = 'uploaded'"
-                " OR (state = 'failed' AND failed_since IS NOT NULL))",
-                (job_id, now, cid),
-            )
-        elif status == "failed":
-            cursor = self._write(
-                "UPDATE files SET job_id = COALESCE(?, job_id), error = ?,"
-                " failed_since = COALESCE(failed_since, ?), updated = ?"
-                " WHERE cid = ? AND state = 'uploaded'",
-                (job_id, error, now, now, cid),
-            )
-        else:
-            cursor = self._write(
-                "UPDATE files SET job_id = COALESCE(?, job_id), failed_since = NULL, updated = ?"
-                " WHERE cid = ? AND state = 'uploaded'",
-                (job_id, now, cid),
-            )
-        return cursor.rowcount
-
-    def give_up_failed_jobs(self, older_than: float) -> int:
-        """Files whose job has stayed failed since before ``older_than`` become failed."""
-        cursor = self._write(
-            "UPDATE files SET state = 'failed', updated = ? WHERE state = 'uploaded'"
-            " AND failed_since IS NOT NULL AND failed_since <= ?",
-            (time.time(), older_than),
-        )
-        return cursor.rowcount
-
-    def fail_cid(self, cid: str, error: str) -> int:
-        """Every uploaded file with this CID ends failed (``failed_since`` keeps it revivable)."""
-        now = time.time()
-        cursor = self._write(
-            "UPDATE files SET state = 'failed', error = ?,"
-            " failed_since = COALESCE(failed_since, ?), updated = ?"
-            " WHERE cid = ? AND state = 'uploaded'",
-            (error, now, now, cid),
-        )
-        return cursor.rowcount
-
-    def failed_job_cids(self) -> set[str]:
-        """CIDs of files failed because of their job, which a late ``pinned`` would revive."""
-        return {
-            r[0] for r in self.conn.execute(
-                "SELECT DISTINCT cid FROM files WHERE state = 'failed'"
-                " AND failed_since IS NOT NULL AND cid IS NOT NULL"
-            )
-        }
-
     def known_cid(self, cid: str) -> FileRecord | None:
         """A file whose content (this CID) the service already has or is pinning."""
         row = self.conn.execute(
@@ -233,14 +246,6 @@ class Journal(JournalStore):
             (cid,),
         ).fetchone()
         return None if row is None else _record(row)
-
-    def size_seen(self, size: int, exclude_id: int) -> bool:
-        """Whether another file of this size is known: the only way it can be a duplicate."""
-        row = self.conn.execute(
-            "SELECT 1 FROM files WHERE size = ? AND id != ? AND state != 'skipped' LIMIT 1",
-            (size, exclude_id),
-        ).fetchone()
-        return row is not None
 
     def in_state(self, *states: State) -> Iterator[FileRecord]:
         """Every file in one of ``states``, by id (read in pages: the set may be huge)."""
@@ -267,14 +272,6 @@ class Journal(JournalStore):
                 break
         return out
 
-    def waiting_cids(self) -> set[str]:
-        """CIDs of uploaded files whose job is not yet known to be final."""
-        return {
-            r[0] for r in self.conn.execute(
-                "SELECT DISTINCT cid FROM files WHERE state = 'uploaded' AND cid IS NOT NULL"
-            )
-        }
-
     def counts(self) -> dict[str, int]:
         """Files per state (every state present, zero if none)."""
         found = dict(self.conn.execute("SELECT state, COUNT(*) FROM files GROUP BY state"))
@@ -287,47 +284,3 @@ class Journal(JournalStore):
     def integrity_check(self) -> str:
         """SQLite's own verdict on the file: ``"ok"`` when sound."""
         return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
-
-
-def default_journal_path(roots: Sequence[bytes], options: PushOptions) -> Path:
-    """A journal per set of PATHs, profile and shard: re-running a command resumes it."""
-    key = hashlib.sha256()
-    for root in sorted(roots):
-        key.update(root + b"\0")
-    key.update(options.profile.name.encode())
-    if options.selection.shard is not None:
-        shard = options.selection.shard
-        key.update(f"shard {shard.index}/{shard.count}".encode())
-    state = Path(platformdirs.user_state_dir("bulkpin"))
-    return state / "journals" / f"{key.hexdigest()[:20]}.sqlite"
-
-
-class KnownFiles:
-    """Read-only lookups of recorded files, from any thread (one connection per thread).
-
-    The root-CID computation walks the tree again in worker threads and asks,
-    per file, whether the journal already knows its CID; SQLite objects stay in
-    the thread that made them, and WAL lets these readers run beside the writer.
-    """
-
-    def __init__(self, journal_path: Path) -> None:
-        self.journal_path = journal_path
-        self._local = threading.local()
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(f"file:{self.journal_path}?mode=ro", uri=True)
-            self._local.conn = conn
-        return conn
-
-    def cid_if_unchanged(self, path: bytes, st: os.stat_result) -> tuple[str, int] | None:
-        """The recorded CID and size of the file at ``path``, if ``st`` shows it unchanged."""
-        row = self._conn().execute(
-            "SELECT size, mtime_ns, inode, cid FROM files WHERE path = ?", (path,)
-        ).fetchone()
-        if row is None or row[3] is None:
-            return None
-        if not FileIdentity(row[0], row[1], row[2]).matches(st):
-            return None
-        return str(row[3]), int(row[0])

@@ -48,3 +48,6 @@ class PushOptions:
     poll_interval: float = 1.0
     poll_max_interval: float = 30.0
     endpoint: str | None = None
+    #: List the account's pins and unfinished jobs before uploading, so nothing it
+    #: holds is sent again (see push.account_index); off for accounts too big to list.
+    list_account: bool = True

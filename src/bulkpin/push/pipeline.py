@@ -16,24 +16,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..client import DecooClient
+from ..destination import Destination
 from ..fs import Candidate, batched, files_from, walk_candidates
+from .account_index import AccountIndex
 from .accounting import Accounting
 from .errors import ExitStatus, JournalError, RunAborted
-from .events import NoticeEvent, ProgressEvent, PushEvent, Snapshot
-from .journal import Journal, default_journal_path
+from .events import NoticeEvent, ProgressEvent, PushEvent
+from .journal import Journal
+from .journal_lookup import default_journal_path
 from .manifest import write_manifest
 from .options import PushOptions
 from .pacing import Outage
 from .plan import Planner
 from .poll import Poller, PollSchedule
 from .roots import root_cids
+from .summary import PushSummary
 from .upload import Uploader, WorkItem
 
 __all__ = ["PushSummary", "default_journal_path", "push"]
@@ -42,38 +44,23 @@ __all__ = ["PushSummary", "default_journal_path", "push"]
 PROGRESS_INTERVAL = 0.5
 
 
-@dataclass(frozen=True, slots=True)
-class PushSummary:
-    """How a push ended. ``exit_status`` follows the CLI's convention."""
-
-    exit_status: ExitStatus
-    reason: str
-    snapshot: Snapshot
-    counts: dict[str, int]
-    journal: Path
-    manifest: Path | None
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    roots: list[tuple[str, str | None]] = field(default_factory=list)
-    poll_requests: int = 0
-    poll_rounds: int = 0
-
-
 class _Run:
     """The stages of one push and what they share; :func:`_main` starts them."""
 
     def __init__(self, roots: list[bytes], options: PushOptions, journal: Journal,
                  client: DecooClient | None, emit: Callable[[PushEvent], None],
-                 stop: anyio.Event) -> None:
+                 stop: anyio.Event, *, index: AccountIndex | None, whole_walk: bool) -> None:
         self.options = options
         self.journal = journal
         self.emit = emit
         self.stop = stop
         self.acct = Accounting(emit)
-        self.planner = Planner(roots, options, journal, self.acct, stop)
+        self.planner = Planner(roots, options, journal, self.acct, stop, index,
+                               whole_walk=whole_walk)
         self.uploader = Uploader(
             options, journal, client, self.acct,
             hash_limiter=anyio.CapacityLimiter(options.hash_workers),
-            outage=Outage(options.patience),
+            outage=Outage(options.patience), index=index,
         )
         self.poller = Poller(client, journal, self.acct, wait_timeout=options.wait_timeout) \
             if client is not None else None
@@ -203,14 +190,26 @@ async def push(
     emit = on_event or (lambda event: None)
     stop = stop or anyio.Event()
     roots = [os.path.abspath(os.fsencode(p)) for p in paths]  # noqa: ASYNC240 - no I/O
-    journal_path = options.journal or default_journal_path(roots, options)
+    destination = Destination.of(client.credentials) if client is not None else None
+    journal_path = options.journal or default_journal_path(roots, options, destination)
     try:
-        journal = Journal(journal_path, profile_name=options.profile.name)
+        journal = Journal(journal_path, profile_name=options.profile.name,
+                          destination=destination)
     except JournalError as exc:
         raise RunAborted(str(exc), ExitStatus.USAGE) from exc
     with journal:
         run_id = journal.begin_run()
-        run = _Run(roots, options, journal, client, emit, stop)
+        if journal.upgraded:
+            emit(NoticeEvent(f"{journal_path} was written before journals named their account:"
+                             f" each file it calls pinned is checked against {destination}"))
+        index, listing = None, None
+        if client is not None and options.list_account and not options.dry_run:
+            index = AccountIndex(journal)
+            listing = await index.refresh_patiently(
+                client, options.patience, lambda m: emit(NoticeEvent(m, "warning")))
+            emit(NoticeEvent(listing.describe()))
+        run = _Run(roots, options, journal, client, emit, stop, index=index,
+                   whole_walk=file_list is None)
         candidates: Iterable[Candidate]
         if file_list is not None:
             candidates = files_from(file_list, options.selection,
@@ -236,4 +235,5 @@ async def push(
             roots=roots_out,
             poll_requests=run.poller.requests if run.poller else 0,
             poll_rounds=run.poller.rounds if run.poller else 0,
+            listing=listing, destination=destination,
         )

@@ -1,20 +1,26 @@
 """The journal check: per file the walk found, is there work to do?
 
 Each candidate is recorded in the journal (a changed file starts over) and
-sorted: a path the walk could not take is reported; a file the journal knows as
-uploaded or pinned, unchanged, needs nothing; the rest goes to the upload
+sorted: a path the walk could not take is reported; a path already met in this
+run (overlapping PATHs, a repeated ``--files-from`` line) is taken once; a file
+the journal knows as uploaded or pinned, unchanged, needs nothing, unless the
+account index says the account no longer holds it; the rest goes to the upload
 workers, marked for a ``pinJobs`` check first when an earlier run may have sent
-it. Runs on the event loop, between the walk's stream and the workers' stream.
+it. When the walk is complete, unfinished files it did not meet and that no
+longer exist are recorded as ``gone``, once. Runs on the event loop, between
+the walk's stream and the workers' stream.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..fs import Candidate
+from .account_index import AccountIndex
 from .accounting import Accounting
 from .crashpoints import crash_point
 from .events import FileEvent
@@ -29,11 +35,16 @@ class Planner:
     """Sorts the walk's candidates against the journal."""
 
     def __init__(self, roots: list[bytes], options: PushOptions, journal: Journal,
-                 accounting: Accounting, stop: anyio.Event) -> None:
+                 accounting: Accounting, stop: anyio.Event,
+                 index: AccountIndex | None = None, *, whole_walk: bool = True) -> None:
         self.options = options
         self.journal = journal
         self.acct = accounting
         self.stop = stop
+        self.index = index
+        # Only a walk of the PATHs themselves (not a --files-from list) can tell
+        # that a file it did not meet is gone.
+        self.whole_walk = whole_walk
         self._root_ids = [journal.root_id(root) for root in roots] or [journal.root_id(b"-")]
 
     async def run(
@@ -51,26 +62,36 @@ class Planner:
                     if item is not None:
                         await work.send(item)
                 self.journal.commit_if_due()
+            if self.whole_walk:
+                self._sweep_gone()
             self.acct.walk_finished()
+
+    def _sweep_gone(self) -> None:
+        for record in self.journal.not_seen_since(self._root_ids):
+            if os.path.lexists(record.path):
+                continue  # filtered out or unreadable this time, but still there
+            self.journal.mark_gone(record.id, "deleted before it was pinned")
+            self.acct.not_taken(FileEvent(os.fsdecode(record.display), "gone", record.size,
+                                          record.cid, "deleted before it was pinned"))
 
     def plan(self, cand: Candidate) -> WorkItem | None:
         """Record one candidate; the work it needs, or None."""
         journal, acct = self.journal, self.acct
         root = self._root_ids[min(cand.root, len(self._root_ids) - 1)]
-        display = os.fsdecode(cand.display)
-        if cand.kind == "skipped":
-            journal.discover(cand.path, cand.display, root, cand.identity, state="skipped",
-                             error=cand.reason)
-            acct.not_taken(FileEvent(display, "skipped", 0, None, cand.reason))
-            return None
-        if cand.kind == "error":
-            journal.discover(cand.path, cand.display, root, cand.identity, state="failed",
-                             error=cand.reason)
-            acct.not_taken(FileEvent(display, "failed", 0, None, cand.reason))
+        if cand.kind != "file":
+            self._report(cand, root)
             return None
         crash_point("walk")
-        acct.found(cand.size)
         record = journal.discover(cand.path, cand.display, root, cand.identity)
+        if record.seen_run == journal.run_id:
+            return None  # met before in this run: one file, taken once
+        acct.found(cand.size)
+        if record.state == "pinned" and record.cid is not None and self.index is not None \
+                and self.index.holds(record.cid) is None:
+            # The journal is a cache: the account no longer holds this CID.
+            journal.forget_pin(record.id)
+            return WorkItem(journal.get_id(record.id))
+        display = os.fsdecode(cand.display)
         if record.state in ("pinned", "uploaded") and not self.options.dry_run:
             acct.file_done(FileEvent(display, "unchanged", record.size, record.cid))
             return None
@@ -81,3 +102,10 @@ class Planner:
         # failed job or an unknown outcome may have left a job behind, so check first.
         verify = record.state in ("uploading", "failed")
         return WorkItem(record, verify=verify)
+
+    def _report(self, cand: Candidate, root: int) -> None:
+        """A path no stage takes: skipped (with why) or unreadable."""
+        state: Literal["skipped", "failed"] = "skipped" if cand.kind == "skipped" else "failed"
+        self.journal.discover(cand.path, cand.display, root, cand.identity, state=state,
+                              error=cand.reason)
+        self.acct.not_taken(FileEvent(os.fsdecode(cand.display), state, 0, None, cand.reason))

@@ -13,7 +13,8 @@ import os
 from ..unixfs import FileResult, TreeEntry, TreeImporter
 from ..unixfs.file_builder import file_tsize
 from ..unixfs.node import cid_from_str
-from .journal import Journal, KnownFiles
+from .journal import Journal
+from .journal_lookup import KnownFiles
 from .options import PushOptions
 
 __all__ = ["root_cids"]

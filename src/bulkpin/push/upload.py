@@ -5,13 +5,15 @@ For each file a worker decides how to read it:
 - small files (``PushOptions.small_file``) are read whole and hashed first, so
   a copy is skipped before anything is sent, and uploaded from memory;
 - larger files stream: the CID is computed while the body is sent, every byte
-  read once; only a file whose size matches another known file is hashed
-  first, because only then can it be a duplicate;
+  read once; only a file that may be a copy is hashed first: one whose size and
+  first bytes match another known file's, or whose size matches a pin the
+  account holds;
 - a file left ``uploading`` by an interrupted run is hashed and looked up with
   ``pinJobs?pin-hash=`` before anything is sent again.
 
-Content whose CID the journal already knows as uploaded or pinned is not sent
-again (``deduplicated``). The ``uploading`` mark is committed before the first
+Content already there is not sent again (:mod:`.dedup`): ``deduplicated`` when
+the journal has it, ``held`` when the account does. A file deleted under us is
+``gone``, not failed. The ``uploading`` mark is committed before the first
 byte goes out. Errors follow the three tiers of DESIGN.md: the client retries a
 request (tenacity); :func:`bulkpin.client.classify_item` decides whether the
 file is tried again after a pause (until the service has been unreachable for
@@ -42,11 +44,13 @@ from ..client import (
 )
 from ..client.multipart import DEFAULT_CHUNK_SIZE, ReadReport
 from ..fs import ChangedWhileRead, FileIdentity
+from .account_index import AccountIndex
 from .accounting import Accounting
 from .crashpoints import crash_point
-from .errors import ExitStatus, RunAborted
+from .dedup import Claims, ShapeKey, known_content
+from .errors import ExitStatus, RunAborted, reason_of
 from .events import FileEvent, FileOutcome
-from .hashing import hash_checked, read_checked
+from .hashing import hash_checked, prefix_digest, read_checked
 from .journal import FileRecord, Journal
 from .options import PushOptions
 from .pacing import ByteSemaphore, Outage, TokenBucket
@@ -70,14 +74,6 @@ class WorkItem:
     verify: bool = False
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, DecooError):
-        return exc.message
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc)
-
-
 class Uploader:
     """Runs one file at a time through hashing, dedup and upload; several run at once."""
 
@@ -90,8 +86,10 @@ class Uploader:
         *,
         hash_limiter: anyio.CapacityLimiter,
         outage: Outage,
+        index: AccountIndex | None = None,
         rng: random.Random | None = None,
     ) -> None:
+        self.index = index
         self.options = options
         self.journal = journal
         self.client = client
@@ -108,11 +106,7 @@ class Uploader:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         # During an outage, files are retried one at a time (rclone's pacer).
         self._pace = anyio.Lock()
-        # Content being uploaded now: by CID, and by size for files whose CID is
-        # computed while they stream. A file with the same CID, or the same size
-        # (only then can it be a copy), waits for it, then finds it in the journal.
-        self._inflight: dict[str, anyio.Event] = {}
-        self._streaming: dict[int, anyio.Event] = {}
+        self._claims = Claims()
 
     # -- outcomes --
 
@@ -123,6 +117,12 @@ class Uploader:
         )
 
     def _fail(self, record: FileRecord, message: str) -> None:
+        if not os.path.lexists(record.path):
+            # Deleted under us: not a failure of the tree, and said once.
+            message = "deleted before it was pinned"
+            self.journal.mark_gone(record.id, message)
+            self._finish(record, "gone", record.cid, message)
+            return
         self.journal.mark_failed(record.id, message)
         self._finish(record, "failed", record.cid, message)
 
@@ -141,13 +141,13 @@ class Uploader:
                     changed += 1
                     fresh = self._rediscover(record)
                     if fresh is None or changed > MAX_CHANGED_RETRIES:
-                        self._fail(record, f"{_reason(exc)}; not pinned")
+                        self._fail(record, f"{reason_of(exc)}; not pinned")
                         return
                     record = fresh
                     # An abandoned request may have reached the service.
                     item.verify = item.verify or isinstance(exc, FileChangedError)
                 except (OSError, LocalFileError) as exc:
-                    self._fail(record, _reason(exc))
+                    self._fail(record, reason_of(exc))
                     return
                 except DecooError as exc:
                     if not await self._after_error(record, exc, attempt):
@@ -210,6 +210,7 @@ class Uploader:
         )
         try:
             content = None
+            shape: ShapeKey = (record.size, None)
             if in_memory:
                 # Read whole and hashed first, so a copy is known before anything
                 # is sent, then sent from memory: the file is read once in all.
@@ -217,12 +218,30 @@ class Uploader:
                     read_checked, record.path, identity, opts.profile, opts.follow_symlinks,
                     limiter=self.hash_limiter,
                 )
-            elif cid is None and (verify or self.journal.size_seen(record.size, record.id)):
-                # Hashed first only if it may be a duplicate or may have been sent.
-                cid = await self._hash(record, identity)
-            await self._send_once(record, cid, identity, verify, content)
+            elif cid is None:
+                shape = await self._shape(record, identity)
+                if verify or self._maybe_copy(record, shape):
+                    # Hashed first only if it may be a copy or may have been sent.
+                    cid = await self._hash(record, identity)
+            await self._send_once(record, cid, shape, identity, verify, content)
         finally:
             self.memory.release(reserved)
+
+    async def _shape(self, record: FileRecord, identity: FileIdentity) -> ShapeKey:
+        """A large file's size and first bytes' digest, recorded for later twins."""
+        prefix = await anyio.to_thread.run_sync(
+            prefix_digest, record.path, identity, self.options.follow_symlinks,
+            limiter=self.hash_limiter,
+        )
+        self.journal.set_prefix(record.id, prefix)
+        return (record.size, prefix)
+
+    def _maybe_copy(self, record: FileRecord, shape: ShapeKey) -> bool:
+        size, prefix = shape
+        assert prefix is not None
+        if self.index is not None and self.index.has_size(size):
+            return True
+        return self.journal.twin_seen(size, prefix, record.id)
 
     async def _hash(self, record: FileRecord, identity: FileIdentity) -> str:
         opts = self.options
@@ -232,43 +251,34 @@ class Uploader:
         )
 
     async def _send_once(
-        self, record: FileRecord, cid: str | None, identity: FileIdentity, verify: bool,
-        content: FileContent | None,
+        self, record: FileRecord, cid: str | None, shape: ShapeKey, identity: FileIdentity,
+        verify: bool, content: FileContent | None,
     ) -> None:
-        """Upload unless the same content is known or on its way; never twice at once."""
-        # Wait out any upload of the same content (same CID, or a streaming upload
-        # of the same size whose CID is not known yet), then decide. Nothing awaits
-        # between the last check and claiming the content, so the claim is exclusive.
-        while True:
-            event = (self._inflight.get(cid) if cid is not None else None) or \
-                self._streaming.get(record.size)
-            if event is None:
-                break
-            await event.wait()
-        if cid is not None and self._deduplicate(record, cid):
+        """Upload unless the same content is there or on its way; never twice at once."""
+        # Wait out any upload of the same content, then decide. Nothing awaits
+        # between the last check and the claim, so the claim is exclusive.
+        await self._claims.wait(cid, shape)
+        if cid is not None and self._already_there(record, cid):
             return
-        done = anyio.Event()
-        if cid is not None:
-            self._inflight[cid] = done
-        else:
-            self._streaming[record.size] = done
-        try:
-            if verify and cid is not None and await self._recover(record, cid):
+        with self._claims.claim(cid, shape):
+            if verify and self.index is None and cid is not None \
+                    and await self._recover(record, cid):
                 return
             await self._upload(record, cid, identity, content)
-        finally:
-            if cid is not None:
-                del self._inflight[cid]
-            else:
-                del self._streaming[record.size]
-            done.set()
 
-    def _deduplicate(self, record: FileRecord, cid: str) -> bool:
-        known = self.journal.known_cid(cid)
-        if known is None or known.id == record.id:
+    def _already_there(self, record: FileRecord, cid: str) -> bool:
+        known = known_content(self.journal, self.index, record, cid)
+        if known is None:
             return False
-        self.journal.mark_duplicate(record.id, known)
-        self._finish(record, "deduplicated", cid)
+        if known.row is not None:
+            self.journal.mark_duplicate(record.id, known.row)
+            self._finish(record, "deduplicated", cid)
+        else:
+            assert known.held is not None
+            held = known.held
+            self.journal.mark_held(record.id, cid, job_id=held.job_id, pinned=held.pinned,
+                                   pin_date=held.date)
+            self._finish(record, "held", cid)
         return True
 
     async def _recover(self, record: FileRecord, cid: str) -> bool:
@@ -327,6 +337,8 @@ class Uploader:
         self.outage.success()
         date = result.date.isoformat() if result.date is not None else None
         self.journal.mark_uploaded(record.id, result.cid, result.job_id, date)
+        if self.index is not None:
+            self.index.record_job(result.cid, result.job_id, "queued")
         if result.job_status is not None and result.job_status.value == "pinned":
             self.journal.set_job_status(result.cid, "pinned", result.job_id, None)
         self._finish(record, "recovered" if result.recovered else "uploaded", result.cid)

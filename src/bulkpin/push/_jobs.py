@@ -1,0 +1,87 @@
+"""The journal's job columns: what polling ``pinJobs`` learns about uploaded files.
+
+A job's status applies to every uploaded file of its CID. ``failed`` is not
+final at once (Decoo retries failed jobs): ``failed_since`` remembers when it
+was first seen, the file is given up on after the wait timeout, and a late
+``pinned`` still revives it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ._store import JournalStore
+
+__all__ = ["JobColumns"]
+
+
+class JobColumns(JournalStore):
+    """The state transitions the poller drives (see :class:`~.journal.Journal`)."""
+
+    def set_job_status(self, cid: str, status: str, job_id: str | None, error: str | None) -> int:
+        """Apply a polled job status to every uploaded file with this CID.
+
+        ``failed_since`` remembers when the job was first seen failed, because a
+        failed Decoo job may still be retried and become ``pinned``.
+        """
+        now = time.time()
+        if status == "pinned":
+            cursor = self._write(
+                # Also revives files given up on after their job failed: Decoo
+                # retries failed jobs, and a late success is still a success.
+                "UPDATE files SET state = 'pinned', job_id = COALESCE(?, job_id), error = NULL,"
+                " failed_since = NULL, updated = ? WHERE cid = ? AND (state = 'uploaded'"
+                " OR (state = 'failed' AND failed_since IS NOT NULL))",
+                (job_id, now, cid),
+            )
+        elif status == "failed":
+            cursor = self._write(
+                "UPDATE files SET job_id = COALESCE(?, job_id), error = ?,"
+                " failed_since = COALESCE(failed_since, ?), updated = ?"
+                " WHERE cid = ? AND state = 'uploaded'",
+                (job_id, error, now, now, cid),
+            )
+        else:
+            cursor = self._write(
+                "UPDATE files SET job_id = COALESCE(?, job_id), failed_since = NULL, updated = ?"
+                " WHERE cid = ? AND state = 'uploaded'",
+                (job_id, now, cid),
+            )
+        return cursor.rowcount
+
+    def give_up_failed_jobs(self, older_than: float) -> int:
+        """Files whose job has stayed failed since before ``older_than`` become failed."""
+        cursor = self._write(
+            "UPDATE files SET state = 'failed', updated = ? WHERE state = 'uploaded'"
+            " AND failed_since IS NOT NULL AND failed_since <= ?",
+            (time.time(), older_than),
+        )
+        return cursor.rowcount
+
+    def fail_cid(self, cid: str, error: str) -> int:
+        """Every uploaded file with this CID ends failed (``failed_since`` keeps it revivable)."""
+        now = time.time()
+        cursor = self._write(
+            "UPDATE files SET state = 'failed', error = ?,"
+            " failed_since = COALESCE(failed_since, ?), updated = ?"
+            " WHERE cid = ? AND state = 'uploaded'",
+            (error, now, now, cid),
+        )
+        return cursor.rowcount
+
+    def failed_job_cids(self) -> set[str]:
+        """CIDs of files failed because of their job, which a late ``pinned`` would revive."""
+        return {
+            r[0] for r in self.conn.execute(
+                "SELECT DISTINCT cid FROM files WHERE state = 'failed'"
+                " AND failed_since IS NOT NULL AND cid IS NOT NULL"
+            )
+        }
+
+    def waiting_cids(self) -> set[str]:
+        """CIDs of uploaded files whose job is not yet known to be final."""
+        return {
+            r[0] for r in self.conn.execute(
+                "SELECT DISTINCT cid FROM files WHERE state = 'uploaded' AND cid IS NOT NULL"
+            )
+        }

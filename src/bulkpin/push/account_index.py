@@ -1,0 +1,216 @@
+"""The account index: which CIDs the destination already holds, kept in the journal.
+
+rclone's ``march`` compares a source listing with the destination's; this is
+the destination's side. Before a run uploads anything it lists the account:
+
+- ``pinList``, 1,000 pins a request, oldest first, only from the newest pin
+  date seen by the last listing (less a day, for clocks and equal dates), so
+  a later run pays for what changed, not for the whole account;
+- one ``pinList`` request for the account's total: if the index holds fewer or
+  more pins than the account says it has (a pin was removed, or added out of
+  date order), the index is rebuilt from scratch;
+- ``pinJobs`` by status ``queued`` and ``pinning`` (short lists), replacing what
+  the last listing said of jobs not yet final.
+
+A file whose CID the index holds is not sent: it is recorded as pinned (or as
+uploaded with the account's job, which the poller follows). Jobs this run
+creates are added as it goes, so a later copy of the same content is known.
+A run started with ``--no-account-listing`` trusts its journal and asks
+``pinJobs`` per file only for files an earlier run may have sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import anyio
+
+from ..client import (
+    MAX_PAGE_SIZE,
+    DecooClient,
+    DecooError,
+    Fate,
+    JobStatus,
+    classify_item,
+    full_jitter,
+)
+from .errors import ExitStatus, RunAborted
+from .journal import Journal
+from .pacing import Outage
+
+__all__ = ["AccountIndex", "Held", "ListingCost"]
+
+log = logging.getLogger(__name__)
+
+#: How far before the newest pin date seen a later listing starts again.
+OVERLAP = timedelta(days=1)
+_UNTIL = "account_pins_until"
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What the account holds of one CID."""
+
+    cid: str
+    #: True if pinned; else a job is queued or pinning.
+    pinned: bool
+    job_id: str | None = None
+    date: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListingCost:
+    """What one refresh cost and found."""
+
+    requests: int
+    pins_seen: int
+    jobs_seen: int
+    rebuilt: bool
+    pins_total: int
+
+    def describe(self) -> str:
+        """One line for the user."""
+        whole = ", listed whole" if self.rebuilt else ""
+        return (f"the account holds {self.pins_total} pins and {self.jobs_seen} unfinished jobs"
+                f" ({self.requests} requests{whole})")
+
+
+class AccountIndex:
+    """The destination's CIDs, read from and written to the journal's tables."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self._rng = random.Random()  # noqa: S311 - jitter, not security
+
+    # -- the tables --
+
+    def _add_pins(self, rows: list[tuple[str, str, int | None, str | None]]) -> None:
+        self.journal.write_many("INSERT OR REPLACE INTO account_pins VALUES (?, ?, ?, ?)", rows)
+
+    def pin_count(self) -> int:
+        """How many of the account's pins the index holds."""
+        return int(self.journal.conn.execute("SELECT COUNT(*) FROM account_pins").fetchone()[0])
+
+    def _replace_jobs(self, jobs: list[tuple[str, str, str]]) -> None:
+        self.journal.write_many("DELETE FROM account_jobs", [()])
+        self.journal.write_many("INSERT INTO account_jobs VALUES (?, ?, ?)", jobs)
+
+    # -- lookups (one indexed query each) --
+
+    def holds(self, cid: str) -> Held | None:
+        """Whether the account holds ``cid`` or has a job for it not yet final."""
+        conn = self.journal.conn
+        row = conn.execute(
+            "SELECT pin_id, date FROM account_pins WHERE cid = ? LIMIT 1", (cid,)
+        ).fetchone()
+        if row is not None:
+            return Held(cid, True, None, row[1])
+        row = conn.execute(
+            "SELECT job_id, status FROM account_jobs WHERE cid = ? LIMIT 1", (cid,)
+        ).fetchone()
+        if row is not None:
+            return Held(cid, row[1] == JobStatus.PINNED.value, row[0])
+        return None
+
+    def has_size(self, size: int) -> bool:
+        """Whether the account holds a pin of exactly ``size`` bytes (a possible copy)."""
+        row = self.journal.conn.execute(
+            "SELECT 1 FROM account_pins WHERE size = ? LIMIT 1", (size,)
+        ).fetchone()
+        return row is not None
+
+    def record_job(self, cid: str, job_id: str | None, status: str) -> None:
+        """A job this run created (or found): the account has it now."""
+        self.journal.write_many("INSERT INTO account_jobs VALUES (?, ?, ?)",
+                                [(cid, job_id, status)])
+
+    # -- listing --
+
+    async def refresh_patiently(self, client: DecooClient, patience: float,
+                                warn: Callable[[str], None]) -> ListingCost:
+        """:meth:`refresh`, tried again while the service may come back.
+
+        Raises :class:`~.errors.RunAborted`: exit 2 if no listing can succeed
+        (credentials, configuration), 3 once the outage outlasts ``patience``.
+        """
+        outage = Outage(patience)
+        attempt = 0
+        while True:
+            try:
+                return await self.refresh(client)
+            except DecooError as exc:
+                verdict = classify_item(exc)
+                if verdict.fate is not Fate.RETRY_ITEM:
+                    status = ExitStatus.USAGE if verdict.fate is Fate.STOP_RUN else \
+                        ExitStatus.INTERRUPTED
+                    raise RunAborted(f"cannot list the account's pins: {verdict.reason}",
+                                     status) from exc
+                # The service may come back: the run's patience applies here as to uploads.
+                outage.failure(exc)
+                warn(f"listing the account failed, trying again: {exc}")
+                await anyio.sleep(full_jitter(attempt, 0.5, 30.0, self._rng))
+                attempt += 1
+
+    async def refresh(self, client: DecooClient) -> ListingCost:
+        """Bring the index up to date with the account (see the module's docstring)."""
+        journal = self.journal
+        requests = 0
+        since = journal.meta(_UNTIL)
+        start = None
+        if since is not None:
+            start = datetime.fromisoformat(since) - OVERLAP
+        seen, newest, n = await self._list_pins(client, start)
+        requests += n
+        total_page = await client.pin_list_page(limit=1)
+        requests += 1
+        rebuilt = False
+        if self.pin_count() != total_page.count:
+            # Removed pins cannot be seen by date: start again from nothing.
+            log.info("account index: %d pins known, the account says %d; listing it all",
+                     self.pin_count(), total_page.count)
+            journal.write_many("DELETE FROM account_pins", [()])
+            seen, newest, n = await self._list_pins(client, None)
+            requests += n
+            rebuilt = True
+        if newest is not None:
+            journal.set_meta(_UNTIL, newest.isoformat())
+        jobs: list[tuple[str, str, str]] = []
+        for status in (JobStatus.QUEUED, JobStatus.PINNING):
+            offset = 0
+            while True:
+                page = await client.pin_jobs_page(status=status, sort="ASC", offset=offset,
+                                                  limit=MAX_PAGE_SIZE)
+                requests += 1
+                jobs += [(job.cid, job.id, job.status.value) for job in page.jobs]
+                offset += len(page.jobs)
+                if not page.jobs or offset >= page.count:
+                    break
+        self._replace_jobs(jobs)
+        journal.commit()
+        return ListingCost(requests, seen, len(jobs), rebuilt, self.pin_count())
+
+    async def _list_pins(
+        self, client: DecooClient, start: datetime | None
+    ) -> tuple[int, datetime | None, int]:
+        offset = seen = requests = 0
+        newest: datetime | None = None
+        while True:
+            page = await client.pin_list_page(sort="ASC", start_date=start, offset=offset,
+                                              limit=MAX_PAGE_SIZE)
+            requests += 1
+            rows = []
+            for pin in page.pins:
+                date = pin.date.isoformat() if pin.date is not None else None
+                rows.append((pin.id, pin.cid, pin.size, date))
+                if pin.date is not None and (newest is None or pin.date > newest):
+                    newest = pin.date
+            self._add_pins(rows)
+            seen += len(rows)
+            offset += len(page.pins)
+            self.journal.commit_if_due()
+            if not page.pins or offset >= page.count:
+                return seen, newest, requests
