@@ -14,6 +14,7 @@ import hashlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from io import FileIO
 
 from .chunker import FixedSizeChunker
 from .layout import BalancedLayout
@@ -235,10 +236,23 @@ def hash_file(
     Blocking: call it from a worker thread. hashlib and file reads release the
     GIL on large buffers, so several threads hash in parallel.
     """
-    builder = FileBuilder(profile)
     with open(path, "rb", buffering=0) as f:
-        buf = read_buffer(os.fstat(f.fileno()).st_size, read_size)
-        view = memoryview(buf)
-        while n := f.readinto(buf):
-            builder.update(view[:n])
+        return hash_open_file(f, os.fstat(f.fileno()).st_size, profile, read_size)
+
+
+def hash_open_file(
+    f: FileIO,
+    size_hint: int,
+    profile: CidProfile = DEFAULT_PROFILE,
+    read_size: int = READ_SIZE,
+) -> FileResult:
+    """CID of an open file read from where it stands to its end, on this thread.
+
+    ``size_hint`` (its ``fstat`` size) only sizes the read buffer.
+    """
+    builder = FileBuilder(profile)
+    buf = read_buffer(size_hint, read_size)
+    view = memoryview(buf)
+    while n := f.readinto(buf):
+        builder.update(view[:n])
     return builder.finish()
