@@ -23,7 +23,14 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 
-from .file_builder import READ_SIZE, FileBuilder, FileResult, hash_open_file, leaf_links
+from .file_builder import (
+    READ_SIZE,
+    FileBuilder,
+    FileResult,
+    aligned_buffer,
+    hash_open_file,
+    leaf_links,
+)
 from .node import Link
 from .profiles import DEFAULT_PROFILE, CidProfile
 
@@ -115,8 +122,9 @@ def hash_stages(
         raise ValueError(f"a stage must be a whole number of {chunk}-byte chunks")
     if in_flight < 1:
         raise ValueError("at least one stage must be in flight")
-    free = [bytearray(stage) for _ in range(in_flight)]
-    pending: deque[tuple[Future[tuple[int, list[Link]]], bytearray]] = deque()
+    # Aligned, as read_buffer's are: the kernel copies into them 5x faster.
+    free = [aligned_buffer(stage) for _ in range(in_flight)]
+    pending: deque[tuple[Future[tuple[int, list[Link]]], memoryview]] = deque()
     offset = 0
     # Stages are submitted up to and including the one holding this offset;
     # it moves on whenever a stage comes back full, so a grown file is followed.
@@ -133,7 +141,7 @@ def hash_stages(
             if n < stage:
                 # The file ends in this stage; its partial last chunk, if any,
                 # is finished by the builder.
-                builder.update(memoryview(buf)[n - n % chunk : n])
+                builder.update(buf[n - n % chunk : n])
                 return
             end = max(end, builder.size)
             free.append(buf)
@@ -146,14 +154,13 @@ def hash_stages(
 
 
 def _hash_stage(
-    fd: int, buf: bytearray, offset: int, profile: CidProfile
+    fd: int, view: memoryview, offset: int, profile: CidProfile
 ) -> tuple[int, list[Link]]:
     """In a pool thread: read one stage at ``offset`` and hash its whole chunks.
 
-    Returns the bytes read (fewer than ``len(buf)`` only at the end of the
+    Returns the bytes read (fewer than ``len(view)`` only at the end of the
     file) and the leaves of the whole chunks among them.
     """
-    view = memoryview(buf)
     n = 0
     while n < len(view):
         got = _pread_into(fd, view[n:], offset + n)
