@@ -7,6 +7,7 @@ standard library's MIME parser; sending it over HTTP is tested against
 
 from __future__ import annotations
 
+import asyncio
 import email.parser
 import email.policy
 import json
@@ -15,8 +16,11 @@ from pathlib import Path
 
 import pytest
 from aiohttp.abc import AbstractStreamWriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bulkpin.client import FileChangedError, LocalFileError, ReadReport
+from bulkpin.client import multipart as multipart_module
 from bulkpin.client.multipart import (
     FileContent,
     MultipartUpload,
@@ -25,7 +29,16 @@ from bulkpin.client.multipart import (
     secret_text_length,
 )
 from bulkpin.signing import generate_private_key, sign_cid, verify_secret
-from bulkpin.unixfs import UNIXFS_V0_2015, UNIXFS_V1_2025, hash_file
+from bulkpin.unixfs import (
+    UNIXFS_V0_2015,
+    UNIXFS_V1_2025,
+    CidProfile,
+    Link,
+    get_profile,
+    hash_bytes,
+    hash_file,
+)
+from bulkpin.unixfs.file_builder import leaf_links
 
 KEY = generate_private_key()
 SECRET_LENGTH = secret_text_length(1024)
@@ -282,3 +295,93 @@ async def test_content_read_by_the_caller_is_sent_from_memory(
     assert [(r.size, r.mtime_ns, r.inode, r.cid) for r in reports] == [
         (len(data), given.mtime_ns, given.inode, cid)
     ]
+
+
+# -- the streaming hash spread over several threads --
+
+# Small chunks and links, so the parallel path crosses chunk, piece and
+# layout boundaries on files of a few KiB.
+SMALL = get_profile("unixfs-v0-2015", chunk_size=64, max_links=3)
+SMALL_RAW = get_profile("unixfs-v1-2025", chunk_size=64, max_links=3)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    size=st.one_of(
+        st.sampled_from([0, 1, 63, 64, 65, 191, 192, 193, 575, 576, 577]),
+        st.integers(min_value=0, max_value=64 * 40),
+    ),
+    raw=st.booleans(),
+    piece_chunks=st.integers(min_value=1, max_value=4),
+    workers=st.integers(min_value=1, max_value=4),
+)
+def test_streamed_cid_does_not_depend_on_hash_workers(
+    tmp_path_factory: pytest.TempPathFactory, size: int, raw: bool, piece_chunks: int, workers: int
+) -> None:
+    profile = SMALL_RAW if raw else SMALL
+    data = os.urandom(size)
+    path = tmp_path_factory.mktemp("streamed") / "f.bin"
+    path.write_bytes(data)
+    upload = MultipartUpload(
+        path, sign=sign, secret_length=SECRET_LENGTH, profile=profile,
+        chunk_size=64 * piece_chunks, hash_workers=workers,
+    )
+    body, sent = asyncio.run(produce(upload))
+    expected = hash_bytes(data, profile).cid
+    assert body.cid == expected
+    parts = parse(body, sent)
+    assert parts[0][2] == data
+    assert parts[-2][2] == expected.encode()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("profile", [UNIXFS_V0_2015, UNIXFS_V1_2025], ids=lambda p: p.name)
+@pytest.mark.parametrize("extra", [-1, 0, 1])
+async def test_parallel_streamed_cid_at_real_chunk_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, profile: CidProfile, extra: int
+) -> None:
+    hashed: list[int] = []
+
+    def counting(p: CidProfile, data: memoryview) -> list[Link]:
+        hashed.append(len(data))
+        return leaf_links(p, data)
+
+    monkeypatch.setattr(multipart_module, "leaf_links", counting)
+    path = tmp_path / "f.bin"
+    size = 3 * profile.chunk_size + extra
+    path.write_bytes(os.urandom(size))
+    upload = MultipartUpload(
+        path, sign=sign, secret_length=SECRET_LENGTH, profile=profile,
+        chunk_size=profile.chunk_size, hash_workers=2,
+    )
+    body, _ = await produce(upload)
+    assert body.cid == hash_file(path, profile).cid
+    # Every whole chunk went through the parallel path, none through update().
+    assert sum(hashed) == size - size % profile.chunk_size
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("left", [3 * 262144 + 10, 8 * 262144 - 10], ids=["middle", "last-piece"])
+async def test_shrinking_file_is_caught_with_reads_in_flight(tmp_path: Path, left: int) -> None:
+    # Shrunk to the middle, later reads come back empty; shrunk within its last
+    # piece, only that piece comes back short, and nothing else would notice.
+    path = tmp_path / "f.bin"
+    path.write_bytes(os.urandom(8 * 262144))
+    upload = MultipartUpload(
+        path, sign=sign, secret_length=SECRET_LENGTH, chunk_size=262144, hash_workers=3
+    )
+    writer = Collector()
+
+    def shrink(writes: int) -> None:
+        if writes == 2:
+            os.truncate(path, left)
+
+    writer.on_write.append(shrink)
+    with pytest.raises(FileChangedError, match="shrank"):
+        await produce(upload, writer)
+    assert b'name="cid"' not in writer.data
+
+
+def test_hash_workers_must_be_positive(sample: Path) -> None:
+    with pytest.raises(ValueError, match="hash_workers"):
+        MultipartUpload(sample, sign=sign, secret_length=SECRET_LENGTH, hash_workers=0)

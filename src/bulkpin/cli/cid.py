@@ -19,7 +19,8 @@ from .options import build_profile, cid_profile_options
 @cid_profile_options
 @click.option("--hidden", is_flag=True, help="Include names that start with a dot.")
 @click.option("--hash-workers", type=click.IntRange(min=1), default=DEFAULT_HASH_WORKERS,
-              show_default=True, help="Threads hashing files in parallel.")
+              show_default=True,
+              help="Threads hashing files in parallel; a large file's chunks are shared out too.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line: path, cid, size.")
 def cid_command(
     paths: tuple[str, ...],

@@ -16,9 +16,10 @@ A file the caller has already read whole (a small one, hashed before it is
 sent) can be given as :class:`FileContent`: the body is then sent from memory,
 so the file is read once in all, not once to hash and again to send.
 
-Memory is bounded by one read chunk plus the socket's buffers, whatever the file
-size. Each attempt re-opens the file (a streamed body can be consumed once) and
-checks that its size and modification time are what the first attempt saw; the
+Memory is bounded by ``hash_workers + 1`` read chunks (one being sent, the others
+being read and hashed) plus the socket's buffers, whatever the file size. Each
+attempt re-opens the file (a streamed body can be consumed once) and checks that
+its size and modification time are what the first attempt saw; the
 file is checked again after its last byte, before the ``cid`` part goes out, so a
 file that changed while it was read is never pinned under a wrong CID: the
 request is abandoned part-way and :class:`~.errors.FileChangedError` raised.
@@ -37,6 +38,7 @@ import math
 import os
 import stat
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +51,9 @@ import aiohttp
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import Payload
 
-from ..unixfs import DEFAULT_PROFILE, CidProfile, FileBuilder, hash_bytes
+from ..unixfs import DEFAULT_PROFILE, CidProfile, FileBuilder, Link, hash_bytes
+from ..unixfs.file_builder import leaf_links
+from ..unixfs.parallel import DEFAULT_HASH_WORKERS
 from .errors import DecooError, FileChangedError, LocalFileError, WriteTimeout
 
 __all__ = [
@@ -64,6 +68,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: A piece of the file as read, and the leaves hashed from it (when they were).
+_Piece = tuple[bytes, "list[Link] | None"]
 
 #: Bytes read from the file per step.
 DEFAULT_CHUNK_SIZE: Final = 1024 * 1024
@@ -152,6 +159,11 @@ class MultipartUpload:
     ``sign`` turns a CID into its ``secret``; ``secret_length`` is the length it
     will have (:func:`secret_text_length`). With ``cid`` given, the body is fully
     known before sending; without, the CID is computed while the file streams.
+
+    While streaming, ``hash_workers`` pieces of the file are read and their
+    leaves hashed at once, on as many threads, and the leaves joined in file
+    order; with 1 (or a ``chunk_size`` that is not a whole number of the
+    profile's chunks) one piece is read and hashed at a time.
     """
 
     def __init__(
@@ -168,9 +180,13 @@ class MultipartUpload:
         verify: Callable[[ReadReport], None] | None = None,
         stall_timeout: float | None = None,
         content: FileContent | None = None,
+        hash_workers: int = DEFAULT_HASH_WORKERS,
     ) -> None:
         if chunk_size <= 0:
             raise ValueError("chunk_size must be positive")
+        if hash_workers < 1:
+            raise ValueError("hash_workers must be at least 1")
+        self.hash_workers = hash_workers
         self.path = Path(path)
         self.profile = profile
         self.cid = cid
@@ -344,19 +360,45 @@ class UploadBody(Payload):
         progress = upload.on_progress
         await self._send(writer, self._head_bytes)
         remaining = self._file_size
-        # Two chunks deep, so the socket never waits on the disk or the hash:
-        # the next chunk is read and hashed in a worker thread (file reads and
-        # hashlib release the GIL) while this one is sent. Hashing right after
-        # reading finds the bytes still in the CPU's cache, and one hand-off
-        # per chunk instead of two halves the threads' round trips.
+        # The next chunks are read and hashed in worker threads (file reads
+        # and hashlib release the GIL) while this one is sent, so the socket
+        # never waits on the disk or the hash. Hashing right after reading
+        # finds the bytes still in the CPU's cache, and one hand-off per chunk
+        # instead of two halves the threads' round trips. With several hash
+        # workers, as many chunks are read and hashed at once, each into its
+        # own leaves (positional reads: no shared file offset), and their
+        # leaves are joined here in file order; with one, the builder itself
+        # is fed in its thread, one chunk at a time.
         if upload.content is not None:
             await self._produce_from_memory(writer, upload.content.data, builder)
             remaining = 0
-        reading = self._start_read(remaining, builder)
+        leaf_profile = (
+            upload.profile
+            if builder is not None and upload.hash_workers > 1
+            and upload.chunk_size % upload.profile.chunk_size == 0
+            else None
+        )
+        depth = upload.hash_workers if leaf_profile is not None else 1
+        reading: deque[asyncio.Future[_Piece]] = deque()
+        offset = self._file_size - remaining
+
+        def read_ahead() -> None:
+            nonlocal offset
+            while len(reading) < depth and offset < self._file_size:
+                size = min(upload.chunk_size, self._file_size - offset)
+                reading.append(self._start_read(offset, size, builder, leaf_profile))
+                offset += size
+
+        read_ahead()
         while remaining:
-            chunk = await self._finish_read(reading, remaining)
+            chunk, leaves = await self._finish_read(reading.popleft(), remaining)
+            if leaves is not None:
+                assert builder is not None
+                builder.add_leaves(leaves)
+                # Only the file's last piece can end in a partial chunk.
+                builder.update(memoryview(chunk)[len(leaves) * upload.profile.chunk_size :])
             remaining -= len(chunk)
-            reading = self._start_read(remaining, builder)
+            read_ahead()
             await self._send(writer, chunk)
             self.sent += len(chunk)
             if progress is not None:
@@ -391,53 +433,68 @@ class UploadBody(Payload):
         return future
 
     def _start_read(
-        self, remaining: int, builder: FileBuilder | None
-    ) -> asyncio.Future[bytes] | None:
-        if not remaining:
-            return None
+        self,
+        offset: int,
+        size: int,
+        builder: FileBuilder | None,
+        leaf_profile: CidProfile | None,
+    ) -> asyncio.Future[_Piece]:
         assert self._handle is not None
-        size = min(self._upload.chunk_size, remaining)
         loop = asyncio.get_running_loop()
+        fd = self._handle.fileno()
         return self._track(
-            loop.run_in_executor(None, self._read_chunk, self._handle.fileno(), size, builder)
+            loop.run_in_executor(None, self._read_chunk, fd, offset, size, builder, leaf_profile)
         )
 
     @staticmethod
-    def _read_chunk(fd: int, size: int, builder: FileBuilder | None) -> bytes:
-        """In a worker thread: read up to ``size`` bytes and feed them to ``builder``.
+    def _read_chunk(
+        fd: int,
+        offset: int,
+        size: int,
+        builder: FileBuilder | None,
+        leaf_profile: CidProfile | None,
+    ) -> _Piece:
+        """In a worker thread: read ``size`` bytes at ``offset`` and hash them.
 
-        Reads are in file order because each starts only after the previous
-        one was awaited, and so are the builder's updates. A fresh ``bytes``
-        per chunk: the socket transport may hold on to what it is given, and
-        unlike a ``bytearray`` it is not zero-filled before the read fills it
-        (that memset was 2% of a large push's CPU). glibc's arena cap
-        (:mod:`bulkpin._malloc`) keeps these threads' allocations from
-        spreading over arenas.
+        With ``leaf_profile``, the leaves of the whole chunks read are returned
+        for the caller to join in order (several of these run at once). Else
+        ``builder``, if any, is fed here: in file order, because only one read
+        is in flight at a time. A fresh ``bytes`` per chunk: the socket
+        transport may hold on to what it is given, and unlike a ``bytearray``
+        it is not zero-filled before the read fills it (that memset was 2% of
+        a large push's CPU). glibc's arena cap (:mod:`bulkpin._malloc`) keeps
+        these threads' allocations from spreading over arenas.
         """
-        chunk = os.read(fd, size)
+        chunk = os.pread(fd, size, offset)
+        if len(chunk) < size:
+            return chunk, None  # the file shrank: _finish_read says so
+        if leaf_profile is not None:
+            whole = size - size % leaf_profile.chunk_size
+            return chunk, leaf_links(leaf_profile, memoryview(chunk)[:whole])
         if builder is not None and chunk:
             builder.update(chunk)
-        return chunk
+        return chunk, None
 
     async def _finish_read(
-        self, reading: asyncio.Future[bytes] | None, remaining: int
-    ) -> bytes:
-        assert reading is not None
+        self, reading: asyncio.Future[_Piece], remaining: int
+    ) -> _Piece:
         upload = self._upload
         try:
             # Shielded: a cancelled upload must not abandon a read still running
             # in its thread; aclose() waits for it before closing the file.
-            chunk = await asyncio.shield(reading)
+            chunk, leaves = await asyncio.shield(reading)
         except OSError as exc:
             self.error = LocalFileError(f"cannot read {upload.path}: {exc.strerror or exc}")
             raise self.error from None
-        if not chunk:
+        if len(chunk) < min(upload.chunk_size, remaining):
+            # A regular file reads short only at its end: it is shorter than
+            # it was when opened.
             self.error = FileChangedError(
                 f"{upload.path} shrank while it was read "
-                f"({self._file_size - remaining} of {self._file_size} bytes)"
+                f"({self._file_size - remaining + len(chunk)} of {self._file_size} bytes)"
             )
             raise self.error
-        return chunk
+        return chunk, leaves
 
     def _check_read(self, builder: FileBuilder | None) -> str:
         """Confirm the file did not change while read; returns the CID to send."""

@@ -7,6 +7,7 @@ One module per stage, as in js-ipfs-unixfs's importer:
 - :mod:`.layout`: the balanced DAG layout;
 - :mod:`.node`: dag-pb / UnixFS encoding and CIDs;
 - :mod:`.file_builder`: the incremental, constant-memory file importer;
+- :mod:`.parallel`: one file's leaves hashed on several threads;
 - :mod:`.directory` and :mod:`.hamt`: directory nodes, plain and sharded;
 - :mod:`.tree`: walking paths on disk with a pool of hashing threads.
 """
@@ -14,6 +15,7 @@ One module per stage, as in js-ipfs-unixfs's importer:
 from .directory import DirectoryBuilder, DirectoryResult, symlink_link
 from .file_builder import FileBuilder, FileResult, hash_bytes, hash_file
 from .node import Link
+from .parallel import hash_file_parallel
 from .profiles import (
     DEFAULT_PROFILE,
     PROFILES,
@@ -43,6 +45,7 @@ __all__ = [
     "get_profile",
     "hash_bytes",
     "hash_file",
+    "hash_file_parallel",
     "import_tree",
     "symlink_link",
 ]

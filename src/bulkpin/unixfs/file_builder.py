@@ -9,11 +9,13 @@ sides compute the CID in the same single pass over the bytes.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import hashlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from io import FileIO
 
 from .chunker import FixedSizeChunker
 from .layout import BalancedLayout
@@ -35,6 +37,11 @@ from .profiles import DEFAULT_PROFILE, CidProfile
 READ_SIZE = 4 * 1024 * 1024
 #: The smallest read buffer :func:`hash_file` uses.
 _MIN_READ = 64 * 1024
+#: Read buffers start on a cache line: on this project's AMD EPYC hosts the
+#: kernel's copy from the (page-aligned) page cache into a buffer 16 bytes past
+#: a line, where glibc puts a fresh large bytearray's bytes, ran at 0.69 s/GiB
+#: against 0.13 s/GiB aligned, the price of a second sha256 thread.
+_ALIGN = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,15 +221,23 @@ def hash_bytes(
     return builder.finish()
 
 
-def read_buffer(file_size: int, read_size: int = READ_SIZE) -> bytearray:
+def aligned_buffer(size: int) -> memoryview:
+    """A writable ``size``-byte buffer whose first byte starts a cache line."""
+    raw = bytearray(size + _ALIGN)
+    start = -ctypes.addressof(ctypes.c_char.from_buffer(raw)) % _ALIGN
+    return memoryview(raw)[start : start + size]
+
+
+def read_buffer(file_size: int, read_size: int = READ_SIZE) -> memoryview:
     """A buffer to read a file of ``file_size`` bytes through, ``read_size`` at most.
 
     No bigger than the file needs (plus a byte, to see it end or grow): a
     full-size buffer per small file is a zero-filled mapping to fault in each
     time, and on a tree of tiny files those page faults were most of the CPU.
-    The floor keeps pipes and /proc files (size 0) from 1-byte reads.
+    The floor keeps pipes and /proc files (size 0) from 1-byte reads. Aligned
+    (:func:`aligned_buffer`), for the kernel's copy into it.
     """
-    return bytearray(min(read_size, max(file_size + 1, _MIN_READ)))
+    return aligned_buffer(min(read_size, max(file_size + 1, _MIN_READ)))
 
 
 def hash_file(
@@ -235,10 +250,23 @@ def hash_file(
     Blocking: call it from a worker thread. hashlib and file reads release the
     GIL on large buffers, so several threads hash in parallel.
     """
-    builder = FileBuilder(profile)
     with open(path, "rb", buffering=0) as f:
-        buf = read_buffer(os.fstat(f.fileno()).st_size, read_size)
-        view = memoryview(buf)
-        while n := f.readinto(buf):
-            builder.update(view[:n])
+        return hash_open_file(f, os.fstat(f.fileno()).st_size, profile, read_size)
+
+
+def hash_open_file(
+    f: FileIO,
+    size_hint: int,
+    profile: CidProfile = DEFAULT_PROFILE,
+    read_size: int = READ_SIZE,
+) -> FileResult:
+    """CID of an open file read from where it stands to its end, on this thread.
+
+    ``size_hint`` (its ``fstat`` size) only sizes the read buffer.
+    """
+    builder = FileBuilder(profile)
+    buf = read_buffer(size_hint, read_size)
+    view = memoryview(buf)
+    while n := f.readinto(buf):
+        builder.update(view[:n])
     return builder.finish()

@@ -4,7 +4,9 @@ The walk (:mod:`bulkpin.fs`) streams depth first and holds only the listings
 of the directories on the current path, never the whole tree. Files are hashed
 on a bounded thread pool; results come back in walk order through a bounded
 window of pending work, so output is deterministic and memory does not grow
-with the number of files.
+with the number of files. A large file is not given to one thread: its stages
+are spread over the same pool (:mod:`.parallel`), so one big file uses every
+core too.
 
 A directory whose contents could not all be read gets no CID: a CID that leaves
 out a file would name a tree that does not exist.
@@ -19,16 +21,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
-from ..fs import describe_os_error, walk
+from ..fs import WalkEntry, describe_os_error, walk
 from .directory import DirectoryBuilder, symlink_link
 from .file_builder import FileResult, hash_file
 from .node import Link, cid_to_str
+from .parallel import DEFAULT_HASH_WORKERS, PARALLEL_MIN_SIZE, hash_file_parallel
 from .profiles import DEFAULT_PROFILE, CidProfile
 
 EntryKind = Literal["file", "directory", "symlink"]
 
-#: Default size of the hashing pool: one thread per core saturates hashlib.
-DEFAULT_HASH_WORKERS = os.cpu_count() or 2
+# Re-exported here, where callers have always found it.
+__all__ = ["DEFAULT_HASH_WORKERS", "TreeEntry", "TreeError", "TreeImporter", "import_tree"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +94,18 @@ class TreeImporter:
         recursive: bool = False,
         hidden: bool = False,
         hash_workers: int = DEFAULT_HASH_WORKERS,
-        hasher: Callable[[bytes, CidProfile], FileResult] = hash_file,
+        hasher: Callable[[bytes, CidProfile], FileResult] | None = None,
         known: Callable[[bytes, os.stat_result], FileResult | None] | None = None,
+        parallel_min_size: int = PARALLEL_MIN_SIZE,
     ) -> None:
         """``known(path, lstat)`` may give a file's result without reading it.
 
         It runs in the walking thread, so it must be cheap (a lookup): a file
         it knows costs no hand-off to the hashing threads.
+
+        ``hasher(path, profile)`` replaces the hashing of every file. Without
+        it, a file of ``parallel_min_size`` bytes or more has its leaves
+        hashed on all ``hash_workers`` threads, smaller ones one per thread.
         """
         if hash_workers < 1:
             raise ValueError("hash_workers must be at least 1")
@@ -105,16 +113,26 @@ class TreeImporter:
         self.recursive = recursive
         self.hidden = hidden
         self.hash_workers = hash_workers
-        self._hasher = hasher
+        self.parallel_min_size = parallel_min_size
+        self._hasher = hasher or hash_file
+        # Splitting files is the default hasher's business; a given one is
+        # called for every file, as it asked.
+        self._split_large = hasher is None and hash_workers > 1
         self._known = known
         # Enough queued work to keep every thread busy while the walk runs ahead.
         self._window = hash_workers * 8
 
     def run(self, paths: Iterable[str | bytes]) -> Iterator[TreeEntry | TreeError]:
         """Yield an entry or error for every path, children before their directory."""
-        with ThreadPoolExecutor(self.hash_workers, thread_name_prefix="bulkpin-hash") as pool:
+        # One thread, outside the pool, leads the large files one at a time:
+        # it only waits for their stages, so no pool thread ever waits on work
+        # queued behind it, and only one file's stage buffers exist at once.
+        with (
+            ThreadPoolExecutor(self.hash_workers, thread_name_prefix="bulkpin-hash") as pool,
+            ThreadPoolExecutor(1, thread_name_prefix="bulkpin-large") as large,
+        ):
             pending: deque[_Item] = deque()
-            for item in self._items(paths, pool):
+            for item in self._items(paths, pool, large):
                 pending.append(item)
                 while len(pending) > self._window:
                     yield from self._resolve(pending.popleft())
@@ -123,7 +141,9 @@ class TreeImporter:
 
     # -- producing work, in output order --
 
-    def _items(self, paths: Iterable[str | bytes], pool: ThreadPoolExecutor) -> Iterator[_Item]:
+    def _items(
+        self, paths: Iterable[str | bytes], pool: ThreadPoolExecutor, large: ThreadPoolExecutor
+    ) -> Iterator[_Item]:
         for raw in paths:
             path = os.fsencode(raw)
             base = os.path.basename(path.rstrip(b"/")) or path
@@ -146,20 +166,34 @@ class TreeImporter:
                     # either way the enclosing directory is marked failed on resolve.
                     yield _Item(display, parent, entry.name, "file", error=entry.error)
                 elif entry.kind == "file":
-                    result = None
-                    if self._known is not None and entry.st is not None:
-                        result = self._known(entry.path, entry.st)
-                    if result is not None:
-                        yield _Item(display, parent, entry.name, "file", result=result)
-                    else:
-                        yield _Item(display, parent, entry.name, "file",
-                                    future=pool.submit(self._hasher, entry.path, self.profile))
+                    yield self._file_item(entry, display, parent, pool, large)
                 elif entry.kind == "symlink":
                     yield self._symlink_item(entry.path, display, parent, entry.name)
                 else:
                     # FIFOs, sockets and devices: opening one could block or read forever.
                     yield _Item(display, parent, entry.name, "file",
                                 error="not a regular file, directory or symlink; skipped")
+
+    def _file_item(
+        self,
+        entry: WalkEntry,
+        display: bytes,
+        parent: _Dir | None,
+        pool: ThreadPoolExecutor,
+        large: ThreadPoolExecutor,
+    ) -> _Item:
+        if self._known is not None and entry.st is not None:
+            result = self._known(entry.path, entry.st)
+            if result is not None:
+                return _Item(display, parent, entry.name, "file", result=result)
+        future: Future[FileResult]
+        if (self._split_large and entry.st is not None
+                and entry.st.st_size >= self.parallel_min_size):
+            future = large.submit(hash_file_parallel, entry.path, self.profile,
+                                  workers=self.hash_workers, pool=pool)
+        else:
+            future = pool.submit(self._hasher, entry.path, self.profile)
+        return _Item(display, parent, entry.name, "file", future=future)
 
     def _symlink_item(self, path: bytes, display: bytes, parent: _Dir | None, name: bytes) -> _Item:
         try:
