@@ -147,7 +147,8 @@ class CidListSource:
                     if skipping:
                         skipping = False
                         continue
-                    yield number, line.removesuffix(b"\r")
+                    line = line.removesuffix(b"\r")
+                    yield number, (line if len(line) <= self._max_line else None)
                 del pending[:start]
                 if len(pending) > self._max_line and not skipping:
                     # Report the line now, by the number it will have, and drop

@@ -66,17 +66,30 @@ class _Status:
     meta: dict[str, str]
 
 
-def _bound(value: datetime | str | None, inclusive: bool) -> datetime | None:
-    """A resume time as the walk's exclusive bound: just past it (``before``) or just before."""
+def _before(value: datetime | str | None) -> datetime | None:
+    """The exclusive ``before`` that lists every pin printed as created at or before ``value``.
+
+    A service truncates what it prints, so a pin printed as ``…:28Z`` may have
+    been created up to one printed unit later.
+    """
     if value is None:
         return None
     if isinstance(value, str):
         created = parse_created(value)
-        at, unit = created.at, created.unit
-    else:
-        at = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        unit = _MICROSECOND
-    return at + unit if inclusive else at - unit
+        return created.at + created.unit
+    return _utc(value) + _MICROSECOND
+
+
+def _after(value: datetime | str | None) -> datetime | None:
+    """The exclusive ``after`` that lists every pin printed as created at or after ``value``."""
+    if value is None:
+        return None
+    at = parse_created(value).at if isinstance(value, str) else _utc(value)
+    return at - _MICROSECOND
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class PsaSource:
@@ -106,8 +119,8 @@ class PsaSource:
             raise ValueError(f"page_size must be 1 to {MAX_PAGE_SIZE}")
         self.base_url = base_url.rstrip("/")
         self._token = token
-        self._before = _bound(before, inclusive=True)
-        self._after = _bound(after, inclusive=False)
+        self._before = _before(before)
+        self._after = _after(after)
         self._page_size = page_size
         self._retry = retry or RetryPolicy()
         self._session = session
