@@ -160,8 +160,10 @@ class CidListSource:
             if pending and not skipping:
                 yield number + 1, bytes(pending).removesuffix(b"\r")
         finally:
+            # Closed here and synchronously (it is quick): an await in this
+            # finally would not run if the listing was cancelled.
             if close:
-                await anyio.to_thread.run_sync(stream.close)
+                stream.close()
 
     async def _open(self) -> tuple[BinaryIO, bool]:
         """The stream to read, and whether it is ours to close."""
