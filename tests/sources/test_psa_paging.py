@@ -7,6 +7,7 @@ lets two pins of an account share a ``created`` (see that module).
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -129,3 +130,14 @@ async def test_a_pin_whose_cid_is_not_one_is_a_bad_line() -> None:
         got = [entry async for entry in source]
     assert got[-1] == BadLine(f"psa:{url}/psa", 3, "Qmnot-a-cid", "not a CID: 'Qmnot-a-cid'")
     assert [type(e) for e in got[:2]] == [PinItem, PinItem]
+
+
+async def test_pages_are_fetched_as_consumed_and_an_early_stop_closes_cleanly() -> None:
+    fake = FakePsa(pins_at([(T0 + timedelta(seconds=s), 1) for s in range(50)]))
+    async with serve(fake.app()) as url:
+        source = PsaSource(url + "/psa", SourceToken(Secret(fake.token), "test"), page_size=10)
+        async with aclosing(aiter(source)) as entries:
+            first = [await anext(entries) for _ in range(3)]
+        # Nothing was read ahead: one page for three items, none held beyond it.
+        assert len(fake.queries) == 1
+        assert len(first) == 3

@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Final
 
 import aiohttp
+import anyio
 
 from ..client.errors import InvalidResponse, convert_transport_error
 from ..client.retry import Attempt, RetryPolicy
@@ -122,7 +123,9 @@ class KuboSource:
                 response.release()
         finally:
             if self._session is None:
-                await session.close()
+                # Shielded: a listing cancelled part-way still closes its connections.
+                with anyio.CancelScope(shield=True):
+                    await session.close()
 
     def _entry(self, number: int, line: bytes, url: str) -> SourceEntry | None:
         text = line.strip()

@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import aiohttp
+import anyio
 
 from ..client.errors import InvalidResponse
 from ..client.retry import Attempt, RetryPolicy
@@ -151,7 +152,9 @@ class PsaSource:
                         yield entry
         finally:
             if self._session is None:
-                await session.close()
+                # Shielded: a listing cancelled part-way still closes its connections.
+                with anyio.CancelScope(shield=True):
+                    await session.close()
 
     def _entry(self, status: _Status, position: int) -> SourceEntry | None:
         if status.status != _PINNED:
