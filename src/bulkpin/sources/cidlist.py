@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -78,22 +79,24 @@ class CidListSource:
     def __repr__(self) -> str:
         return f"CidListSource({self.label!r})"
 
-    def __aiter__(self) -> AsyncIterator[SourceEntry]:
+    def __aiter__(self) -> AsyncGenerator[SourceEntry, None]:
         return self._entries()
 
-    async def _entries(self) -> AsyncIterator[SourceEntry]:
+    async def _entries(self) -> AsyncGenerator[SourceEntry, None]:
         seen: set[bytes] | None = set() if self._dedupe else None
-        async for number, line in self._lines():
-            entry = self._entry(number, line)
-            if isinstance(entry, tuple):
-                raw, item = entry
-                if seen is not None:
-                    if raw in seen:
-                        continue
-                    seen.add(raw)
-                yield item
-            elif entry is not None:
-                yield entry
+        # aclosing: the file is closed as soon as this listing is, not at collection.
+        async with aclosing(self._lines()) as lines:
+            async for number, line in lines:
+                entry = self._entry(number, line)
+                if isinstance(entry, tuple):
+                    raw, item = entry
+                    if seen is not None:
+                        if raw in seen:
+                            continue
+                        seen.add(raw)
+                    yield item
+                elif entry is not None:
+                    yield entry
 
     def _entry(self, number: int, line: bytes | None) -> tuple[bytes, PinItem] | BadLine | None:
         """What line ``number`` holds: a CID (with its binary form), a bad line, or nothing.
@@ -119,7 +122,7 @@ class CidListSource:
         name = parts[1].strip() if len(parts) > 1 else None
         return raw, PinItem(cid_to_str(raw), name or None, {}, f"{self.label}:{number}")
 
-    async def _lines(self) -> AsyncIterator[tuple[int, bytes | None]]:
+    async def _lines(self) -> AsyncGenerator[tuple[int, bytes | None], None]:
         """(line number, line without its end), reading blocks on a worker thread.
 
         A line longer than the limit comes as None, once, and its bytes are skipped.

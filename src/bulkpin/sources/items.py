@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -61,6 +61,6 @@ class PinSource(Protocol):
         """The source, for messages and the manifest: ``cids.txt``, ``psa:https://…``."""
         ...
 
-    def __aiter__(self) -> AsyncIterator[SourceEntry]:
+    def __aiter__(self) -> AsyncGenerator[SourceEntry, None]:
         """List the source."""
         ...

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Final
 
 import aiohttp
@@ -91,10 +91,10 @@ class KuboSource:
     def __repr__(self) -> str:
         return f"KuboSource({self.base_url!r})"
 
-    def __aiter__(self) -> AsyncIterator[SourceEntry]:
+    def __aiter__(self) -> AsyncGenerator[SourceEntry, None]:
         return self._entries()
 
-    async def _entries(self) -> AsyncIterator[SourceEntry]:
+    async def _entries(self) -> AsyncGenerator[SourceEntry, None]:
         session = self._session or new_session(*self._timeouts)
         url = f"{self.base_url}/api/v0/pin/ls"
         params = {

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -135,10 +135,10 @@ class PsaSource:
     def __repr__(self) -> str:
         return f"PsaSource({self.base_url!r})"
 
-    def __aiter__(self) -> AsyncIterator[SourceEntry]:
+    def __aiter__(self) -> AsyncGenerator[SourceEntry, None]:
         return self._entries()
 
-    async def _entries(self) -> AsyncIterator[SourceEntry]:
+    async def _entries(self) -> AsyncGenerator[SourceEntry, None]:
         session = self._session or new_session(*self._timeouts)
         try:
             walk = PageWalk(page_size=self._page_size, before=self._before, source=self.label)
