@@ -130,3 +130,9 @@ async def test_a_node_that_is_not_there_is_a_transport_error() -> None:
 
     with pytest.raises(ConnectError):
         [e async for e in KuboSource(url, retry=RetryPolicy(max_attempts=2, sleep=Sleeps()))]
+
+
+async def test_an_endless_line_is_refused_without_being_held() -> None:
+    fake = FakeKubo(PINS[:1], extra_lines=[b'{"Cid": "' + b"x" * 100_000 + b'"}\n'])
+    with pytest.raises(InvalidResponse, match="longer than 65536 bytes"):
+        await listing(fake)

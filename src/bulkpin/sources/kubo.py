@@ -31,6 +31,7 @@ from typing import Final
 
 import aiohttp
 import anyio
+from aiohttp.http_exceptions import LineTooLong
 
 from ..client.errors import InvalidResponse, convert_transport_error
 from ..client.retry import Attempt, RetryPolicy
@@ -169,7 +170,7 @@ async def _lines(response: aiohttp.ClientResponse, url: str) -> AsyncIterator[by
     while True:
         try:
             line = await stream.readuntil(b"\n", max_size=_MAX_LINE_BYTES)
-        except ValueError:
+        except (ValueError, LineTooLong):  # which one depends on the aiohttp version
             raise InvalidResponse(
                 f"{url}: a line of the pin listing is longer than {_MAX_LINE_BYTES} bytes",
                 operation=_OPERATION,
