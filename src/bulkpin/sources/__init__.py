@@ -1,4 +1,10 @@
-"""The sources of ``bulkpin pin``: streams of CIDs to pin, in bounded memory.
+"""Sources: streams of items to pin, in bounded memory.
+
+References for ``bulkpin pin`` (CIDs from a list, a Pinning Service API, a kubo
+node) are re-exported here. Bytes from object storage and HTTP for ``push``
+live in :mod:`.s3` and :mod:`.http` (with :mod:`.remote`, :mod:`.resume` and
+:mod:`.remote_errors`), imported by module so that commands that do not read a
+bucket never load the S3 client.
 
 ::
 
