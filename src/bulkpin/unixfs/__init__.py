@@ -8,11 +8,13 @@ One module per stage, as in js-ipfs-unixfs's importer:
 - :mod:`.node`: dag-pb / UnixFS encoding and CIDs;
 - :mod:`.file_builder`: the incremental, constant-memory file importer;
 - :mod:`.directory` and :mod:`.hamt`: directory nodes, plain and sharded;
-- :mod:`.tree`: walking paths on disk with a pool of hashing threads.
+- :mod:`.tree`: walking paths on disk with a pool of hashing threads;
+- :mod:`.from_listing`: a tree's root from a listing of its files' CIDs and sizes.
 """
 
 from .directory import DirectoryBuilder, DirectoryResult, symlink_link
 from .file_builder import FileBuilder, FileResult, hash_bytes, hash_file
+from .from_listing import ListedFile, ListedRoot, ListingError, roots_from_listing
 from .node import Link
 from .profiles import (
     DEFAULT_PROFILE,
@@ -36,6 +38,9 @@ __all__ = [
     "FileBuilder",
     "FileResult",
     "Link",
+    "ListedFile",
+    "ListedRoot",
+    "ListingError",
     "ProfileError",
     "TreeEntry",
     "TreeError",
@@ -44,5 +49,6 @@ __all__ = [
     "hash_bytes",
     "hash_file",
     "import_tree",
+    "roots_from_listing",
     "symlink_link",
 ]
