@@ -29,6 +29,7 @@ _COMMANDS: dict[str, str] = {
     "cid": "cid:cid_command",
     "jobs": "listing:jobs_command",
     "ls": "listing:ls_command",
+    "manifest": "manifest:manifest_command",
     "push": "push:push_command",
     "serve": "serve:serve_command",
     "status": "status:status_command",

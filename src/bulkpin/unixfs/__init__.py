@@ -9,11 +9,13 @@ One module per stage, as in js-ipfs-unixfs's importer:
 - :mod:`.file_builder`: the incremental, constant-memory file importer;
 - :mod:`.parallel`: one file's leaves hashed on several threads;
 - :mod:`.directory` and :mod:`.hamt`: directory nodes, plain and sharded;
-- :mod:`.tree`: walking paths on disk with a pool of hashing threads.
+- :mod:`.tree`: walking paths on disk with a pool of hashing threads;
+- :mod:`.from_listing`: a tree's root from a listing of its files' CIDs and sizes.
 """
 
 from .directory import DirectoryBuilder, DirectoryResult, symlink_link
 from .file_builder import FileBuilder, FileResult, hash_bytes, hash_file
+from .from_listing import ListedFile, ListedRoot, ListingError, roots_from_listing
 from .node import Link
 from .parallel import hash_file_parallel
 from .profiles import (
@@ -38,6 +40,9 @@ __all__ = [
     "FileBuilder",
     "FileResult",
     "Link",
+    "ListedFile",
+    "ListedRoot",
+    "ListingError",
     "ProfileError",
     "TreeEntry",
     "TreeError",
@@ -47,5 +52,6 @@ __all__ = [
     "hash_file",
     "hash_file_parallel",
     "import_tree",
+    "roots_from_listing",
     "symlink_link",
 ]
