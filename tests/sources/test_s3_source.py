@@ -29,7 +29,7 @@ from tests.sources.s3server import (
     generated_objects,
     isolate_aws,
 )
-from tests.support.proxy import ChaosProxy, Fault, Response
+from bulkpin.testing.proxy import ChaosProxy, Fault, Response
 
 pytestmark = pytest.mark.anyio
 
