@@ -14,6 +14,7 @@ permission cases drop the capabilities that let root ignore them
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -456,6 +457,72 @@ async def test_file_changing_while_it_streams_is_pinned_as_it_ends(
     assert pins == {hash_bytes(final).cid: len(final)}
     # The first attempt really was cut off part-way (and stored nothing).
     assert proxy.stats.requests["POST /pinning/pinFile"] == 2
+
+
+@pytest.mark.anyio
+async def test_file_renamed_over_while_it_streams_is_pinned_as_the_path_ends(
+    shared: ServiceProcess, new_account: Callable[[], Path], tmp_path: Path
+) -> None:
+    """Issue 15: another file renamed over the path mid-upload. The descriptor's
+    ``fstat`` still describes the old file, so only asking the path tells: the
+    upload is abandoned before its ``cid`` part and the new file pinned instead."""
+    profile = new_account()
+    path = tmp_path / "rename.bin"
+    path.write_bytes(content("old", 16 * MiB))
+    replacement = tmp_path / "new.bin"
+    replacement.write_bytes(content("new", 16 * MiB))
+    with ChaosProxy(shared.endpoint_urls[0], rcvbuf=64 * 1024) as proxy:
+        proxy.set_fault(Fault("slow", rate=16 * MiB))
+
+        def rename_once_half_sent() -> None:
+            while proxy.stats.bytes_up < MiB:
+                time.sleep(0.005)
+            os.rename(replacement, path)  # mv new.bin rename.bin
+
+        mover = threading.Thread(target=rename_once_half_sent, daemon=True)
+        mover.start()
+        out = tmp_path / "m.jsonl"
+        options = PushOptions(journal=tmp_path / "j.sqlite", poll_interval=0.05, manifest=out)
+        async with DecooClient(load_credentials(profile=profile, env={}),
+                               endpoint=proxy.url) as client:
+            summary = await push([str(path)], options, client=client)
+        mover.join(10)
+    final = path.read_bytes()
+    assert final == content("new", 16 * MiB)
+    assert summary.exit_status == 0, summary.reason
+    pins = {p["PinHash"] for p in pins_of(shared, profile)}
+    assert pins == {hash_bytes(final).cid}  # never the old content under this name
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    file_row = next(r for r in rows if r["kind"] == "file")
+    root_row = next(r for r in rows if r["kind"] == "root")
+    assert file_row["cid"] == hash_bytes(final).cid
+    assert root_row["cid"] == hash_bytes(final).cid  # a lone file is its own root
+    assert proxy.stats.requests["POST /pinning/pinFile"] == 2
+
+
+def test_small_file_renamed_over_during_its_read_is_not_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same for a small file read whole: the path is asked after the read."""
+    from bulkpin.fs import ChangedWhileRead, FileIdentity  # noqa: PLC0415
+    from bulkpin.push import hashing  # noqa: PLC0415
+    from bulkpin.unixfs import DEFAULT_PROFILE  # noqa: PLC0415
+
+    path = tmp_path / "small"
+    path.write_bytes(b"old content")
+    (tmp_path / "new").write_bytes(b"new content")
+    identity = FileIdentity.of(path.stat())
+    real_read = os.read
+
+    def read_then_rename(fd: int, n: int) -> bytes:
+        data = real_read(fd, n)
+        if (tmp_path / "new").exists():
+            os.rename(tmp_path / "new", path)  # mid-read: the descriptor keeps the old file
+        return data
+
+    monkeypatch.setattr(os, "read", read_then_rename)
+    with pytest.raises(ChangedWhileRead, match="replaced while being read"):
+        hashing.read_checked(os.fsencode(path), identity, DEFAULT_PROFILE)
 
 
 # -- permissions ----------------------------------------------------------------------------

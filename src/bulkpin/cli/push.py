@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import IO
 
 import anyio
+import anyio.lowlevel
 import click
 
 from ..client import ConfigurationError, DecooClient
 from ..push import (
     DEFAULT_CONCURRENCY,
+    DEFAULT_GRACE,
     DEFAULT_MEMORY,
     DEFAULT_SMALL_FILE,
     JournalError,
@@ -63,29 +65,36 @@ async def _run(
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
             async for _ in received:
                 if stop.is_set():
-                    scope.cancel()  # a second Ctrl-C: stop now; the journal still commits
+                    scope.cancel()  # a second signal: stop now; the journal still commits
                     return
                 stop.set()
-                notice("Stopping: no new files start; uploads in flight finish. "
-                       "Press Ctrl-C again to stop at once. Run the same command to resume.")
+                notice(f"Stopping: no new files start; uploads in flight have up to"
+                       f" {options.grace:g} s to finish. Press Ctrl-C again to stop at once."
+                       " Run the same command to resume.")
 
-    profile, zone, endpoint = target
-    if options.dry_run:
-        return await push(paths, options, on_event=renderer, file_list=file_list, stop=stop)
-    with open_target(profile, zone, endpoint, notice) as credentials:
-        async with DecooClient(credentials, concurrency=options.concurrency,
-                               endpoint=endpoint, read_timeout=read_timeout) as client:
-            summary: PushSummary | None = None
-            with anyio.CancelScope() as scope:
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(signals, scope)
-                    summary = await push(paths, options, client=client, on_event=renderer,
-                                         file_list=file_list, stop=stop)
-                    tg.cancel_scope.cancel()
-            if summary is None:
-                raise RunAborted("stopped at once; run the same command again to resume",
-                                 EXIT_INTERRUPTED)
-            return summary
+    async def run() -> PushSummary:
+        profile, zone, endpoint = target
+        if options.dry_run:
+            return await push(paths, options, on_event=renderer, file_list=file_list, stop=stop)
+        with open_target(profile, zone, endpoint, notice) as credentials:
+            async with DecooClient(credentials, concurrency=options.concurrency,
+                                   endpoint=endpoint, read_timeout=read_timeout) as client:
+                return await push(paths, options, client=client, on_event=renderer,
+                                  file_list=file_list, stop=stop)
+
+    # The signal watcher starts first: a SIGTERM while the embedded service or
+    # the client is still starting is a stop too, not a kill by the default handler.
+    summary: PushSummary | None = None
+    with anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(signals, scope)
+            await anyio.lowlevel.checkpoint()  # let the watcher install its handlers
+            summary = await run()
+            tg.cancel_scope.cancel()
+    if summary is None:
+        raise RunAborted("stopped at once; the journal is committed: run the same command"
+                         " again to resume", EXIT_INTERRUPTED)
+    return summary
 
 
 def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -127,6 +136,9 @@ def _read_list(source: str) -> list[bytes]:
               help="Seconds a job may stay failed, or all jobs make no progress, before giving up.")
 @click.option("--patience", type=click.FloatRange(min=0), default=300.0, show_default=True,
               help="Seconds the service may be unreachable before the run stops (exit 3).")
+@click.option("--grace", type=click.FloatRange(min=0), default=DEFAULT_GRACE, show_default=True,
+              help="Seconds uploads in flight may take to finish after Ctrl-C or SIGTERM"
+                   " (Kubernetes kills 30 s after SIGTERM by default).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0,
               show_default=True,
               help="Seconds a request may wait for the service to answer, or to take more"
@@ -149,7 +161,7 @@ def push_command(
     min_size: int | None, max_size: int | None, hidden: bool, follow_symlinks: bool,
     files_from: str | None, cid_profile: str | None, chunk_size: int | None,
     max_links: int | None, raw_leaves: bool | None, cid_version: int | None, wait: bool,
-    wait_timeout: float, patience: float, timeout: float, journal: Path | None,
+    wait_timeout: float, patience: float, grace: float, timeout: float, journal: Path | None,
     manifest: Path | None,
     as_json: bool, dry_run: bool, account_listing: bool, shard: str | None, verbose: int,
 ) -> None:
@@ -179,7 +191,8 @@ def push_command(
         selection=selection, hidden=hidden, follow_symlinks=follow_symlinks,
         concurrency=concurrency, hash_workers=hash_workers, rate_limit=rate_limit,
         bwlimit=bwlimit, small_file=small_file, memory=memory, wait=wait,
-        wait_timeout=wait_timeout, patience=patience, journal=journal, manifest=manifest,
+        wait_timeout=wait_timeout, patience=patience, grace=grace, journal=journal,
+        manifest=manifest,
         dry_run=dry_run, list_account=account_listing,
     )
     file_list = _read_list(files_from) if files_from else None

@@ -95,6 +95,8 @@ class ReadReport:
     inode: int
     cid: str
     attempt: int
+    #: The device the read file is on (0 when the caller read it: ``FileContent``).
+    dev: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,10 +506,10 @@ class UploadBody(Payload):
             if (st.st_size, st.st_mtime_ns) != (upload.size, upload.mtime_ns):
                 self.error = FileChangedError(f"{upload.path} changed while it was read")
                 raise self.error
-            mtime_ns, inode = st.st_mtime_ns, st.st_ino
+            mtime_ns, inode, dev = st.st_mtime_ns, st.st_ino, st.st_dev
         else:
             assert upload.content is not None  # read and checked by the caller
-            mtime_ns, inode = upload.content.mtime_ns, upload.content.inode
+            mtime_ns, inode, dev = upload.content.mtime_ns, upload.content.inode, 0
         if builder is not None:
             cid = builder.finish().cid
             if upload.computed_cid is not None and cid != upload.computed_cid:
@@ -529,6 +531,7 @@ class UploadBody(Payload):
                     inode=inode,
                     cid=self.cid,
                     attempt=self._attempt,
+                    dev=dev,
                 )
             )
         return self.cid

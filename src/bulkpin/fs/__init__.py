@@ -7,7 +7,7 @@
 """
 
 from ._candidates import Candidate, batched, files_from, walk_candidates
-from ._identity import ChangedWhileRead, FileIdentity
+from ._identity import ChangedWhileRead, FileIdentity, check_still_at
 from ._selection import Selection, SelectionError, Shard
 from ._walk import WalkEntry, describe_os_error, walk
 
@@ -20,6 +20,7 @@ __all__ = [
     "Shard",
     "WalkEntry",
     "batched",
+    "check_still_at",
     "describe_os_error",
     "files_from",
     "walk",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-__all__ = ["ChangedWhileRead", "FileIdentity"]
+__all__ = ["ChangedWhileRead", "FileIdentity", "check_still_at"]
 
 
 class ChangedWhileRead(OSError):
@@ -40,3 +40,19 @@ class FileIdentity:
         """Raise :class:`ChangedWhileRead` unless ``st`` still describes this file."""
         if not self.matches(st):
             raise ChangedWhileRead(f"changed while being read (size {self.size} -> {st.st_size})")
+
+
+def check_still_at(path: bytes, dev: int, identity: FileIdentity,
+                   follow_symlinks: bool = False) -> None:
+    """Raise :class:`ChangedWhileRead` unless ``path`` still names the file that was read.
+
+    A descriptor keeps describing the file it was opened on: a file renamed over
+    the path while it was read leaves ``fstat`` unchanged, so the path itself is
+    asked, after the read, for the device, inode, size and mtime the reader saw.
+    """
+    try:
+        st = os.stat(path) if follow_symlinks else os.lstat(path)
+    except FileNotFoundError:
+        raise ChangedWhileRead("deleted while being read") from None
+    if st.st_dev != dev or not identity.matches(st):
+        raise ChangedWhileRead("replaced while being read (another file now has its name)")

@@ -17,12 +17,19 @@ from .events import FileEvent, FileOutcome, NoticeEvent, ProgressEvent, PushEven
 from .journal import Journal
 from .journal_lookup import default_journal_path, journals_for
 from .manifest import ManifestError, manifest_format, write_manifest
-from .options import DEFAULT_CONCURRENCY, DEFAULT_MEMORY, DEFAULT_SMALL_FILE, PushOptions
+from .options import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_GRACE,
+    DEFAULT_MEMORY,
+    DEFAULT_SMALL_FILE,
+    PushOptions,
+)
 from .pipeline import PushSummary, push
 from .poll import Poller, PollSchedule, RoundResult
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_GRACE",
     "DEFAULT_MEMORY",
     "DEFAULT_SMALL_FILE",
     "AccountIndex",

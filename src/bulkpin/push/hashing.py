@@ -1,9 +1,10 @@
 """Local hashing for the push pipeline, run in worker threads.
 
 A file is checked against the size, ``mtime_ns`` and inode the walk recorded,
-before and after it is read: a file that changed in between raises
-:class:`ChangedWhileRead`, so no CID is ever recorded for bytes that are not
-what is on disk.
+before and after it is read, and after the read its path must still name the
+file that was read (a file renamed over it leaves the descriptor's ``fstat``
+unchanged): otherwise :class:`ChangedWhileRead` is raised, so no CID is ever
+recorded for bytes that are not what the path holds.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hashlib
 import os
 
 from ..client import FileContent
-from ..fs import ChangedWhileRead, FileIdentity
+from ..fs import ChangedWhileRead, FileIdentity, check_still_at
 from ..unixfs import CidProfile, FileBuilder, hash_bytes
 from ..unixfs.file_builder import read_buffer
 
@@ -42,9 +43,11 @@ def hash_checked(path: bytes, expected: FileIdentity, profile: CidProfile,
         with os.fdopen(fd, "rb", buffering=0, closefd=False) as f:
             while n := f.readinto(buf):
                 builder.update(view[:n])
-        expected.check(os.fstat(fd))
+        after = os.fstat(fd)
+        expected.check(after)
     finally:
         os.close(fd)
+    check_still_at(path, after.st_dev, expected, follow_symlinks)
     if builder.size != expected.size:
         raise ChangedWhileRead(
             f"changed while being read ({builder.size} bytes, not {expected.size})"
@@ -71,6 +74,7 @@ def read_checked(path: bytes, expected: FileIdentity, profile: CidProfile,
         expected.check(after)
     finally:
         os.close(fd)
+    check_still_at(path, after.st_dev, expected, follow_symlinks)
     data = b"".join(pieces)
     if len(data) != expected.size:
         raise ChangedWhileRead(

@@ -18,6 +18,8 @@ DEFAULT_CONCURRENCY = 64
 DEFAULT_SMALL_FILE = 1024 * 1024
 #: Bytes of upload buffers (the client's read-ahead) held at once, across all workers.
 DEFAULT_MEMORY = 64 * 1024 * 1024
+#: Seconds uploads in flight may take to finish once a stop is asked.
+DEFAULT_GRACE = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,9 @@ class PushOptions:
     wait_timeout: float = 600.0
     #: how long the service may be unreachable before the run stops (exit 3)
     patience: float = 300.0
+    #: after a stop is asked, how long uploads in flight may take to finish
+    #: (Kubernetes sends SIGKILL 30 s after SIGTERM by default: leave time to commit)
+    grace: float = DEFAULT_GRACE
     journal: Path | None = None
     manifest: Path | None = None
     dry_run: bool = False

@@ -77,27 +77,54 @@ class _Run:
             for batch in batched(candidates):
                 if self.stop.is_set():
                     return
-                anyio.from_thread.run(send.send, batch)
+                try:
+                    anyio.from_thread.run(send.send, batch)
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    return  # the planner stopped (the run is stopping): nothing to hand on
 
         async with send:
             await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
 
     async def uploads(self, work: MemoryObjectReceiveStream[WorkItem]) -> None:
-        """The upload workers; marks the uploads done when the last one ends."""
+        """The upload workers; marks the uploads done when the last one ends.
+
+        Once the run is asked to stop, no worker takes another file (what is
+        queued stays in the journal as it was); files in flight have ``grace``
+        seconds to finish, then are abandoned (the journal says they may have
+        been sent, so the next run checks them before sending again).
+        """
 
         async def worker(items: MemoryObjectReceiveStream[WorkItem]) -> None:
             async with items:
                 async for item in items:
+                    if self.stop.is_set():
+                        return
                     await self.uploader.handle(item)
                     self.journal.commit_if_due()
 
+        in_flight = anyio.CancelScope()
         try:
-            async with anyio.create_task_group() as tg:
-                for _ in range(self.options.concurrency):
-                    tg.start_soon(worker, work.clone())
-                work.close()
+            async with anyio.create_task_group() as watch:
+                watch.start_soon(self._grace, in_flight)
+                with in_flight:
+                    async with anyio.create_task_group() as tg:
+                        for _ in range(self.options.concurrency):
+                            tg.start_soon(worker, work.clone())
+                        work.close()
+                watch.cancel_scope.cancel()
         finally:
             self.uploads_done.set()
+
+    async def _grace(self, in_flight: anyio.CancelScope) -> None:
+        await self.stop.wait()
+        await anyio.sleep(self.options.grace)
+        if self.acct.in_flight:
+            self.emit(NoticeEvent(
+                f"{self.acct.in_flight} upload(s) still in flight after --grace"
+                f" {self.options.grace:g} s: abandoned; the next run checks them first",
+                "warning",
+            ))
+        in_flight.cancel()
 
     async def poll(self) -> None:
         """Follow jobs while uploads run, then until they are final (if waiting)."""

@@ -59,8 +59,12 @@ class Planner:
                     if self.stop.is_set():
                         return
                     item = self.plan(cand)
-                    if item is not None:
+                    if item is None:
+                        continue
+                    try:
                         await work.send(item)
+                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        return  # every worker stopped: the run is stopping
                 self.journal.commit_if_due()
             if self.whole_walk:
                 self._sweep_gone()

@@ -43,7 +43,7 @@ from ..client import (
     full_jitter,
 )
 from ..client.multipart import DEFAULT_CHUNK_SIZE, ReadReport
-from ..fs import ChangedWhileRead, FileIdentity
+from ..fs import ChangedWhileRead, FileIdentity, check_still_at
 from .account_index import AccountIndex
 from .accounting import Accounting
 from .crashpoints import crash_point
@@ -214,9 +214,10 @@ class Uploader:
             if in_memory:
                 # Read whole and hashed first, so a copy is known before anything
                 # is sent, then sent from memory: the file is read once in all.
+                crash_point("hashing")
                 cid, content = await anyio.to_thread.run_sync(
                     read_checked, record.path, identity, opts.profile, opts.follow_symlinks,
-                    limiter=self.hash_limiter,
+                    limiter=self.hash_limiter, abandon_on_cancel=True,
                 )
             elif cid is None:
                 shape = await self._shape(record, identity)
@@ -231,7 +232,7 @@ class Uploader:
         """A large file's size and first bytes' digest, recorded for later twins."""
         prefix = await anyio.to_thread.run_sync(
             prefix_digest, record.path, identity, self.options.follow_symlinks,
-            limiter=self.hash_limiter,
+            limiter=self.hash_limiter, abandon_on_cancel=True,
         )
         self.journal.set_prefix(record.id, prefix)
         return (record.size, prefix)
@@ -244,10 +245,11 @@ class Uploader:
         return self.journal.twin_seen(size, prefix, record.id)
 
     async def _hash(self, record: FileRecord, identity: FileIdentity) -> str:
+        crash_point("hashing")
         opts = self.options
         return await anyio.to_thread.run_sync(
             hash_checked, record.path, identity, opts.profile, opts.follow_symlinks,
-            limiter=self.hash_limiter,
+            limiter=self.hash_limiter, abandon_on_cancel=True,
         )
 
     async def _send_once(
@@ -314,11 +316,21 @@ class Uploader:
                 raise FileChangedError(
                     f"{os.fsdecode(record.display)} changed while being read", operation="pinFile"
                 )
+            if report.dev:
+                # Streamed from a descriptor: the path must still name that file
+                # (renamed over mid-upload, it would pin content the path no longer has).
+                try:
+                    check_still_at(record.path, report.dev, identity, opts.follow_symlinks)
+                except ChangedWhileRead as exc:
+                    raise FileChangedError(f"{os.fsdecode(record.display)} {exc}",
+                                           operation="pinFile") from None
 
         sent = 0
 
         def progress(delta: int) -> None:
             nonlocal sent
+            if sent == 0 and delta > 0:
+                crash_point("sending")
             sent += delta
             self.acct.sent(delta)
             if delta > 0 and sent == record.size:
