@@ -274,7 +274,6 @@ def test_stopped_pods_rerun_with_an_empty_journal(cluster: Cluster) -> None:
     assert merged_root(cluster.manifests(), cluster.tmp_path / "manifest.jsonl") == outcome.root
 
 
-@pytest.mark.xfail(reason="needs the account index", strict=False)
 @pytest.mark.parametrize("cluster", ["1.0"], indirect=True)
 def test_rerun_sends_nothing_the_account_already_holds(cluster: Cluster) -> None:
     outcome = _disrupt(cluster)

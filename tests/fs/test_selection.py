@@ -35,12 +35,52 @@ def test_globs_sizes_and_pruning(tmp_path: Path) -> None:
     (root / "skip.tmp").write_bytes(b"x" * 50)
     (root / "small.jpg").write_bytes(b"x")
     sel = Selection(include=("*.jpg", "cache/*"), exclude=("*.tmp",), min_size=2)
-    got = [c.display for c in walk_candidates([os.fsencode(root)], sel)]
-    assert got == [b"t/cache/big.bin", b"t/keep.jpg"]
-    pruned = Selection(exclude=("cache",))
-    assert b"t/cache/big.bin" not in [
-        c.display for c in walk_candidates([os.fsencode(root)], pruned)
+    got = {c.display: (c.kind, c.reason) for c in walk_candidates([os.fsencode(root)], sel)}
+    assert [p for p, (kind, _) in got.items() if kind == "file"] == [
+        b"t/cache/big.bin", b"t/keep.jpg"
     ]
+    # What a filter leaves out is reported, with why (issue 14): never silently dropped.
+    assert got[b"t/skip.tmp"] == ("skipped", "left out: matches --exclude")
+    assert got[b"t/small.jpg"] == ("skipped", "left out: smaller than --min-size 2")
+    pruned = {c.display: (c.kind, c.reason)
+              for c in walk_candidates([os.fsencode(root)], Selection(exclude=("cache",)))}
+    assert b"t/cache/big.bin" not in pruned  # the directory was not walked...
+    assert pruned[b"t/cache"] == ("skipped",
+                                  "left out: directory matches --exclude; not walked")
+
+
+def test_hidden_names_are_reported_when_left_out(tmp_path: Path) -> None:
+    root = tmp_path / "t"
+    (root / ".git").mkdir(parents=True)
+    (root / ".git" / "HEAD").write_bytes(b"ref")
+    (root / ".env").write_bytes(b"SECRET=1")
+    (root / "f").write_bytes(b"1")
+    with_hidden = {c.display: c.kind for c in walk_candidates([os.fsencode(root)], Selection(),
+                                                              hidden=True)}
+    assert with_hidden == {b"t/.env": "file", b"t/.git/HEAD": "file", b"t/f": "file"}
+    without = {c.display: (c.kind, c.reason) for c in walk_candidates([os.fsencode(root)],
+                                                                      Selection())}
+    assert without[b"t/.env"] == ("skipped", "left out: hidden (--no-hidden)")
+    assert without[b"t/.git"] == ("skipped", "left out: hidden (--no-hidden)")
+    assert without[b"t/f"] == ("file", None)
+
+
+def test_a_symlink_argument_is_followed(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "f").write_bytes(b"1")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    for arg in (tmp_path / "link", f"{tmp_path / 'link'}/"):
+        got = [(c.display, c.kind) for c in walk_candidates([os.fsencode(arg)], Selection())]
+        assert got == [(b"link/f", "file")]
+
+
+def test_procfs_files_are_skipped_not_read(tmp_path: Path) -> None:
+    if not Path("/proc/self/pagemap").exists():
+        pytest.skip("needs Linux's /proc")
+    got = {c.display: (c.kind, c.reason)
+           for c in walk_candidates([b"/proc/self/pagemap", b"/proc/self/status"], Selection())}
+    assert got[b"pagemap"] == ("skipped", "on the proc pseudo-filesystem: never read")
+    assert got[b"status"][0] == "skipped"
     with pytest.raises(SelectionError):
         Selection(min_size=10, max_size=1)
 

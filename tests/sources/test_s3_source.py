@@ -19,6 +19,7 @@ from bulkpin.sources.remote_errors import (
     SourceConfigError,
 )
 from bulkpin.sources.s3 import S3Location, S3Object, S3Options, S3Source
+from bulkpin.testing.proxy import ChaosProxy, Fault, Response
 from bulkpin.unixfs import FileBuilder, hash_bytes
 from tests.sources.s3server import (
     ACCESS_KEY,
@@ -29,7 +30,6 @@ from tests.sources.s3server import (
     generated_objects,
     isolate_aws,
 )
-from bulkpin.testing.proxy import ChaosProxy, Fault, Response
 
 pytestmark = pytest.mark.anyio
 

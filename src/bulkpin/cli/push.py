@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -18,9 +21,11 @@ from ..push import (
     DEFAULT_GRACE,
     DEFAULT_MEMORY,
     DEFAULT_SMALL_FILE,
+    FileEvent,
     JournalError,
     ManifestError,
     NoticeEvent,
+    PushEvent,
     PushOptions,
     PushSummary,
     RunAborted,
@@ -52,7 +57,7 @@ async def _run(
     paths: tuple[str, ...],
     options: PushOptions,
     target: tuple[str | None, str | None, str | None],
-    renderer: Renderer,
+    renderer: Callable[[PushEvent], None],
     file_list: list[bytes] | None,
     read_timeout: float,
 ) -> PushSummary:
@@ -102,6 +107,36 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
+class _ListingDryRun:
+    """``--dry-run -v``: each file that would be sent, then the usual display."""
+
+    def __init__(self, inner: Renderer) -> None:
+        self.inner = inner
+
+    def __call__(self, event: PushEvent) -> None:
+        if isinstance(event, FileEvent) and event.outcome == "hashed":
+            click.echo(f"would upload: {event.path}", err=True)
+        self.inner(event)
+
+
+def _fail_fast(paths: tuple[str, ...], manifest: Path | None) -> None:
+    """Mistakes found before anything starts (no service, no journal, nothing sent)."""
+    for path in paths:
+        if not os.path.lexists(path):
+            raise click.UsageError(f"{path}: no such file or directory")
+    if manifest is not None:
+        where = manifest.parent if str(manifest.parent) else Path()
+        try:
+            # The manifest is written at the end: learn now, not after every
+            # file is pinned, that its directory does not take files.
+            with tempfile.TemporaryFile(dir=where):
+                pass
+        except OSError as exc:
+            raise click.UsageError(
+                f"--manifest {manifest}: cannot write in {where}: {exc.strerror}"
+            ) from None
+
+
 def _read_list(source: str) -> list[bytes]:
     stream: IO[bytes] = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115
     with stream:
@@ -125,7 +160,9 @@ def _read_list(source: str) -> list[bytes]:
 @click.option("--exclude", multiple=True, help="Leave out files/directories matching this glob.")
 @click.option("--min-size", type=SIZE, default=None, help="Leave out smaller files.")
 @click.option("--max-size", type=SIZE, default=None, help="Leave out larger files.")
-@click.option("--hidden", is_flag=True, help="Include names that start with a dot.")
+@click.option("--hidden/--no-hidden", default=True, show_default=True,
+              help="Push names that start with a dot (.env, .git...); --no-hidden leaves"
+                   " them out, each listed in the manifest as skipped.")
 @click.option("--follow-symlinks", is_flag=True, help="Follow symlinks (loops are detected).")
 @click.option("--files-from", type=str, default=None,
               help="Read the paths to push from this file, one per line ('-': stdin).")
@@ -148,7 +185,9 @@ def _read_list(source: str) -> list[bytes]:
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a manifest (.jsonl or .csv) at the end.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable events on stdout.")
-@click.option("--dry-run", is_flag=True, help="Walk, filter and hash; upload nothing.")
+@click.option("-n", "--dry-run", is_flag=True,
+              help="Walk, filter and hash; upload nothing and leave the journal as it was;"
+                   " say how many files and bytes would be sent (-v: which).")
 @click.option("--account-listing/--no-account-listing", default=True, show_default=True,
               help="List the account's pins first, so nothing it holds is sent again"
                    " (about one request per 1,000 pins; later runs list only what changed).")
@@ -186,6 +225,7 @@ def push_command(
             manifest_format(manifest)
     except (SelectionError, ManifestError) as exc:
         raise click.UsageError(str(exc)) from exc
+    _fail_fast(paths, manifest)
     options = PushOptions(
         profile=build_profile(cid_profile, chunk_size, max_links, raw_leaves, cid_version),
         selection=selection, hidden=hidden, follow_symlinks=follow_symlinks,
@@ -197,9 +237,12 @@ def push_command(
     )
     file_list = _read_list(files_from) if files_from else None
     renderer = _renderer(as_json)
+    events: Callable[[PushEvent], None] = renderer
+    if dry_run and verbose and not as_json:
+        events = _ListingDryRun(renderer)
     try:
         try:
-            summary = anyio.run(_run, paths, options, (profile, zone, endpoint), renderer,
+            summary = anyio.run(_run, paths, options, (profile, zone, endpoint), events,
                                 file_list, timeout)
         except BaseExceptionGroup as group:
             # The signal watcher's task group wraps what push raised: unwrap it.

@@ -15,6 +15,7 @@ from dataclasses import asdict
 from typing import IO, TYPE_CHECKING, Any
 
 from ..push import FileEvent, NoticeEvent, ProgressEvent, PushEvent, PushSummary, Snapshot
+from ..units import human_bytes
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,15 +25,6 @@ if TYPE_CHECKING:
 
 #: Seconds between plain status lines when not on a terminal.
 PLAIN_INTERVAL = 5.0
-
-
-def human_bytes(n: float) -> str:
-    """1536 -> '1.5 KiB'."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
 
 
 def _eta(s: Snapshot) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 
 import anyio
 import click
+import platformdirs
 
 from ..client import ConfigurationError, DecooClient
 from ..push import (
@@ -19,6 +21,9 @@ from ..push import (
     PushOptions,
     RoundResult,
     RunAborted,
+    Selection,
+    SelectionError,
+    Shard,
     journals_for,
     write_manifest,
 )
@@ -28,12 +33,13 @@ from .options import build_profile, cid_profile_options
 from .target_options import target_options
 
 
-def _journal_path(paths: tuple[str, ...], journal: Path | None, options: PushOptions) -> Path:
+def _journal_path(paths: tuple[str, ...], files_from: bool, journal: Path | None,
+                  options: PushOptions) -> Path:
     if journal is not None:
         return journal
-    if not paths:
-        raise click.UsageError("give the PATHS of the push, or --journal FILE")
-    found = journals_for([os.path.abspath(os.fsencode(p)) for p in paths], options)
+    # A --files-from push keys its journal by no PATH at all, as push does.
+    roots = [] if files_from else [os.path.abspath(os.fsencode(p)) for p in paths]
+    found = journals_for(roots, options)
     if not found:
         click.echo("error: no journal for these PATHS (push them first, or give --journal)",
                    err=True)
@@ -46,24 +52,58 @@ def _journal_path(paths: tuple[str, ...], journal: Path | None, options: PushOpt
     return found[0][0]
 
 
-def _report(journal: Journal) -> int:
-    counts = journal.counts()
-    width = max(len(s) for s in counts)
-    for state, n in counts.items():
-        click.echo(f"{state:>{width}}  {n}")
-    failures = journal.failures()
-    for shown, why in failures:
-        click.echo(f"failed: {shown}: {why}", err=True)
-    if counts["failed"] > len(failures):
-        click.echo(f"... {counts['failed'] - len(failures)} more failures (write a --manifest"
-                   " to see them all)", err=True)
-    for _, path, cid, error in journal.roots():
-        click.echo(f"root {cid or '-'} {os.fsdecode(path)}" + (f" ({error})" if error else ""))
+def _exit_status(counts: dict[str, int]) -> int:
     if counts["failed"]:
         return EXIT_FAILED
     if counts["discovered"] or counts["uploading"] or counts["uploaded"]:
         return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def _report(journal: Journal, as_json: bool) -> int:
+    counts = journal.counts()
+    failures = journal.failures()
+    roots = [(os.fsdecode(path), cid, error) for _, path, cid, error in journal.roots()]
+    if as_json:
+        click.echo(json.dumps({
+            "journal": str(journal.path), "destination": journal.meta("destination_label"),
+            "counts": counts, "failures": [{"path": p, "error": e} for p, e in failures],
+            "roots": [{"path": p, "cid": c, "error": e} for p, c, e in roots],
+        }, ensure_ascii=False))
+        return _exit_status(counts)
+    click.echo(f"journal {journal.path} ({journal.meta('destination_label') or 'no destination'})")
+    width = max(len(s) for s in counts)
+    for state, n in counts.items():
+        click.echo(f"{state:>{width}}  {n}")
+    for shown, why in failures:
+        click.echo(f"failed: {shown}: {why}", err=True)
+    if counts["failed"] > len(failures):
+        click.echo(f"... {counts['failed'] - len(failures)} more failures (write a --manifest"
+                   " to see them all)", err=True)
+    for path, cid, error in roots:
+        click.echo(f"root {cid or '-'} {path}" + (f" ({error})" if error else ""))
+    return _exit_status(counts)
+
+
+def _list_journals(as_json: bool) -> None:
+    """Every journal in the user's state directory: its PATHs, destination and counts."""
+    base = Path(platformdirs.user_state_dir("bulkpin")) / "journals"
+    for path in sorted(base.glob("**/*.sqlite")):
+        try:
+            with Journal(path, profile_name="", read_only=True) as journal:
+                counts = journal.counts()
+                roots = [os.fsdecode(r[1]) for r in journal.roots()]
+                dest = journal.meta("destination_label") or "no destination recorded"
+        except JournalError as exc:
+            click.echo(f"{path}: {exc}", err=True)
+            continue
+        if as_json:
+            click.echo(json.dumps({"journal": str(path), "paths": roots, "destination": dest,
+                                   "counts": counts}, ensure_ascii=False))
+        else:
+            done = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+            click.echo(f"{path}\n  paths: {' '.join(roots) or '-'}\n  destination: {dest}"
+                       f"\n  {done or 'empty'}")
 
 
 async def _wait(journal: Journal, target: tuple[str | None, str | None, str | None],
@@ -89,35 +129,51 @@ async def _wait(journal: Journal, target: tuple[str | None, str | None, str | No
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--journal", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The journal to read [default: the one push uses for PATHS].")
+@click.option("--files-from", "files_from", is_flag=False, default=None,
+              help="The journal of a push given this --files-from (the list is not read).")
+@click.option("--shard", default=None, help="The journal of a push given this --shard I/N.")
 @cid_profile_options
 @click.option("--wait", is_flag=True, help="Poll pin jobs until every one is final.")
-@click.option("--wait-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True)
+@click.option("--wait-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True,
+              help="Seconds with no job becoming final before giving up.")
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the manifest (.jsonl or .csv).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 @target_options
 def status_command(
-    paths: tuple[str, ...], journal: Path | None, cid_profile: str | None,
-    chunk_size: int | None, max_links: int | None, raw_leaves: bool | None,
-    cid_version: int | None, wait: bool, wait_timeout: float, manifest: Path | None,
-    profile: str | None, zone: str | None, endpoint: str | None,
+    paths: tuple[str, ...], journal: Path | None, files_from: str | None, shard: str | None,
+    cid_profile: str | None, chunk_size: int | None, max_links: int | None,
+    raw_leaves: bool | None, cid_version: int | None, wait: bool, wait_timeout: float,
+    manifest: Path | None, as_json: bool, profile: str | None, zone: str | None,
+    endpoint: str | None,
 ) -> None:
-    """Counts by state and failures from a push's journal.
+    """Counts by state, failures and root CIDs from a push's journal.
 
-    Exit status: 0 all pinned, 1 some failed, 3 work left (run push again, or --wait).
+    Reads the journal while a push writes it (read-only), unless --wait. With
+    no PATHS, lists the journals it knows: their PATHs, destination and counts.
+    Exit status: 0 all pinned, 1 some failed, 2 no such journal or a usage error,
+    3 work left (run push again, or --wait).
     """
+    if not paths and journal is None and files_from is None:
+        _list_journals(as_json)
+        sys.exit(EXIT_OK)
     cid_profile_obj = build_profile(cid_profile, chunk_size, max_links, raw_leaves, cid_version)
-    options = PushOptions(profile=cid_profile_obj)
-    path = _journal_path(paths, journal, options)
+    try:
+        selection = Selection(shard=Shard.parse(shard) if shard else None)
+    except SelectionError as exc:
+        raise click.UsageError(str(exc)) from exc
+    options = PushOptions(profile=cid_profile_obj, selection=selection)
+    path = _journal_path(paths, files_from is not None, journal, options)
     if not path.exists():
         click.echo(f"error: no journal at {path}", err=True)
         sys.exit(EXIT_USAGE)
     try:
-        with Journal(path, profile_name=cid_profile_obj.name) as opened:
+        with Journal(path, profile_name=cid_profile_obj.name, read_only=not wait) as opened:
             if wait:
                 anyio.run(_wait, opened, (profile, zone, endpoint), wait_timeout)
             if manifest is not None:
                 write_manifest(opened, manifest)
-            status = _report(opened)
+            status = _report(opened, as_json)
     except (JournalError, ConfigurationError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ._identity import FileIdentity
+from ._pseudo import pseudo_fs_type
 from ._selection import Selection
 from ._walk import describe_os_error, walk
 
@@ -64,13 +65,29 @@ def walk_candidates(
     for index, root in enumerate(roots):
         base = os.path.basename(root.rstrip(b"/")) or root
         for entry in walk(
-            root, hidden=hidden, follow_symlinks=follow_symlinks, prune=selection.prunes
+            root, hidden=hidden, follow_symlinks=follow_symlinks, prune=selection.prunes,
+            report_left_out=True, follow_root=True,
         ):
             display = _display(base, entry.rel)
             if entry.kind == "file":
                 assert entry.st is not None
-                if selection.takes(entry.rel or entry.name, entry.st.st_size, display):
+                rel = entry.rel or entry.name
+                if not selection.in_shard(rel, display):
+                    continue  # another share's file: pushed elsewhere, not left out
+                why = selection.left_out(rel, entry.st.st_size)
+                pseudo = pseudo_fs_type(entry.st)
+                if pseudo is not None:
+                    yield Candidate("skipped", entry.path, display, index,
+                                    reason=f"on the {pseudo} pseudo-filesystem: never read")
+                elif why is None:
                     yield _file(entry.path, display, index, entry.st)
+                else:
+                    yield Candidate("skipped", entry.path, display, index,
+                                    reason=f"left out: {why}")
+            elif entry.kind == "left_out":
+                if selection.in_shard(entry.rel, display):
+                    yield Candidate("skipped", entry.path, display, index,
+                                    reason=f"left out: {entry.error}")
             elif entry.kind == "error":
                 yield Candidate("error", entry.path, display, index, reason=entry.error)
             elif entry.kind == "symlink":

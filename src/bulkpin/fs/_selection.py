@@ -82,18 +82,30 @@ class Selection:
         """Whether a directory is excluded as a whole."""
         return bool(self.exclude) and _matches(self.exclude, dir_rel)
 
+    def left_out(self, rel: bytes, size: int) -> str | None:
+        """Why a filter leaves the file at ``rel`` out (for the manifest), or None.
+
+        The shard is not a filter: a file of another share is not left out,
+        only pushed elsewhere, so it is not reported.
+        """
+        if self.min_size is not None and size < self.min_size:
+            return f"smaller than --min-size {self.min_size}"
+        if self.max_size is not None and size > self.max_size:
+            return f"larger than --max-size {self.max_size}"
+        if self.exclude and _matches(self.exclude, rel):
+            return "matches --exclude"
+        if self.include and not _matches(self.include, rel):
+            return "matches no --include"
+        return None
+
+    def in_shard(self, rel: bytes, shard_key: bytes | None = None) -> bool:
+        """Whether this run's share owns the file (always, without ``--shard``)."""
+        return self.shard is None or self.shard.takes(rel if shard_key is None else shard_key)
+
     def takes(self, rel: bytes, size: int, shard_key: bytes | None = None) -> bool:
         """Whether a regular file at ``rel`` of ``size`` bytes is part of this run.
 
         ``shard_key`` (default ``rel``) is what the shard is chosen by: the push
         passes the display path, so two PATH arguments' files never collide.
         """
-        if self.min_size is not None and size < self.min_size:
-            return False
-        if self.max_size is not None and size > self.max_size:
-            return False
-        if self.exclude and _matches(self.exclude, rel):
-            return False
-        if self.include and not _matches(self.include, rel):
-            return False
-        return self.shard is None or self.shard.takes(rel if shard_key is None else shard_key)
+        return self.left_out(rel, size) is None and self.in_shard(rel, shard_key)

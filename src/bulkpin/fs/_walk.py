@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-WalkKind = Literal["file", "dir", "dir_end", "symlink", "special", "error"]
+WalkKind = Literal["file", "dir", "dir_end", "symlink", "special", "error", "left_out"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,17 +69,22 @@ def walk(
     hidden: bool = False,
     follow_symlinks: bool = False,
     prune: Callable[[bytes], bool] | None = None,
+    report_left_out: bool = False,
+    follow_root: bool = False,
 ) -> Iterator[WalkEntry]:
     """Yield every entry under ``root`` (and ``root`` itself), depth first.
 
     A directory is announced by ``dir`` before its contents and closed by
     ``dir_end`` after them. A directory that cannot be listed yields ``dir``,
     an ``error`` with the same ``rel``, then ``dir_end``. A directory below the
-    root for whose ``rel`` ``prune`` answers True is not entered nor reported.
+    root for whose ``rel`` ``prune`` answers True is not entered; nor is a
+    hidden name unless ``hidden``. Both are reported as ``left_out`` (with the
+    reason in ``error``) when ``report_left_out``, else silently skipped.
+    ``follow_root``: a root that is a symlink is followed (``cp -r link/``).
     """
     root_b = os.fsencode(root)
     try:
-        st = os.stat(root_b) if follow_symlinks else os.lstat(root_b)
+        st = os.stat(root_b) if follow_symlinks or follow_root else os.lstat(root_b)
     except OSError as exc:
         yield WalkEntry("error", root_b, b"", error=describe_os_error(exc))
         return
@@ -94,7 +99,7 @@ def walk(
     def enter(path: bytes, rel: bytes, dir_st: os.stat_result) -> Iterator[WalkEntry]:
         ident = (dir_st.st_dev, dir_st.st_ino)
         try:
-            names = _listing(path, hidden)
+            names = _listing(path, hidden or report_left_out)
         except OSError as exc:
             yield WalkEntry("error", path, rel, error=describe_os_error(exc))
             names = []
@@ -107,21 +112,18 @@ def walk(
         for name in names:
             child = os.path.join(path, name)
             child_rel = os.path.join(rel, name) if rel else name
-            try:
-                child_st = os.lstat(child)
-                if follow_symlinks and stat.S_ISLNK(child_st.st_mode):
-                    child_st = os.stat(child)
-                    if stat.S_ISDIR(child_st.st_mode) and (
-                        (child_st.st_dev, child_st.st_ino) in ancestors
-                    ):
-                        loop = "symlink loop; not followed"
-                        yield WalkEntry("error", child, child_rel, error=loop)
-                        continue
-            except OSError as exc:
-                yield WalkEntry("error", child, child_rel, error=describe_os_error(exc))
+            if not hidden and is_hidden(name):
+                yield WalkEntry("left_out", child, child_rel, error="hidden (--no-hidden)")
+                continue
+            child_st, problem = _stat_child(child, follow_symlinks, ancestors)
+            if child_st is None:
+                yield WalkEntry("error", child, child_rel, error=problem)
                 continue
             kind = _kind(child_st.st_mode)
             if kind == "dir" and prune is not None and prune(child_rel):
+                if report_left_out:
+                    yield WalkEntry("left_out", child, child_rel,
+                                    error="directory matches --exclude; not walked")
                 continue
             yield WalkEntry(kind, child, child_rel, child_st)
             if kind == "dir":
@@ -131,6 +133,20 @@ def walk(
             stack.pop()
             ancestors.discard(ident)
             yield WalkEntry("dir_end", path, rel)
+
+
+def _stat_child(path: bytes, follow_symlinks: bool,
+                ancestors: set[tuple[int, int]]) -> tuple[os.stat_result | None, str | None]:
+    """A child's stat (its target's, when following), or None and why not."""
+    try:
+        st = os.lstat(path)
+        if follow_symlinks and stat.S_ISLNK(st.st_mode):
+            st = os.stat(path)
+            if stat.S_ISDIR(st.st_mode) and (st.st_dev, st.st_ino) in ancestors:
+                return None, "symlink loop; not followed"
+    except OSError as exc:
+        return None, describe_os_error(exc)
+    return st, None
 
 
 def _listing(path: bytes, hidden: bool) -> list[bytes]:

@@ -117,8 +117,11 @@ class JournalStore:
     """The open journal file, its lock and its commits. Not thread-safe: one event loop."""
 
     def __init__(self, path: Path, *, profile_name: str, destination: str | None = None,
-                 destination_label: str | None = None) -> None:
+                 destination_label: str | None = None, read_only: bool = False) -> None:
         self.path = path
+        #: Opened to read only, with no lock: a run may be writing it meanwhile
+        #: (WAL lets a reader see the last commit), and nothing here may write.
+        self.read_only = read_only
         #: Set when a journal without a destination was bound to one on open: its
         #: "pinned" rows were learnt from an unknown account and must be verified.
         self.upgraded = False
@@ -130,9 +133,27 @@ class JournalStore:
         self._committed = 0  # ... of which committed
         self._commit_lock = anyio.Lock()
         self._last_commit = time.monotonic()
-        self._open(profile_name, destination, destination_label)
+        if read_only:
+            self._open_read_only()
+        else:
+            self._open(profile_name, destination, destination_label)
 
     # -- lifecycle --
+
+    def _open_read_only(self) -> None:
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                   check_same_thread=False)
+            have = {row[1] for row in conn.execute("PRAGMA table_info(files)")}
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot read the journal {self.path}: {exc}") from exc
+        missing = [column for table, column, _ in _ADDED_COLUMNS
+                   if table == "files" and column not in have]
+        if missing:
+            conn.close()
+            raise JournalError(f"{self.path} was written by an older bulkpin; a push on it"
+                               " brings it up to date")
+        self._conn = conn
 
     def _open(self, profile_name: str, destination: str | None,
               destination_label: str | None) -> None:

@@ -21,8 +21,10 @@ How the file is kept safe (locking, WAL, group commits) is :mod:`._store`'s job.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,15 +83,26 @@ def _record(row: tuple[object, ...]) -> FileRecord:
     return FileRecord(*row)  # type: ignore[arg-type]
 
 
+def dry_run_copy(path: Path, scratch: Path) -> Path:
+    """A copy of the journal at ``path`` (if any) in ``scratch``, for a dry run to change."""
+    copy = scratch / "dry-run.sqlite"
+    if path.exists():
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as src, \
+                contextlib.closing(sqlite3.connect(copy)) as dst:
+            src.backup(dst)  # consistent even while a push writes the original (WAL)
+    return copy
+
+
 class Journal(JobColumns):
     """What a run learnt of every file. Not thread-safe: use it from one event loop."""
 
     def __init__(self, path: Path, *, profile_name: str,
-                 destination: Destination | None = None) -> None:
+                 destination: Destination | None = None, read_only: bool = False) -> None:
         super().__init__(
             path, profile_name=profile_name,
             destination=destination.key if destination is not None else None,
             destination_label=str(destination) if destination is not None else None,
+            read_only=read_only,
         )
 
     # -- files --
@@ -262,6 +275,14 @@ class Journal(JobColumns):
             for row in rows:
                 yield _record(row)
             last = int(rows[-1][0])
+
+    def left_to_send(self) -> tuple[int, int]:
+        """Files a push would still send, and their bytes (what a dry run reports)."""
+        row = self.conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files"
+            " WHERE state IN ('discovered', 'uploading', 'failed')"
+        ).fetchone()
+        return int(row[0]), int(row[1])
 
     def failures(self, limit: int = 50) -> list[tuple[str, str]]:
         """The first ``limit`` failed files: ``(path shown, why)``."""

@@ -1,10 +1,9 @@
 """The manifest: one row per file saying what ended where, plus each PATH's root CID.
 
 Written from the journal at the end of a run (and by ``bulkpin status``), as
-JSON Lines or CSV, chosen by the file's extension. A path that is not UTF-8
-is written, in JSON, with its undecodable bytes as lone-surrogate escapes and, in
-CSV, as the original bytes; either way ``os.fsencode`` of the path read back
-gives the original bytes.
+JSON Lines or CSV, chosen by the file's extension, in UTF-8. A path that is
+not UTF-8 keeps its own bytes in either (``surrogateescape``): ``os.fsencode``
+of the path read back with ``errors="surrogateescape"`` gives the original.
 """
 
 from __future__ import annotations
@@ -51,7 +50,10 @@ def rows(journal: Journal) -> Iterator[dict[str, Any]]:
         }
     for _, path, cid, error in journal.roots():
         yield {
-            "kind": "root", "path": os.fsdecode(path), "size": None, "cid": cid, "job_id": None,
+            # Written as file rows are: the PATH argument's own name, which
+            # starts every file row under it.
+            "kind": "root", "path": os.fsdecode(os.path.basename(path.rstrip(b"/")) or path),
+            "size": None, "cid": cid, "job_id": None,
             "status": "computed" if cid else "none", "pin_date": None, "attempts": 0,
             "error": error,
         }
@@ -65,7 +67,9 @@ def write_manifest(journal: Journal, path: Path) -> int:
     with tmp.open("w", encoding="utf-8", errors="surrogateescape", newline="") as f:
         if fmt == "jsonl":
             for row in rows(journal):
-                f.write(json.dumps(row) + "\n")
+                # UTF-8 as it is (no \u escapes); a name that is not UTF-8 keeps
+                # its own bytes through surrogateescape, as in the CSV.
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
                 count += 1
         else:
             writer = csv.DictWriter(f, fieldnames=FIELDS)

@@ -28,7 +28,9 @@ class PushOptions:
 
     profile: CidProfile = DEFAULT_PROFILE
     selection: Selection = field(default_factory=Selection)
-    hidden: bool = False
+    #: Dot-files are archived (as rclone and aws s3 sync do); False leaves them
+    #: out, each reported as skipped.
+    hidden: bool = True
     follow_symlinks: bool = False
     concurrency: int = DEFAULT_CONCURRENCY
     hash_workers: int = DEFAULT_HASH_WORKERS

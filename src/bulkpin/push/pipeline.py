@@ -14,8 +14,11 @@ as soon as the walk finds the first file. What each stage does is in its module.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -23,11 +26,12 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from ..client import DecooClient
 from ..destination import Destination
 from ..fs import Candidate, batched, files_from, walk_candidates
+from ..units import human_bytes
 from .account_index import AccountIndex
 from .accounting import Accounting
 from .errors import ExitStatus, JournalError, RunAborted
 from .events import NoticeEvent, ProgressEvent, PushEvent
-from .journal import Journal
+from .journal import Journal, dry_run_copy
 from .journal_lookup import default_journal_path
 from .manifest import write_manifest
 from .options import PushOptions
@@ -219,11 +223,26 @@ async def push(
     roots = [os.path.abspath(os.fsencode(p)) for p in paths]  # noqa: ASYNC240 - no I/O
     destination = Destination.of(client.credentials) if client is not None else None
     journal_path = options.journal or default_journal_path(roots, options, destination)
-    try:
-        journal = Journal(journal_path, profile_name=options.profile.name,
-                          destination=destination)
-    except JournalError as exc:
-        raise RunAborted(str(exc), ExitStatus.USAGE) from exc
+    with contextlib.ExitStack() as stack:
+        opened = journal_path
+        if options.dry_run:
+            # A dry run works on a copy: the journal is left exactly as it was.
+            opened = dry_run_copy(journal_path, Path(stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="bulkpin-dry-run-"))))
+            emit(NoticeEvent("dry run: nothing is sent, and the journal is left as it was"))
+        try:
+            journal = Journal(opened, profile_name=options.profile.name,
+                              destination=destination)
+        except JournalError as exc:
+            raise RunAborted(str(exc), ExitStatus.USAGE) from exc
+        return await _push(roots, options, journal, journal_path, client, emit, stop,
+                           file_list, destination)
+
+
+async def _push(roots: list[bytes], options: PushOptions, journal: Journal, journal_path: Path,
+                client: DecooClient | None, emit: Callable[[PushEvent], None],
+                stop: anyio.Event, file_list: Iterable[bytes] | None,
+                destination: Destination | None) -> PushSummary:
     with journal:
         run_id = journal.begin_run()
         if journal.upgraded:
@@ -255,6 +274,9 @@ async def push(
         if options.manifest is not None:
             write_manifest(journal, options.manifest)
         status, reason = _ending(run, counts)
+        if options.dry_run and status == ExitStatus.OK:
+            n, size = journal.left_to_send()
+            reason = f"dry run: would upload {n} file(s), {human_bytes(size)}"
         journal.end_run(run_id, reason)
         return PushSummary(
             exit_status=status, reason=reason, snapshot=run.acct.snapshot(), counts=counts,

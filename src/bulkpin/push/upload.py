@@ -339,7 +339,8 @@ class Uploader:
         result: PinResult = await self.client.pin_file(
             os.fsdecode(record.path),
             cid=cid,
-            name=os.fsdecode(os.path.basename(record.display)),
+            # The path below the PATH argument, so `bulkpin ls` maps back to files.
+            name=os.fsdecode(record.display.partition(b"/")[2] or record.display),
             profile=opts.profile,
             on_progress=progress,
             verify=verify,

@@ -1,0 +1,107 @@
+"""What an operator meets first (issue 14): mistakes found early, dry runs, dot-files, status."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bulkpin.push import Journal
+from bulkpin.unixfs import hash_bytes
+from tests.support.push import all_pins, manifest, run_push
+from tests.support.service import ServiceProcess
+
+
+def _bulkpin(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "BULKPIN_PROFILE"}
+    return subprocess.run([sys.executable, "-m", "bulkpin", *[str(a) for a in args]],
+                          capture_output=True, text=True, timeout=120, env=env, check=False)
+
+
+def test_a_missing_path_is_a_usage_error_before_anything_starts(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    proc = _bulkpin("push", tmp_path / "real", tmp_path / "nope")
+    assert proc.returncode == 2
+    assert "nope: no such file or directory" in proc.stderr
+    # No service started (it would say so), no journal created.
+    assert "local Decoo-compatible service" not in proc.stderr
+    assert not list(Path(os.environ["HOME"]).glob(".local/state/bulkpin/journals/**/*.sqlite"))
+
+
+def test_an_unwritable_manifest_is_found_before_the_first_upload(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "f").write_bytes(b"1")
+    proc = run_push(service, tmp_path / "t", "--manifest", tmp_path / "no-dir" / "m.jsonl")
+    assert proc.returncode == 2
+    assert "cannot write in" in proc.stderr
+    assert all_pins(service) == []
+
+
+def test_a_dry_run_leaves_the_journal_as_it_was(service: ServiceProcess, tmp_path: Path) -> None:
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / "a").write_bytes(b"first")
+    journal = tmp_path / "j.sqlite"
+    assert run_push(service, tree, "--journal", journal).returncode == 0
+    (tree / "b").write_bytes(b"second, not pushed yet")
+    (tree / "c").write_bytes(b"third")
+    before = hashlib.sha256(journal.read_bytes()).hexdigest()
+    proc = run_push(None, tree, "--journal", journal, "-n")
+    assert proc.returncode == 0, proc.stderr
+    assert "dry run" in proc.stderr
+    assert "would upload 2 file(s)" in proc.stderr
+    assert hashlib.sha256(journal.read_bytes()).hexdigest() == before
+    with Journal(journal, profile_name="unixfs-v0-2015") as j:
+        assert j.counts()["discovered"] == 0
+
+
+def test_dot_files_are_pinned_and_left_out_ones_are_listed(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    tree = tmp_path / "t"
+    (tree / ".git").mkdir(parents=True)
+    files = {".env": b"A=1", ".DS_Store": b"\0\1", ".git/HEAD": b"ref: main", "f": b"data"}
+    for name, data in files.items():
+        (tree / name).write_bytes(data)
+    out = tmp_path / "m.jsonl"
+    proc = run_push(service, tree, "--journal", tmp_path / "j", "--manifest", out)
+    assert proc.returncode == 0, proc.stderr
+    assert {p["PinHash"] for p in all_pins(service)} == {hash_bytes(d).cid for d in files.values()}
+    root = next(r for r in manifest(out) if r["kind"] == "root")
+    cid = subprocess.run([sys.executable, "-m", "bulkpin", "cid", "-r", "--hidden", str(tree)],
+                         capture_output=True, text=True, check=True).stdout.split()[-2]
+    assert root["cid"] == cid  # as `ipfs add -r --hidden`
+    out2 = tmp_path / "m2.jsonl"
+    proc = run_push(service, tree, "--journal", tmp_path / "j2", "--manifest", out2,
+                    "--no-hidden")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["path"]: (r["status"], r["error"]) for r in manifest(out2) if r["kind"] == "file"}
+    assert rows["t/.env"] == ("skipped", "left out: hidden (--no-hidden)")
+    assert rows["t/.git"] == ("skipped", "left out: hidden (--no-hidden)")
+    assert rows["t/f"][0] == "pinned"
+
+
+def test_status_reads_a_journal_in_use_and_lists_journals(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / "f").write_bytes(b"1")
+    assert run_push(service, tree).returncode == 0
+    listed = _bulkpin("status", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (entry,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert entry["paths"] == [str(tree)]
+    assert "(account " in entry["destination"]
+    journal = Path(entry["journal"])
+    with Journal(journal, profile_name="unixfs-v0-2015"):  # a push holds it
+        proc = _bulkpin("status", tree, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["counts"]["pinned"] == 1
+    assert report["journal"] == str(journal)
