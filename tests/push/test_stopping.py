@@ -101,4 +101,5 @@ def test_grace_abandons_uploads_that_do_not_finish(
     resumed = _run(slow, tree, "--journal", journal)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert slow.stats()["duplicate_jobs"] == 0
-    assert sum(slow.stats()["jobs"].values()) == 1  # the abandoned upload's job, found, not made again
+    # The abandoned upload's job was found, not made again.
+    assert sum(slow.stats()["jobs"].values()) == 1
