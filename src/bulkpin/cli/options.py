@@ -100,5 +100,40 @@ class RateType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
         return rate
 
 
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+
+
+class DurationType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    """A duration as rclone writes them: ``90``, ``90s``, ``10m``, ``2h``, ``7d``, ``1w``."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        text = str(value).strip().lower()
+        unit = text[-1:] if text[-1:] in _SECONDS else "s"
+        try:
+            seconds = float(text.removesuffix(unit) if text[-1:] in _SECONDS else text)
+        except ValueError:
+            self.fail(f"{value!r} is not a duration such as 30s, 10m, 2h or 7d", param, ctx)
+        if seconds < 0:
+            self.fail("a duration cannot be negative", param, ctx)
+        return seconds * _SECONDS[unit]
+
+
+def read_patterns(path: str) -> tuple[str, ...]:
+    """Glob patterns from a file (``--exclude-from``): one per line, ``#`` comments."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = [line.strip() for line in f]
+    except OSError as exc:
+        raise click.UsageError(f"{path}: {exc.strerror}") from None
+    return tuple(line for line in lines if line and not line.startswith("#"))
+
+
 SIZE = SizeType()
 RATE = RateType()
+DURATION = DurationType()

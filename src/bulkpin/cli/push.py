@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
@@ -38,16 +37,19 @@ from ..push import (
 from ..target import open_target
 from ..unixfs.tree import DEFAULT_HASH_WORKERS
 from . import EXIT_INTERRUPTED, EXIT_USAGE
-from .options import RATE, SIZE, build_profile, cid_profile_options
-from .render import JsonRenderer, PlainRenderer, RichRenderer
+from .logs import configure_logging, logging_options
+from .options import DURATION, RATE, SIZE, build_profile, cid_profile_options, read_patterns
+from .render import JsonRenderer, PlainRenderer, QuietRenderer, RichRenderer
 from .target_options import target_options
 
-Renderer = JsonRenderer | PlainRenderer | RichRenderer
+Renderer = JsonRenderer | PlainRenderer | QuietRenderer | RichRenderer
 
 
-def _renderer(as_json: bool) -> Renderer:
+def _renderer(as_json: bool, quiet: bool = False) -> Renderer:
     if as_json:
         return JsonRenderer()
+    if quiet:
+        return QuietRenderer()
     if sys.stderr.isatty():
         return RichRenderer()
     return PlainRenderer()
@@ -152,12 +154,21 @@ def _read_list(source: str) -> list[bytes]:
               show_default=True, help="Threads hashing files.")
 @click.option("--rate-limit", type=RATE, default=None, help="Uploads started per second (N/s).")
 @click.option("--bwlimit", type=SIZE, default=None, help="File bytes sent per second (e.g. 10M/s).")
-@click.option("--memory", type=SIZE, default=DEFAULT_MEMORY, show_default=True,
+@click.option("--memory", type=SIZE, default=f"{DEFAULT_MEMORY >> 20}MiB", show_default=True,
               help="Bytes of upload buffers held in memory at once, across uploads.")
-@click.option("--small-file", type=SIZE, default=DEFAULT_SMALL_FILE, show_default=True,
+@click.option("--small-file", type=SIZE, default=f"{DEFAULT_SMALL_FILE >> 20}MiB",
+              show_default=True,
               help="Files up to this size are hashed before sending (copies are skipped).")
 @click.option("--include", multiple=True, help="Only files matching this glob (repeatable).")
 @click.option("--exclude", multiple=True, help="Leave out files/directories matching this glob.")
+@click.option("--include-from", multiple=True, metavar="FILE",
+              help="Read --include globs from FILE, one per line (# comments).")
+@click.option("--exclude-from", multiple=True, metavar="FILE",
+              help="Read --exclude globs from FILE, one per line (# comments).")
+@click.option("--min-age", type=DURATION, default=None,
+              help="Leave out files modified less than this long ago (30s, 10m, 2h, 7d).")
+@click.option("--max-age", type=DURATION, default=None,
+              help="Leave out files modified longer ago than this (30s, 10m, 2h, 7d).")
 @click.option("--min-size", type=SIZE, default=None, help="Leave out smaller files.")
 @click.option("--max-size", type=SIZE, default=None, help="Leave out larger files.")
 @click.option("--hidden/--no-hidden", default=True, show_default=True,
@@ -192,17 +203,20 @@ def _read_list(source: str) -> list[bytes]:
               help="List the account's pins first, so nothing it holds is sent again"
                    " (about one request per 1,000 pins; later runs list only what changed).")
 @click.option("--shard", default=None, help="Take share I of N of the files (I/N, from 0).")
-@click.option("-v", "--verbose", count=True, help="Log more (-vv: debug).")
+@logging_options
 def push_command(
     paths: tuple[str, ...], profile: str | None, zone: str | None, endpoint: str | None,
     concurrency: int, hash_workers: int, rate_limit: float | None, bwlimit: int | None,
     memory: int, small_file: int, include: tuple[str, ...], exclude: tuple[str, ...],
+    include_from: tuple[str, ...], exclude_from: tuple[str, ...], min_age: float | None,
+    max_age: float | None,
     min_size: int | None, max_size: int | None, hidden: bool, follow_symlinks: bool,
     files_from: str | None, cid_profile: str | None, chunk_size: int | None,
     max_links: int | None, raw_leaves: bool | None, cid_version: int | None, wait: bool,
     wait_timeout: float, patience: float, grace: float, timeout: float, journal: Path | None,
     manifest: Path | None,
     as_json: bool, dry_run: bool, account_listing: bool, shard: str | None, verbose: int,
+    quiet: bool, log_file: Path | None, log_format: str,
 ) -> None:
     """Pin every file under PATHS to Decoo (or to the embedded local service).
 
@@ -212,13 +226,12 @@ def push_command(
     """
     if bool(paths) == bool(files_from):
         raise click.UsageError("give PATHS or --files-from, not both and not neither")
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(verbose, 2), stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose, quiet, log_file, log_format)
     try:
         selection = Selection(
-            include=include, exclude=exclude, min_size=min_size, max_size=max_size,
+            include=include + tuple(p for f in include_from for p in read_patterns(f)),
+            exclude=exclude + tuple(p for f in exclude_from for p in read_patterns(f)),
+            min_size=min_size, max_size=max_size, min_age=min_age, max_age=max_age,
             shard=Shard.parse(shard) if shard else None,
         )
         if manifest is not None:
@@ -236,7 +249,7 @@ def push_command(
         dry_run=dry_run, list_account=account_listing,
     )
     file_list = _read_list(files_from) if files_from else None
-    renderer = _renderer(as_json)
+    renderer = _renderer(as_json, quiet)
     events: Callable[[PushEvent], None] = renderer
     if dry_run and verbose and not as_json:
         events = _ListingDryRun(renderer)

@@ -109,6 +109,21 @@ class PlainRenderer:
         print_summary(summary, Console(file=self.err, force_terminal=False, width=100))
 
 
+class QuietRenderer:
+    """``-q``: failures as they happen and the final line, nothing else."""
+
+    def __init__(self, err: IO[str] | None = None) -> None:
+        self.err = err or sys.stderr
+
+    def __call__(self, event: PushEvent) -> None:
+        if isinstance(event, FileEvent) and event.outcome == "failed":
+            print(f"failed: {event.path}: {event.error}", file=self.err, flush=True)
+
+    def summary(self, summary: PushSummary) -> None:
+        print(f"{summary.reason} (exit status {int(summary.exit_status)})", file=self.err,
+              flush=True)
+
+
 class RichRenderer:
     """On a terminal: live bars, with failures and notices printed above them."""
 
@@ -179,7 +194,7 @@ def print_summary(summary: PushSummary, console: Console) -> None:
         ("deduplicated", s.deduplicated),
         ("failed", counts["failed"]),
         ("gone (deleted before pinned)", s.gone),
-        ("skipped (symlinks, special files)", counts["skipped"]),
+        ("skipped (left out: see the manifest)", counts["skipped"]),
         ("not yet sent", counts["discovered"] + counts["uploading"]),
         ("bytes sent", human_bytes(s.bytes_sent)),
         ("time", f"{s.elapsed:.1f} s"),

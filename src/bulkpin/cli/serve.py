@@ -100,8 +100,9 @@ def _convert(value: str, parse: Callable[[str], T], param: str) -> T:
               show_default=True,
               help="Memory large uploads share for hashing and writing several stages at"
                    " once (each upload also has one 4 MiB stage of its own).")
-@click.option("--rate-limit", default=None, metavar="N/min",
-              help="Requests per minute and account (429 with Retry-After above).")
+@click.option("--rate-limit", default=None, metavar="N/s",
+              help="Requests per second and account, as push's --rate-limit (N/s; N/min and"
+                   " N/h are read too); 429 with Retry-After above.")
 @click.option("--faults", default=None, metavar="SPEC",
               help="Injected faults: ROUTE:KIND=P[,KIND=P...][;ROUTE:...].")
 @click.option("--fault-seed", type=int, default=0, show_default=True,

@@ -15,9 +15,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 def target_options(func: F) -> F:
     """``--profile``, ``--zone`` and ``--endpoint``."""
     decorators = [
-        click.option("--profile", "profile", type=click.Path(dir_okay=False), default=None,
-                     envvar="BULKPIN_PROFILE",
-                     help="Profile file (TOML: cloud_url, api_key, private_key[, endpoint])."),
+        click.option("--profile", "profile", default=None, envvar="BULKPIN_PROFILE",
+                     help="Profile: a TOML file (cloud_url, api_key, private_key[, endpoint]),"
+                          " or NAME for <config dir>/bulkpin/profiles/NAME.toml"
+                          " [env: BULKPIN_PROFILE]."),
         click.option("--zone", type=click.Choice(sorted(ZONES)), default=None,
                      help="Decoo's Cloud for this zone; API key and private key from the "
                           "environment (BULKPIN_API_KEY, BULKPIN_PRIVATE_KEY)."),

@@ -69,6 +69,20 @@ def default_profile_path() -> Path:
     return platformdirs.user_config_path("bulkpin") / "profile.toml"
 
 
+def resolve_profile(profile: str | os.PathLike[str]) -> Path:
+    """A ``--profile`` value: a file path, or the name of a profile in the config directory.
+
+    ``--profile work`` reads ``<user config dir>/bulkpin/profiles/work.toml`` when no
+    file ``work`` exists here, as ``aws --profile`` and rclone remotes name theirs.
+    """
+    path = Path(profile).expanduser()
+    text = os.fspath(profile)
+    if path.exists() or "/" in text or text.endswith(".toml"):
+        return path
+    named = platformdirs.user_config_path("bulkpin") / "profiles" / f"{text}.toml"
+    return named if named.exists() else path
+
+
 def zone_url(zone: str) -> str:
     """The Cloud URL of a Decoo zone (``global``, ``cn``, ``beta``)."""
     try:
@@ -224,7 +238,7 @@ def load_credentials(
     }
     layers: list[_Layer] = [("arguments", {k: v for k, v in args.items() if v is not None})]
     if profile is not None:
-        path = Path(profile).expanduser()
+        path = resolve_profile(profile)
         layers.append((f"profile {path}", read_profile(path)))
     layers.append(("environment", _environment_fields(os.environ if env is None else env)))
     complete = all(

@@ -74,7 +74,7 @@ def walk_candidates(
                 rel = entry.rel or entry.name
                 if not selection.in_shard(rel, display):
                     continue  # another share's file: pushed elsewhere, not left out
-                why = selection.left_out(rel, entry.st.st_size)
+                why = selection.left_out(rel, entry.st.st_size, entry.st.st_mtime)
                 pseudo = pseudo_fs_type(entry.st)
                 if pseudo is not None:
                     yield Candidate("skipped", entry.path, display, index,

@@ -12,8 +12,9 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class SelectionError(ValueError):
@@ -69,6 +70,12 @@ class Selection:
     min_size: int | None = None
     max_size: int | None = None
     shard: Shard | None = None
+    #: Leave out files modified less than this many seconds ago (--min-age).
+    min_age: float | None = None
+    #: Leave out files modified more than this many seconds ago (--max-age).
+    max_age: float | None = None
+    #: The instant ages are counted from: the run's start, the same for every file.
+    now: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
         if (
@@ -82,20 +89,31 @@ class Selection:
         """Whether a directory is excluded as a whole."""
         return bool(self.exclude) and _matches(self.exclude, dir_rel)
 
-    def left_out(self, rel: bytes, size: int) -> str | None:
+    def left_out(self, rel: bytes, size: int, mtime: float | None = None) -> str | None:
         """Why a filter leaves the file at ``rel`` out (for the manifest), or None.
 
         The shard is not a filter: a file of another share is not left out,
         only pushed elsewhere, so it is not reported.
         """
-        if self.min_size is not None and size < self.min_size:
-            return f"smaller than --min-size {self.min_size}"
-        if self.max_size is not None and size > self.max_size:
-            return f"larger than --max-size {self.max_size}"
+        why = self._size_or_age(size, mtime)
+        if why is not None:
+            return why
         if self.exclude and _matches(self.exclude, rel):
             return "matches --exclude"
         if self.include and not _matches(self.include, rel):
             return "matches no --include"
+        return None
+
+    def _size_or_age(self, size: int, mtime: float | None) -> str | None:
+        if self.min_size is not None and size < self.min_size:
+            return f"smaller than --min-size {self.min_size}"
+        if self.max_size is not None and size > self.max_size:
+            return f"larger than --max-size {self.max_size}"
+        age = None if mtime is None else self.now - mtime
+        if age is not None and self.min_age is not None and age < self.min_age:
+            return f"modified less than --min-age {self.min_age:g} s ago"
+        if age is not None and self.max_age is not None and age > self.max_age:
+            return f"modified more than --max-age {self.max_age:g} s ago"
         return None
 
     def in_shard(self, rel: bytes, shard_key: bytes | None = None) -> bool:

@@ -25,6 +25,7 @@ def _takes_part(options: PushOptions) -> bool:
     return bool(
         sel.include or sel.exclude or sel.shard is not None
         or sel.min_size is not None or sel.max_size is not None
+        or sel.min_age is not None or sel.max_age is not None
     )
 
 
