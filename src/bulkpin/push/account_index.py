@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -71,6 +72,8 @@ class ListingCost:
     jobs_seen: int
     rebuilt: bool
     pins_total: int
+    #: Wall-clock seconds the listing took.
+    seconds: float = 0.0
 
     def describe(self) -> str:
         """One line for the user."""
@@ -158,6 +161,7 @@ class AccountIndex:
     async def refresh(self, client: DecooClient) -> ListingCost:
         """Bring the index up to date with the account (see the module's docstring)."""
         journal = self.journal
+        started = time.monotonic()
         requests = 0
         since = journal.meta(_UNTIL)
         start = None
@@ -191,7 +195,8 @@ class AccountIndex:
                     break
         self._replace_jobs(jobs)
         journal.commit()
-        return ListingCost(requests, seen, len(jobs), rebuilt, self.pin_count())
+        return ListingCost(requests, seen, len(jobs), rebuilt, self.pin_count(),
+                           time.monotonic() - started)
 
     async def _list_pins(
         self, client: DecooClient, start: datetime | None
