@@ -5,7 +5,8 @@ weighs the rate since the previous one by how long ago it was, so the result
 does not depend on how often it is asked for. The average is normalised by the
 weight it has gathered so far, so the first seconds show the plain average
 since the first byte instead of climbing slowly from zero (the bias a plain
-EWMA has at the start). Idle time before the first byte is not counted: a run
+EWMA has at the start), over at least :data:`RATE_MIN_SPAN` seconds: a burst in
+the first fraction of a second is not a speed. Idle time before the first byte is not counted: a run
 that lists the account for a minute first does not start with a slow rate.
 """
 
@@ -13,11 +14,14 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["RATE_TIME_CONSTANT", "RateMeter"]
+__all__ = ["RATE_MIN_SPAN", "RATE_TIME_CONSTANT", "RateMeter"]
 
 #: Seconds after which a past rate's weight has fallen to 1/e: the rate shown
 #: mostly reflects the last 10-30 seconds, steady enough for an ETA.
 RATE_TIME_CONSTANT = 10.0
+
+#: The shortest time a rate is averaged over, in seconds.
+RATE_MIN_SPAN = 1.0
 
 
 class RateMeter:
@@ -27,6 +31,9 @@ class RateMeter:
         if time_constant <= 0:
             raise ValueError("time_constant must be positive")
         self._tau = time_constant
+        # The weight gathered in RATE_MIN_SPAN seconds: dividing by no less
+        # than it averages the first second's bytes over a whole second.
+        self._min_weight = 1 - math.exp(-RATE_MIN_SPAN / time_constant)
         self._stamp: float | None = None
         self._total = 0
         self._average = 0.0
@@ -53,4 +60,4 @@ class RateMeter:
         """Bytes per second (never negative: a rewound retry is not a speed)."""
         if self._weight <= 0:
             return 0.0
-        return max(0.0, self._average / self._weight)
+        return max(0.0, self._average / max(self._weight, self._min_weight))
