@@ -32,18 +32,18 @@ from ..target import open_target
 from ..unixfs.tree import DEFAULT_HASH_WORKERS
 from . import EXIT_INTERRUPTED, EXIT_USAGE
 from .options import RATE, SIZE, build_profile, cid_profile_options
-from .render import JsonRenderer, PlainRenderer, RichRenderer
+from .render import STATS_INTERVAL, JsonRenderer, PlainRenderer, RichRenderer
 from .target_options import target_options
 
 Renderer = JsonRenderer | PlainRenderer | RichRenderer
 
 
-def _renderer(as_json: bool) -> Renderer:
+def _renderer(as_json: bool, stats: float = STATS_INTERVAL) -> Renderer:
     if as_json:
         return JsonRenderer()
     if sys.stderr.isatty():
         return RichRenderer()
-    return PlainRenderer()
+    return PlainRenderer(interval=stats)
 
 
 async def _run(
@@ -136,6 +136,7 @@ def _read_list(source: str) -> list[bytes]:
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a manifest (.jsonl or .csv) at the end.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable events on stdout.")
+@click.option("--stats", type=click.FloatRange(min=0, min_open=True), default=STATS_INTERVAL, show_default=True, help="Seconds between status lines when stderr is not a terminal.")  # noqa: E501 - one line, for an easy merge
 @click.option("--dry-run", is_flag=True, help="Walk, filter and hash; upload nothing.")
 @click.option("--account-listing/--no-account-listing", default=True, show_default=True,
               help="List the account's pins first, so nothing it holds is sent again"
@@ -152,6 +153,7 @@ def push_command(
     wait_timeout: float, patience: float, timeout: float, journal: Path | None,
     manifest: Path | None,
     as_json: bool, dry_run: bool, account_listing: bool, shard: str | None, verbose: int,
+    stats: float = STATS_INTERVAL,
 ) -> None:
     """Pin every file under PATHS to Decoo (or to the embedded local service).
 
@@ -183,7 +185,7 @@ def push_command(
         dry_run=dry_run, list_account=account_listing,
     )
     file_list = _read_list(files_from) if files_from else None
-    renderer = _renderer(as_json)
+    renderer = _renderer(as_json, stats)
     try:
         try:
             summary = anyio.run(_run, paths, options, (profile, zone, endpoint), renderer,
