@@ -50,10 +50,16 @@ def final_snapshot(summary: PushSummary) -> Snapshot:
 
     The poller reports pinned files after each round and the ticker draws
     twice a second, so the last frame drawn can lag the journal; the summary
-    reads the journal, and the final frame must say the same.
+    reads the journal, and the final frame must say the same. Its rate is the
+    whole run's, as in the summary: the smoothed rate has decayed by the end.
     """
-    return dataclasses.replace(summary.snapshot, pinned=summary.counts["pinned"],
-                               failed=summary.counts["failed"])
+    s = summary.snapshot
+    return dataclasses.replace(s, pinned=summary.counts["pinned"],
+                               failed=summary.counts["failed"], rate=_average_rate(s))
+
+
+def _average_rate(s: Snapshot) -> float:
+    return s.bytes_sent / s.elapsed if s.elapsed > 0 else 0.0
 
 
 def status_line(s: Snapshot) -> str:
@@ -194,7 +200,7 @@ def print_summary(summary: PushSummary, console: Console) -> None:
     table = Table(title="bulkpin push", show_header=False, box=None)
     table.add_column(justify="right", style="bold")
     table.add_column()
-    rate = s.bytes_sent / s.elapsed if s.elapsed > 0 else 0.0
+    rate = _average_rate(s)
     rows = [
         ("pinned", counts["pinned"]),
         ("uploaded, job not yet final", counts["uploaded"]),
