@@ -22,6 +22,7 @@ from .harness import Context, Result
 
 #: Benchmark modules, each with ``run(ctx: Context) -> list[Result]``.
 BENCHMARKS = [
+    "bwlimit",
     "cid_engine",
     "client_upload",
     "push_bench",

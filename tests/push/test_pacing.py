@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import anyio
+import anyio.lowlevel
 
-from bulkpin.push.pacing import ByteSemaphore, TokenBucket
+from bulkpin.push.pacing import ByteSemaphore, TokenBucket, wire_bucket
 
 
 def test_token_bucket_paces_to_the_rate() -> None:
@@ -58,3 +59,53 @@ def test_byte_semaphore_bounds_memory() -> None:
         return peak
 
     assert anyio.run(main)[0] <= 100
+
+
+def test_wire_bucket_holds_the_rate_over_any_second_across_uploads() -> None:
+    # Three uploads pay 64 KiB pieces into one bucket, as the multipart body
+    # does; whatever the sizes, the bytes let through in any window of a
+    # second or more stay within the rate plus one burst.
+    rate = 2_000_000
+    now = [0.0]
+    grants: list[tuple[float, int]] = []
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    async def main() -> None:
+        bucket = wire_bucket(rate, clock=lambda: now[0], sleep=sleep)
+        assert bucket.burst == rate * 0.25
+
+        async def upload(size: int) -> None:
+            while size > 0:
+                piece = min(size, 64 * 1024)
+                await bucket.take(piece)
+                grants.append((now[0], piece))
+                size -= piece
+                await anyio.lowlevel.checkpoint()
+
+        async with anyio.create_task_group() as tg:
+            for size in (30_000_000, 100_000, 5_000_000):
+                tg.start_soon(upload, size)
+
+    anyio.run(main)
+    total = sum(n for _, n in grants)
+    burst = rate * 0.25
+    # The whole run took as long as the limit says (less the first burst).
+    assert abs(now[0] - (total - burst) / rate) < 0.1
+    times = [t for t, _ in grants]
+    cumulative = [0]
+    for _, n in grants:
+        cumulative.append(cumulative[-1] + n)
+    for i in range(len(grants)):
+        for j in range(i + 1, len(grants), 7):
+            span = times[j] - times[i]
+            if span >= 1.0:
+                through = cumulative[j + 1] - cumulative[i + 1]
+                assert through <= rate * span + burst
+                assert through >= rate * span - 64 * 1024
+
+
+def test_wire_bucket_burst_has_a_floor() -> None:
+    # A very low limit still lets a whole piece through without a pause per byte.
+    assert wire_bucket(1000).burst == 64 * 1024

@@ -39,20 +39,20 @@ from ..unixfs.tree import DEFAULT_HASH_WORKERS
 from . import EXIT_INTERRUPTED, EXIT_USAGE
 from .logs import configure_logging, logging_options
 from .options import DURATION, RATE, SIZE, build_profile, cid_profile_options, read_patterns
-from .render import JsonRenderer, PlainRenderer, QuietRenderer, RichRenderer
+from .render import STATS_INTERVAL, JsonRenderer, PlainRenderer, QuietRenderer, RichRenderer
 from .target_options import target_options
 
 Renderer = JsonRenderer | PlainRenderer | QuietRenderer | RichRenderer
 
 
-def _renderer(as_json: bool, quiet: bool = False) -> Renderer:
+def _renderer(as_json: bool, quiet: bool = False, stats: float = STATS_INTERVAL) -> Renderer:
     if as_json:
         return JsonRenderer()
     if quiet:
         return QuietRenderer()
     if sys.stderr.isatty():
         return RichRenderer()
-    return PlainRenderer()
+    return PlainRenderer(interval=stats)
 
 
 async def _run(
@@ -196,6 +196,9 @@ def _read_list(source: str) -> list[bytes]:
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a manifest (.jsonl or .csv) at the end.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable events on stdout.")
+@click.option("--stats", type=click.FloatRange(min=0, min_open=True), default=STATS_INTERVAL,
+              show_default=True,
+              help="Seconds between status lines when stderr is not a terminal.")
 @click.option("-n", "--dry-run", is_flag=True,
               help="Walk, filter and hash; upload nothing and leave the journal as it was;"
                    " say how many files and bytes would be sent (-v: which).")
@@ -216,7 +219,7 @@ def push_command(
     wait_timeout: float, patience: float, grace: float, timeout: float, journal: Path | None,
     manifest: Path | None,
     as_json: bool, dry_run: bool, account_listing: bool, shard: str | None, verbose: int,
-    quiet: bool, log_file: Path | None, log_format: str,
+    quiet: bool, log_file: Path | None, log_format: str, stats: float = STATS_INTERVAL,
 ) -> None:
     """Pin every file under PATHS to Decoo (or to the embedded local service).
 
@@ -249,7 +252,7 @@ def push_command(
         dry_run=dry_run, list_account=account_listing,
     )
     file_list = _read_list(files_from) if files_from else None
-    renderer = _renderer(as_json, quiet)
+    renderer = _renderer(as_json, quiet, stats)
     events: Callable[[PushEvent], None] = renderer
     if dry_run and verbose and not as_json:
         events = _ListingDryRun(renderer)

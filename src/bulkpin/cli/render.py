@@ -1,48 +1,76 @@
 """Showing a push to a person or a program; rendering only, from snapshots and events.
 
-- On a terminal: rich progress bars (files and bytes out of those found so far,
-  rate, ETA, in flight, retries, failures), failures printed above them.
-- Not on a terminal: a plain status line every few seconds on stderr.
+- On a terminal: the live display of :mod:`.display` (files and bytes out of
+  those found so far, rate, ETA, the largest uploads in flight with their own
+  bars, retries, failures), failures and notices printed above it.
+- Not on a terminal: one timestamped status line every ``--stats`` seconds on
+  stderr, starting once the first file is found.
 - ``--json``: one JSON object per event on stdout, for programs.
+
+Before the summary, each renders the run's final state, with the journal's
+counts where the summary uses them, so the last thing drawn and the summary agree.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
+from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from ..push import FileEvent, NoticeEvent, ProgressEvent, PushEvent, PushSummary, Snapshot
-from ..units import human_bytes
+from ..units import human_bytes, human_duration, human_rate
+from .display import counters_line, display
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+__all__ = [
+    "STATS_INTERVAL", "JsonRenderer", "PlainRenderer", "RichRenderer", "final_snapshot",
+    "human_bytes", "print_summary", "status_line",
+]
+
 # rich is imported by the renderers that draw with it, not at import: a --json
 # or non-terminal run never pays for it (memory is a benchmarked budget).
 
-#: Seconds between plain status lines when not on a terminal.
-PLAIN_INTERVAL = 5.0
+#: Seconds between plain status lines when not on a terminal (``--stats``).
+STATS_INTERVAL = 10.0
 
 
-def _eta(s: Snapshot) -> str:
-    eta = s.eta
-    if eta is None:
-        return "-"
-    minutes, seconds = divmod(int(eta), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
+def _wall_clock() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def final_snapshot(summary: PushSummary) -> Snapshot:
+    """The run's last snapshot, with the journal's pinned and failed counts.
+
+    The poller reports pinned files after each round and the ticker draws
+    twice a second, so the last frame drawn can lag the journal; the summary
+    reads the journal, and the final frame must say the same. Its rate is the
+    whole run's, as in the summary: the smoothed rate has decayed by the end.
+    """
+    s = summary.snapshot
+    return dataclasses.replace(s, pinned=summary.counts["pinned"],
+                               failed=summary.counts["failed"], rate=_average_rate(s))
+
+
+def _average_rate(s: Snapshot) -> float:
+    return s.bytes_sent / s.elapsed if s.elapsed > 0 else 0.0
 
 
 def status_line(s: Snapshot) -> str:
-    """One line saying where the run is."""
-    found = f"{s.files_found}{'' if s.walk_done else '+'}"
+    """One line saying where the run is (human units only)."""
+    more = "" if s.walk_done else "+"
+    walking = ", walking" if not s.walk_done else ""
     return (
-        f"files {s.files_done}/{found}, {human_bytes(s.bytes_done)}/{human_bytes(s.bytes_found)}"
-        f", {human_bytes(s.rate)}/s, ETA {_eta(s)}, in flight {s.in_flight}, pinned {s.pinned}"
-        f", retries {s.retries}, failed {s.failed}"
+        f"files {s.files_done:,}/{s.files_found:,}{more}{walking}"
+        f", {human_bytes(s.bytes_progress)}/{human_bytes(s.bytes_found)}{more}"
+        f", {human_rate(s.rate)}, ETA {human_duration(s.eta)}"
+        f", {counters_line(s).replace(' · ', ', ')}"
     )
 
 
@@ -84,28 +112,50 @@ class JsonRenderer:
 
 
 class PlainRenderer:
-    """Not a terminal: a status line now and then, failures as they happen."""
+    """Not a terminal: a status line now and then, failures as they happen.
 
-    def __init__(self, err: IO[str] | None = None, interval: float = PLAIN_INTERVAL) -> None:
+    Lines start once the first file is found (a line of zeros says nothing),
+    then come every ``interval`` seconds, each with an ISO 8601 timestamp: a
+    log read hours later must say when. ``clock`` and ``wall_clock`` are
+    injected so tests need not wait.
+    """
+
+    def __init__(
+        self,
+        err: IO[str] | None = None,
+        interval: float = STATS_INTERVAL,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], str] = _wall_clock,
+    ) -> None:
         self.err = err or sys.stderr
         self.interval = interval
-        self._last = 0.0
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._next: float | None = None
+
+    def _line(self, snapshot: Snapshot) -> None:
+        print(f"{self._wall_clock()} {status_line(snapshot)}", file=self.err, flush=True)
 
     def __call__(self, event: PushEvent) -> None:
         if isinstance(event, FileEvent):
             if event.outcome == "failed":
                 print(f"failed: {event.path}: {event.error}", file=self.err, flush=True)
         elif isinstance(event, ProgressEvent):
-            now = time.monotonic()
-            if now - self._last >= self.interval:
-                self._last = now
-                print(status_line(event.snapshot), file=self.err, flush=True)
+            if event.snapshot.files_found == 0:
+                return
+            now = self._clock()
+            if self._next is None or now >= self._next:
+                self._next = now + self.interval
+                self._line(event.snapshot)
         elif isinstance(event, NoticeEvent):
             print(event.message, file=self.err, flush=True)
 
     def summary(self, summary: PushSummary) -> None:
+        """The final status line, then the summary."""
         from rich.console import Console  # noqa: PLC0415
 
+        self._line(final_snapshot(summary))
         print_summary(summary, Console(file=self.err, force_terminal=False, width=100))
 
 
@@ -125,28 +175,18 @@ class QuietRenderer:
 
 
 class RichRenderer:
-    """On a terminal: live bars, with failures and notices printed above them."""
+    """On a terminal: a live display redrawn from each snapshot, messages above it."""
 
     def __init__(self, console: Console | None = None) -> None:
         from rich.console import Console  # noqa: PLC0415
-        from rich.progress import (  # noqa: PLC0415
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-        )
+        from rich.live import Live  # noqa: PLC0415
 
         self.console = console or Console(stderr=True)
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[extra]}"),
-            console=self.console,
-            transient=False,
-        )
-        self.files = self.progress.add_task("files", total=None, extra="")
-        self.bytes = self.progress.add_task("bytes", total=None, extra="")
+        # Redrawn when a snapshot comes (twice a second), not on a timer of its
+        # own: nothing changes between snapshots. ``progress`` for the CLI,
+        # which stops it when a run ends without a summary.
+        self.progress = Live(console=self.console, auto_refresh=False, transient=False,
+                             redirect_stdout=False, redirect_stderr=False)
         self.progress.start()
 
     def __call__(self, event: PushEvent) -> None:
@@ -155,23 +195,14 @@ class RichRenderer:
                 self.console.print(f"[red]failed[/red] {event.path}: {event.error}",
                                    markup=True, highlight=False)
         elif isinstance(event, ProgressEvent):
-            s = event.snapshot
-            self.progress.update(
-                self.files, completed=s.files_done,
-                total=s.files_found if s.walk_done else max(s.files_found, 1),
-                extra=f"pinned {s.pinned} · in flight {s.in_flight} · retries {s.retries}"
-                      f" · failed {s.failed}{'' if s.walk_done else ' · walking…'}",
-            )
-            self.progress.update(
-                self.bytes, completed=s.bytes_done, total=max(s.bytes_found, 1),
-                extra=f"{human_bytes(s.bytes_done)}/{human_bytes(s.bytes_found)}"
-                      f" · {human_bytes(s.rate)}/s · ETA {_eta(s)}",
-            )
+            self.progress.update(display(event.snapshot), refresh=True)
         elif isinstance(event, NoticeEvent):
             style = "yellow" if event.level == "warning" else "cyan"
             self.console.print(f"[{style}]{event.message}[/{style}]", markup=True, highlight=False)
 
     def summary(self, summary: PushSummary) -> None:
+        """The final state drawn once more, then the summary below it."""
+        self.progress.update(display(final_snapshot(summary)), refresh=True)
         self.progress.stop()
         print_summary(summary, self.console)
 
@@ -184,7 +215,7 @@ def print_summary(summary: PushSummary, console: Console) -> None:
     table = Table(title="bulkpin push", show_header=False, box=None)
     table.add_column(justify="right", style="bold")
     table.add_column()
-    rate = s.bytes_sent / s.elapsed if s.elapsed > 0 else 0.0
+    rate = _average_rate(s)
     rows = [
         ("pinned", counts["pinned"]),
         ("uploaded, job not yet final", counts["uploaded"]),
@@ -198,7 +229,7 @@ def print_summary(summary: PushSummary, console: Console) -> None:
         ("not yet sent", counts["discovered"] + counts["uploading"]),
         ("bytes sent", human_bytes(s.bytes_sent)),
         ("time", f"{s.elapsed:.1f} s"),
-        ("rate", f"{human_bytes(rate)}/s, {s.files_rate:.1f} files/s"),
+        ("rate", f"{human_rate(rate)}, {s.files_rate:.1f} files/s"),
     ]
     for label, value in rows:
         table.add_row(label, str(value))

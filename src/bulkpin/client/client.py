@@ -73,6 +73,7 @@ from .multipart import (
     MultipartUpload,
     ProgressCallback,
     ReadReport,
+    Throttle,
     UploadBody,
     secret_text_length,
 )
@@ -598,6 +599,7 @@ class DecooClient:
         on_progress: ProgressCallback | None = None,
         verify: Callable[[ReadReport], None] | None = None,
         content: FileContent | None = None,
+        throttle: Throttle | None = None,
     ) -> PinResult:
         """Upload one file to the current Endpoint and pin it.
 
@@ -609,7 +611,9 @@ class DecooClient:
         size, on failure to zero. ``verify`` sees what was read before the
         ``cid`` part is sent and may raise to abandon the upload. ``content``,
         the file already read whole by the caller, is sent from memory (``path``
-        then only names the file).
+        then only names the file). ``throttle``, if given, is awaited with each
+        piece's byte count before the piece is sent, on every attempt (a
+        bandwidth limit shared by all uploads).
 
         Raises :class:`~.errors.LocalFileError` (including
         :class:`~.errors.FileChangedError`, and
@@ -630,6 +634,7 @@ class DecooClient:
             verify=verify,
             stall_timeout=self._read_timeout,
             content=content,
+            throttle=throttle,
         )
 
         async def send_body(

@@ -27,6 +27,10 @@ request is abandoned part-way and :class:`~.errors.FileChangedError` raised.
 Progress is reported as byte deltas of *file* bytes handed to the socket, like
 s3transfer's subscribers: when an attempt fails, the client reports the negative
 of what that attempt sent, so the running total is always true.
+
+A ``throttle`` hook, when given, is awaited with each piece's size before the
+piece goes to the socket (pieces of at most :data:`THROTTLE_PIECE` bytes), so a
+rate limit paces the wire itself rather than the start of each file.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import os
 import stat
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -58,10 +62,12 @@ from .errors import DecooError, FileChangedError, LocalFileError, WriteTimeout
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "THROTTLE_PIECE",
     "FileContent",
     "MultipartUpload",
     "ProgressCallback",
     "ReadReport",
+    "Throttle",
     "UploadBody",
     "cid_text_length",
     "secret_text_length",
@@ -78,6 +84,14 @@ DEFAULT_CHUNK_SIZE: Final = 1024 * 1024
 #: Called with a byte delta: positive as file bytes are sent, negative to rewind
 #: a failed attempt.
 ProgressCallback = Callable[[int], None]
+
+#: Awaited with a piece's byte count before the piece is handed to the socket:
+#: returns when the piece may go (a bandwidth limit's bucket).
+Throttle = Callable[[int], Awaitable[None]]
+
+#: The largest piece a throttled body sends at once: small against any sensible
+#: limit's burst, so the wire's rate is smooth over windows of a second.
+THROTTLE_PIECE: Final = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +197,7 @@ class MultipartUpload:
         stall_timeout: float | None = None,
         content: FileContent | None = None,
         hash_workers: int = DEFAULT_HASH_WORKERS,
+        throttle: Throttle | None = None,
     ) -> None:
         if chunk_size <= 0:
             raise ValueError("chunk_size must be positive")
@@ -194,6 +209,7 @@ class MultipartUpload:
         self.cid = cid
         self.chunk_size = chunk_size
         self.on_progress = on_progress
+        self.throttle = throttle
         self.verify = verify
         self.stall_timeout = stall_timeout
         #: The file's bytes, when the caller read them: sent from memory.
@@ -359,7 +375,6 @@ class UploadBody(Payload):
     async def _produce(self, writer: AbstractStreamWriter) -> None:
         upload = self._upload
         builder = FileBuilder(upload.profile) if upload.cid is None else None
-        progress = upload.on_progress
         await self._send(writer, self._head_bytes)
         remaining = self._file_size
         # The next chunks are read and hashed in worker threads (file reads
@@ -401,10 +416,7 @@ class UploadBody(Payload):
                 builder.update(memoryview(chunk)[len(leaves) * upload.profile.chunk_size :])
             remaining -= len(chunk)
             read_ahead()
-            await self._send(writer, chunk)
-            self.sent += len(chunk)
-            if progress is not None:
-                progress(len(chunk))
+            await self._send_file_bytes(writer, chunk)
         cid = self._check_read(builder)
         secret = upload._sign(cid)
         if len(secret) != upload._secret_length:
@@ -420,13 +432,26 @@ class UploadBody(Payload):
         if builder is not None:
             await asyncio.get_running_loop().run_in_executor(None, builder.update, data)
         view = memoryview(data)
-        progress = self._upload.on_progress
         for start in range(0, len(data), self._upload.chunk_size):
-            chunk = view[start : start + self._upload.chunk_size]
-            await self._send(writer, chunk)
-            self.sent += len(chunk)
+            await self._send_file_bytes(writer, view[start : start + self._upload.chunk_size])
+
+    async def _send_file_bytes(
+        self, writer: AbstractStreamWriter, data: bytes | memoryview
+    ) -> None:
+        """Hand file bytes to the socket, each piece paid to the throttle first."""
+        upload = self._upload
+        throttle, progress = upload.throttle, upload.on_progress
+        # Unthrottled, the chunk goes whole: no extra writes on the fast path.
+        step = THROTTLE_PIECE if throttle is not None else max(len(data), 1)
+        view = memoryview(data)
+        for start in range(0, len(view), step):
+            piece = view[start : start + step]
+            if throttle is not None:
+                await throttle(len(piece))
+            await self._send(writer, piece)
+            self.sent += len(piece)
             if progress is not None:
-                progress(len(chunk))
+                progress(len(piece))
 
     def _track(self, future: asyncio.Future[T]) -> asyncio.Future[T]:
         # Work handed to threads must finish before the file is closed.

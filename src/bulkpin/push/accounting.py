@@ -7,21 +7,28 @@ while a worker holds it, and :meth:`~Accounting.file_done` once with its
 outcome, which is counted here and passed on to the run's event subscriber.
 No stage touches a counter itself. Renderers only read
 :meth:`Accounting.snapshot`. Bytes sent may go backwards: the client rewinds
-its progress when a retried upload starts over, so the rate never lies.
+its progress when a retried upload starts over, so the totals never lie.
+
+A file named to :meth:`~Accounting.begin` is followed while in flight: its bytes
+sent count towards the run's progress as they go (a large file moves the bar
+during its upload), and the largest few are shown by name.
 """
 
 from __future__ import annotations
 
+import heapq
 import time
-from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from .events import FileEvent, FileOutcome, PushEvent, Snapshot
+from .events import FileEvent, FileOutcome, PushEvent, Snapshot, Transfer
+from .rate import RateMeter
 
-__all__ = ["Accounting"]
+__all__ = ["TRANSFERS_SHOWN", "Accounting"]
 
-#: Seconds of history behind the transfer rate shown.
-RATE_WINDOW = 10.0
+#: Uploads in flight a snapshot names (the largest): a display shows a few
+#: bars, not one per worker.
+TRANSFERS_SHOWN = 4
 
 #: Which counter each outcome adds to (a dry run's ``hashed`` adds to none).
 _COUNTERS: dict[FileOutcome, str] = {
@@ -29,6 +36,12 @@ _COUNTERS: dict[FileOutcome, str] = {
     "failed": "failed", "pinned": "pinned", "unchanged": "unchanged", "skipped": "skipped",
     "held": "held", "gone": "gone",
 }
+
+
+@dataclass(slots=True)
+class _InFlight:
+    size: int
+    sent: int = 0
 
 
 class Accounting:
@@ -59,32 +72,38 @@ class Accounting:
         self.gone = 0
         self.retries = 0
         self.waiting_jobs = 0
-        self._samples: deque[tuple[float, int]] = deque()
+        self._meter = RateMeter()
+        self._moving: dict[str, _InFlight] = {}
 
     def found(self, size: int) -> None:
         """The walk took a file of ``size`` bytes."""
         self.files_found += 1
         self.bytes_found += size
 
-    def sent(self, delta: int) -> None:
-        """Upload progress: ``delta`` bytes sent (negative when an attempt rewinds)."""
+    def sent(self, delta: int, name: str | None = None) -> None:
+        """Upload progress: ``delta`` bytes of file ``name`` sent (negative on a rewind)."""
+        if not self.bytes_sent:
+            self._meter.start(self._clock(), self.bytes_sent)
         self.bytes_sent += delta
-        now = self._clock()
-        self._samples.append((now, self.bytes_sent))
-        while self._samples and now - self._samples[0][0] > RATE_WINDOW:
-            self._samples.popleft()
+        moving = self._moving.get(name) if name is not None else None
+        if moving is not None:
+            moving.sent += delta
 
     def walk_finished(self) -> None:
         """Every file there is has been found."""
         self.walk_done = True
 
-    def begin(self) -> None:
-        """A worker took a file."""
+    def begin(self, name: str | None = None, size: int = 0) -> None:
+        """A worker took a file; named, its bytes are followed until it is done."""
         self.in_flight += 1
+        if name is not None:
+            self._moving[name] = _InFlight(size)
 
-    def end(self) -> None:
+    def end(self, name: str | None = None) -> None:
         """The worker let go of the file (whatever became of it)."""
         self.in_flight -= 1
+        if name is not None:
+            self._moving.pop(name, None)
 
     def retry(self) -> None:
         """A file will be tried again after a pause."""
@@ -100,6 +119,8 @@ class Accounting:
         """A found file needs no more work from the upload stage: its outcome."""
         self.files_done += 1
         self.bytes_done += event.size
+        # Its bytes now count as done: no longer also as moving.
+        self._moving.pop(event.path, None)
         self._count(event)
 
     def not_taken(self, event: FileEvent) -> None:
@@ -115,11 +136,9 @@ class Accounting:
         """Everything at once, with rates."""
         now = self._clock()
         elapsed = now - self.started
-        rate = 0.0
-        if len(self._samples) >= 2:
-            (t0, b0), (t1, b1) = self._samples[0], self._samples[-1]
-            if t1 > t0:
-                rate = max(0.0, (b1 - b0) / (now - t0))
+        self._meter.update(now, self.bytes_sent)
+        largest = heapq.nlargest(TRANSFERS_SHOWN, self._moving.items(),
+                                 key=lambda item: item[1].size)
         return Snapshot(
             elapsed=elapsed, walk_done=self.walk_done, files_found=self.files_found,
             bytes_found=self.bytes_found, files_done=self.files_done,
@@ -127,6 +146,8 @@ class Accounting:
             uploaded=self.uploaded, pinned=self.pinned, unchanged=self.unchanged,
             held=self.held, deduplicated=self.deduplicated, failed=self.failed,
             skipped=self.skipped, gone=self.gone,
-            retries=self.retries, waiting_jobs=self.waiting_jobs, rate=rate,
+            retries=self.retries, waiting_jobs=self.waiting_jobs, rate=self._meter.rate,
             files_rate=self.files_done / elapsed if elapsed > 0 else 0.0,
+            bytes_moving=sum(m.sent for m in self._moving.values()),
+            transfers=tuple(Transfer(name, m.size, m.sent) for name, m in largest),
         )

@@ -7,6 +7,7 @@ from typing import Literal
 
 __all__ = [
     "FileEvent", "FileOutcome", "NoticeEvent", "ProgressEvent", "PushEvent", "Snapshot",
+    "Transfer",
 ]
 
 FileOutcome = Literal[
@@ -16,8 +17,22 @@ FileOutcome = Literal[
 
 
 @dataclass(frozen=True, slots=True)
+class Transfer:
+    """One upload in flight: the file's display name, its size, its bytes sent so far."""
+
+    name: str
+    size: int
+    sent: int
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
-    """The state of a run at one instant."""
+    """The state of a run at one instant.
+
+    ``bytes_done`` counts the files done (sent, held, unchanged, failed...);
+    ``bytes_moving`` the bytes sent so far of the files still in flight, so the
+    two together move while a large file is sent.
+    """
 
     elapsed: float
     walk_done: bool
@@ -39,14 +54,26 @@ class Snapshot:
     gone: int
     retries: int
     waiting_jobs: int
-    rate: float  # bytes per second over the last RATE_WINDOW seconds
+    rate: float  # bytes sent per second, smoothed (push.rate.RATE_TIME_CONSTANT)
     files_rate: float  # files done per second since the start
+    bytes_moving: int = 0
+    #: the largest uploads in flight (at most accounting.TRANSFERS_SHOWN), largest first
+    transfers: tuple[Transfer, ...] = ()
+
+    @property
+    def bytes_progress(self) -> int:
+        """Bytes of the files found that are done or sent so far."""
+        return self.bytes_done + self.bytes_moving
 
     @property
     def eta(self) -> float | None:
-        """Seconds until every byte found so far is sent, if the rate holds."""
-        left = self.bytes_found - self.bytes_done
-        if self.rate <= 0 or left <= 0:
+        """Seconds until every byte found is sent, if the rate holds.
+
+        None while the walk runs: the total is not known, and an ETA to the
+        end of what was found so far would read as the end of the run.
+        """
+        left = self.bytes_found - self.bytes_progress
+        if not self.walk_done or self.rate <= 0 or left <= 0:
             return None
         return left / self.rate
 

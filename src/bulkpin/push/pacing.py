@@ -1,6 +1,7 @@
 """Pacing a run: its rate limits, its memory bound, and its patience with an outage.
 
-- :class:`TokenBucket`: uploads started per second, file bytes sent per second;
+- :class:`TokenBucket`: uploads started per second, file bytes sent per second
+  (:func:`wire_bucket`, paid piece by piece as bytes go to the socket);
 - :class:`ByteSemaphore`: bytes of file contents held in memory across workers;
 - :class:`Outage`: how long the service has been failing, against ``--patience``.
 
@@ -17,7 +18,16 @@ import anyio
 
 from .errors import ExitStatus, RunAborted
 
-__all__ = ["ByteSemaphore", "Outage", "TokenBucket"]
+__all__ = ["ByteSemaphore", "Outage", "TokenBucket", "wire_bucket"]
+
+#: Seconds of ``--bwlimit`` the wire may take at once: short enough that any
+#: one-second window stays near the limit, long enough to absorb the pauses
+#: of a single upload's reads.
+WIRE_BURST_SECONDS = 0.25
+
+#: The smallest burst, in bytes: below it the pieces an upload sends would
+#: each wait, and a low limit would crawl on timer granularity.
+WIRE_MIN_BURST = 64 * 1024
 
 
 class TokenBucket:
@@ -55,6 +65,22 @@ class TokenBucket:
             self._tokens -= amount
             if self._tokens < 0:
                 await self._sleep(-self._tokens / self.rate)
+
+
+def wire_bucket(
+    rate: float,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+) -> TokenBucket:
+    """The one bucket every upload of a run pays into, byte by byte, for ``--bwlimit``.
+
+    Shared by all uploads, so the limit holds for the run whatever the number
+    of files in flight or their sizes; paid per piece as the body is handed to
+    the socket (the client's ``throttle`` hook), never per file up front.
+    """
+    return TokenBucket(rate, burst=max(rate * WIRE_BURST_SECONDS, WIRE_MIN_BURST),
+                       clock=clock, sleep=sleep)
 
 
 class ByteSemaphore:

@@ -53,7 +53,7 @@ from .events import FileEvent, FileOutcome
 from .hashing import hash_checked, prefix_digest, read_checked
 from .journal import FileRecord, Journal
 from .options import PushOptions
-from .pacing import ByteSemaphore, Outage, TokenBucket
+from .pacing import ByteSemaphore, Outage, TokenBucket, wire_bucket
 
 __all__ = ["UPLOAD_BUFFER", "Uploader", "WorkItem"]
 
@@ -98,11 +98,8 @@ class Uploader:
         self.outage = outage
         self.memory = ByteSemaphore(options.memory)
         self.rate = TokenBucket(options.rate_limit) if options.rate_limit else None
-        self.bandwidth = (
-            TokenBucket(options.bwlimit, burst=max(options.bwlimit / 4, 64 * 1024))
-            if options.bwlimit
-            else None
-        )
+        # One bucket for all uploads, paid as bytes go to the socket (--bwlimit).
+        self.bandwidth = wire_bucket(options.bwlimit) if options.bwlimit else None
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         # During an outage, files are retried one at a time (rclone's pacer).
         self._pace = anyio.Lock()
@@ -132,7 +129,8 @@ class Uploader:
         """Take one file to an outcome (or raise :class:`RunAborted`)."""
         record = item.record
         changed = attempt = 0
-        self.acct.begin()
+        name = os.fsdecode(record.display)
+        self.acct.begin(name, record.size)
         try:
             while True:
                 try:
@@ -157,7 +155,7 @@ class Uploader:
                 else:
                     return
         finally:
-            self.acct.end()
+            self.acct.end(name)
 
     async def _after_error(self, record: FileRecord, exc: DecooError, attempt: int) -> bool:
         """Apply the item tier's verdict: True to try the file again (after a pause)."""
@@ -304,10 +302,6 @@ class Uploader:
         opts = self.options
         if self.rate is not None:
             await self.rate.take()
-        if self.bandwidth is not None:
-            # Paced per file: the bucket goes into debt by the file's size and the
-            # next upload waits it off, so the average rate holds.
-            await self.bandwidth.take(record.size)
         self.journal.mark_uploading(record.id, cid)
         await self.journal.sync()
 
@@ -326,13 +320,14 @@ class Uploader:
                                            operation="pinFile") from None
 
         sent = 0
+        name = os.fsdecode(record.display)
 
         def progress(delta: int) -> None:
             nonlocal sent
             if sent == 0 and delta > 0:
                 crash_point("sending")
             sent += delta
-            self.acct.sent(delta)
+            self.acct.sent(delta, name)
             if delta > 0 and sent == record.size:
                 crash_point("after_send")
 
@@ -345,6 +340,7 @@ class Uploader:
             on_progress=progress,
             verify=verify,
             content=content,
+            throttle=self.bandwidth.take if self.bandwidth is not None else None,
         )
         crash_point("after_answer")
         self.outage.success()

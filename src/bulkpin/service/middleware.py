@@ -34,12 +34,14 @@ async def stats_middleware(request: web.Request, handler: Handler) -> web.Stream
     """Count the request by route and outcome, and the body bytes it carried."""
     state = request.app[STATE]
     status = "error"
+    state.stats.reading.add(request.content)
     try:
         response = await handler(request)
         fault = request.get(FAULT)
         status = fault if fault in ("reset", "drop") else str(response.status)
         return response
     finally:
+        state.stats.reading.discard(request.content)
         state.stats.record(route_name(request), status, request.content.total_bytes)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from aiohttp import StreamReader
+
 from .db import DbStats
 
 
@@ -19,6 +21,9 @@ class RequestStats:
     def __init__(self) -> None:
         self._requests: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.bytes_received = 0
+        #: Bodies still being read: their bytes so far show as ``bytes_receiving``,
+        #: so a rate limit can be measured during a long upload, not after it.
+        self.reading: set[StreamReader] = set()
 
     def record(self, route: str, status: str, body_bytes: int) -> None:
         """Count one finished request; ``status`` is a code or ``reset``/``drop``."""
@@ -32,6 +37,7 @@ class RequestStats:
                 route: dict(sorted(c.items())) for route, c in sorted(self._requests.items())
             },
             "bytes_received": self.bytes_received,
+            "bytes_receiving": sum(body.total_bytes for body in self.reading),
             "accounts": db.accounts,
             "pins": db.pins,
             "jobs": db.jobs,

@@ -1,0 +1,110 @@
+"""The renderers: plain status lines, and the final frame agreeing with the summary."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from bulkpin.cli.render import PlainRenderer, RichRenderer, status_line
+from bulkpin.push import (
+    Accounting,
+    ExitStatus,
+    ProgressEvent,
+    PushSummary,
+    Snapshot,
+)
+
+MiB = 1024 * 1024
+STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d ")
+
+
+def snap(**fields: Any) -> Snapshot:
+    return dataclasses.replace(Accounting(clock=lambda: 0.0).snapshot(), **fields)
+
+
+def summary_of(snapshot: Snapshot, **counts: int) -> PushSummary:
+    base = dict.fromkeys(("pinned", "uploaded", "failed", "skipped", "discovered",
+                          "uploading", "gone"), 0)
+    return PushSummary(exit_status=ExitStatus.OK, reason="done", snapshot=snapshot,
+                       counts={**base, **counts}, journal=Path("j.sqlite"), manifest=None)
+
+
+class Clocks:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wall(self) -> str:
+        return f"2025-06-01T12:{int(self.now) // 60:02}:{int(self.now) % 60:02}+00:00"
+
+
+def test_plain_lines_start_with_the_first_file_then_every_interval() -> None:
+    out, clocks = io.StringIO(), Clocks()
+    render = PlainRenderer(out, interval=10.0, clock=clocks.monotonic, wall_clock=clocks.wall)
+    for _ in range(6):  # the account listing, the walk's first seconds: nothing found
+        render(ProgressEvent(snap()))
+        clocks.now += 0.5
+    assert out.getvalue() == ""
+    found = 0
+    while clocks.now < 33.0:
+        found += 3
+        render(ProgressEvent(snap(files_found=found, bytes_found=found * MiB)))
+        clocks.now += 0.5
+    lines = out.getvalue().splitlines()
+    # At the first file (t=3), then every 10 s: 13, 23 (and 33 is not reached).
+    assert [line[:26] for line in lines] == [clocks_at(3), clocks_at(13), clocks_at(23)]
+    assert all(STAMP.match(line) for line in lines)
+    assert "files 0/3+, walking" in lines[0]
+
+
+def clocks_at(seconds: int) -> str:
+    clocks = Clocks()
+    clocks.now = seconds
+    return clocks.wall() + " "
+
+
+def test_status_line_uses_human_units_and_marks_the_walk() -> None:
+    walking = status_line(snap(files_found=12, bytes_found=123_456_789, files_done=3,
+                               bytes_done=23_456_789, rate=2_000_000.0))
+    assert "files 3/12+, walking" in walking
+    assert "22.4 MiB/117.7 MiB+" in walking
+    assert "ETA -" in walking  # no total yet, no ETA
+    assert not re.search(r"\d{5,}", walking)  # no raw byte counts
+    done = status_line(snap(files_found=12, bytes_found=123_456_789, files_done=3,
+                            bytes_done=23_456_789, rate=2_000_000.0, walk_done=True))
+    assert "walking" not in done
+    assert "+" not in done
+    assert "ETA 0:50" in done
+
+
+def test_plain_final_line_agrees_with_the_summary() -> None:
+    out, clocks = io.StringIO(), Clocks()
+    render = PlainRenderer(out, clock=clocks.monotonic, wall_clock=clocks.wall)
+    render(ProgressEvent(snap(files_found=2969, files_done=2969, pinned=2920, walk_done=True)))
+    render.summary(summary_of(snap(files_found=2969, files_done=2969, pinned=2920,
+                                   walk_done=True), pinned=2969))
+    lines = out.getvalue().splitlines()
+    assert "pinned 2,920" in lines[0]
+    assert "pinned 2,969" in lines[1]  # the final state, before the table
+    assert re.search(r"pinned\s+2969", out.getvalue())
+
+
+def test_terminal_final_frame_agrees_with_the_summary() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=100, color_system=None)
+    render = RichRenderer(console)
+    stale = snap(files_found=2969, files_done=2969, pinned=2920, walk_done=True)
+    render(ProgressEvent(stale))
+    render.summary(summary_of(stale, pinned=2969))
+    text = out.getvalue()
+    table = text.index("bulkpin push")
+    last_frame = text.rindex("files", 0, table)
+    assert "pinned 2,969" in text[last_frame:table]
+    assert "pinned 2,920" not in text[last_frame:table]
