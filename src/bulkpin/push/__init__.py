@@ -24,8 +24,9 @@ from .options import (
     DEFAULT_SMALL_FILE,
     PushOptions,
 )
-from .pipeline import PushSummary, push
 from .poll import Poller, PollSchedule, RoundResult
+from .run import push
+from .summary import PushSummary
 
 __all__ = [
     "DEFAULT_CONCURRENCY",

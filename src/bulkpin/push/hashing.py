@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 
-from ..client import FileContent
+from ..client import FileChangedError, FileContent, ReadReport
 from ..fs import ChangedWhileRead, FileIdentity, check_still_at
 from ..unixfs import CidProfile, FileBuilder, hash_bytes
 from ..unixfs.file_builder import read_buffer
@@ -100,3 +101,26 @@ def prefix_digest(path: bytes, expected: FileIdentity, follow_symlinks: bool = F
     finally:
         os.close(fd)
     return hashlib.sha256(head).hexdigest()[:32]
+
+
+def stream_check(path: bytes, display: bytes, identity: FileIdentity,
+                 follow_symlinks: bool = False) -> Callable[[ReadReport], None]:
+    """The client's ``verify`` hook for a file streamed while hashed.
+
+    Run after the file part is sent and before its ``cid`` part: the bytes read
+    must be the file the walk saw, and the path must still name it (renamed
+    over mid-upload, the upload would pin content the path no longer has).
+    Raises :class:`FileChangedError` to abandon the upload; it is read again.
+    """
+    shown = os.fsdecode(display)
+
+    def verify(report: ReadReport) -> None:
+        if FileIdentity(report.size, report.mtime_ns, report.inode) != identity:
+            raise FileChangedError(f"{shown} changed while being read", operation="pinFile")
+        if report.dev:
+            try:
+                check_still_at(path, report.dev, identity, follow_symlinks)
+            except ChangedWhileRead as exc:
+                raise FileChangedError(f"{shown} {exc}", operation="pinFile") from None
+
+    return verify

@@ -1,4 +1,4 @@
-"""``push``: the bulk pipeline, wired as DESIGN.md draws it.
+"""The bulk pipeline, wired as DESIGN.md draws it (:mod:`.run` runs it around a push).
 
 ::
 
@@ -14,41 +14,31 @@ as soon as the walk finds the first file. What each stage does is in its module.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterable
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..client import DecooClient
-from ..destination import Destination
-from ..fs import Candidate, batched, files_from, walk_candidates
-from ..units import human_bytes
+from ..fs import Candidate, batched
 from .account_index import AccountIndex
 from .accounting import Accounting
-from .errors import ExitStatus, JournalError, RunAborted
+from .errors import JournalError, RunAborted
 from .events import NoticeEvent, ProgressEvent, PushEvent
-from .journal import Journal, dry_run_copy
-from .journal_lookup import default_journal_path
-from .manifest import write_manifest
+from .journal import Journal
 from .options import PushOptions
 from .pacing import Outage
 from .plan import Planner
 from .poll import Poller, PollSchedule
-from .roots import root_cids
-from .summary import PushSummary
 from .upload import Uploader, WorkItem
 
-__all__ = ["PushSummary", "default_journal_path", "push"]
+__all__ = ["Pipeline", "run_pipeline"]
 
 #: Seconds between progress events.
 PROGRESS_INTERVAL = 0.5
 
 
-class _Run:
+class Pipeline:
     """The stages of one push and what they share; :func:`_main` starts them."""
 
     def __init__(self, roots: list[bytes], options: PushOptions, journal: Journal,
@@ -148,7 +138,8 @@ class _Run:
             await anyio.sleep(PROGRESS_INTERVAL)
 
 
-async def _main(run: _Run, candidates: Iterable[Candidate]) -> None:
+async def run_pipeline(run: Pipeline, candidates: Iterable[Candidate]) -> None:
+    """Run every stage until the walk's last file is final, or the run stops or aborts."""
     cand_send, cand_receive = anyio.create_memory_object_stream[list[Candidate]](4)
     work_send, work_receive = anyio.create_memory_object_stream[WorkItem](
         run.options.concurrency * 2
@@ -184,105 +175,3 @@ async def _main(run: _Run, candidates: Iterable[Candidate]) -> None:
 def _leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     first = group.exceptions[0]
     return _leaf(first) if isinstance(first, BaseExceptionGroup) else first
-
-
-def _ending(run: _Run, counts: dict[str, int]) -> tuple[ExitStatus, str]:
-    if run.aborted is not None:
-        return run.aborted.exit_status, str(run.aborted)
-    if run.stop.is_set():
-        return ExitStatus.INTERRUPTED, "interrupted"
-    if run.poll_timed_out:
-        return ExitStatus.INTERRUPTED, (
-            f"jobs still not final after waiting {run.options.wait_timeout:g} s with no progress"
-        )
-    if counts["failed"]:
-        return ExitStatus.FAILED, f"{counts['failed']} file(s) failed"
-    return ExitStatus.OK, "done"
-
-
-async def push(
-    paths: Sequence[str | bytes],
-    options: PushOptions,
-    *,
-    client: DecooClient | None = None,
-    on_event: Callable[[PushEvent], None] | None = None,
-    file_list: Iterable[bytes] | None = None,
-    stop: anyio.Event | None = None,
-) -> PushSummary:
-    """Pin every file under ``paths`` (or in ``file_list``) through ``client``.
-
-    ``client`` must be open (``async with DecooClient(...)``); it may be None
-    only for a dry run. ``on_event`` receives :mod:`.events` objects as the run
-    goes. Setting ``stop`` ends the run early and cleanly: no new file starts,
-    files in flight finish, the journal is committed, exit status 3.
-    """
-    if client is None and not options.dry_run:
-        raise ValueError("push needs an open DecooClient unless it is a dry run")
-    emit = on_event or (lambda event: None)
-    stop = stop or anyio.Event()
-    roots = [os.path.abspath(os.fsencode(p)) for p in paths]  # noqa: ASYNC240 - no I/O
-    destination = Destination.of(client.credentials) if client is not None else None
-    journal_path = options.journal or default_journal_path(roots, options, destination)
-    with contextlib.ExitStack() as stack:
-        opened = journal_path
-        if options.dry_run:
-            # A dry run works on a copy: the journal is left exactly as it was.
-            opened = dry_run_copy(journal_path, Path(stack.enter_context(
-                tempfile.TemporaryDirectory(prefix="bulkpin-dry-run-"))))
-            emit(NoticeEvent("dry run: nothing is sent, and the journal is left as it was"))
-        try:
-            journal = Journal(opened, profile_name=options.profile.name,
-                              destination=destination)
-        except JournalError as exc:
-            raise RunAborted(str(exc), ExitStatus.USAGE) from exc
-        return await _push(roots, options, journal, journal_path, client, emit, stop,
-                           file_list, destination)
-
-
-async def _push(roots: list[bytes], options: PushOptions, journal: Journal, journal_path: Path,
-                client: DecooClient | None, emit: Callable[[PushEvent], None],
-                stop: anyio.Event, file_list: Iterable[bytes] | None,
-                destination: Destination | None) -> PushSummary:
-    with journal:
-        run_id = journal.begin_run()
-        if journal.upgraded:
-            emit(NoticeEvent(f"{journal_path} was written before journals named their account:"
-                             f" each file it calls pinned is checked against {destination}"))
-        index, listing = None, None
-        if client is not None and options.list_account and not options.dry_run:
-            index = AccountIndex(journal)
-            listing = await index.refresh_patiently(
-                client, options.patience, lambda m: emit(NoticeEvent(m, "warning")))
-            emit(NoticeEvent(listing.describe()))
-        run = _Run(roots, options, journal, client, emit, stop, index=index,
-                   whole_walk=file_list is None)
-        candidates: Iterable[Candidate]
-        if file_list is not None:
-            candidates = files_from(file_list, options.selection,
-                                    follow_symlinks=options.follow_symlinks)
-        else:
-            candidates = walk_candidates(roots, options.selection, hidden=options.hidden,
-                                         follow_symlinks=options.follow_symlinks)
-        try:
-            await _main(run, candidates)
-        finally:
-            journal.commit()
-        roots_out: list[tuple[str, str | None]] = []
-        if run.aborted is None and not stop.is_set() and file_list is None:
-            roots_out = await anyio.to_thread.run_sync(root_cids, roots, options, journal)
-        counts = journal.counts()
-        if options.manifest is not None:
-            write_manifest(journal, options.manifest)
-        status, reason = _ending(run, counts)
-        if options.dry_run and status == ExitStatus.OK:
-            n, size = journal.left_to_send()
-            reason = f"dry run: would upload {n} file(s), {human_bytes(size)}"
-        journal.end_run(run_id, reason)
-        return PushSummary(
-            exit_status=status, reason=reason, snapshot=run.acct.snapshot(), counts=counts,
-            journal=journal_path, manifest=options.manifest, failures=journal.failures(),
-            roots=roots_out,
-            poll_requests=run.poller.requests if run.poller else 0,
-            poll_rounds=run.poller.rounds if run.poller else 0,
-            listing=listing, destination=destination,
-        )

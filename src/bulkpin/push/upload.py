@@ -42,15 +42,15 @@ from ..client import (
     classify_item,
     full_jitter,
 )
-from ..client.multipart import DEFAULT_CHUNK_SIZE, ReadReport
-from ..fs import ChangedWhileRead, FileIdentity, check_still_at
+from ..client.multipart import DEFAULT_CHUNK_SIZE
+from ..fs import ChangedWhileRead, FileIdentity
 from .account_index import AccountIndex
 from .accounting import Accounting
 from .crashpoints import crash_point
 from .dedup import Claims, ShapeKey, known_content
 from .errors import ExitStatus, RunAborted, reason_of
 from .events import FileEvent, FileOutcome
-from .hashing import hash_checked, prefix_digest, read_checked
+from .hashing import hash_checked, prefix_digest, read_checked, stream_check
 from .journal import FileRecord, Journal
 from .options import PushOptions
 from .pacing import ByteSemaphore, Outage, TokenBucket, wire_bucket
@@ -305,19 +305,7 @@ class Uploader:
         self.journal.mark_uploading(record.id, cid)
         await self.journal.sync()
 
-        def verify(report: ReadReport) -> None:
-            if FileIdentity(report.size, report.mtime_ns, report.inode) != identity:
-                raise FileChangedError(
-                    f"{os.fsdecode(record.display)} changed while being read", operation="pinFile"
-                )
-            if report.dev:
-                # Streamed from a descriptor: the path must still name that file
-                # (renamed over mid-upload, it would pin content the path no longer has).
-                try:
-                    check_still_at(record.path, report.dev, identity, opts.follow_symlinks)
-                except ChangedWhileRead as exc:
-                    raise FileChangedError(f"{os.fsdecode(record.display)} {exc}",
-                                           operation="pinFile") from None
+        verify = stream_check(record.path, record.display, identity, opts.follow_symlinks)
 
         sent = 0
         name = os.fsdecode(record.display)
