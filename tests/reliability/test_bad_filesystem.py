@@ -263,8 +263,9 @@ def test_control_characters_in_a_name_survive_the_manifest(plain: ZooRun) -> Non
     _pinned(plain.row("new\nline\ttab \"quote\".txt"), b"control characters in the name")
 
 
-def test_dot_files_are_left_out_unless_hidden(plain: ZooRun) -> None:
-    assert b"zoo/.hidden" not in plain.rows
+def test_dot_files_are_pinned_by_default(plain: ZooRun) -> None:
+    # A bulk archiver must not drop .env or .DS_Store silently (issue 14).
+    _pinned(plain.rows[b"zoo/.hidden"], b"a dot-file")
 
 
 def test_the_plain_run_ends_with_a_sound_journal(plain: ZooRun) -> None:
@@ -621,11 +622,15 @@ def test_file_that_cannot_be_read_is_reported(background: dict[str, Future[Any]]
 
 @BG.case("missing path")
 def _missing_path(service: ServiceProcess, profile: Path, tmp_path: Path) -> None:
+    # Found before anything starts (issue 14): a usage error naming the path, no
+    # journal made, nothing sent.
     out = tmp_path / "m.jsonl"
     proc = run("--profile", profile, tmp_path / "nope", "--journal", tmp_path / "j.sqlite",
                "--manifest", out)
-    assert proc.returncode == 1
-    assert file_rows(out)[b"nope"]["error"] == "No such file or directory"
+    assert proc.returncode == 2
+    assert f"{tmp_path / 'nope'}: no such file or directory" in proc.stderr
+    assert not (tmp_path / "j.sqlite").exists()
+    assert not out.exists()
 
 
 def test_missing_path_argument_is_reported(background: dict[str, Future[Any]]) -> None:
