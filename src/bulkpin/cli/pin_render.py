@@ -193,18 +193,20 @@ def print_pin_summary(summary: PinSummary, console: Console) -> None:
         table.add_row(label, str(value))
     console.print(table)
     for what, error in summary.failures[:20]:
-        console.print(f"failed: {what}: {error}", markup=False, highlight=False)
+        console.print(f"failed: {what}: {error}", markup=False, highlight=False,
+                      soft_wrap=True)
     if len(summary.failures) > 20:
         console.print("... and more: see the manifest (--manifest)", markup=False)
     if summary.listing is not None:
         cost = summary.listing
         console.print(f"account: {summary.destination}: {cost.pins_total} pins,"
                       f" {cost.jobs_seen} unfinished jobs, listed in {cost.requests} requests",
-                      markup=False, highlight=False)
-    console.print(f"journal: {summary.journal}", markup=False, highlight=False)
+                      markup=False, highlight=False, soft_wrap=True)
+    console.print(f"journal: {summary.journal}", markup=False, highlight=False, soft_wrap=True)
     if summary.manifest:
-        console.print(f"manifest: {summary.manifest}", markup=False, highlight=False)
+        console.print(f"manifest: {summary.manifest}", markup=False, highlight=False,
+                      soft_wrap=True)
     console.print(f"{summary.reason} (exit status {summary.exit_status})", markup=False,
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
     if summary.exit_status == 3:
         console.print("Run the same command again to resume.", markup=False)
