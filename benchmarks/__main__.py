@@ -24,6 +24,7 @@ from .harness import Context, Result
 BENCHMARKS = [
     "cid_engine",
     "client_upload",
+    "pin_bench",
     "push_bench",
     "service_upload",
 ]
