@@ -86,6 +86,8 @@ class Requester:
                 return
         if self.rate is not None:
             await self.rate.take()
+            if self.stop.is_set():
+                return  # stopped while paced: this CID waits for the next run
         self.journal.mark_requested(cid)
         await self.journal.sync()
         self.requests += 1
