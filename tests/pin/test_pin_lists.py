@@ -89,12 +89,19 @@ def test_three_shards_are_disjoint_and_cover_the_source(
     assert requests_of(dest, "pinByHash") == len(source.pins)
 
 
-@pytest.mark.parametrize("crash_at", ["after_answer:40", "commit:3", "polling:1"])
+@pytest.mark.parametrize(
+    ("crash_at", "listing"),
+    [("after_answer:40", "--account-listing"), ("commit:3", "--account-listing"),
+     ("polling:1", "--account-listing"),
+     # Without the account index, CIDs that may have been sent are looked up
+     # one by one with pinJobs?pin-hash= before being requested again.
+     ("after_answer:40", "--no-account-listing")],
+)
 def test_kill_9_mid_run_then_resume_makes_no_duplicate_job(
-    source: Source, dest: ServiceProcess, tmp_path: Path, crash_at: str,
+    source: Source, dest: ServiceProcess, tmp_path: Path, crash_at: str, listing: str,
 ) -> None:
     out = tmp_path / "m.jsonl"
-    args = ("--from", source.psa, "--from-token-env", "SRC_TOKEN", "--manifest", out)
+    args = ("--from", source.psa, "--from-token-env", "SRC_TOKEN", "--manifest", out, listing)
     killed = run_pin(dest, *args, token=source.token, env={"BULKPIN_CRASH_AT": crash_at})
     assert killed.returncode == -9, killed.stderr
     resumed = run_pin(dest, *args, "--json", token=source.token)
@@ -103,3 +110,16 @@ def test_kill_9_mid_run_then_resume_makes_no_duplicate_job(
     assert {r["cid"] for r in manifest(out)} == set(source.pins)
     summary = json.loads(resumed.stdout.splitlines()[-1])
     assert summary["counts"]["pinned"] == len(source.pins)
+
+
+def test_a_dry_run_lists_and_checks_but_sends_nothing(
+    source: Source, dest: ServiceProcess, tmp_path: Path,
+) -> None:
+    listing = cid_file(tmp_path / "cids.txt", source.pins)
+    run = run_pin(dest, "--from", listing, "--dry-run", "--json")
+    assert run.returncode == 1, run.stderr  # the bad lines still count
+    events = [json.loads(line) for line in run.stdout.splitlines()]
+    planned = {e["cid"] for e in events if e["event"] == "pin" and e["outcome"] == "planned"}
+    assert planned == set(source.pins)
+    assert sorted(e["line"] for e in events if e["event"] == "bad_line") == sorted(BAD)
+    assert "pinByHash" not in dest.stats()["requests"]
