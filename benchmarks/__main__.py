@@ -25,6 +25,7 @@ BENCHMARKS = [
     "bwlimit",
     "cid_engine",
     "client_upload",
+    "pin_bench",
     "push_bench",
     "service_upload",
 ]

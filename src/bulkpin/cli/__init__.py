@@ -30,6 +30,7 @@ _COMMANDS: dict[str, str] = {
     "jobs": "listing:jobs_command",
     "ls": "listing:ls_command",
     "manifest": "manifest:manifest_command",
+    "pin": "pin:pin_command",
     "push": "push:push_command",
     "serve": "serve:serve_command",
     "status": "status:status_command",

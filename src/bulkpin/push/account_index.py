@@ -39,8 +39,8 @@ from ..client import (
     classify_item,
     full_jitter,
 )
+from ._store import JournalStore
 from .errors import ExitStatus, RunAborted
-from .journal import Journal
 from .pacing import Outage
 
 __all__ = ["AccountIndex", "Held", "ListingCost"]
@@ -85,7 +85,7 @@ class ListingCost:
 class AccountIndex:
     """The destination's CIDs, read from and written to the journal's tables."""
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: JournalStore) -> None:
         self.journal = journal
         self._rng = random.Random()  # noqa: S311 - jitter, not security
 

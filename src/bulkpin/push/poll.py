@@ -33,10 +33,9 @@ from ..client import (
     classify_item,
     job_rank,
 )
-from .accounting import Accounting
 from .crashpoints import crash_point
 from .errors import ExitStatus, RunAborted
-from .journal import Journal
+from .job_book import JobBook, JobCounters
 from .pacing import Outage
 
 __all__ = ["PollSchedule", "Poller", "RoundResult"]
@@ -69,13 +68,13 @@ class PollSchedule:
 
 
 class Poller:
-    """Follows the jobs of a journal's uploaded files."""
+    """Follows the jobs of a journal's uploaded files (or pinByHash requests)."""
 
     def __init__(
         self,
         client: DecooClient,
-        journal: Journal,
-        accounting: Accounting,
+        journal: JobBook,
+        accounting: JobCounters,
         *,
         wait_timeout: float,
         clock: Callable[[], float] = time.time,

@@ -1,0 +1,217 @@
+"""``bulkpin pin``: parse, open the source, run :func:`bulkpin.migrate.migrate`, render."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import click
+
+from ..client import ConfigurationError, DecooClient
+from ..fs import SelectionError, Shard
+from ..migrate import (
+    DEFAULT_PIN_CONCURRENCY,
+    CidArguments,
+    NoticeEvent,
+    PinOptions,
+    PinSummary,
+    Relister,
+    migrate,
+    source_key,
+)
+from ..push import JournalError, ManifestError, RunAborted, manifest_format
+from ..sources import InvalidCid, PinSource, PsaSource, load_token, open_source
+from ..target import open_target
+from . import EXIT_INTERRUPTED, EXIT_USAGE
+from .options import RATE
+from .pin_render import PinJsonRenderer, PinPlainRenderer, PinRichRenderer
+from .target_options import target_options
+
+Renderer = PinJsonRenderer | PinPlainRenderer | PinRichRenderer
+
+
+def _renderer(as_json: bool) -> Renderer:
+    if as_json:
+        return PinJsonRenderer()
+    if sys.stderr.isatty():
+        return PinRichRenderer()
+    return PinPlainRenderer()
+
+
+def _open(cids: tuple[str, ...], spec: str | None, token_env: str | None,
+          token_file: Path | None) -> tuple[PinSource, str, Relister | None]:
+    """The source, its journal key, and how to list it from a point (PSA only)."""
+    if bool(cids) == (spec is not None):
+        raise click.UsageError("give CIDs or --from SOURCE, not both and not neither")
+    if spec is None:
+        if token_env is not None or token_file is not None:
+            raise click.UsageError("--from-token-env/--from-token-file go with --from")
+        try:
+            arguments = CidArguments(cids)
+        except InvalidCid as exc:
+            raise click.UsageError(f"not a CID: {exc}") from None
+        return arguments, source_key(arguments), None
+    try:
+        source = open_source(spec, token_env=token_env, token_file=token_file)
+    except (ConfigurationError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+    relist: Relister | None = None
+    if isinstance(source, PsaSource):
+        token = load_token(token_env=token_env, token_file=token_file)
+        base = source.base_url
+
+        def relist(**where: Any) -> PinSource:
+            return PsaSource(base, token, **where)
+
+    return source, source_key(source, spec), relist
+
+
+async def _run(source: PinSource, key: str, relist: Relister | None, options: PinOptions,
+               target: tuple[str | None, str | None, str | None], renderer: Renderer,
+               read_timeout: float) -> PinSummary:
+    stop = anyio.Event()
+
+    def notice(message: str) -> None:
+        renderer(NoticeEvent(message))
+
+    async def signals(scope: anyio.CancelScope) -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
+            async for _ in received:
+                if stop.is_set():
+                    scope.cancel()  # a second Ctrl-C: stop now; the journal still commits
+                    return
+                stop.set()
+                notice("Stopping: no new pinByHash starts; requests in flight finish. "
+                       "Press Ctrl-C again to stop at once. Run the same command to resume.")
+
+    if options.dry_run:
+        return await migrate(source, options, source_key=key, on_event=renderer, stop=stop,
+                             relist=relist)
+    profile, zone, endpoint = target
+    with open_target(profile, zone, endpoint, notice) as credentials:
+        async with DecooClient(credentials, concurrency=options.concurrency,
+                               endpoint=endpoint, read_timeout=read_timeout) as client:
+            summary: PinSummary | None = None
+            with anyio.CancelScope() as scope:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(signals, scope)
+                    summary = await migrate(source, options, source_key=key, client=client,
+                                            on_event=renderer, stop=stop, relist=relist)
+                    tg.cancel_scope.cancel()
+            if summary is None:
+                raise RunAborted("stopped at once; run the same command again to resume",
+                                 EXIT_INTERRUPTED)
+            return summary
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+@click.command("pin")
+@click.argument("cids", nargs=-1, metavar="[CID]...")
+@click.option("--from", "from_spec", metavar="SOURCE", default=None,
+              help="Where the CIDs come from: a CID list file (one CID per line, an optional"
+                   " name after it), '-' for stdin, psa:URL (a Pinning Service API, e.g."
+                   " psa:https://api.pinata.cloud/psa) or kubo:URL (a kubo node's RPC API).")
+@click.option("--from-token-env", metavar="NAME", default=None,
+              help="Environment variable holding the source's bearer token.")
+@click.option("--from-token-file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="File holding the source's bearer token (mode 600).")
+@target_options
+@click.option("--concurrency", type=click.IntRange(1, 1024), default=DEFAULT_PIN_CONCURRENCY,
+              show_default=True, help="pinByHash requests in flight.")
+@click.option("--rate-limit", type=RATE, default=None,
+              help="pinByHash requests started per second (N/s).")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait until every pin job is final.")
+@click.option("--wait-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True,
+              help="Seconds a job may stay failed, or all jobs make no progress, before giving up.")
+@click.option("--patience", type=click.FloatRange(min=0), default=300.0, show_default=True,
+              help="Seconds the service may be unreachable before the run stops (exit 3).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0,
+              show_default=True, help="Seconds a request may wait for an answer before that"
+                                      " attempt fails and is retried.")
+@click.option("--journal", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Journal file [default: one per destination, source and shard in the user"
+                   " state directory].")
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a manifest (.jsonl or .csv) at the end: one row per CID.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable events on stdout.")
+@click.option("--dry-run", is_flag=True, help="List and check the source; request nothing.")
+@click.option("--account-listing/--no-account-listing", default=True, show_default=True,
+              help="List the account's pins first, so nothing it holds is requested again"
+                   " (about one request per 1,000 pins; later runs list only what changed).")
+@click.option("--shard", default=None, help="Take share I of N of the CIDs (I/N, from 0).")
+@click.option("-v", "--verbose", count=True, help="Log more (-vv: debug).")
+def pin_command(
+    cids: tuple[str, ...], from_spec: str | None, from_token_env: str | None,
+    from_token_file: Path | None, profile: str | None, zone: str | None,
+    endpoint: str | None, concurrency: int, rate_limit: float | None, wait: bool,
+    wait_timeout: float, patience: float, timeout: float, journal: Path | None,
+    manifest: Path | None, as_json: bool, dry_run: bool, account_listing: bool,
+    shard: str | None, verbose: int,
+) -> None:
+    """Pin CIDs that are already on IPFS to Decoo (or the embedded local service).
+
+    The CIDs come from the arguments or from --from: a CID list, another
+    pinning service (the IPFS Pinning Service API) or a kubo node. Each is
+    pinned with pinByHash (the service fetches the content from the network),
+    then followed until pinned. CIDs the account already holds are not
+    requested again. Resumable: run the same command again after an
+    interruption. Exit status: 0 all pinned, 1 some CIDs failed or some lines
+    are no CID, 2 usage or configuration error, 3 interrupted, timed out or
+    the source failed (resumable).
+    """
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(verbose, 2), stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        parsed_shard = Shard.parse(shard) if shard else None
+        if manifest is not None:
+            manifest_format(manifest)
+    except (SelectionError, ManifestError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    source, key, relist = _open(cids, from_spec, from_token_env, from_token_file)
+    options = PinOptions(
+        concurrency=concurrency, rate_limit=rate_limit, shard=parsed_shard, wait=wait,
+        wait_timeout=wait_timeout, patience=patience, journal=journal, manifest=manifest,
+        dry_run=dry_run, list_account=account_listing,
+    )
+    renderer = _renderer(as_json)
+    try:
+        try:
+            summary = anyio.run(_run, source, key, relist, options, (profile, zone, endpoint),
+                                renderer, timeout)
+        except BaseExceptionGroup as group:
+            raise _first_leaf(group) from None
+    except ConfigurationError as exc:
+        _stop_drawing(renderer)
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except RunAborted as exc:
+        _stop_drawing(renderer)
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_status)
+    except JournalError as exc:
+        _stop_drawing(renderer)
+        click.echo(f"error: {exc}; nothing committed is lost: fix this, then run the same"
+                   " command again to resume", err=True)
+        sys.exit(EXIT_USAGE)
+    except OSError as exc:
+        _stop_drawing(renderer)
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    renderer.summary(summary)
+    sys.exit(summary.exit_status)
+
+
+def _stop_drawing(renderer: Renderer) -> None:
+    if isinstance(renderer, PinRichRenderer):
+        renderer.stop()

@@ -1,0 +1,62 @@
+"""Migrating pins: ``bulkpin pin``, which moves references where ``push`` moves bytes.
+
+Each CID a source lists (:mod:`bulkpin.sources`: a CID list, another pinning
+service's Pinning Service API, a kubo node, or CIDs given as arguments) is
+pinned on the destination with ``pinByHash``, which fetches the content from
+the network, then followed through ``pinJobs`` until pinned. :func:`migrate` is
+the library entry point.
+
+One module per stage: :mod:`.listing` (the source, sharded, recorded) with
+:mod:`.plan` (journal and account-index check), :mod:`.request` (``pinByHash``),
+``push``'s poller (:mod:`bulkpin.push.poll`) and :mod:`.manifest`;
+:mod:`.pipeline` only wires them. Around them: :mod:`.journal` (what every CID
+became, in ``push``'s crash-safe store), :mod:`.journal_path`,
+:mod:`.accounting`, :mod:`.events`, :mod:`.options`, :mod:`.summary`,
+:mod:`.cid_args` (CIDs on the command line).
+"""
+
+from .accounting import PinAccounting
+from .cid_args import CidArguments
+from .events import (
+    BadLineEvent,
+    MigrateEvent,
+    NoticeEvent,
+    PinEvent,
+    PinOutcome,
+    PinProgress,
+    PinSnapshot,
+)
+from .journal import PIN_STATES, BadLineRecord, PinJournal, PinRecord, PinState
+from .journal_path import default_pin_journal_path, source_key
+from .listing import Relister
+from .manifest import PIN_MANIFEST_FIELDS, pin_manifest_rows, write_pin_manifest
+from .options import DEFAULT_PIN_CONCURRENCY, PinOptions
+from .pipeline import migrate
+from .summary import PinSummary
+
+__all__ = [
+    "DEFAULT_PIN_CONCURRENCY",
+    "PIN_MANIFEST_FIELDS",
+    "PIN_STATES",
+    "BadLineEvent",
+    "BadLineRecord",
+    "CidArguments",
+    "MigrateEvent",
+    "NoticeEvent",
+    "PinAccounting",
+    "PinEvent",
+    "PinJournal",
+    "PinOptions",
+    "PinOutcome",
+    "PinProgress",
+    "PinRecord",
+    "PinSnapshot",
+    "PinState",
+    "PinSummary",
+    "Relister",
+    "default_pin_journal_path",
+    "migrate",
+    "pin_manifest_rows",
+    "source_key",
+    "write_pin_manifest",
+]

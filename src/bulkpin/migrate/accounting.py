@@ -1,0 +1,80 @@
+"""One accounting object for a ``pin`` run: every counter the display and summary show.
+
+Stages report each CID's outcome once (:meth:`PinAccounting.done`); the
+poller reports through :meth:`~PinAccounting.jobs` (it is a
+:class:`~bulkpin.push.job_book.JobCounters`). Renderers read only
+:meth:`~PinAccounting.snapshot`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from .events import BadLineEvent, MigrateEvent, PinEvent, PinSnapshot
+
+__all__ = ["PinAccounting"]
+
+
+class PinAccounting:
+    """Counters for one run."""
+
+    def __init__(self, emit: Callable[[MigrateEvent], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._emit = emit or (lambda event: None)
+        self._clock = clock
+        self.started = clock()
+        self.listing_done = False
+        self.found = 0
+        self.finished = 0
+        self.in_flight = 0
+        self.outcomes: dict[str, int] = {}
+        self.pinned = 0
+        self.bad_lines = 0
+        self.retries = 0
+        self.waiting_jobs = 0
+
+    def take(self) -> None:
+        """The listing took a CID."""
+        self.found += 1
+
+    def bad_line(self, event: BadLineEvent) -> None:
+        """The listing met an entry that is no CID."""
+        self.bad_lines += 1
+        self._emit(event)
+
+    def begin(self) -> None:
+        """A worker took a CID."""
+        self.in_flight += 1
+
+    def end(self) -> None:
+        """The worker let go of it."""
+        self.in_flight -= 1
+
+    def retry(self) -> None:
+        """A CID will be requested again after a pause."""
+        self.retries += 1
+
+    def done(self, event: PinEvent) -> None:
+        """A CID needs no more from the request stage: its outcome."""
+        self.finished += 1
+        self.outcomes[event.outcome] = self.outcomes.get(event.outcome, 0) + 1
+        self._emit(event)
+
+    def jobs(self, *, pinned: int, waiting: int) -> None:
+        """The poller's report: CIDs pinned in the journal, jobs not yet final."""
+        self.pinned = pinned
+        self.waiting_jobs = waiting
+
+    def snapshot(self) -> PinSnapshot:
+        """Everything at once."""
+        elapsed = self._clock() - self.started
+        get = self.outcomes.get
+        return PinSnapshot(
+            elapsed=elapsed, listing_done=self.listing_done, found=self.found,
+            done=self.finished, in_flight=self.in_flight, requested=get("requested", 0),
+            recovered=get("recovered", 0), held=get("held", 0),
+            unchanged=get("unchanged", 0), pinned=self.pinned, failed=get("failed", 0),
+            bad_lines=self.bad_lines, retries=self.retries, waiting_jobs=self.waiting_jobs,
+            rate=self.finished / elapsed if elapsed > 0 else 0.0,
+        )

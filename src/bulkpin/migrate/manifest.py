@@ -1,0 +1,75 @@
+"""The manifest of a ``pin`` run: one row per CID (and per bad line), JSON Lines or CSV.
+
+Written from the journal at the end of a run, atomically. The format follows
+the file's extension, as ``push``'s does (:func:`bulkpin.push.manifest_format`).
+Dates are ISO 8601 in UTC.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from ..push.manifest import manifest_format
+from .journal import PinJournal
+
+__all__ = ["PIN_MANIFEST_FIELDS", "pin_manifest_rows", "write_pin_manifest"]
+
+PIN_MANIFEST_FIELDS: Final = (
+    "kind", "source", "origin", "name", "cid", "job_id", "status", "discovered",
+    "requested", "pinned", "attempts", "error", "meta", "text",
+)
+
+
+def _date(value: float | None) -> str | None:
+    if value is None:
+        return None
+    return datetime.fromtimestamp(value, UTC).isoformat(timespec="seconds").replace(
+        "+00:00", "Z")
+
+
+def pin_manifest_rows(journal: PinJournal) -> Iterator[dict[str, Any]]:
+    """Every row: CIDs in CID order, then the bad lines."""
+    for record in journal.all_pins():
+        yield {
+            "kind": "pin", "source": record.source, "origin": record.origin,
+            "name": record.name, "cid": record.cid, "job_id": record.job_id,
+            "status": record.state, "discovered": _date(record.discovered_at),
+            "requested": _date(record.requested_at), "pinned": _date(record.pinned_at),
+            "attempts": record.attempts, "error": record.error, "text": None,
+            "meta": json.loads(record.meta) if record.meta else None,
+        }
+    for bad in journal.bad_lines():
+        yield {
+            "kind": "bad_line", "source": bad.source, "origin": f"{bad.origin}:{bad.line}",
+            "name": None, "cid": None, "job_id": None, "status": "failed", "discovered": None,
+            "requested": None, "pinned": None, "attempts": 0,
+            "error": bad.reason, "text": bad.text, "meta": None,
+        }
+
+
+def write_pin_manifest(journal: PinJournal, path: Path) -> int:
+    """Write the manifest (temp file + rename); returns the row count."""
+    fmt = manifest_format(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    count = 0
+    with tmp.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=PIN_MANIFEST_FIELDS) if fmt == "csv" else None
+        if writer is not None:
+            writer.writeheader()
+        for row in pin_manifest_rows(journal):
+            if writer is None:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            else:
+                row["meta"] = json.dumps(row["meta"], ensure_ascii=False) if row["meta"] else None
+                writer.writerow({k: "" if v is None else v for k, v in row.items()})
+            count += 1
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return count

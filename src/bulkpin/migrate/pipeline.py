@@ -1,0 +1,215 @@
+"""``migrate``: the ``bulkpin pin`` pipeline, wired as DESIGN.md draws it.
+
+::
+
+    source ─▶ listing + journal check ─▶ pinByHash workers ─▶ job poller ─▶ manifest
+              (listing.py, plan.py)        (request.py)        (push's poll.py)
+
+Only this module starts tasks: one task group owns the listing, the request
+workers, the poller and the progress ticker, joined by a bounded stream, so a
+source of any size is migrated in bounded memory and requests start with the
+first page. The account index is refreshed first (as ``push`` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
+
+from ..client import DecooClient
+from ..destination import Destination
+from ..push.account_index import AccountIndex, ListingCost
+from ..push.errors import ExitStatus, JournalError, RunAborted
+from ..push.pacing import Outage
+from ..push.poll import Poller, PollSchedule
+from ..sources import PinSource
+from .accounting import PinAccounting
+from .events import MigrateEvent, NoticeEvent, PinProgress
+from .journal import PinJournal
+from .journal_path import default_pin_journal_path
+from .listing import Lister, Relister
+from .manifest import write_pin_manifest
+from .options import PinOptions
+from .plan import Planner
+from .request import Requester
+from .summary import PinSummary
+from .work import WorkItem
+
+__all__ = ["PinSummary", "migrate"]
+
+#: Seconds between progress events.
+PROGRESS_INTERVAL = 0.5
+
+
+class _Run:
+    """The stages of one run and what they share."""
+
+    def __init__(self, source: PinSource, options: PinOptions, journal: PinJournal,
+                 client: DecooClient | None, emit: Callable[[MigrateEvent], None],
+                 stop: anyio.Event, index: AccountIndex | None,
+                 relist: Relister | None) -> None:
+        self.options = options
+        self.journal = journal
+        self.emit = emit
+        self.stop = stop
+        self.acct = PinAccounting(emit)
+        planner = Planner(journal, self.acct, index, dry_run=options.dry_run)
+        self.lister = Lister(source, journal, planner, self.acct, stop, shard=options.shard,
+                             relist=relist)
+        self.requester = Requester(journal, client, self.acct, outage=Outage(options.patience),
+                                   stop=stop, rate_limit=options.rate_limit) \
+            if client is not None else None
+        self.poller = Poller(client, journal, self.acct, wait_timeout=options.wait_timeout) \
+            if client is not None else None
+        self.requests_done = anyio.Event()
+        self.aborted: RunAborted | None = None
+        self.poll_timed_out = False
+
+    async def requests(self, work: MemoryObjectReceiveStream[WorkItem]) -> None:
+        """The request workers; marks the requests done when the last one ends."""
+
+        async def worker(items: MemoryObjectReceiveStream[WorkItem]) -> None:
+            async with items:
+                async for item in items:
+                    if self.stop.is_set():
+                        return  # no new request starts; the journal keeps the rest
+                    if self.requester is not None:
+                        await self.requester.handle(item)
+                    self.journal.commit_if_due()
+
+        try:
+            async with anyio.create_task_group() as tg:
+                for _ in range(self.options.concurrency):
+                    tg.start_soon(worker, work.clone())
+                work.close()
+        finally:
+            self.requests_done.set()
+
+    async def poll(self) -> None:
+        """Follow jobs while requests go out, then until they are final (if waiting)."""
+        assert self.poller is not None
+        opts = self.options
+        schedule = PollSchedule(opts.wait, opts.wait_timeout, opts.poll_interval,
+                                opts.poll_max_interval)
+        self.poll_timed_out = await self.poller.follow(
+            schedule, patience=opts.patience, uploads_done=self.requests_done,
+            stop=self.stop, on_error=lambda m: self.emit(NoticeEvent(m, "warning")),
+        )
+
+    async def tick(self) -> None:
+        """Progress events until the run ends."""
+        while True:
+            self.emit(PinProgress(self.acct.snapshot()))
+            await anyio.sleep(PROGRESS_INTERVAL)
+
+
+async def _main(run: _Run) -> None:
+    send, receive = anyio.create_memory_object_stream[WorkItem](run.options.concurrency * 2)
+    async with anyio.create_task_group() as outer:
+        outer.start_soon(run.tick)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(run.lister.run, send)
+                tg.start_soon(run.requests, receive)
+                if run.poller is not None:
+                    tg.start_soon(run.poll)
+        except RunAborted as exc:
+            run.aborted = exc
+        except BaseExceptionGroup as group:
+            aborted = group.subgroup(RunAborted)
+            if aborted is None:
+                broken = group.subgroup(JournalError)
+                if broken is not None:
+                    raise _leaf(broken) from None
+                raise
+            leaf = _leaf(aborted)
+            assert isinstance(leaf, RunAborted)
+            run.aborted = leaf
+        finally:
+            outer.cancel_scope.cancel()
+
+
+def _leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+def _ending(run: _Run, counts: dict[str, int]) -> tuple[ExitStatus, str]:
+    if run.aborted is not None:
+        return run.aborted.exit_status, str(run.aborted)
+    if run.lister.failed is not None:
+        return ExitStatus.INTERRUPTED, run.lister.failed.message
+    if run.stop.is_set():
+        return ExitStatus.INTERRUPTED, "interrupted"
+    if run.poll_timed_out:
+        return ExitStatus.INTERRUPTED, (
+            f"jobs still not final after waiting {run.options.wait_timeout:g} s with no progress"
+        )
+    bad, failed = counts["bad"], counts["failed"]
+    if bad or failed:
+        parts = [f"{failed} CID(s) failed"] if failed else []
+        parts += [f"{bad} line(s) of the source are no CID"] if bad else []
+        return ExitStatus.FAILED, ", ".join(parts)
+    return ExitStatus.OK, "done"
+
+
+async def migrate(
+    source: PinSource,
+    options: PinOptions,
+    *,
+    source_key: str,
+    client: DecooClient | None = None,
+    on_event: Callable[[MigrateEvent], None] | None = None,
+    stop: anyio.Event | None = None,
+    relist: Relister | None = None,
+) -> PinSummary:
+    """Pin every CID ``source`` lists to ``client``'s account with ``pinByHash``.
+
+    ``source_key`` names the source across runs, for the default journal
+    (:func:`~.journal_path.source_key`). ``client`` must be open; None only for
+    a dry run. ``relist(before=..., after=...)`` lists the same source from a
+    point (a Pinning Service API: lets a stopped listing resume). Setting
+    ``stop`` ends the run early and cleanly: no new request starts, requests
+    in flight finish, the journal is committed, exit status 3.
+    """
+    if client is None and not options.dry_run:
+        raise ValueError("migrate needs an open DecooClient unless it is a dry run")
+    emit = on_event or (lambda event: None)
+    stop = stop or anyio.Event()
+    destination = Destination.of(client.credentials) if client is not None else None
+    journal_path = options.journal or default_pin_journal_path(source_key, options.shard,
+                                                               destination)
+    try:
+        journal = PinJournal(journal_path, destination=destination)
+    except JournalError as exc:
+        raise RunAborted(str(exc), ExitStatus.USAGE) from exc
+    with journal:
+        run_id = journal.begin_run()
+        index: AccountIndex | None = None
+        listing: ListingCost | None = None
+        if client is not None and options.list_account and not options.dry_run:
+            index = AccountIndex(journal)
+            listing = await index.refresh_patiently(
+                client, options.patience, lambda m: emit(NoticeEvent(m, "warning")))
+            emit(NoticeEvent(listing.describe()))
+        run = _Run(source, options, journal, client, emit, stop, index, relist)
+        try:
+            await _main(run)
+        finally:
+            journal.commit()
+        counts = journal.counts()
+        if options.manifest is not None:
+            write_pin_manifest(journal, options.manifest)
+        status, reason = _ending(run, counts)
+        journal.end_run(run_id, reason)
+        return PinSummary(
+            exit_status=status, reason=reason, source=source.label,
+            snapshot=run.acct.snapshot(), counts=counts, journal=journal_path,
+            manifest=options.manifest, failures=journal.failures(),
+            pin_requests=run.requester.requests if run.requester else 0,
+            poll_requests=run.poller.requests if run.poller else 0,
+            poll_rounds=run.poller.rounds if run.poller else 0,
+            listing=listing, destination=destination,
+        )

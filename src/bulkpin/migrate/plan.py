@@ -1,0 +1,80 @@
+"""The journal check: per CID the source listed, is there a request to make?
+
+rclone's ``march`` on CIDs: each CID is recorded in the journal and held
+against the account index (the destination's pins and unfinished jobs, listed
+at the start of the run). A CID the account holds, or has a job for, is
+recorded without a request ("already on the account"); one the journal calls
+pinned needs nothing, unless the index says the account no longer holds it; one
+an earlier run requested and got an answer for is left to the poller. The rest
+goes to the request workers, marked for a ``pinJobs?pin-hash=`` look-up first
+when an earlier run may have sent it and no index says otherwise.
+"""
+
+from __future__ import annotations
+
+from ..push.account_index import AccountIndex, Held
+from ..sources import PinItem
+from .accounting import PinAccounting
+from .events import PinEvent, PinOutcome
+from .journal import PinJournal, PinRecord
+from .work import WorkItem
+
+__all__ = ["Planner"]
+
+
+class Planner:
+    """Sorts listed CIDs against the journal and the account index."""
+
+    def __init__(self, journal: PinJournal, accounting: PinAccounting,
+                 index: AccountIndex | None, *, dry_run: bool) -> None:
+        self.journal = journal
+        self.acct = accounting
+        self.index = index
+        self.dry_run = dry_run
+
+    def _done(self, record: PinRecord, outcome: PinOutcome, job_id: str | None = None) -> None:
+        self.acct.done(PinEvent(record.cid, outcome, record.name, record.origin,
+                                job_id or record.job_id, record.error))
+
+    def plan(self, item: PinItem, source: str) -> WorkItem | None:
+        """Record one listed CID; the request it needs, or None."""
+        journal = self.journal
+        record = journal.discover(item, source)
+        if record.seen_run == journal.run_id:
+            return None  # listed twice in this run (a PSA page overlap, a repeated line)
+        self.acct.take()
+        if self.dry_run:
+            self._done(record, "unchanged" if record.state == "pinned" else "planned")
+            return None
+        held = self.index.holds(item.cid) if self.index is not None else None
+        if self._settled(record, held):
+            return None
+        if record.state == "pinned":
+            # The journal is a cache: the account no longer holds this CID.
+            journal.forget_pin(item.cid)
+            return WorkItem(record)
+        # "requested" without an answer: a run stopped while it was being sent.
+        # "failed": tried again, but a job of the last attempt may be pending.
+        # With a fresh index neither has an active job (it would be held).
+        verify = self.index is None and record.state in ("requested", "failed")
+        return WorkItem(record, verify)
+
+    def _settled(self, record: PinRecord, held: Held | None) -> bool:
+        """Whether ``record`` needs no request (recording why); False for a pinned
+        row the account no longer holds."""
+        if record.state == "pinned":
+            if self.index is None or held is not None:
+                self._done(record, "unchanged")
+                return True
+            return False
+        if record.state == "requested" and record.answered:
+            # Requested by an earlier run, which got its job: the poller follows it.
+            if held is not None and held.pinned:
+                self.journal.mark_held(record.cid, job_id=held.job_id, pinned=True)
+            self._done(record, "unchanged")
+            return True
+        if held is not None:
+            self.journal.mark_held(record.cid, job_id=held.job_id, pinned=held.pinned)
+            self._done(record, "held", held.job_id)
+            return True
+        return False

@@ -1,0 +1,121 @@
+"""The request stage: one CID to one ``pinByHash``, exactly once.
+
+Before the request goes out, the CID is marked ``requested`` and that mark is
+committed (a group commit shared by the workers), so a crash never hides a
+request that may have reached the service. A CID an earlier run may have sent
+is first looked up with ``pinJobs?pin-hash=`` (the client also recovers a lost
+answer by itself between its attempts). Errors follow DESIGN.md's tiers: the
+client retries the request; :func:`bulkpin.client.classify_item` decides
+whether the CID is tried again after a pause (while the run's patience lasts),
+failed, or the run stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+
+import anyio
+
+from ..client import DecooClient, DecooError, Fate, JobStatus, classify_item, full_jitter
+from ..push.crashpoints import crash_point
+from ..push.errors import ExitStatus, RunAborted
+from ..push.pacing import Outage, TokenBucket
+from .accounting import PinAccounting
+from .events import PinEvent, PinOutcome
+from .journal import PinJournal, PinRecord
+from .work import WorkItem
+
+__all__ = ["Requester"]
+
+log = logging.getLogger(__name__)
+
+
+class Requester:
+    """Takes one CID at a time to an outcome; several run at once."""
+
+    def __init__(self, journal: PinJournal, client: DecooClient, accounting: PinAccounting,
+                 *, outage: Outage, stop: anyio.Event, rate_limit: float | None = None,
+                 rng: random.Random | None = None) -> None:
+        self.journal = journal
+        self.client = client
+        self.acct = accounting
+        self.outage = outage
+        self.stop = stop
+        self.rate = TokenBucket(rate_limit) if rate_limit else None
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        # While the service keeps failing, waiting CIDs take turns (rclone's pacer).
+        self._pace = anyio.Lock()
+        #: pinByHash calls made (each may be several HTTP attempts).
+        self.requests = 0
+
+    def _done(self, record: PinRecord, outcome: PinOutcome, job_id: str | None = None,
+              error: str | None = None) -> None:
+        self.acct.done(PinEvent(record.cid, outcome, record.name, record.origin, job_id, error))
+
+    async def handle(self, item: WorkItem) -> None:
+        """Take one CID to an outcome, or leave it for the next run once the run stops.
+
+        Raises :class:`~bulkpin.push.errors.RunAborted` when no request can succeed.
+        """
+        record, verify = item.record, item.verify
+        attempt = 0
+        self.acct.begin()
+        try:
+            while not self.stop.is_set():
+                try:
+                    await self._once(record, verify)
+                except DecooError as exc:
+                    if not await self._after_error(record, exc, attempt):
+                        return
+                    attempt += 1
+                    verify = True  # the last attempt may have made a job
+                else:
+                    return
+        finally:
+            self.acct.end()
+
+    async def _once(self, record: PinRecord, verify: bool) -> None:
+        cid = record.cid
+        if verify:
+            job = await self.client.find_active_job(cid)
+            if job is not None:
+                self.outage.success()
+                self.journal.mark_answered(cid, job.id, pinned=job.status is JobStatus.PINNED)
+                self._done(record, "recovered", job.id)
+                return
+        if self.rate is not None:
+            await self.rate.take()
+            if self.stop.is_set():
+                return  # stopped while paced: this CID waits for the next run
+        self.journal.mark_requested(cid)
+        await self.journal.sync()
+        self.requests += 1
+        result = await self.client.pin_by_hash(cid, record.name)
+        crash_point("after_answer")
+        self.outage.success()
+        self.journal.mark_answered(cid, result.job_id, pinned=result.status is JobStatus.PINNED)
+        self._done(record, "recovered" if result.recovered else "requested", result.job_id)
+
+    async def _after_error(self, record: PinRecord, exc: DecooError, attempt: int) -> bool:
+        """Apply the item tier's verdict: True to request the CID again after a pause."""
+        verdict = classify_item(exc)
+        if verdict.fate is Fate.STOP_RUN:
+            if verdict.fail_item:
+                self.journal.mark_failed(record.cid, str(exc))
+                self._done(record, "failed", error=str(exc))
+            raise RunAborted(verdict.reason, ExitStatus.USAGE) from exc
+        if verdict.fate is Fate.FAIL_ITEM:
+            self.outage.success()  # the service answered
+            self.journal.mark_failed(record.cid, verdict.reason)
+            self._done(record, "failed", error=verdict.reason)
+            return False
+        self.outage.failure(exc)
+        self.acct.retry()
+        delay = full_jitter(attempt, 0.5, 30.0, self._rng)
+        log.info("%s: will request again in %.1f s: %s", record.cid, delay, exc)
+        async with self._pace:
+            if self.outage.failing:
+                with anyio.move_on_after(delay):
+                    await self.stop.wait()
+        return True
