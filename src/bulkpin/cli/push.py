@@ -32,6 +32,7 @@ from ..target import open_target
 from ..unixfs.tree import DEFAULT_HASH_WORKERS
 from . import EXIT_INTERRUPTED, EXIT_USAGE
 from .options import RATE, SIZE, build_profile, cid_profile_options
+from .push_remote import RemoteArgs, remote_options, run_remote
 from .render import JsonRenderer, PlainRenderer, RichRenderer
 from .target_options import target_options
 
@@ -142,6 +143,7 @@ def _read_list(source: str) -> list[bytes]:
                    " (about one request per 1,000 pins; later runs list only what changed).")
 @click.option("--shard", default=None, help="Take share I of N of the files (I/N, from 0).")
 @click.option("-v", "--verbose", count=True, help="Log more (-vv: debug).")
+@remote_options
 def push_command(
     paths: tuple[str, ...], profile: str | None, zone: str | None, endpoint: str | None,
     concurrency: int, hash_workers: int, rate_limit: float | None, bwlimit: int | None,
@@ -152,6 +154,7 @@ def push_command(
     wait_timeout: float, patience: float, timeout: float, journal: Path | None,
     manifest: Path | None,
     as_json: bool, dry_run: bool, account_listing: bool, shard: str | None, verbose: int,
+    remote: RemoteArgs,
 ) -> None:
     """Pin every file under PATHS to Decoo (or to the embedded local service).
 
@@ -159,7 +162,7 @@ def push_command(
     is left is done. Exit status: 0 all pinned, 1 some files failed, 2 usage or
     configuration error, 3 interrupted or timed out (resumable).
     """
-    if bool(paths) == bool(files_from):
+    if not remote.applies(paths) and bool(paths) == bool(files_from):
         raise click.UsageError("give PATHS or --files-from, not both and not neither")
     logging.basicConfig(
         level=logging.WARNING - 10 * min(verbose, 2), stream=sys.stderr,
@@ -182,6 +185,9 @@ def push_command(
         wait_timeout=wait_timeout, patience=patience, journal=journal, manifest=manifest,
         dry_run=dry_run, list_account=account_listing,
     )
+    if remote.applies(paths):  # s3:// locations or --urls: see push_remote.py
+        run_remote(paths, files_from, remote, options, (profile, zone, endpoint),
+                   _renderer(as_json), timeout)
     file_list = _read_list(files_from) if files_from else None
     renderer = _renderer(as_json)
     try:
