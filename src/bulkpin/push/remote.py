@@ -134,7 +134,10 @@ class RemoteUploader(Uploader):
         if self.options.dry_run and record.cid is not None:
             self._finish(record, "hashed", record.cid)
             return None
-        item.verify = item.verify or before.state in ("uploading", "failed")
+        # A row that knew its content but cannot prove it unchanged (no validator)
+        # is hashed first: the same bytes are then found held, not sent again.
+        item.verify = item.verify or before.state in ("uploading", "failed") or (
+            before.cid is not None and record.cid is None)
         if before.size != record.size:
             self.acct.found(record.size)  # the list could not say how big it was
         return record
