@@ -76,7 +76,8 @@ def test_a_bucket_is_pinned_object_by_object_and_a_rerun_sends_nothing(
     moto: MotoServer, service: ServiceProcess, tmp_path: Path
 ) -> None:
     journal, out = tmp_path / "j.sqlite", tmp_path / "m.jsonl"
-    args = [f"s3://{BUCKET}", *_s3_args(moto.url), "--journal", journal, "--manifest", out]
+    args: list[str | Path] = [f"s3://{BUCKET}", *_s3_args(moto.url), "--journal", journal,
+                              "--manifest", out]
     proc = run_push(service, *args)
     assert proc.returncode == 0, proc.stderr
 
@@ -240,8 +241,8 @@ def test_kill_9_mid_run_then_resume_makes_no_duplicate_job(
     moto: MotoServer, service: ServiceProcess, tmp_path: Path, point: str
 ) -> None:
     journal, out = tmp_path / "j.sqlite", tmp_path / "m.jsonl"
-    args = [f"s3://{BUCKET}", *_s3_args(moto.url), "--journal", journal, "--manifest", out,
-            "--concurrency", "2", "--small-file", "1000"]
+    args: list[str | Path] = [f"s3://{BUCKET}", *_s3_args(moto.url), "--journal", journal,
+                              "--manifest", out, "--concurrency", "2", "--small-file", "1000"]
     env = {**os.environ, "BULKPIN_CRASH_AT": point}
     env.pop("BULKPIN_PROFILE", None)
     killed = subprocess.run(push_command(service, *args), capture_output=True, text=True,

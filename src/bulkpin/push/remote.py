@@ -38,14 +38,14 @@ from ..sources.s3 import S3Object
 from .crashpoints import crash_point
 from .dedup import ShapeKey
 from .journal import FileRecord
-from .remote_journal import discover_remote, remote_identity, set_size
+from .remote_journal import discover_remote, remote_twin, set_size
 from .remote_read import (
     RemoteItem,
     RemoteSources,
     handoff_opener,
     hash_stream,
     identity_of,
-    read_whole,
+    read_upto,
 )
 from .upload import MAX_CHANGED_RETRIES, UPLOAD_BUFFER, Uploader
 
@@ -80,8 +80,11 @@ class RemoteUploader(Uploader):
                 record = self.journal.get_id(item.record_id)
                 try:
                     await self._remote_once(item)
-                except ObjectNotFound:
-                    self._gone(record, "deleted from the source before it was pinned")
+                except ObjectNotFound as exc:
+                    if isinstance(item.listed, UrlEntry):
+                        self._fail(record, exc.message)  # a URL list may name nothing
+                    else:
+                        self._gone(record, "deleted from the source before it was pinned")
                     return
                 except FileChangedError as exc:
                     changed += 1
@@ -153,18 +156,24 @@ class RemoteUploader(Uploader):
             return
         small = size is not None and size <= opts.small_file
         reserved = await self.memory.acquire(
-            size if small and size is not None else min(size or UPLOAD_BUFFER, UPLOAD_BUFFER)
+            opts.small_file if size is None or small else min(size, UPLOAD_BUFFER)
         )
         try:
             content: bytes | None = None
             cid: str | None = record.cid
             shape = self._remote_shape(item, record, size)
-            if small:
-                assert size is not None
+            if size is None or small:
+                # Read first: a small object whole, one of unknown size hashed (and
+                # kept if small), so a copy is known before anything is sent.
                 async with _reader(self.sources, item, first) as reader:
-                    cid, content = await read_whole(reader, size, opts.profile,
-                                                    self.hash_limiter)
+                    cid, content, length = await read_upto(reader, opts.small_file,
+                                                           opts.profile, self.hash_limiter)
                 first = None
+                if size is None:
+                    # Now known: claim as a streamed object of this size would, so
+                    # copies of it (streaming, or hashed later) find each other.
+                    set_size(self.journal, record.id, length)
+                    shape = self._remote_shape(item, record, length)
             elif cid is None and (item.verify or self._maybe_copy(record, shape)):
                 cid = await self._hash_remote(item, first)
                 first = None
@@ -173,18 +182,29 @@ class RemoteUploader(Uploader):
             self.memory.release(reserved)
 
     def _remote_shape(self, item: RemoteItem, record: FileRecord, size: int | None) -> ShapeKey:
-        """What a streamed object claims while its CID is unknown: size and ETag."""
-        etag = remote_identity(self.journal, record.id).etag
-        if size is None or etag is None:
-            return (-1, item.url)  # nothing to tell a copy by: a claim of its own
-        prefix = f"etag:{etag}"
+        """What a streamed object claims while its CID is unknown (and marks in the journal).
+
+        Objects that may be copies claim the same key, so they go one at a time
+        and the later ones find the first's CID: same size and, for S3, the
+        same plain-MD5 ETag (or an ETag that proves nothing).
+        """
+        if size is None:
+            return (-1, item.url)  # hashed before it is sent: its CID claims it
+        prefix = "remote"
+        md5 = _md5_etag(item)
+        if md5 is not None:
+            prefix = f"etag:{md5}"
         self.journal.set_prefix(record.id, prefix)
         return (size, prefix)
 
     def _maybe_copy(self, record: FileRecord, shape: ShapeKey) -> bool:
-        if shape[0] < 0:
+        size, prefix = shape
+        if size < 0:
             return False
-        return super()._maybe_copy(record, shape)
+        if self.index is not None and self.index.has_size(size):
+            return True
+        md5 = prefix[len("etag:"):] if prefix and prefix.startswith("etag:") else None
+        return remote_twin(self.journal, size, md5, record.id)
 
     async def _hash_remote(self, item: RemoteItem, first: ResumingReader | None) -> str:
         async with _reader(self.sources, item, first) as reader:
@@ -253,6 +273,16 @@ class RemoteUploader(Uploader):
             self.journal.set_job_status(result.cid, "pinned", result.job_id, None)
         self._finish(self.journal.get_id(record.id),
                      "recovered" if result.recovered else "uploaded", result.cid)
+
+
+def _md5_etag(item: RemoteItem) -> str | None:
+    """An S3 single-part upload's ETag: the MD5 of its bytes, so equal bytes, equal ETag."""
+    if not isinstance(item.listed, S3Object):
+        return None  # HTTP ETags are opaque
+    etag = item.listed.etag
+    if etag is None or "-" in etag or etag.startswith("W/"):
+        return None
+    return etag
 
 
 @asynccontextmanager

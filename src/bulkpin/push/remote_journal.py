@@ -26,6 +26,7 @@ __all__ = [
     "discover_remote",
     "record_not_taken",
     "remote_identity",
+    "remote_twin",
     "set_size",
     "touch_remote",
 ]
@@ -138,3 +139,20 @@ def record_not_taken(journal: Journal, url: str, root: int, state: str, reason: 
     record = touch_remote(journal, url, root)
     journal._write("UPDATE files SET state = ?, error = ?, updated = ? WHERE id = ?",
                    (state, reason, time.time(), record.id))
+
+
+def remote_twin(journal: Journal, size: int, md5_etag: str | None, exclude_id: int) -> bool:
+    """Whether another row may hold the same bytes: same size, and no proof they differ.
+
+    Two S3 objects whose ETags are both plain MD5s (single-part uploads) differ
+    if the ETags do; any other ETag (multipart, HTTP's opaque ones) or none
+    proves nothing, so the row counts as a possible twin once its content is
+    known or being sent (``cid`` or ``prefix`` set).
+    """
+    row = journal.conn.execute(
+        "SELECT 1 FROM files WHERE size = ? AND id != ? AND state != 'skipped'"
+        " AND (cid IS NOT NULL OR prefix IS NOT NULL)"
+        " AND (? IS NULL OR etag IS NULL OR etag LIKE '%-%' OR etag = ?) LIMIT 1",
+        (size, exclude_id, md5_etag, md5_etag),
+    ).fetchone()
+    return row is not None

@@ -2,7 +2,8 @@
 
 :class:`RemoteSources` opens a listed object (an :class:`~bulkpin.sources.s3.S3Object`
 or a URL list's :class:`~bulkpin.sources.http.UrlEntry`) with the source that
-knows it. :func:`read_whole` (small objects, sent from memory afterwards) and
+knows it. :func:`read_upto` (small objects, and ones of unknown size: kept if
+small, sent from memory afterwards) and
 :func:`hash_stream` (an object that may be a copy, or may have been sent by a
 crashed run) read an open reader to its proven end; hashing runs in worker
 threads, so the event loop keeps the other uploads moving.
@@ -36,7 +37,7 @@ __all__ = [
     "handoff_opener",
     "hash_stream",
     "identity_of",
-    "read_whole",
+    "read_upto",
 ]
 
 #: Bytes asked of a reader per read when hashing without sending.
@@ -102,19 +103,32 @@ class RemoteSources:
         )
 
 
-async def read_whole(reader: ByteReader, limit: int, profile: CidProfile,
-                     limiter: anyio.CapacityLimiter) -> tuple[str, bytes]:
-    """A small object's CID and bytes; refuses one longer than ``limit``."""
-    pieces: list[bytes] = []
+async def read_upto(reader: ByteReader, limit: int, profile: CidProfile,
+                    limiter: anyio.CapacityLimiter) -> tuple[str, bytes | None, int]:
+    """An object's CID, its bytes if there are at most ``limit``, and its length.
+
+    What was read is kept until the object proves larger, then only hashed: a
+    small object is read once in all, a large one needs a second read to send.
+    """
+    builder = FileBuilder(profile)
+    held: list[bytes] | None = []
     got = 0
-    while piece := await reader.read(limit + 1 - got):
-        pieces.append(piece)
-        got += len(piece)
-        if got > limit:
-            raise ObjectChanged(f"more than the {limit} bytes expected")
-    data = b"".join(pieces)
-    cid = await anyio.to_thread.run_sync(lambda: hash_bytes(data, profile).cid, limiter=limiter)
-    return cid, data
+    while chunk := await reader.read(READ_SIZE):
+        got += len(chunk)
+        if held is not None and got <= limit:
+            held.append(chunk)
+            continue
+        if held is not None:
+            for piece in held:
+                await anyio.to_thread.run_sync(builder.update, piece, limiter=limiter)
+            held = None
+        await anyio.to_thread.run_sync(builder.update, chunk, limiter=limiter)
+    if held is None:
+        return builder.finish().cid, None, got
+    data = b"".join(held)
+    cid = await anyio.to_thread.run_sync(lambda: hash_bytes(data, profile).cid,
+                                         limiter=limiter)
+    return cid, data, got
 
 
 async def hash_stream(reader: ByteReader, profile: CidProfile,
