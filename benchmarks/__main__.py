@@ -25,6 +25,7 @@ BENCHMARKS = [
     "cid_engine",
     "client_upload",
     "push_bench",
+    "s3_push",
     "service_upload",
 ]
 
