@@ -187,7 +187,7 @@ def push_command(
     )
     if remote.applies(paths):  # s3:// locations or --urls: see push_remote.py
         run_remote(paths, files_from, remote, options, (profile, zone, endpoint),
-                   _renderer(as_json), timeout)
+                   lambda: _renderer(as_json), timeout)
     file_list = _read_list(files_from) if files_from else None
     renderer = _renderer(as_json)
     try:

@@ -74,8 +74,12 @@ def remote_options(func: F) -> F:
 
 def run_remote(paths: tuple[str, ...], files_from: str | None, remote: RemoteArgs,
                options: PushOptions, target: tuple[str | None, str | None, str | None],
-               renderer: Any, read_timeout: float) -> NoReturn:
-    """Run a remote push to its end and exit with its status (2 before anything is sent)."""
+               make_renderer: Callable[[], Any], read_timeout: float) -> NoReturn:
+    """Run a remote push to its end and exit with its status (2 before anything is sent).
+
+    ``make_renderer`` is called once the sources are checked, so an error
+    found before the run starts is not drawn over by a progress display.
+    """
     runner = importlib.import_module(f"{__package__}.remote_run")
-    runner.main(paths, files_from, remote, options, target, renderer, read_timeout)
+    runner.main(paths, files_from, remote, options, target, make_renderer, read_timeout)
     raise AssertionError("remote_run.main returns only by exiting")

@@ -93,7 +93,7 @@ async def _preflight(s3: S3Source, spec: RemoteSpec) -> None:
 
 
 async def _run(spec: RemoteSpec, remote: RemoteArgs, options: PushOptions,
-               target: tuple[str | None, str | None, str | None], renderer: Any,
+               target: tuple[str | None, str | None, str | None], shown: _Display,
                read_timeout: float) -> PushSummary | None:
     s3_options = S3Options(
         endpoint_url=remote.s3_endpoint_url, region=remote.s3_region,
@@ -104,6 +104,7 @@ async def _run(spec: RemoteSpec, remote: RemoteArgs, options: PushOptions,
     stop = anyio.Event()
     async with S3Source(s3_options) as s3, HttpSource() as http:
         await _preflight(s3, spec)
+        renderer = shown.start()
         sources = RemoteSources(s3, http)
         if options.dry_run:
             return await push_remote(spec, options, sources, on_event=renderer, stop=stop)
@@ -145,30 +146,43 @@ def _leaf(exc: BaseException) -> BaseException:
 
 def main(paths: tuple[str, ...], files_from: str | None, remote: RemoteArgs,
                options: PushOptions, target: tuple[str | None, str | None, str | None],
-               renderer: Any, read_timeout: float) -> NoReturn:
+               make_renderer: Callable[[], Any], read_timeout: float) -> NoReturn:
     """Run a remote push to its end and exit with its status (2 before anything is sent)."""
     spec = _spec(paths, files_from, remote)
+    shown = _Display(make_renderer)
     try:
         try:
-            summary = anyio.run(_run, spec, remote, options, target, renderer, read_timeout)
+            summary = anyio.run(_run, spec, remote, options, target, shown, read_timeout)
         except BaseExceptionGroup as group:
             raise _leaf(group) from None
     except (ConfigurationError, JournalError, OSError) as exc:
-        _stop_display(renderer)
+        shown.stop()
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except RunAborted as exc:
-        _stop_display(renderer)
+        shown.stop()
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_status)
     if summary is None:
         click.echo("error: stopped at once; run the same command again to resume", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    renderer.summary(summary)
+    shown.start().summary(summary)
     sys.exit(summary.exit_status)
 
 
-def _stop_display(renderer: Any) -> None:
-    progress = getattr(renderer, "progress", None)
-    if progress is not None:
-        progress.stop()
+class _Display:
+    """The renderer, made when the run starts (after the checks), stopped on an error."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._renderer: Any = None
+
+    def start(self) -> Any:
+        if self._renderer is None:
+            self._renderer = self._make()
+        return self._renderer
+
+    def stop(self) -> None:
+        progress = getattr(self._renderer, "progress", None)
+        if progress is not None:
+            progress.stop()
