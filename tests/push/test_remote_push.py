@@ -138,10 +138,11 @@ async def test_streaming_a_bucket_writes_only_the_journal(
     assert summary.exit_status == 0, summary.reason
     assert summary.counts["pinned"] == 2
     streamed = sum(len(FILES[k]) for k in ("mib/three.bin", "mib/five-and-a-bit.bin"))
-    # SQLite writes its pages about twice (WAL, then checkpoint), plus fsync'd
-    # metadata; nothing near the 8 MiB that streamed through.
-    assert written <= 3 * journal_bytes(journal) + 256 * 1024, (written, journal_bytes(journal))
-    assert written < streamed / 8
+    # SQLite writes each commit's pages to the WAL and checkpoints them (a slow
+    # run commits more often), plus fsync'd metadata: a few times the journal,
+    # nothing near the 8 MiB that streamed through.
+    assert written <= 8 * journal_bytes(journal) + 512 * 1024, (written, journal_bytes(journal))
+    assert written < streamed / 4, written
 
 
 @pytest.mark.anyio
