@@ -27,6 +27,7 @@ BENCHMARKS = [
     "client_upload",
     "pin_bench",
     "push_bench",
+    "s3_push",
     "service_upload",
 ]
 

@@ -39,6 +39,7 @@ from ..unixfs.tree import DEFAULT_HASH_WORKERS
 from . import EXIT_INTERRUPTED, EXIT_USAGE
 from .logs import configure_logging, logging_options
 from .options import DURATION, RATE, SIZE, build_profile, cid_profile_options, read_patterns
+from .push_remote import RemoteArgs, remote_options, run_remote
 from .render import STATS_INTERVAL, JsonRenderer, PlainRenderer, QuietRenderer, RichRenderer
 from .target_options import target_options
 
@@ -207,6 +208,7 @@ def _read_list(source: str) -> list[bytes]:
                    " (about one request per 1,000 pins; later runs list only what changed).")
 @click.option("--shard", default=None, help="Take share I of N of the files (I/N, from 0).")
 @logging_options
+@remote_options
 def push_command(
     paths: tuple[str, ...], profile: str | None, zone: str | None, endpoint: str | None,
     concurrency: int, hash_workers: int, rate_limit: float | None, bwlimit: int | None,
@@ -219,7 +221,8 @@ def push_command(
     wait_timeout: float, patience: float, grace: float, timeout: float, journal: Path | None,
     manifest: Path | None,
     as_json: bool, dry_run: bool, account_listing: bool, shard: str | None, verbose: int,
-    quiet: bool, log_file: Path | None, log_format: str, stats: float = STATS_INTERVAL,
+    quiet: bool, log_file: Path | None, log_format: str, remote: RemoteArgs,
+    stats: float = STATS_INTERVAL,
 ) -> None:
     """Pin every file under PATHS to Decoo (or to the embedded local service).
 
@@ -227,7 +230,7 @@ def push_command(
     is left is done. Exit status: 0 all pinned, 1 some files failed, 2 usage or
     configuration error, 3 interrupted or timed out (resumable).
     """
-    if bool(paths) == bool(files_from):
+    if not remote.applies(paths) and bool(paths) == bool(files_from):
         raise click.UsageError("give PATHS or --files-from, not both and not neither")
     configure_logging(verbose, quiet, log_file, log_format)
     try:
@@ -251,6 +254,9 @@ def push_command(
         manifest=manifest,
         dry_run=dry_run, list_account=account_listing,
     )
+    if remote.applies(paths):  # s3:// locations or --urls: see push_remote.py
+        run_remote(paths, files_from, remote, options, (profile, zone, endpoint),
+                   lambda: _renderer(as_json, quiet, stats), timeout)
     file_list = _read_list(files_from) if files_from else None
     renderer = _renderer(as_json, quiet, stats)
     events: Callable[[PushEvent], None] = renderer

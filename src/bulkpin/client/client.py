@@ -79,8 +79,10 @@ from .multipart import (
 )
 from .pin_file import OPERATION as PIN_FILE
 from .pin_file import PinFileAttempts, check_pin_hash
+from .pin_stream import StreamAttempts
 from .recovery import LostAnswer
 from .retry import Attempt, Decision, RetryPolicy, Sleep, Verdict, parse_retry_after
+from .stream_body import ReaderOpener, StreamBody, StreamUpload
 from .tokens import DEFAULT_RENEW_AFTER, AccessToken, TokenCache
 
 __all__ = ["MAX_PAGE_SIZE", "DecooClient"]
@@ -304,7 +306,7 @@ class DecooClient:
         headers: Mapping[str, str],
         params: Mapping[str, str] | None = None,
         json_body: object = None,
-        body: UploadBody | None = None,
+        body: UploadBody | StreamBody | None = None,
         renewable: bool = False,
     ) -> object:
         """Send one request and return its JSON payload (unwrapped); raises :class:`DecooError`.
@@ -570,7 +572,7 @@ class DecooClient:
         operation: str,
         parse: Callable[[object, str], T],
         *,
-        body: UploadBody | None = None,
+        body: UploadBody | StreamBody | None = None,
         json_body: object = None,
     ) -> T:
         """POST ``/pinning/<operation>`` to ``endpoint`` and parse the answer."""
@@ -643,6 +645,41 @@ class DecooClient:
             return await self._post(endpoint, token, PIN_FILE, parse_pin_file, body=body)
 
         attempts = PinFileAttempts(upload, send_body, LostAnswer(PIN_FILE, self.find_active_job))
+        result = await self._on_endpoint(PIN_FILE, attempts.send, before=attempts.before)
+        return check_pin_hash(result)
+
+    # -- streamed sources (s3://, URLs): see .stream_body ------------------------------
+
+    async def pin_stream(
+        self,
+        open_reader: ReaderOpener,
+        *,
+        size: int | None,
+        filename: str,
+        cid: str | None = None,
+        name: str | None = None,
+        profile: CidProfile = DEFAULT_PROFILE,
+        on_progress: ProgressCallback | None = None,
+    ) -> PinResult:
+        """Upload the bytes ``open_reader()`` yields (opened again per attempt) and pin them.
+
+        ``size`` gives an exact ``Content-Length`` (None: a chunked request). The
+        CID is computed while the bytes are sent and must equal ``cid`` if given.
+        Raises what :meth:`pin_file` raises, and the reader's own errors.
+        """
+        upload = StreamUpload(
+            open_reader, size=size, filename=filename, sign=self._credentials.sign,
+            secret_length=self._secret_length, cid=cid, name=name, profile=profile,
+            chunk_size=self._chunk_size, on_progress=on_progress,
+            stall_timeout=self._read_timeout,
+        )
+
+        async def send_body(
+            endpoint: Endpoint, token: AccessToken, body: StreamBody
+        ) -> tuple[str, int | None, datetime | None]:
+            return await self._post(endpoint, token, PIN_FILE, parse_pin_file, body=body)
+
+        attempts = StreamAttempts(upload, send_body, LostAnswer(PIN_FILE, self.find_active_job))
         result = await self._on_endpoint(PIN_FILE, attempts.send, before=attempts.before)
         return check_pin_hash(result)
 

@@ -77,6 +77,11 @@ _ADDED_COLUMNS = (
     # A digest of a large file's first bytes: two files of one size are only
     # possible copies (worth hashing before sending) if these agree too.
     ("files", "prefix", "TEXT"),
+    # Remote objects (s3://, URLs; see push.remote_journal): the validators that
+    # say an object is unchanged, as its source gave them.
+    ("files", "etag", "TEXT"),
+    ("files", "version", "TEXT"),
+    ("files", "modified", "TEXT"),
 )
 
 

@@ -1,0 +1,155 @@
+"""Workload S3: a bucket straight to Decoo, against "download it to disk, then push the copy".
+
+Both contenders read the same bucket from the same moto server (a subprocess
+on loopback) and push to a fresh ``bulkpin serve`` each, interleaved, in the
+same run:
+
+- ``bulkpin push s3://bucket``: each object streams from S3 into ``pinFile``;
+- the baseline: aiobotocore downloads every object to a local directory
+  (``--concurrency`` at a time, what ``aws s3 sync`` does), then
+  ``bulkpin push DIR``; its time is the sum.
+
+Two rows: S3 on loopback with no limit (on a small machine all three
+processes share the CPU, so overlapping reads and uploads saves only the
+local copy's write and re-read), and S3 behind the fault proxy pacing each
+connection to :data:`LINK_RATE`, as a bucket across a network is, where the
+stream overlaps the download with the upload that the copy runs after it.
+
+Also the client's peak RSS while pushing a bucket that holds one large object
+(1 GiB; smoke: 32 MiB): streaming must hold a few chunks, not the object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+from tests.sources.s3server import MotoServer, isolate_aws
+
+from bulkpin.service import ServeProcess
+from bulkpin.sources.s3 import S3Options, S3Source
+from bulkpin.testing.proxy import ChaosProxy, Fault
+
+from .harness import Context, Result
+from .push_bench import JOB_DELAY, _measured
+
+MiB = 1 << 20
+BUCKET = "bench"
+CONCURRENCY = 8
+#: Bytes per second per connection to the "remote" bucket (8 connections at once).
+LINK_RATE = 8 * MiB
+
+
+def _options(url: str) -> S3Options:
+    return S3Options(endpoint_url=url, path_style=True, max_pool_connections=32)
+
+
+async def _fill(url: str, bucket: str, sizes: list[int]) -> None:
+    async with S3Source(_options(url)) as s3:
+        await s3.client.create_bucket(Bucket=bucket)
+        for i, size in enumerate(sizes):
+            await s3.client.put_object(Bucket=bucket, Key=f"obj/{i:04d}.bin",
+                                       Body=os.urandom(size))
+
+
+async def _download(url: str, bucket: str, into: Path) -> None:
+    """The baseline's first half: every object to a local file, CONCURRENCY at a time."""
+    limit = asyncio.Semaphore(CONCURRENCY)
+    async with S3Source(_options(url)) as s3:
+        keys: list[str] = []
+        async for page in s3.client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            keys += [entry["Key"] for entry in page.get("Contents", [])]
+
+        async def one(key: str) -> None:
+            async with limit:
+                answer = await s3.client.get_object(Bucket=bucket, Key=key)
+                path = into / key
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("wb") as f:
+                    while chunk := await answer["Body"].read(MiB):
+                        f.write(chunk)
+
+        await asyncio.gather(*(one(key) for key in keys))
+
+
+def _service(workdir: Path) -> ServeProcess:
+    return ServeProcess(workdir / f"serve-{time.monotonic_ns()}", "--job-delay", JOB_DELAY)
+
+
+def _push(svc: ServeProcess, workdir: Path, *args: str) -> tuple[float, int]:
+    journal = workdir / f"journal-{time.monotonic_ns()}.sqlite"
+    m = _measured(["bulkpin", "push", "--profile", str(svc.profile_path), "--json",
+                   "--concurrency", str(CONCURRENCY), "--journal", str(journal), *args],
+                  workdir)
+    if m.summary.get("exit_status", 0) != 0:
+        raise RuntimeError(f"push failed: {m.summary}")
+    return m.seconds, m.maxrss_kib
+
+
+def _s3_args(url: str) -> list[str]:
+    return ["--s3-endpoint-url", url, "--s3-path-style"]
+
+
+def _streamed(url: str, workdir: Path, bucket: str) -> tuple[float, int]:
+    with _service(workdir).start() as svc:
+        return _push(svc, workdir, f"s3://{bucket}", *_s3_args(url))
+
+
+def _copied(url: str, workdir: Path, bucket: str) -> float:
+    copy = workdir / f"copy-{time.monotonic_ns()}"
+    copy.mkdir()
+    try:
+        with _service(workdir).start() as svc:
+            start = time.perf_counter()
+            asyncio.run(_download(url, bucket, copy))
+            downloaded = time.perf_counter() - start
+            pushed, _ = _push(svc, workdir, str(copy))
+        return downloaded + pushed
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+
+
+def run(ctx: Context) -> list[Result]:
+    """Throughput ratio and peak RSS rows."""
+    sizes = [MiB] * 4 if ctx.smoke else [16 * MiB] * 16
+    big = 32 * MiB if ctx.smoke else 1024 * MiB
+    ratio_target = 1.5
+    # The benchmark's own AWS settings (restored afterwards); ~/.aws is never read.
+    with pytest.MonkeyPatch.context() as mp:
+        isolate_aws(mp, ctx.workdir / "aws-home")
+        with MotoServer(ctx.workdir / "moto") as moto:
+            asyncio.run(_fill(moto.url, BUCKET, sizes))
+            asyncio.run(_fill(moto.url, "one-big", [big]))
+            rows = [_ratio(ctx, moto.url, "loopback", sizes, None)]
+            with ChaosProxy(moto.url) as proxy:
+                proxy.set_fault(Fault("slow", rate=LINK_RATE))
+                rows.append(_ratio(ctx, proxy.url, f"{LINK_RATE // MiB} MiB/s per connection",
+                                   sizes, ratio_target))
+            _, rss_kib = _streamed(moto.url, ctx.workdir, "one-big")
+    return [
+        *rows,
+        Result("s3_push", f"client peak RSS, bucket with one {big // MiB} MiB object",
+               rss_kib / 1024, "MiB", "< 128", None if ctx.smoke else rss_kib < 128 * 1024),
+    ]
+
+
+def _ratio(ctx: Context, url: str, link: str, sizes: list[int], target: float | None) -> Result:
+    """Download-then-push time over streamed time, interleaved ``ctx.repeats`` times."""
+    streamed: list[float] = []
+    copied: list[float] = []
+    for _ in range(ctx.repeats):
+        streamed.append(_streamed(url, ctx.workdir, BUCKET)[0])
+        copied.append(_copied(url, ctx.workdir, BUCKET))
+    s_med, c_med = statistics.median(streamed), statistics.median(copied)
+    ratio = c_med / s_med
+    label = f"{len(sizes)} x {sizes[0] // MiB} MiB, {link}"
+    ok = None if ctx.smoke or target is None else ratio >= target
+    return Result("s3_push", f"bucket ({label}) -> Decoo: download-then-push / streamed time",
+                  ratio, "x", f">= {target}" if target else "", ok,
+                  {"streamed_s": streamed, "copied_s": copied,
+                   "streamed_mib_s": sum(sizes) / MiB / s_med})

@@ -1,0 +1,279 @@
+"""The ``pinFile`` body read from an async byte stream instead of a file.
+
+An S3 object or an HTTP URL is streamed straight into the multipart body, so
+its bytes cross the machine once and never touch its disk. The parts and their
+order are :mod:`.multipart`'s (``file``, ``decooMetadata``, ``cid``,
+``secret``); what differs is where the file part's bytes come from:
+
+- **a reader**, opened afresh for each attempt by the caller's ``opener`` (an
+  async context manager yielding anything with ``read(n)``): a retried upload
+  starts the object again from its source, since the bytes already sent are
+  gone;
+- **the length**: exact ``Content-Length`` when the size is known in advance
+  (an S3 listing, an HTTP ``Content-Length``); a chunked request when it is not,
+  because a length promised and then missed would corrupt the request;
+- **the CID** is always computed from the bytes as they are sent, even when
+  the caller already knows it (a small object hashed first): if the two
+  disagree, or two attempts read different bytes, or the reader ends short of
+  the size promised, the request is abandoned before its ``cid`` part, so
+  nothing is pinned under a CID that is not the bytes sent.
+
+Memory is two chunks (one being hashed and sent, the next being read) plus the
+socket's and the reader's buffers, whatever the object's size. Errors raised by
+the reader (a source's own classes) are kept in :attr:`StreamBody.error` and
+re-raised by the client instead of the connection error aiohttp would make of
+them; the source has retried already, so they are not retried per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from typing import Protocol
+
+import aiohttp
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.payload import Payload
+
+from ..unixfs import DEFAULT_PROFILE, CidProfile, FileBuilder
+from .errors import DecooError, FileChangedError, TransportError, WriteTimeout
+from .multipart import DEFAULT_CHUNK_SIZE, MultipartUpload, ProgressCallback
+
+__all__ = ["ByteReader", "ReaderOpener", "StreamBody", "StreamUpload"]
+
+
+class ByteReader(Protocol):
+    """What a body reads from: ``read(n)`` gives up to ``n`` bytes, ``b""`` at the end."""
+
+    async def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes; ``b""`` only once the stream is over (and proved whole)."""
+
+
+#: Opens the stream again, from its first byte, for one attempt.
+ReaderOpener = Callable[[], AbstractAsyncContextManager[ByteReader]]
+
+
+class StreamUpload:
+    """One stream's upload, from which each attempt draws a fresh :class:`StreamBody`.
+
+    ``size`` is the number of bytes the stream must have (None: unknown, sent
+    chunked). ``filename`` names the file part (the service's fallback name);
+    ``name`` goes into ``decooMetadata``. ``cid``, if given, is what the bytes
+    must hash to.
+    """
+
+    def __init__(
+        self,
+        opener: ReaderOpener,
+        *,
+        size: int | None,
+        filename: str,
+        sign: Callable[[str], str],
+        secret_length: int,
+        cid: str | None = None,
+        name: str | None = None,
+        profile: CidProfile = DEFAULT_PROFILE,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        on_progress: ProgressCallback | None = None,
+        stall_timeout: float | None = None,
+    ) -> None:
+        if chunk_size <= 0:
+            raise ValueError("chunk_size must be positive")
+        if size is not None and size < 0:
+            raise ValueError("size must not be negative")
+        self._opener = opener
+        # The parts around the file, their names and lengths, are a file
+        # upload's: one definition of the form. Its path only names the part.
+        self.parts = MultipartUpload(
+            filename or "file", sign=sign, secret_length=secret_length, cid=cid,
+            name=name, profile=profile,
+        )
+        self.profile = profile
+        self.cid = cid
+        self.chunk_size = chunk_size
+        self.on_progress = on_progress
+        self.stall_timeout = stall_timeout
+        #: Bytes the stream has: as promised, or as the first complete attempt read.
+        self.size = size
+        self.promised = size is not None
+        self.attempts = 0
+        #: The CID the first complete read computed.
+        self.computed_cid: str | None = None
+
+    @property
+    def known_cid(self) -> str | None:
+        """The CID given, or the one computed by an attempt that read the whole stream."""
+        return self.cid if self.cid is not None else self.computed_cid
+
+    async def open(self) -> StreamBody:
+        """Open the stream for one attempt; the source's errors propagate as they are."""
+        stack = AsyncExitStack()
+        try:
+            reader = await stack.enter_async_context(self._opener())
+        except BaseException:
+            await stack.aclose()
+            raise
+        self.attempts += 1
+        return StreamBody(self, reader, stack, self.attempts)
+
+    def check_cid(self, cid: str) -> None:
+        """Raise :class:`FileChangedError` unless ``cid`` agrees with earlier knowledge."""
+        for earlier, what in ((self.cid, "the CID it was hashed to first"),
+                              (self.computed_cid, "what an earlier attempt read")):
+            if earlier is not None and cid != earlier:
+                raise FileChangedError(
+                    f"{self.parts.filename}: the bytes read hash to {cid}, not {earlier}"
+                    f" ({what}): the source changed", operation="pinFile",
+                )
+        self.computed_cid = cid
+
+
+class StreamBody(Payload):
+    """One attempt's request body; ``size`` is None (chunked) when the length is unknown.
+
+    :attr:`complete`, :attr:`sent`, :attr:`cid` and :attr:`error` mean what
+    they mean on :class:`~.multipart.UploadBody`.
+    """
+
+    def __init__(
+        self, upload: StreamUpload, reader: ByteReader, stack: AsyncExitStack, attempt: int
+    ) -> None:
+        self._upload = upload
+        self._reader = reader
+        self._stack = stack
+        self.attempt = attempt
+        self._boundary = f"bulkpin-{uuid.uuid4().hex}"
+        self._head_bytes = upload.parts._head(self._boundary)
+        super().__init__(None, content_type=f"multipart/form-data; boundary={self._boundary}")
+        self._size = (
+            len(self._head_bytes) + upload.size + upload.parts._trailer_length(self._boundary)
+            if upload.promised and upload.size is not None else None
+        )
+        self.complete = False
+        self.sent = 0
+        self.cid: str | None = None
+        self.error: BaseException | None = None
+        self._eof = False
+        self._reading: asyncio.Task[bytes] | None = None
+        self._closed = False
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        """Not available: the body is a stream, produced once."""
+        raise TypeError("a streamed upload body cannot be decoded")
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        """Stream the body; called by aiohttp once per request."""
+        await self.write_with_length(writer, None)
+
+    async def write_with_length(
+        self, writer: AbstractStreamWriter, content_length: int | None
+    ) -> None:
+        """Stream the body, keeping our own errors (and the source's) from aiohttp's wrapping."""
+        try:
+            await self._produce(writer)
+        except (OSError, aiohttp.ClientError, asyncio.CancelledError):
+            raise  # the connection to the service: aiohttp reports it
+        except BaseException as exc:
+            if self.error is None:
+                self.error = exc
+            raise
+
+    async def _send(self, writer: AbstractStreamWriter, data: bytes) -> None:
+        timeout = self._upload.stall_timeout
+        try:
+            async with asyncio.timeout(timeout):
+                await writer.write(data)
+        except TimeoutError:
+            self.error = WriteTimeout(
+                f"the service accepted none of the request body for {timeout:g} s"
+            )
+            raise
+
+    async def _fill(self) -> bytes:
+        """The next chunk: up to ``chunk_size`` bytes, ``b""`` at the end of the stream."""
+        want = self._upload.chunk_size
+        pieces: list[bytes] = []
+        got = 0
+        while got < want and not self._eof:
+            try:
+                piece = await self._reader.read(want - got)
+            except (DecooError, asyncio.CancelledError):
+                raise
+            except Exception as exc:
+                # A reader that leaked its transport's error: the source failed,
+                # not the connection to the service.
+                raise TransportError(f"the source failed: {exc}") from exc
+            if not piece:
+                self._eof = True
+            pieces.append(piece)
+            got += len(piece)
+        return b"".join(pieces)
+
+    async def _produce(self, writer: AbstractStreamWriter) -> None:
+        upload = self._upload
+        builder = FileBuilder(upload.profile)
+        loop = asyncio.get_running_loop()
+        await self._send(writer, self._head_bytes)
+        total = 0
+        self._reading = asyncio.ensure_future(self._fill())
+        while chunk := await self._reading:
+            total += len(chunk)
+            if upload.promised and upload.size is not None and total > upload.size:
+                raise FileChangedError(f"{upload.parts.filename}: more than the {upload.size}"
+                                       " bytes listed", operation="pinFile")
+            # The next chunk arrives from the source while this one is hashed
+            # (in a thread: hashlib releases the GIL) and sent.
+            self._reading = asyncio.ensure_future(self._fill())
+            hashing = loop.run_in_executor(None, builder.update, chunk)
+            try:
+                await self._send(writer, chunk)
+            finally:
+                await hashing
+            self.sent += len(chunk)
+            if upload.on_progress is not None:
+                upload.on_progress(len(chunk))
+        self._reading = None
+        if upload.size is not None and total != upload.size:
+            raise FileChangedError(
+                f"{upload.parts.filename}: {total} bytes read, {upload.size} expected",
+                operation="pinFile",
+            )
+        cid = builder.finish().cid
+        upload.check_cid(cid)
+        upload.size = total
+        self.cid = cid
+        parts = upload.parts
+        secret = parts._sign(cid)
+        trailer = parts._trailer(self._boundary, cid, secret)
+        if len(trailer) != parts._trailer_length(self._boundary):
+            raise AssertionError("the cid and secret parts differ from the length promised")
+        await self._send(writer, trailer)
+        self.complete = True
+
+    async def aclose(self) -> None:
+        """Stop a read still running, then close the reader. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        reading, self._reading = self._reading, None
+        if reading is not None and not reading.done():
+            reading.cancel()
+        if reading is not None:
+            # Waited for, not awaited: its own error (or cancellation) was
+            # already reported, or does not matter once the attempt is over.
+            await asyncio.wait([reading])
+            if not reading.cancelled():
+                reading.exception()
+        await self._stack.aclose()
+
+    def rewind_progress(self) -> None:
+        """Report the negative of what this attempt sent (it failed)."""
+        if self.sent and self._upload.on_progress is not None:
+            self._upload.on_progress(-self.sent)
+        self.sent = 0
+
+    def describe_error(self) -> DecooError | None:
+        """The error this body raised, if it is one of ours or the source's."""
+        return self.error if isinstance(self.error, DecooError) else None

@@ -1,0 +1,225 @@
+"""``push`` of remote sources (``s3://`` buckets, ``--urls`` lists), wired as DESIGN.md draws it.
+
+::
+
+    listings ─▶ journal check ─▶ read+hash+upload workers ─▶ job poller ─▶ manifest
+    (remote_listing)  (remote_plan)         (remote)            (poll)     (manifest)
+
+The same shape as :mod:`.pipeline` for local PATHs, and the same journal,
+account index, poller, accounting and manifest: one task group owns the
+listing, the planner, the workers, the poller and the progress ticker, every
+stage joined to the next by a bounded stream. What differs is where bytes
+come from: each object streams from its source into ``pinFile``, and nothing
+is written to the local disk but the journal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
+
+from ..client import DecooClient, DecooError, Fate, classify_item
+from ..destination import Destination
+from .account_index import AccountIndex, ListingCost
+from .accounting import Accounting
+from .errors import ExitStatus, JournalError, RunAborted
+from .events import NoticeEvent, ProgressEvent, PushEvent
+from .journal import Journal
+from .journal_lookup import default_journal_path
+from .manifest import write_manifest
+from .options import PushOptions
+from .pacing import Outage
+from .pipeline import PROGRESS_INTERVAL
+from .poll import Poller, PollSchedule
+from .remote import RemoteUploader
+from .remote_listing import Listed, RemoteSpec, list_remote
+from .remote_plan import RemotePlanner
+from .remote_read import RemoteItem, RemoteSources
+from .summary import PushSummary
+
+__all__ = ["push_remote"]
+
+#: Manifest root rows of remote sources say why they have no root CID.
+NO_ROOT_CID = "no directory CID is computed for a remote source"
+
+
+class _RemoteRun:
+    """The stages of one remote push and what they share."""
+
+    def __init__(self, spec: RemoteSpec, options: PushOptions, journal: Journal,
+                 sources: RemoteSources, client: DecooClient | None,
+                 emit: Callable[[PushEvent], None], stop: anyio.Event,
+                 index: AccountIndex | None, root_ids: list[int]) -> None:
+        self.spec, self.options, self.journal, self.stop = spec, options, journal, stop
+        self.sources = sources
+        self.root_ids = root_ids
+        self.acct = Accounting(emit)
+        self.emit = emit
+        self.planner = RemotePlanner(options, journal, self.acct, stop, index, root_ids,
+                                     whole_listing=spec.keys is None)
+        self.uploader = RemoteUploader(
+            options, journal, client, self.acct,
+            hash_limiter=anyio.CapacityLimiter(options.hash_workers),
+            outage=Outage(options.patience), index=index,
+        )
+        self.uploader.sources = sources
+        self.poller = Poller(client, journal, self.acct, wait_timeout=options.wait_timeout) \
+            if client is not None else None
+        self.uploads_done = anyio.Event()
+        self.aborted: RunAborted | None = None
+        self.poll_timed_out = False
+
+    async def uploads(self, work: MemoryObjectReceiveStream[RemoteItem]) -> None:
+        async def worker(items: MemoryObjectReceiveStream[RemoteItem]) -> None:
+            async with items:
+                async for item in items:
+                    await self.uploader.handle_remote(item)
+                    self.journal.commit_if_due()
+
+        try:
+            async with anyio.create_task_group() as tg:
+                for _ in range(self.options.concurrency):
+                    tg.start_soon(worker, work.clone())
+                work.close()
+        finally:
+            self.uploads_done.set()
+
+    async def poll(self) -> None:
+        assert self.poller is not None
+        opts = self.options
+        schedule = PollSchedule(opts.wait, opts.wait_timeout, opts.poll_interval,
+                                opts.poll_max_interval)
+        self.poll_timed_out = await self.poller.follow(
+            schedule, patience=opts.patience, uploads_done=self.uploads_done,
+            stop=self.stop, on_error=lambda m: self.emit(NoticeEvent(m, "warning")),
+        )
+
+    async def tick(self) -> None:
+        while True:
+            self.emit(ProgressEvent(self.acct.snapshot()))
+            await anyio.sleep(PROGRESS_INTERVAL)
+
+    async def main(self) -> None:
+        listed_send, listed_receive = anyio.create_memory_object_stream[Listed](256)
+        work_send, work_receive = anyio.create_memory_object_stream[RemoteItem](
+            self.options.concurrency * 2
+        )
+        async with anyio.create_task_group() as outer:
+            outer.start_soon(self.tick)
+            try:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(list_remote, self.spec, self.root_ids,
+                                  self.options.selection, self.sources.s3, listed_send)
+                    tg.start_soon(self.planner.run, listed_receive, work_send)
+                    tg.start_soon(self.uploads, work_receive)
+                    if self.poller is not None:
+                        tg.start_soon(self.poll)
+            except BaseExceptionGroup as group:
+                self.aborted = _aborted(group)
+            except RunAborted as exc:
+                self.aborted = exc
+            finally:
+                outer.cancel_scope.cancel()
+
+    def ending(self, counts: dict[str, int]) -> tuple[ExitStatus, str]:
+        if self.aborted is not None:
+            return self.aborted.exit_status, str(self.aborted)
+        if self.stop.is_set():
+            return ExitStatus.INTERRUPTED, "interrupted"
+        if self.poll_timed_out:
+            return ExitStatus.INTERRUPTED, (f"jobs still not final after waiting"
+                                            f" {self.options.wait_timeout:g} s with no progress")
+        if counts["failed"]:
+            return ExitStatus.FAILED, f"{counts['failed']} object(s) failed"
+        return ExitStatus.OK, "done"
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return out
+
+
+def _aborted(group: BaseExceptionGroup[BaseException]) -> RunAborted:
+    """The error that ended the run: a stop the workers decided, else what a stage raised."""
+    leaves = _leaves(group)
+    for leaf in leaves:
+        if isinstance(leaf, RunAborted):
+            return leaf
+    for leaf in leaves:
+        if isinstance(leaf, JournalError):
+            raise leaf
+    # A listing that failed for good (no such bucket, refused credentials...).
+    for leaf in leaves:
+        if isinstance(leaf, DecooError):
+            verdict = classify_item(leaf)
+            status = ExitStatus.USAGE if verdict.fate is Fate.STOP_RUN else ExitStatus.INTERRUPTED
+            return RunAborted(f"the listing failed: {verdict.reason}", status)
+    raise group
+
+
+async def _account_index(journal: Journal, client: DecooClient | None, options: PushOptions,
+                         emit: Callable[[PushEvent], None]
+                         ) -> tuple[AccountIndex | None, ListingCost | None]:
+    if client is None or not options.list_account or options.dry_run:
+        return None, None
+    index = AccountIndex(journal)
+    listing = await index.refresh_patiently(
+        client, options.patience, lambda m: emit(NoticeEvent(m, "warning")))
+    emit(NoticeEvent(listing.describe()))
+    return index, listing
+
+
+async def push_remote(
+    spec: RemoteSpec,
+    options: PushOptions,
+    sources: RemoteSources,
+    *,
+    client: DecooClient | None = None,
+    on_event: Callable[[PushEvent], None] | None = None,
+    stop: anyio.Event | None = None,
+) -> PushSummary:
+    """Pin every object ``spec`` names, streamed from ``sources`` through ``client``.
+
+    ``sources`` and ``client`` must be open; ``client`` may be None only for a
+    dry run. Events, ``stop`` and the summary are those of
+    :func:`~.pipeline.push`; the manifest names each object by its URL.
+    """
+    if client is None and not options.dry_run:
+        raise ValueError("push needs an open DecooClient unless it is a dry run")
+    emit = on_event or (lambda event: None)
+    stop = stop or anyio.Event()
+    roots = spec.root_keys()
+    destination = Destination.of(client.credentials) if client is not None else None
+    journal_path = options.journal or default_journal_path(roots, options, destination)
+    try:
+        journal = Journal(journal_path, profile_name=options.profile.name,
+                          destination=destination)
+    except JournalError as exc:
+        raise RunAborted(str(exc), ExitStatus.USAGE) from exc
+    with journal:
+        run_id = journal.begin_run()
+        index, listing = await _account_index(journal, client, options, emit)
+        root_ids = [journal.root_id(key) for key in roots]
+        for root in root_ids:
+            journal.set_root_cid(root, None, NO_ROOT_CID)
+        run = _RemoteRun(spec, options, journal, sources, client, emit, stop, index, root_ids)
+        try:
+            await run.main()
+        finally:
+            journal.commit()
+        counts = journal.counts()
+        if options.manifest is not None:
+            write_manifest(journal, options.manifest)
+        status, reason = run.ending(counts)
+        journal.end_run(run_id, reason)
+        return PushSummary(
+            exit_status=status, reason=reason, snapshot=run.acct.snapshot(), counts=counts,
+            journal=journal_path, manifest=options.manifest, failures=journal.failures(),
+            poll_requests=run.poller.requests if run.poller else 0,
+            poll_rounds=run.poller.rounds if run.poller else 0,
+            listing=listing, destination=destination,
+        )
