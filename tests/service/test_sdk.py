@@ -26,12 +26,21 @@ SDK_DIR = Path(__file__).resolve().parents[1] / "sdk"
 
 
 @pytest.fixture
-def sdk_cache(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Where the SDK's packages are installed, kept between runs (npm is slow)."""
-    cache = request.config.cache
-    assert cache is not None, "the SDK test needs pytest's cache provider"
-    monkeypatch.setenv("npm_config_cache", str(cache.mkdir("npm")))
-    return Path(os.environ.get("BULKPIN_SDK_CACHE", cache.mkdir("bulkpin-sdk-test")))
+def sdk_cache(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+              tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the SDK's packages are installed, kept between runs (npm is slow).
+
+    In pytest's cache when it is on; with ``-p no:cacheprovider``, in the run's
+    temporary directory (installed again each run, never in the real home).
+    """
+    cache = getattr(request.config, "cache", None)
+    if cache is None:
+        base = tmp_path_factory.mktemp("sdk-cache")
+        npm, sdk = base / "npm", base / "bulkpin-sdk-test"
+    else:
+        npm, sdk = cache.mkdir("npm"), cache.mkdir("bulkpin-sdk-test")
+    monkeypatch.setenv("npm_config_cache", str(npm))
+    return Path(os.environ.get("BULKPIN_SDK_CACHE", sdk))
 
 
 def _installed(cache: Path) -> Path:

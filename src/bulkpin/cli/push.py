@@ -244,7 +244,8 @@ def push_command(
             manifest_format(manifest)
     except (SelectionError, ManifestError) as exc:
         raise click.UsageError(str(exc)) from exc
-    _fail_fast(paths, manifest)
+    # s3:// locations are checked by the remote sources, with one listing request.
+    _fail_fast(() if remote.applies(paths) else paths, manifest)
     options = PushOptions(
         profile=build_profile(cid_profile, chunk_size, max_links, raw_leaves, cid_version),
         selection=selection, hidden=hidden, follow_symlinks=follow_symlinks,

@@ -49,6 +49,7 @@ class RoundResult:
 
     requests: int
     pinned: int
+    #: Jobs newly seen failed in this round (not those already known failed).
     failed: int
     waiting: int
     missing: int
@@ -88,6 +89,9 @@ class Poller:
         self.rounds = 0
         # When each waiting CID was first seen with no job at all.
         self._missing_since: dict[str, float] = {}
+        # CIDs whose job was already seen failed: a failed job seen again is no
+        # news, and counting it as progress kept the rounds from backing off.
+        self._seen_failed: set[str] = set()
 
     async def _collect(self, status: JobStatus, wanted: set[str], found: dict[str, PinJob],
                        stop_when_done: bool) -> None:
@@ -146,7 +150,9 @@ class Poller:
             changed = self.journal.set_job_status(cid, job.status.value, job.id, error)
             if job.status is JobStatus.PINNED:
                 pinned_n += changed
-            elif job.status is JobStatus.FAILED:
+                self._seen_failed.discard(cid)
+            elif job.status is JobStatus.FAILED and cid not in self._seen_failed:
+                self._seen_failed.add(cid)
                 failed_n += 1
         # Jobs failed for longer than the patience, and uploads the service never
         # made a job for, end failed; both stay revivable by a later pinned job.

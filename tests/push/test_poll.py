@@ -1,0 +1,40 @@
+"""The poller's rounds against a real ``bulkpin serve`` (no mock of the HTTP layer)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import pytest
+
+from bulkpin.client import DecooClient, load_credentials
+from bulkpin.fs import FileIdentity
+from bulkpin.push import Accounting, Journal, Poller
+from bulkpin.service import ServeProcess
+from bulkpin.unixfs import hash_bytes
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_failed_job_seen_again_is_not_progress(
+    service_factory: Callable[..., ServeProcess], tmp_path: Path
+) -> None:
+    # pinByHash of content the service does not hold fails after --fetch-timeout.
+    svc = service_factory("--fetch-timeout", "0.2")
+    cid = hash_bytes(b"content nobody has").cid
+    with Journal(tmp_path / "j.sqlite", profile_name="unixfs-v0-2015") as journal:
+        record = journal.discover(b"/x/f", b"x/f", journal.root_id(b"/x"),
+                                  FileIdentity(18, 1, 1))
+        async with DecooClient(load_credentials(profile=svc.profile_path, env={})) as client:
+            job = await client.pin_by_hash(cid)
+            journal.mark_uploaded(record.id, cid, job.job_id)
+            while (await client.pin_jobs_page(pin_hash=cid)).jobs[0].status.value != "failed":
+                await anyio.sleep(0.05)  # noqa: ASYNC110 - polling the service, not an event
+            poller = Poller(client, journal, Accounting(), wait_timeout=600)
+            first = await poller.poll_once()
+            second = await poller.poll_once()
+    assert first.failed == 1
+    # The same failed job again: no news, so the schedule may back off.
+    assert second.failed == 0
+    assert second.waiting == 1  # still revivable: failed is not final before the timeout
