@@ -30,7 +30,7 @@ async def test_a_failed_job_seen_again_is_not_progress(
             job = await client.pin_by_hash(cid)
             journal.mark_uploaded(record.id, cid, job.job_id)
             while (await client.pin_jobs_page(pin_hash=cid)).jobs[0].status.value != "failed":
-                await anyio.sleep(0.05)  # noqa: ASYNC110 - polling the service, not an event
+                await anyio.sleep(0.05)
             poller = Poller(client, journal, Accounting(), wait_timeout=600)
             first = await poller.poll_once()
             second = await poller.poll_once()
