@@ -14,6 +14,7 @@ first page. The account index is refreshed first (as ``push`` does).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
@@ -24,6 +25,7 @@ from ..push.account_index import AccountIndex, ListingCost
 from ..push.errors import ExitStatus, JournalError, RunAborted
 from ..push.pacing import Outage
 from ..push.poll import Poller, PollSchedule
+from ..push.stages import run_stages, worker_pool
 from ..sources import PinSource
 from .accounting import PinAccounting
 from .events import MigrateEvent, NoticeEvent, PinProgress
@@ -41,6 +43,10 @@ __all__ = ["PinSummary", "migrate"]
 
 #: Seconds between progress events.
 PROGRESS_INTERVAL = 0.5
+
+
+#: Seconds pinByHash requests in flight may take to finish once a stop is asked.
+REQUEST_GRACE = 20.0
 
 
 class _Run:
@@ -70,20 +76,20 @@ class _Run:
     async def requests(self, work: MemoryObjectReceiveStream[WorkItem]) -> None:
         """The request workers; marks the requests done when the last one ends."""
 
-        async def worker(items: MemoryObjectReceiveStream[WorkItem]) -> None:
-            async with items:
-                async for item in items:
-                    if self.stop.is_set():
-                        return  # no new request starts; the journal keeps the rest
-                    if self.requester is not None:
-                        await self.requester.handle(item)
-                    self.journal.commit_if_due()
+        async def request(item: WorkItem) -> None:
+            if self.requester is not None:  # a dry run requests nothing
+                await self.requester.handle(item)
 
         try:
-            async with anyio.create_task_group() as tg:
-                for _ in range(self.options.concurrency):
-                    tg.start_soon(worker, work.clone())
-                work.close()
+            await worker_pool(
+                work, request, concurrency=self.options.concurrency, stop=self.stop,
+                # pinByHash requests are small: in flight at a stop, they are let finish.
+                grace=REQUEST_GRACE, in_flight=lambda: self.acct.in_flight,
+                on_abandon=lambda n: self.emit(NoticeEvent(
+                    f"{n} request(s) still in flight after {REQUEST_GRACE:g} s: abandoned;"
+                    " the next run checks them first", "warning")),
+                after_each=self.journal.commit_if_due,
+            )
         finally:
             self.requests_done.set()
 
@@ -107,33 +113,11 @@ class _Run:
 
 async def _main(run: _Run) -> None:
     send, receive = anyio.create_memory_object_stream[WorkItem](run.options.concurrency * 2)
-    async with anyio.create_task_group() as outer:
-        outer.start_soon(run.tick)
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(run.lister.run, send)
-                tg.start_soon(run.requests, receive)
-                if run.poller is not None:
-                    tg.start_soon(run.poll)
-        except RunAborted as exc:
-            run.aborted = exc
-        except BaseExceptionGroup as group:
-            aborted = group.subgroup(RunAborted)
-            if aborted is None:
-                broken = group.subgroup(JournalError)
-                if broken is not None:
-                    raise _leaf(broken) from None
-                raise
-            leaf = _leaf(aborted)
-            assert isinstance(leaf, RunAborted)
-            run.aborted = leaf
-        finally:
-            outer.cancel_scope.cancel()
-
-
-def _leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    first = group.exceptions[0]
-    return _leaf(first) if isinstance(first, BaseExceptionGroup) else first
+    run.aborted = await run_stages(
+        [partial(run.lister.run, send), partial(run.requests, receive),
+         *([run.poll] if run.poller is not None else [])],
+        run.tick,
+    )
 
 
 def _ending(run: _Run, counts: dict[str, int]) -> tuple[ExitStatus, str]:

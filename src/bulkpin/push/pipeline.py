@@ -15,6 +15,7 @@ as soon as the walk finds the first file. What each stage does is in its module.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -23,13 +24,14 @@ from ..client import DecooClient
 from ..fs import Candidate, batched
 from .account_index import AccountIndex
 from .accounting import Accounting
-from .errors import JournalError, RunAborted
+from .errors import RunAborted
 from .events import NoticeEvent, ProgressEvent, PushEvent
 from .journal import Journal
 from .options import PushOptions
 from .pacing import Outage
 from .plan import Planner
 from .poll import Poller, PollSchedule
+from .stages import run_stages, worker_pool
 from .upload import Uploader, WorkItem
 
 __all__ = ["Pipeline", "run_pipeline"]
@@ -88,37 +90,21 @@ class Pipeline:
         been sent, so the next run checks them before sending again).
         """
 
-        async def worker(items: MemoryObjectReceiveStream[WorkItem]) -> None:
-            async with items:
-                async for item in items:
-                    if self.stop.is_set():
-                        return
-                    await self.uploader.handle(item)
-                    self.journal.commit_if_due()
-
-        in_flight = anyio.CancelScope()
         try:
-            async with anyio.create_task_group() as watch:
-                watch.start_soon(self._grace, in_flight)
-                with in_flight:
-                    async with anyio.create_task_group() as tg:
-                        for _ in range(self.options.concurrency):
-                            tg.start_soon(worker, work.clone())
-                        work.close()
-                watch.cancel_scope.cancel()
+            await worker_pool(
+                work, self.uploader.handle, concurrency=self.options.concurrency,
+                stop=self.stop, grace=self.options.grace,
+                in_flight=lambda: self.acct.in_flight, on_abandon=self._abandoned,
+                after_each=self.journal.commit_if_due,
+            )
         finally:
             self.uploads_done.set()
 
-    async def _grace(self, in_flight: anyio.CancelScope) -> None:
-        await self.stop.wait()
-        await anyio.sleep(self.options.grace)
-        if self.acct.in_flight:
-            self.emit(NoticeEvent(
-                f"{self.acct.in_flight} upload(s) still in flight after --grace"
-                f" {self.options.grace:g} s: abandoned; the next run checks them first",
-                "warning",
-            ))
-        in_flight.cancel()
+    def _abandoned(self, n: int) -> None:
+        self.emit(NoticeEvent(
+            f"{n} upload(s) still in flight after --grace {self.options.grace:g} s:"
+            " abandoned; the next run checks them first", "warning",
+        ))
 
     async def poll(self) -> None:
         """Follow jobs while uploads run, then until they are final (if waiting)."""
@@ -144,34 +130,10 @@ async def run_pipeline(run: Pipeline, candidates: Iterable[Candidate]) -> None:
     work_send, work_receive = anyio.create_memory_object_stream[WorkItem](
         run.options.concurrency * 2
     )
-    async with anyio.create_task_group() as outer:
-        outer.start_soon(run.tick)
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(run.walk, cand_send, candidates)
-                tg.start_soon(run.planner.run, cand_receive, work_send)
-                tg.start_soon(run.uploads, work_receive)
-                if run.poller is not None:
-                    tg.start_soon(run.poll)
-        except RunAborted as exc:
-            run.aborted = exc
-        except BaseExceptionGroup as group:
-            aborted = group.subgroup(RunAborted)
-            if aborted is None:
-                # A journal that cannot be written (disk full...) ends the run; the
-                # broken streams that come with it are only its consequence.
-                broken = group.subgroup(JournalError)
-                if broken is not None:
-                    raise _leaf(broken) from None
-                raise
-            # Uploads run in a nested task group: its RunAborted arrives group in group.
-            leaf = _leaf(aborted)
-            assert isinstance(leaf, RunAborted)
-            run.aborted = leaf
-        finally:
-            outer.cancel_scope.cancel()
-
-
-def _leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    first = group.exceptions[0]
-    return _leaf(first) if isinstance(first, BaseExceptionGroup) else first
+    run.aborted = await run_stages(
+        [partial(run.walk, cand_send, candidates),
+         partial(run.planner.run, cand_receive, work_send),
+         partial(run.uploads, work_receive),
+         *([run.poll] if run.poller is not None else [])],
+        run.tick,
+    )

@@ -16,9 +16,10 @@ is written to the local disk but the journal.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..client import DecooClient, DecooError, Fate, classify_item
 from ..destination import Destination
@@ -37,6 +38,7 @@ from .remote import RemoteUploader
 from .remote_listing import Listed, RemoteSpec, list_remote
 from .remote_plan import RemotePlanner
 from .remote_read import RemoteItem, RemoteSources
+from .stages import run_stages, worker_pool
 from .summary import PushSummary
 
 __all__ = ["push_remote"]
@@ -72,19 +74,33 @@ class _RemoteRun:
         self.poll_timed_out = False
 
     async def uploads(self, work: MemoryObjectReceiveStream[RemoteItem]) -> None:
-        async def worker(items: MemoryObjectReceiveStream[RemoteItem]) -> None:
-            async with items:
-                async for item in items:
-                    await self.uploader.handle_remote(item)
-                    self.journal.commit_if_due()
-
         try:
-            async with anyio.create_task_group() as tg:
-                for _ in range(self.options.concurrency):
-                    tg.start_soon(worker, work.clone())
-                work.close()
+            await worker_pool(
+                work, self.uploader.handle_remote, concurrency=self.options.concurrency,
+                stop=self.stop, grace=self.options.grace,
+                in_flight=lambda: self.acct.in_flight, on_abandon=self._abandoned,
+                after_each=self.journal.commit_if_due,
+            )
         finally:
             self.uploads_done.set()
+
+    def _abandoned(self, n: int) -> None:
+        self.emit(NoticeEvent(
+            f"{n} upload(s) still in flight after --grace {self.options.grace:g} s:"
+            " abandoned; the next run checks them first", "warning",
+        ))
+
+    async def list_objects(self, send: MemoryObjectSendStream[Listed]) -> None:
+        """The listing stage; a listing that fails for good ends the run."""
+        try:
+            await list_remote(self.spec, self.root_ids, self.options.selection,
+                              self.sources.s3, send)
+        except DecooError as exc:
+            # No such bucket, refused credentials...: no object can be read.
+            verdict = classify_item(exc)
+            status = ExitStatus.USAGE if verdict.fate is Fate.STOP_RUN else \
+                ExitStatus.INTERRUPTED
+            raise RunAborted(f"the listing failed: {verdict.reason}", status) from exc
 
     async def poll(self) -> None:
         assert self.poller is not None
@@ -106,22 +122,13 @@ class _RemoteRun:
         work_send, work_receive = anyio.create_memory_object_stream[RemoteItem](
             self.options.concurrency * 2
         )
-        async with anyio.create_task_group() as outer:
-            outer.start_soon(self.tick)
-            try:
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(list_remote, self.spec, self.root_ids,
-                                  self.options.selection, self.sources.s3, listed_send)
-                    tg.start_soon(self.planner.run, listed_receive, work_send)
-                    tg.start_soon(self.uploads, work_receive)
-                    if self.poller is not None:
-                        tg.start_soon(self.poll)
-            except BaseExceptionGroup as group:
-                self.aborted = _aborted(group)
-            except RunAborted as exc:
-                self.aborted = exc
-            finally:
-                outer.cancel_scope.cancel()
+        self.aborted = await run_stages(
+            [partial(self.list_objects, listed_send),
+             partial(self.planner.run, listed_receive, work_send),
+             partial(self.uploads, work_receive),
+             *([self.poll] if self.poller is not None else [])],
+            self.tick,
+        )
 
     def ending(self, counts: dict[str, int]) -> tuple[ExitStatus, str]:
         if self.aborted is not None:
@@ -134,31 +141,6 @@ class _RemoteRun:
         if counts["failed"]:
             return ExitStatus.FAILED, f"{counts['failed']} object(s) failed"
         return ExitStatus.OK, "done"
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    out: list[BaseException] = []
-    for exc in group.exceptions:
-        out += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
-    return out
-
-
-def _aborted(group: BaseExceptionGroup[BaseException]) -> RunAborted:
-    """The error that ended the run: a stop the workers decided, else what a stage raised."""
-    leaves = _leaves(group)
-    for leaf in leaves:
-        if isinstance(leaf, RunAborted):
-            return leaf
-    for leaf in leaves:
-        if isinstance(leaf, JournalError):
-            raise leaf
-    # A listing that failed for good (no such bucket, refused credentials...).
-    for leaf in leaves:
-        if isinstance(leaf, DecooError):
-            verdict = classify_item(leaf)
-            status = ExitStatus.USAGE if verdict.fate is Fate.STOP_RUN else ExitStatus.INTERRUPTED
-            return RunAborted(f"the listing failed: {verdict.reason}", status)
-    raise group
 
 
 async def _account_index(journal: Journal, client: DecooClient | None, options: PushOptions,
