@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,10 @@ from ..migrate import (
 from ..push import JournalError, ManifestError, RunAborted, manifest_format
 from ..sources import InvalidCid, PinSource, PsaSource, load_token, open_source
 from ..target import open_target
-from . import EXIT_INTERRUPTED, EXIT_USAGE
+from . import EXIT_USAGE
 from .options import RATE
 from .pin_render import PinJsonRenderer, PinPlainRenderer, PinRichRenderer
+from .stopping import run_stoppable
 from .target_options import target_options
 
 Renderer = PinJsonRenderer | PinPlainRenderer | PinRichRenderer
@@ -73,39 +73,22 @@ def _open(cids: tuple[str, ...], spec: str | None, token_env: str | None,
 async def _run(source: PinSource, key: str, relist: Relister | None, options: PinOptions,
                target: tuple[str | None, str | None, str | None], renderer: Renderer,
                read_timeout: float) -> PinSummary:
-    stop = anyio.Event()
-
     def notice(message: str) -> None:
         renderer(NoticeEvent(message))
 
-    async def signals(scope: anyio.CancelScope) -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
-            async for _ in received:
-                if stop.is_set():
-                    scope.cancel()  # a second Ctrl-C: stop now; the journal still commits
-                    return
-                stop.set()
-                notice("Stopping: no new pinByHash starts; requests in flight finish. "
-                       "Press Ctrl-C again to stop at once. Run the same command to resume.")
+    async def run(stop: anyio.Event) -> PinSummary:
+        if options.dry_run:
+            return await migrate(source, options, source_key=key, on_event=renderer, stop=stop,
+                                 relist=relist)
+        profile, zone, endpoint = target
+        with open_target(profile, zone, endpoint, notice) as credentials:
+            async with DecooClient(credentials, concurrency=options.concurrency,
+                                   endpoint=endpoint, read_timeout=read_timeout) as client:
+                return await migrate(source, options, source_key=key, client=client,
+                                     on_event=renderer, stop=stop, relist=relist)
 
-    if options.dry_run:
-        return await migrate(source, options, source_key=key, on_event=renderer, stop=stop,
-                             relist=relist)
-    profile, zone, endpoint = target
-    with open_target(profile, zone, endpoint, notice) as credentials:
-        async with DecooClient(credentials, concurrency=options.concurrency,
-                               endpoint=endpoint, read_timeout=read_timeout) as client:
-            summary: PinSummary | None = None
-            with anyio.CancelScope() as scope:
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(signals, scope)
-                    summary = await migrate(source, options, source_key=key, client=client,
-                                            on_event=renderer, stop=stop, relist=relist)
-                    tg.cancel_scope.cancel()
-            if summary is None:
-                raise RunAborted("stopped at once; run the same command again to resume",
-                                 EXIT_INTERRUPTED)
-            return summary
+    return await run_stoppable(
+        run, "Stopping: no new pinByHash starts; requests in flight finish.", notice)
 
 
 def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import tempfile
 from collections.abc import Callable
@@ -36,11 +35,12 @@ from ..push import (
 )
 from ..target import open_target
 from ..unixfs.tree import DEFAULT_HASH_WORKERS
-from . import EXIT_INTERRUPTED, EXIT_USAGE
+from . import EXIT_USAGE
 from .logs import configure_logging, logging_options
 from .options import DURATION, RATE, SIZE, build_profile, cid_profile_options, read_patterns
 from .push_remote import RemoteArgs, remote_options, run_remote
 from .render import STATS_INTERVAL, JsonRenderer, PlainRenderer, QuietRenderer, RichRenderer
+from .stopping import run_stoppable
 from .target_options import target_options
 
 Renderer = JsonRenderer | PlainRenderer | QuietRenderer | RichRenderer
@@ -64,23 +64,10 @@ async def _run(
     file_list: list[bytes] | None,
     read_timeout: float,
 ) -> PushSummary:
-    stop = anyio.Event()
-
     def notice(message: str) -> None:
         renderer(NoticeEvent(message))
 
-    async def signals(scope: anyio.CancelScope) -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
-            async for _ in received:
-                if stop.is_set():
-                    scope.cancel()  # a second signal: stop now; the journal still commits
-                    return
-                stop.set()
-                notice(f"Stopping: no new files start; uploads in flight have up to"
-                       f" {options.grace:g} s to finish. Press Ctrl-C again to stop at once."
-                       " Run the same command to resume.")
-
-    async def run() -> PushSummary:
+    async def run(stop: anyio.Event) -> PushSummary:
         profile, zone, endpoint = target
         if options.dry_run:
             return await push(paths, options, on_event=renderer, file_list=file_list, stop=stop)
@@ -90,19 +77,9 @@ async def _run(
                 return await push(paths, options, client=client, on_event=renderer,
                                   file_list=file_list, stop=stop)
 
-    # The signal watcher starts first: a SIGTERM while the embedded service or
-    # the client is still starting is a stop too, not a kill by the default handler.
-    summary: PushSummary | None = None
-    with anyio.CancelScope() as scope:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(signals, scope)
-            await anyio.lowlevel.checkpoint()  # let the watcher install its handlers
-            summary = await run()
-            tg.cancel_scope.cancel()
-    if summary is None:
-        raise RunAborted("stopped at once; the journal is committed: run the same command"
-                         " again to resume", EXIT_INTERRUPTED)
-    return summary
+    return await run_stoppable(
+        run, f"Stopping: no new files start; uploads in flight have up to {options.grace:g} s"
+             " to finish.", notice)
 
 
 def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
