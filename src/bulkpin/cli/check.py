@@ -25,7 +25,8 @@ _LABELS = {"on_account": "on the account", "missing": "missing", "changed":
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @target_options
 @cid_profile_options
-@click.option("--hidden", is_flag=True, help="Include names that start with a dot.")
+@click.option("--hidden/--no-hidden", default=True, show_default=True,
+              help="Check names that start with a dot, as push pushes them by default.")
 @click.option("--include", multiple=True, help="Only files matching this glob (repeatable).")
 @click.option("--exclude", multiple=True, help="Leave out files/directories matching this glob.")
 @click.option("--journal", type=click.Path(dir_okay=False, path_type=Path), default=None,
