@@ -29,11 +29,11 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.sources.s3server import MotoServer, isolate_aws
 
 from bulkpin.service import ServeProcess
 from bulkpin.sources.s3 import S3Options, S3Source
 from bulkpin.testing.proxy import ChaosProxy, Fault
+from bulkpin.testing.s3server import MotoServer, isolate_aws
 
 from .harness import Context, Result
 from .push_bench import JOB_DELAY, _measured

@@ -14,7 +14,7 @@ from bulkpin.push.remote_pipeline import push_remote
 from bulkpin.push.remote_read import RemoteSources
 from bulkpin.sources.http import HttpSource
 from bulkpin.sources.s3 import S3Location, S3Options, S3Source
-from tests.sources.s3server import MotoServer, fill_bucket
+from bulkpin.testing.s3server import MotoServer, fill_bucket
 from tests.support.push import all_pins
 from tests.support.service import ServiceProcess
 

@@ -18,6 +18,14 @@ import pytest
 from bulkpin.push import ProgressEvent, PushEvent, PushOptions
 from bulkpin.sources.s3 import S3Source
 from bulkpin.testing.proxy import ChaosProxy, Fault, Response
+from bulkpin.testing.s3server import (
+    MARKERS,
+    MIB,
+    MotoServer,
+    fill_bucket,
+    generated_objects,
+    isolate_aws,
+)
 from bulkpin.unixfs import hash_bytes
 from tests.push.remote_support import (
     fill,
@@ -26,14 +34,6 @@ from tests.push.remote_support import (
     push_bucket,
     s3_options,
     write_bytes,
-)
-from tests.sources.s3server import (
-    MARKERS,
-    MIB,
-    MotoServer,
-    fill_bucket,
-    generated_objects,
-    isolate_aws,
 )
 from tests.support.push import manifest, push_command, run_push
 from tests.support.service import ServiceProcess

@@ -20,8 +20,7 @@ from bulkpin.sources.remote_errors import (
 )
 from bulkpin.sources.s3 import S3Location, S3Object, S3Options, S3Source
 from bulkpin.testing.proxy import ChaosProxy, Fault, Response
-from bulkpin.unixfs import FileBuilder, hash_bytes
-from tests.sources.s3server import (
+from bulkpin.testing.s3server import (
     ACCESS_KEY,
     MARKERS,
     MIB,
@@ -30,6 +29,7 @@ from tests.sources.s3server import (
     generated_objects,
     isolate_aws,
 )
+from bulkpin.unixfs import FileBuilder, hash_bytes
 
 pytestmark = pytest.mark.anyio
 

@@ -24,14 +24,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-import pytest
-
 if TYPE_CHECKING:
+    import pytest
     from types_aiobotocore_s3 import S3Client
 
 #: The credentials every test uses unless it is about credentials.
 ACCESS_KEY = "AKIABULKPINTESTENV"
-SECRET_KEY = "bulkpin-test-secret"
+SECRET_KEY = "bulkpin-test-secret"  # noqa: S105 - a fixed test credential for moto
 
 #: Chunk edges of the default CID profile (256 KiB chunks).
 CHUNK = 262144
@@ -66,7 +65,7 @@ class MotoServer:
         for attempt in range(3):
             self.port = _free_port()
             log = (self.home / f"moto-{attempt}.log").open("wb")
-            self._process = subprocess.Popen(
+            self._process = subprocess.Popen(  # noqa: S603 - our interpreter, moto's module
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.home,
             )
@@ -83,7 +82,8 @@ class MotoServer:
             if self._process.poll() is not None:
                 return False
             try:
-                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=2):
+                with urllib.request.urlopen(  # noqa: S310 - our own http:// loopback URL
+                        f"{self.url}/moto-api/", timeout=2):
                     return True
             except (urllib.error.URLError, OSError):
                 time.sleep(0.1)
