@@ -108,3 +108,16 @@ def test_terminal_final_frame_agrees_with_the_summary() -> None:
     last_frame = text.rindex("files", 0, table)
     assert "pinned 2,969" in text[last_frame:table]
     assert "pinned 2,920" not in text[last_frame:table]
+
+
+def test_a_stopped_walk_says_stopping_not_walking() -> None:
+    # After a stop the walk ends where it is: "walking" would be untrue (issue 14).
+    walking = snap(walk_done=False, files_found=10)
+    assert ", walking" in status_line(walking)
+    stopping = snap(walk_done=False, files_found=10, stopping=True)
+    line = status_line(stopping)
+    assert ", stopping" in line
+    assert "walking" not in line
+    acct = Accounting(clock=lambda: 0.0)
+    acct.stop_asked()
+    assert acct.snapshot().stopping

@@ -51,6 +51,8 @@ def counters_line(s: Snapshot) -> str:
 
 
 def _state(s: Snapshot) -> str:
+    if s.stopping:
+        return "stopping…"
     if not s.walk_done:
         return "walking…"
     if s.files_done >= s.files_found and s.in_flight == 0 and s.waiting_jobs:

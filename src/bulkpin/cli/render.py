@@ -65,7 +65,7 @@ def _average_rate(s: Snapshot) -> float:
 def status_line(s: Snapshot) -> str:
     """One line saying where the run is (human units only)."""
     more = "" if s.walk_done else "+"
-    walking = ", walking" if not s.walk_done else ""
+    walking = ", stopping" if s.stopping else (", walking" if not s.walk_done else "")
     return (
         f"files {s.files_done:,}/{s.files_found:,}{more}{walking}"
         f", {human_bytes(s.bytes_progress)}/{human_bytes(s.bytes_found)}{more}"

@@ -56,6 +56,7 @@ class Accounting:
         self._clock = clock
         self.started = clock()
         self.walk_done = False
+        self.stopping = False
         self.files_found = 0
         self.bytes_found = 0
         self.files_done = 0
@@ -88,6 +89,10 @@ class Accounting:
         moving = self._moving.get(name) if name is not None else None
         if moving is not None:
             moving.sent += delta
+
+    def stop_asked(self) -> None:
+        """The run was asked to stop: the walk ends where it is, nothing new starts."""
+        self.stopping = True
 
     def walk_finished(self) -> None:
         """Every file there is has been found."""
@@ -140,7 +145,8 @@ class Accounting:
         largest = heapq.nlargest(TRANSFERS_SHOWN, self._moving.items(),
                                  key=lambda item: item[1].size)
         return Snapshot(
-            elapsed=elapsed, walk_done=self.walk_done, files_found=self.files_found,
+            elapsed=elapsed, walk_done=self.walk_done, stopping=self.stopping,
+            files_found=self.files_found,
             bytes_found=self.bytes_found, files_done=self.files_done,
             bytes_done=self.bytes_done, bytes_sent=self.bytes_sent, in_flight=self.in_flight,
             uploaded=self.uploaded, pinned=self.pinned, unchanged=self.unchanged,

@@ -59,6 +59,8 @@ class Snapshot:
     bytes_moving: int = 0
     #: the largest uploads in flight (at most accounting.TRANSFERS_SHOWN), largest first
     transfers: tuple[Transfer, ...] = ()
+    #: a stop was asked: nothing new starts, the walk is no longer walking
+    stopping: bool = False
 
     @property
     def bytes_progress(self) -> int:

@@ -120,6 +120,8 @@ class Pipeline:
     async def tick(self) -> None:
         """Progress events, until the run ends."""
         while True:
+            if self.stop.is_set():
+                self.acct.stop_asked()  # shown as "stopping", whatever stage was running
             self.emit(ProgressEvent(self.acct.snapshot()))
             await anyio.sleep(PROGRESS_INTERVAL)
 

@@ -57,6 +57,7 @@ class Planner:
             async for batch in receive:
                 for cand in batch:
                     if self.stop.is_set():
+                        self.acct.stop_asked()
                         return
                     item = self.plan(cand)
                     if item is None:

@@ -114,6 +114,8 @@ class _RemoteRun:
 
     async def tick(self) -> None:
         while True:
+            if self.stop.is_set():
+                self.acct.stop_asked()  # shown as "stopping", whatever stage was running
             self.emit(ProgressEvent(self.acct.snapshot()))
             await anyio.sleep(PROGRESS_INTERVAL)
 
