@@ -24,8 +24,8 @@ from ..destination import Destination
 from ..push.account_index import AccountIndex, ListingCost
 from ..push.errors import ExitStatus, JournalError, RunAborted
 from ..push.pacing import Outage
-from ..push.poll import Poller, PollSchedule
-from ..push.stages import run_stages, worker_pool
+from ..push.poll import Poller
+from ..push.stages import abandoned_notice, follow_jobs, run_stages, ticker, worker_pool
 from ..sources import PinSource
 from .accounting import PinAccounting
 from .events import MigrateEvent, NoticeEvent, PinProgress
@@ -40,9 +40,6 @@ from .summary import PinSummary
 from .work import WorkItem
 
 __all__ = ["PinSummary", "migrate"]
-
-#: Seconds between progress events.
-PROGRESS_INTERVAL = 0.5
 
 
 #: Seconds pinByHash requests in flight may take to finish once a stop is asked.
@@ -85,31 +82,24 @@ class _Run:
                 work, request, concurrency=self.options.concurrency, stop=self.stop,
                 # pinByHash requests are small: in flight at a stop, they are let finish.
                 grace=REQUEST_GRACE, in_flight=lambda: self.acct.in_flight,
-                on_abandon=lambda n: self.emit(NoticeEvent(
-                    f"{n} request(s) still in flight after {REQUEST_GRACE:g} s: abandoned;"
-                    " the next run checks them first", "warning")),
+                on_abandon=abandoned_notice(self.emit, REQUEST_GRACE, "request(s)"),
                 after_each=self.journal.commit_if_due,
             )
         finally:
             self.requests_done.set()
 
     async def poll(self) -> None:
-        """Follow jobs while requests go out, then until they are final (if waiting)."""
+        """Follow jobs while the movers run, then until they are final (if waiting)."""
         assert self.poller is not None
-        opts = self.options
-        schedule = PollSchedule(opts.wait, opts.wait_timeout, opts.poll_interval,
-                                opts.poll_max_interval)
-        self.poll_timed_out = await self.poller.follow(
-            schedule, patience=opts.patience, uploads_done=self.requests_done,
-            stop=self.stop, on_error=lambda m: self.emit(NoticeEvent(m, "warning")),
+        self.poll_timed_out = await follow_jobs(
+            self.poller, self.options, movers_done=self.requests_done, stop=self.stop,
+            warn=lambda m: self.emit(NoticeEvent(m, "warning")),
         )
 
     async def tick(self) -> None:
-        """Progress events until the run ends."""
-        while True:
-            self.emit(PinProgress(self.acct.snapshot()))
-            await anyio.sleep(PROGRESS_INTERVAL)
-
+        """Progress events, until the run ends."""
+        await ticker(lambda: PinProgress(self.acct.snapshot()), self.emit,
+                     )
 
 async def _main(run: _Run) -> None:
     send, receive = anyio.create_memory_object_stream[WorkItem](run.options.concurrency * 2)

@@ -30,14 +30,11 @@ from .journal import Journal
 from .options import PushOptions
 from .pacing import Outage
 from .plan import Planner
-from .poll import Poller, PollSchedule
-from .stages import run_stages, worker_pool
+from .poll import Poller
+from .stages import abandoned_notice, follow_jobs, run_stages, ticker, worker_pool
 from .upload import Uploader, WorkItem
 
 __all__ = ["Pipeline", "run_pipeline"]
-
-#: Seconds between progress events.
-PROGRESS_INTERVAL = 0.5
 
 
 class Pipeline:
@@ -94,37 +91,25 @@ class Pipeline:
             await worker_pool(
                 work, self.uploader.handle, concurrency=self.options.concurrency,
                 stop=self.stop, grace=self.options.grace,
-                in_flight=lambda: self.acct.in_flight, on_abandon=self._abandoned,
+                in_flight=lambda: self.acct.in_flight,
+                on_abandon=abandoned_notice(self.emit, self.options.grace, "upload(s)"),
                 after_each=self.journal.commit_if_due,
             )
         finally:
             self.uploads_done.set()
 
-    def _abandoned(self, n: int) -> None:
-        self.emit(NoticeEvent(
-            f"{n} upload(s) still in flight after --grace {self.options.grace:g} s:"
-            " abandoned; the next run checks them first", "warning",
-        ))
-
     async def poll(self) -> None:
-        """Follow jobs while uploads run, then until they are final (if waiting)."""
+        """Follow jobs while the movers run, then until they are final (if waiting)."""
         assert self.poller is not None
-        opts = self.options
-        schedule = PollSchedule(opts.wait, opts.wait_timeout, opts.poll_interval,
-                                opts.poll_max_interval)
-        self.poll_timed_out = await self.poller.follow(
-            schedule, patience=opts.patience, uploads_done=self.uploads_done,
-            stop=self.stop, on_error=lambda m: self.emit(NoticeEvent(m, "warning")),
+        self.poll_timed_out = await follow_jobs(
+            self.poller, self.options, movers_done=self.uploads_done, stop=self.stop,
+            warn=lambda m: self.emit(NoticeEvent(m, "warning")),
         )
 
     async def tick(self) -> None:
         """Progress events, until the run ends."""
-        while True:
-            if self.stop.is_set():
-                self.acct.stop_asked()  # shown as "stopping", whatever stage was running
-            self.emit(ProgressEvent(self.acct.snapshot()))
-            await anyio.sleep(PROGRESS_INTERVAL)
-
+        await ticker(lambda: ProgressEvent(self.acct.snapshot()), self.emit,
+                     self.acct.stop_asked, self.stop)
 
 async def run_pipeline(run: Pipeline, candidates: Iterable[Candidate]) -> None:
     """Run every stage until the walk's last file is final, or the run stops or aborts."""

@@ -32,13 +32,12 @@ from .journal_lookup import default_journal_path
 from .manifest import write_manifest
 from .options import PushOptions
 from .pacing import Outage
-from .pipeline import PROGRESS_INTERVAL
-from .poll import Poller, PollSchedule
+from .poll import Poller
 from .remote import RemoteUploader
 from .remote_listing import Listed, RemoteSpec, list_remote
 from .remote_plan import RemotePlanner
 from .remote_read import RemoteItem, RemoteSources
-from .stages import run_stages, worker_pool
+from .stages import abandoned_notice, follow_jobs, run_stages, ticker, worker_pool
 from .summary import PushSummary
 
 __all__ = ["push_remote"]
@@ -78,17 +77,12 @@ class _RemoteRun:
             await worker_pool(
                 work, self.uploader.handle_remote, concurrency=self.options.concurrency,
                 stop=self.stop, grace=self.options.grace,
-                in_flight=lambda: self.acct.in_flight, on_abandon=self._abandoned,
+                in_flight=lambda: self.acct.in_flight,
+                on_abandon=abandoned_notice(self.emit, self.options.grace, "upload(s)"),
                 after_each=self.journal.commit_if_due,
             )
         finally:
             self.uploads_done.set()
-
-    def _abandoned(self, n: int) -> None:
-        self.emit(NoticeEvent(
-            f"{n} upload(s) still in flight after --grace {self.options.grace:g} s:"
-            " abandoned; the next run checks them first", "warning",
-        ))
 
     async def list_objects(self, send: MemoryObjectSendStream[Listed]) -> None:
         """The listing stage; a listing that fails for good ends the run."""
@@ -103,21 +97,17 @@ class _RemoteRun:
             raise RunAborted(f"the listing failed: {verdict.reason}", status) from exc
 
     async def poll(self) -> None:
+        """Follow jobs while the movers run, then until they are final (if waiting)."""
         assert self.poller is not None
-        opts = self.options
-        schedule = PollSchedule(opts.wait, opts.wait_timeout, opts.poll_interval,
-                                opts.poll_max_interval)
-        self.poll_timed_out = await self.poller.follow(
-            schedule, patience=opts.patience, uploads_done=self.uploads_done,
-            stop=self.stop, on_error=lambda m: self.emit(NoticeEvent(m, "warning")),
+        self.poll_timed_out = await follow_jobs(
+            self.poller, self.options, movers_done=self.uploads_done, stop=self.stop,
+            warn=lambda m: self.emit(NoticeEvent(m, "warning")),
         )
 
     async def tick(self) -> None:
-        while True:
-            if self.stop.is_set():
-                self.acct.stop_asked()  # shown as "stopping", whatever stage was running
-            self.emit(ProgressEvent(self.acct.snapshot()))
-            await anyio.sleep(PROGRESS_INTERVAL)
+        """Progress events, until the run ends."""
+        await ticker(lambda: ProgressEvent(self.acct.snapshot()), self.emit,
+                     self.acct.stop_asked, self.stop)
 
     async def main(self) -> None:
         listed_send, listed_receive = anyio.create_memory_object_stream[Listed](256)

@@ -16,14 +16,21 @@ a stop is honoured, or how a run's stages end together. Those live here once:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from .errors import JournalError, RunAborted
+from .events import NoticeEvent
+from .poll import Poller, PollSchedule
 
-__all__ = ["run_stages", "worker_pool"]
+__all__ = [
+    "FollowOptions", "abandoned_notice", "follow_jobs", "run_stages", "ticker", "worker_pool",
+]
+
+#: Seconds between progress events.
+PROGRESS_INTERVAL = 0.5
 
 T = TypeVar("T")
 
@@ -102,3 +109,53 @@ async def run_stages(
 def _leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     first = group.exceptions[0]
     return _leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+class FollowOptions(Protocol):
+    """What following jobs needs of a run's options (push's and pin's both have it)."""
+
+    @property
+    def wait(self) -> bool: ...
+    @property
+    def wait_timeout(self) -> float: ...
+    @property
+    def patience(self) -> float: ...
+    @property
+    def poll_interval(self) -> float: ...
+    @property
+    def poll_max_interval(self) -> float: ...
+
+
+async def follow_jobs(poller: Poller, options: FollowOptions, *, movers_done: anyio.Event,
+                      stop: anyio.Event, warn: Callable[[str], None]) -> bool:
+    """Follow jobs while the movers run, then (if waiting) until final; True if timed out."""
+    schedule = PollSchedule(options.wait, options.wait_timeout, options.poll_interval,
+                            options.poll_max_interval)
+    return await poller.follow(schedule, patience=options.patience, uploads_done=movers_done,
+                               stop=stop, on_error=warn)
+
+
+async def ticker(snapshot: Callable[[], Any], emit: Callable[[Any], None],
+                 stopping: Callable[[], None] | None = None,
+                 stop: anyio.Event | None = None) -> None:
+    """Emit ``snapshot()`` every :data:`PROGRESS_INTERVAL` until cancelled.
+
+    Once ``stop`` is set, ``stopping()`` is called first, so the display says
+    the run is stopping whatever stage was running.
+    """
+    while True:
+        if stop is not None and stopping is not None and stop.is_set():
+            stopping()
+        emit(snapshot())
+        await anyio.sleep(PROGRESS_INTERVAL)
+
+
+def abandoned_notice(emit: Callable[[NoticeEvent], None], grace: float,
+                     what: str) -> Callable[[int], None]:
+    """``worker_pool``'s ``on_abandon``: say how many ``what`` the grace cut off."""
+
+    def say(n: int) -> None:
+        emit(NoticeEvent(f"{n} {what} still in flight after --grace {grace:g} s: abandoned;"
+                         " the next run checks them first", "warning"))
+
+    return say
