@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from .errors import DecooError, PinHashMismatch
 from .models import Endpoint, PinResult
@@ -20,9 +20,21 @@ from .recovery import LostAnswer
 from .retry import Attempt
 from .tokens import AccessToken
 
-__all__ = ["OPERATION", "PinFileAttempts", "SendBody", "check_pin_hash"]
+__all__ = ["OPERATION", "Attempts", "PinFileAttempts", "SendBody", "check_pin_hash"]
 
 OPERATION = "pinFile"
+
+class Body(Protocol):
+    """One attempt's request body, as the attempts see it."""
+
+    @property
+    def complete(self) -> bool: ...
+    def rewind_progress(self) -> None: ...
+    async def aclose(self) -> None: ...
+
+
+B = TypeVar("B", bound=Body)
+U = TypeVar("U")
 
 #: Sends one body to an Endpoint; the answer's ``(PinHash, PinSize, PinDate)``.
 SendBody = Callable[
@@ -30,10 +42,19 @@ SendBody = Callable[
 ]
 
 
-class PinFileAttempts:
-    """The state one ``pin_file`` call shares between its attempts."""
+class Attempts(Generic[U, B]):
+    """What one upload call shares between its attempts, whatever its body is read from.
 
-    def __init__(self, upload: MultipartUpload, send_body: SendBody, lost: LostAnswer) -> None:
+    ``upload`` opens a fresh body per attempt (``open()``) and knows the CID sent
+    (``known_cid``); subclasses say what a result records of it (:meth:`_result`).
+    """
+
+    def __init__(
+        self, upload: U,
+        send_body: Callable[[Endpoint, AccessToken, B],
+                            Awaitable[tuple[str, int | None, datetime | None]]],
+        lost: LostAnswer,
+    ) -> None:
         self.upload = upload
         self._send_body = send_body
         self._lost = lost
@@ -42,12 +63,14 @@ class PinFileAttempts:
 
     async def before(self, state: Attempt) -> PinResult | None:
         """Before an attempt: the answer a lost upload left, found with ``pinJobs``."""
-        job = await self._lost.recover(self.upload.known_cid)
+        # Both uploads have known_cid, size, on_progress and open(); typed loosely
+        # here, precisely in each subclass's _result.
+        upload: Any = self.upload
+        job = await self._lost.recover(upload.known_cid)
         if job is None:
             return None
-        size = self.upload.size
-        if self.upload.on_progress is not None and size:
-            self.upload.on_progress(size)  # the failed attempt was rewound
+        if upload.on_progress is not None and upload.size:
+            upload.on_progress(upload.size)  # the failed attempt was rewound
         return self._result(
             self._endpoint_url,
             state.number,
@@ -58,7 +81,8 @@ class PinFileAttempts:
 
     async def send(self, state: Attempt, endpoint: Endpoint, token: AccessToken) -> PinResult:
         """One attempt: a fresh body to ``endpoint``; a failure rewinds its progress."""
-        body = await self.upload.open()
+        upload: Any = self.upload
+        body: B = await upload.open()
         self._endpoint_url = endpoint.url
         try:
             pin_hash, service_size, date = await self._send_body(endpoint, token, body)
@@ -72,6 +96,13 @@ class PinFileAttempts:
         return self._result(
             endpoint.url, state.number, date=date, service_size=service_size, pin_hash=pin_hash
         )
+
+    def _result(self, endpoint: str, attempts: int, **fields: Any) -> PinResult:
+        raise NotImplementedError  # pragma: no cover - each kind of upload says
+
+
+class PinFileAttempts(Attempts[MultipartUpload, UploadBody]):
+    """The state one ``pin_file`` call shares between its attempts."""
 
     def _result(self, endpoint: str, attempts: int, **fields: Any) -> PinResult:
         upload = self.upload
