@@ -24,7 +24,6 @@ nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 # mallopt() parameters, from glibc's <malloc.h>.
@@ -46,11 +45,11 @@ def tune_malloc(trim_threshold: int = TRIM_THRESHOLD) -> bool:
     """
     if not sys.platform.startswith("linux"):
         return False
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
     try:
-        mallopt = ctypes.CDLL(name).mallopt
+        # The process's own symbols, libc's among them: ctypes.util.find_library
+        # would import shutil and subprocess and run ldconfig, 10 ms of every
+        # command's start-up for a name the process has already loaded.
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # musl and others have no mallopt
         return False
     settings = (
