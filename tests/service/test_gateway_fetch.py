@@ -226,3 +226,64 @@ async def test_a_v1_cid_is_verified_with_the_v1_profile(tmp_path: Path) -> None:
     ):
         pinned = await _pin(session, dest, cid)
         assert pinned["status"] == "pinned", pinned
+
+
+@asynccontextmanager
+async def _slow_gateway(contents: dict[str, bytes], delay: float) -> AsyncIterator[str]:
+    """A gateway holding ``contents`` (by CID) that takes ``delay`` seconds per answer."""
+
+    async def serve(request: web.Request) -> web.Response:
+        await asyncio.sleep(delay)
+        data = contents.get(request.match_info["cid"])
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="application/octet-stream")
+
+    app = web.Application()
+    app.router.add_get("/ipfs/{cid}", serve)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_burst_waits_its_turn_without_losing_the_fetch_timeout(tmp_path: Path) -> None:
+    # 40 CIDs, fetched FETCHES (4) at a time at 0.3 s each: the last start about
+    # 3 s after they were all queued. --fetch-timeout 2 s counts from each CID's
+    # own first fetch, so all pin; counted from the job's creation (as before),
+    # the later ones failed without a gateway ever being asked for them.
+    contents = {cid_of(i.to_bytes(4, "big") * 8): i.to_bytes(4, "big") * 8 for i in range(40)}
+    async with (
+        aiohttp.ClientSession() as session,
+        _slow_gateway(contents, 0.3) as gateway,
+        LocalService(_config(tmp_path / "d", gateways=(gateway,), fetch_timeout=2.0)) as dest,
+    ):
+        ids = []
+        for cid in contents:
+            status, body = await _psa(session, dest, "POST", "/pins", json={"cid": cid})
+            assert status == 202, body
+            ids.append(body["requestid"])
+        settled = [await _settled(session, dest, requestid) for requestid in ids]
+    assert [s["status"] for s in settled] == ["pinned"] * len(contents)
+
+
+async def test_jobs_left_searching_time_out_after_a_restart_without_gateways(
+    tmp_path: Path,
+) -> None:
+    # A job queued while the service had a gateway waits for the fetcher to start
+    # its clock; restarted without --gateway, nothing would, so the start does.
+    cid = cid_of(b"asked for, never found")
+    async with (
+        aiohttp.ClientSession() as session,
+        _slow_gateway({}, 60.0) as gateway,  # never answers while this service runs
+    ):
+        async with LocalService(_config(tmp_path / "d", gateways=(gateway,))) as dest:
+            status, body = await _psa(session, dest, "POST", "/pins", json={"cid": cid})
+            assert status == 202, body
+        async with LocalService(_config(tmp_path / "d", fetch_timeout=0.3)) as dest:
+            failed = await _settled(session, dest, body["requestid"])
+    assert failed["status"] == "failed"

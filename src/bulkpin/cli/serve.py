@@ -70,7 +70,7 @@ def _convert(value: str, parse: Callable[[str], T], param: str) -> T:
 @click.option("--fetch-timeout", type=click.FloatRange(min=0), default=DEFAULT_FETCH_TIMEOUT,
               show_default=True,
               help="Seconds a pinByHash job looks for its content (in the store, or"
-                   " from --gateway) before failing.")
+                   " from --gateway, counted from the first fetch) before failing.")
 @click.option("--gateway", "gateways", multiple=True, metavar="URL",
               help="IPFS HTTP gateway pin jobs fetch content from (GET URL/ipfs/CID, checked"
                    " by hashing); repeatable, tried in order.")

@@ -309,7 +309,8 @@ class Database:
         return pin_uid, job_uid
 
     def add_hash_job(
-        self, account_id: int, cid: str, name: str, now_ms: int, due_ms: int, deadline_ms: int,
+        self, account_id: int, cid: str, name: str, now_ms: int, due_ms: int,
+        deadline_ms: int | None,
         meta: str | None = None, origins: str | None = None,
     ) -> str:
         """A queued pinByHash job; returns its id."""

@@ -88,8 +88,7 @@ async def pin_by_hash(request: web.Request) -> web.Response:
     name = clean_name(metadata.name if metadata and metadata.name else cid)
     job_id = await state.db.run(
         Database.add_hash_job, account.id, cid, name, now_ms, now_ms + state.step_ms,
-        now_ms + int(state.config.fetch_timeout * 1000),
-        meta=extra_metadata(raw_metadata),
+        state.search_deadline_ms(now_ms), meta=extra_metadata(raw_metadata),
     )
     state.jobs_changed.set()
     state.content_wanted.set()

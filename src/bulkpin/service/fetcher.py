@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import mmap
 import time
@@ -40,7 +41,7 @@ from .db import Database
 from .state import ServiceState
 from .upload import STAGE, discard
 
-__all__ = ["FetchRefused", "GatewayFetcher", "parse_gateway"]
+__all__ = ["FetchRefused", "GatewayFetcher", "parse_gateway", "search_started", "untimed_searches"]
 
 log = logging.getLogger("bulkpin.service")
 
@@ -84,20 +85,53 @@ class Wanted:
     cid: str
     #: ``cidProfile`` from the job's meta, if it names one.
     profile_name: str | None
-    #: The latest deadline of the jobs waiting (ms), or None.
+    #: The latest deadline of the jobs waiting (ms), or None before the
+    #: first search (:func:`search_started`).
     deadline_ms: int | None
 
 
 def wanted_content(db: Database, now_ms: int, limit: int) -> list[Wanted]:
-    """CIDs of hash jobs still looking for content (queued, or pinning before the deadline)."""
+    """CIDs of hash jobs still looking for content (queued, or pinning before the deadline).
+
+    Oldest first: in a burst the fetcher takes them in the order they came, so
+    none waits for a slot behind ever newer ones.
+    """
     rows = db.connection.execute(
         "SELECT cid, json_extract(meta, '$.cidProfile'), MAX(deadline_ms) FROM jobs "
         "WHERE due_ms IS NOT NULL AND kind = 'hash' AND status IN ('queued', 'pinning') "
-        "AND (deadline_ms IS NULL OR deadline_ms > ?) GROUP BY 1, 2 LIMIT ?",
+        "AND (deadline_ms IS NULL OR deadline_ms > ?) GROUP BY 1, 2 "
+        "ORDER BY MIN(created_ms) LIMIT ?",
         (now_ms, limit),
     ).fetchall()
     return [Wanted(cid, name if isinstance(name, str) else None, deadline)
             for cid, name, deadline in rows]
+
+
+def search_started(db: Database, cid: str, deadline_ms: int) -> None:
+    """Start the ``--fetch-timeout`` clock of the live hash jobs for ``cid`` not yet searched for.
+
+    Jobs that already have a deadline keep it: a search retried after a
+    failure is the same search, not a new one.
+    """
+    db.connection.execute(
+        "UPDATE jobs SET deadline_ms = ? WHERE kind = 'hash' AND cid = ? "
+        "AND deadline_ms IS NULL AND due_ms IS NOT NULL",
+        (deadline_ms, cid),
+    )
+
+
+def untimed_searches(db: Database, deadline_ms: int) -> None:
+    """Give every live hash job that has no deadline one (started without ``--gateway``).
+
+    Jobs created while the service had gateways wait for the fetcher to start
+    their clock; restarted without gateways, nothing would, and they would stay
+    pinning forever.
+    """
+    db.connection.execute(
+        "UPDATE jobs SET deadline_ms = ? WHERE kind = 'hash' AND deadline_ms IS NULL "
+        "AND due_ms IS NOT NULL",
+        (deadline_ms,),
+    )
 
 
 def content_arrived(db: Database, cid: str, now_ms: int) -> None:
@@ -180,6 +214,10 @@ class GatewayFetcher:
         state = self._state
         key = (want.cid, want.profile_name)
         try:
+            if want.deadline_ms is None:
+                deadline_ms = state.now_ms() + int(state.config.fetch_timeout * 1000)
+                await state.db.run(search_started, want.cid, deadline_ms)
+                want = dataclasses.replace(want, deadline_ms=deadline_ms)
             try:
                 profile = profile_for_cid(want.cid, want.profile_name)
             except ProfileError as exc:

@@ -67,10 +67,10 @@ def _missing(requestid: str) -> NotFound:
     return NotFound(f"no pin request {requestid[:128]!r} in this account")
 
 
-def _deadlines(state: ServiceState) -> tuple[int, int, int]:
+def _deadlines(state: ServiceState) -> tuple[int, int, int | None]:
     """(now, when the job is next due, when its search for content gives up), in ms."""
     now_ms = state.now_ms()
-    return now_ms, now_ms + state.step_ms, now_ms + int(state.config.fetch_timeout * 1000)
+    return now_ms, now_ms + state.step_ms, state.search_deadline_ms(now_ms)
 
 
 def _accepted(state: ServiceState, pin: PsaPin) -> web.Response:

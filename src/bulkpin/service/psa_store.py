@@ -101,7 +101,8 @@ def get_pin(db: Database, account_id: int, requestid: str) -> PsaPin | None:
 
 
 def _add(
-    db: Database, account_id: int, pin: PinRequest, now_ms: int, due_ms: int, deadline_ms: int
+    db: Database, account_id: int, pin: PinRequest, now_ms: int, due_ms: int,
+    deadline_ms: int | None,
 ) -> str:
     return db.add_hash_job(
         account_id, pin.cid, pin.name or pin.cid, now_ms, due_ms, deadline_ms,
@@ -121,7 +122,8 @@ def _remove(db: Database, account_id: int, requestid: str) -> bool:
 
 
 def add_pin(
-    db: Database, account_id: int, pin: PinRequest, now_ms: int, due_ms: int, deadline_ms: int
+    db: Database, account_id: int, pin: PinRequest, now_ms: int, due_ms: int,
+    deadline_ms: int | None,
 ) -> PsaPin:
     """A queued pin job fetching ``pin.cid``, as ``pinByHash`` makes."""
     uid = _add(db, account_id, pin, now_ms, due_ms, deadline_ms)
@@ -132,7 +134,7 @@ def add_pin(
 
 def replace_pin(
     db: Database, account_id: int, requestid: str, pin: PinRequest, now_ms: int, due_ms: int,
-    deadline_ms: int,
+    deadline_ms: int | None,
 ) -> PsaPin | None:
     """Add ``pin`` and remove ``requestid`` in one transaction; None if there is no such pin."""
     conn = db.begin()

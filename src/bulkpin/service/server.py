@@ -35,7 +35,7 @@ from .connections import (
 from .db import AsyncDatabase, Database
 from .errors import error_middleware
 from .faults import FaultInjector
-from .fetcher import GatewayFetcher
+from .fetcher import GatewayFetcher, untimed_searches
 from .jobs import JobWorker
 from .middleware import fault_middleware, stats_middleware
 from .private_files import check_data_dir, make_private_dir, tighten
@@ -213,7 +213,10 @@ class LocalService:
                     None, write_account_profile, config.data_dir, secret, account, state.cloud_url
                 )
             self._worker = asyncio.create_task(JobWorker(state).run(), name="bulkpin-jobs")
-            if config.gateways:
+            if not config.gateways:
+                deadline_ms = state.now_ms() + int(config.fetch_timeout * 1000)
+                await db.run(untimed_searches, deadline_ms)
+            else:
                 self._fetcher = asyncio.create_task(
                     GatewayFetcher(state, config.gateways).run(), name="bulkpin-fetch"
                 )

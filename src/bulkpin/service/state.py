@@ -60,6 +60,20 @@ class ServiceState:
         """How long each job step (queued, pinning) lasts: half of ``job_delay``."""
         return int(self.config.job_delay * 500)
 
+    def search_deadline_ms(self, now_ms: int) -> int | None:
+        """When a new pinByHash job created at ``now_ms`` gives up looking for content.
+
+        With ``--gateway`` the clock starts when the fetcher first asks a gateway
+        (None until then, :func:`~.fetcher.search_started`): it fetches
+        :data:`~.fetcher.FETCHES` CIDs at a time, so in a burst of thousands of
+        jobs most wait their turn, and a deadline counted from creation failed
+        them without a gateway ever being asked. Without gateways content can
+        only arrive by upload, and the clock starts now.
+        """
+        if self.config.gateways:
+            return None
+        return now_ms + int(self.config.fetch_timeout * 1000)
+
     def paced_body(self, request: web.Request) -> PacedBody:
         """The request's body, read under ``--idle-timeout`` and ``--min-body-rate``."""
         config = self.config
