@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import tomllib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -84,14 +84,12 @@ async def _pin(session: aiohttp.ClientSession, svc: LocalService, cid: str) -> d
 
 
 @asynccontextmanager
-async def _lying_gateway(payload: bytes) -> AsyncIterator[str]:
-    """A gateway answering every /ipfs/{cid} with ``payload``, whatever the CID."""
-
-    async def lie(request: web.Request) -> web.Response:
-        return web.Response(body=payload, content_type="application/octet-stream")
-
+async def _gateway(
+    answer: Callable[[web.Request], Awaitable[web.Response]],
+) -> AsyncIterator[str]:
+    """An aiohttp server answering ``GET /ipfs/{cid}`` with ``answer``; yields its URL."""
     app = web.Application()
-    app.router.add_get("/ipfs/{cid}", lie)
+    app.router.add_get("/ipfs/{cid}", answer)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -100,6 +98,15 @@ async def _lying_gateway(payload: bytes) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
+
+
+def _lying_gateway(payload: bytes) -> AbstractAsyncContextManager[str]:
+    """A gateway answering every /ipfs/{cid} with ``payload``, whatever the CID."""
+
+    async def lie(request: web.Request) -> web.Response:
+        return web.Response(body=payload, content_type="application/octet-stream")
+
+    return _gateway(lie)
 
 
 async def test_a_service_pins_what_its_gateway_holds(tmp_path: Path) -> None:
@@ -228,8 +235,7 @@ async def test_a_v1_cid_is_verified_with_the_v1_profile(tmp_path: Path) -> None:
         assert pinned["status"] == "pinned", pinned
 
 
-@asynccontextmanager
-async def _slow_gateway(contents: dict[str, bytes], delay: float) -> AsyncIterator[str]:
+def _slow_gateway(contents: dict[str, bytes], delay: float) -> AbstractAsyncContextManager[str]:
     """A gateway holding ``contents`` (by CID) that takes ``delay`` seconds per answer."""
 
     async def serve(request: web.Request) -> web.Response:
@@ -239,16 +245,7 @@ async def _slow_gateway(contents: dict[str, bytes], delay: float) -> AsyncIterat
             return web.Response(status=404)
         return web.Response(body=data, content_type="application/octet-stream")
 
-    app = web.Application()
-    app.router.add_get("/ipfs/{cid}", serve)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    return _gateway(serve)
 
 
 async def test_a_burst_waits_its_turn_without_losing_the_fetch_timeout(tmp_path: Path) -> None:
