@@ -24,6 +24,7 @@ from ..client import DecooClient
 from ..fs import Candidate, batched
 from .account_index import AccountIndex
 from .accounting import Accounting
+from .concurrency import ConcurrencyController
 from .errors import RunAborted
 from .events import NoticeEvent, ProgressEvent, PushEvent
 from .journal import Journal
@@ -31,7 +32,14 @@ from .options import PushOptions
 from .pacing import Outage
 from .plan import Planner
 from .poll import Poller
-from .stages import abandoned_notice, follow_jobs, run_stages, ticker, worker_pool
+from .stages import (
+    AdaptiveGate,
+    abandoned_notice,
+    follow_jobs,
+    run_stages,
+    ticker,
+    worker_pool,
+)
 from .upload import Uploader, WorkItem
 
 __all__ = ["Pipeline", "run_pipeline"]
@@ -60,6 +68,11 @@ class Pipeline:
         self.uploads_done = anyio.Event()
         self.aborted: RunAborted | None = None
         self.poll_timed_out = False
+        # --concurrency auto: the client's answers decide how many uploads are in flight.
+        self.gate: AdaptiveGate | None = None
+        if options.adaptive and client is not None:
+            self.gate = AdaptiveGate(ConcurrencyController(ceiling=options.max_concurrency))
+            client.observer = self.gate.observe
 
     async def walk(
         self, send: MemoryObjectSendStream[list[Candidate]], candidates: Iterable[Candidate]
@@ -89,8 +102,8 @@ class Pipeline:
 
         try:
             await worker_pool(
-                work, self.uploader.handle, concurrency=self.options.concurrency,
-                stop=self.stop, grace=self.options.grace,
+                work, self.uploader.handle, concurrency=self.options.fixed_concurrency,
+                stop=self.stop, grace=self.options.grace, adaptive=self.gate,
                 in_flight=lambda: self.acct.in_flight,
                 on_abandon=abandoned_notice(self.emit, self.options.grace, "upload(s)"),
                 after_each=self.journal.commit_if_due,
@@ -115,7 +128,7 @@ async def run_pipeline(run: Pipeline, candidates: Iterable[Candidate]) -> None:
     """Run every stage until the walk's last file is final, or the run stops or aborts."""
     cand_send, cand_receive = anyio.create_memory_object_stream[list[Candidate]](4)
     work_send, work_receive = anyio.create_memory_object_stream[WorkItem](
-        run.options.concurrency * 2
+        run.options.pool_size * 2
     )
     run.aborted = await run_stages(
         [partial(run.walk, cand_send, candidates),
