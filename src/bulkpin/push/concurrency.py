@@ -7,29 +7,34 @@ themselves report (pure logic: the caller feeds it, the clock is injected):
 
 - an overload answer (429, 503, 504) or a request that timed out or lost its
   connection halves the limit at once, once per round trip: answers to
-  requests sent before the cut say nothing about the new limit;
+  requests sent before the cut say nothing about the new limit. Down to
+  ``floor``: the service asked for fewer;
 - otherwise it decides once per *round* (as many answers as the limit, about
   one round trip of a full pool). If the round's median latency is near the
   lowest latency seen (``tolerance`` times it, plus ``slack``), nothing is
   queueing: the limit grows, doubling until the first cut ("slow start"),
-  then by a tenth. If latency rose, the extra requests queue somewhere; that
-  is worth it only while the rounds finish more requests per second than
-  before the last step up (by ``gain``); if not, the limit backs off by a
-  tenth;
+  then by a tenth. If latency rose, the extra requests queue somewhere; a
+  step up is then a probe, kept (and followed by another) only if the round
+  after it finished more requests per second than the round before it (by
+  ``gain``), else taken back (the limit backs off by a tenth, or in
+  proportion to the latency when it is far above the tolerated). So the limit
+  settles within a step of the knee, where more in flight only queues;
 - a round in which the pool never filled (the walk or hashing could not keep
   up) holds the limit: it says nothing about the path;
 - the lowest latency is re-learned every ``baseline_window`` seconds, so a
   path that got slower is not mistaken for a queue forever.
 
-The limit stays within ``floor`` .. ``ceiling``; the ceiling is what bounds
-the pool's workers, connections and buffers, as a fixed ``--concurrency`` did.
+Rising latency alone never takes the limit below ``latency_floor`` (see
+:data:`DEFAULT_INITIAL`). The limit stays within ``floor`` .. ``ceiling``;
+the ceiling is what bounds the pool's workers, connections and buffers, as a
+fixed ``--concurrency`` did.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -48,8 +53,14 @@ __all__ = [
 #: The most uploads in flight ``auto`` may reach (``--max-concurrency``): enough
 #: for about 1,000 small files a second at 250 ms, the slowest Endpoint path.
 DEFAULT_CEILING = 256
-#: Where ``auto`` starts: a few round trips of doubling reach the ceiling.
-DEFAULT_INITIAL = 16
+#: Where ``auto`` starts, and the least rising latency alone may take it to: the
+#: fixed default it replaces (the best of 1, 4, 16, 64 on loopback). Below it,
+#: latency is a poor signal: on loopback or a LAN it rises with every request
+#: added because the CPU is the bottleneck (Little's law), while fewer requests
+#: only lose the overlap of one request's waits with another's work; on a busy
+#: machine the noise alone drove the limit to 1. Only the service saying so
+#: (429, 503, timeouts) takes the limit lower.
+DEFAULT_INITIAL = 64
 #: Answers that say "fewer, please".
 OVERLOAD_STATUSES = frozenset({429, 503, 504})
 
@@ -91,6 +102,7 @@ class ConcurrencyController:
         initial: int = DEFAULT_INITIAL,
         ceiling: int = DEFAULT_CEILING,
         floor: int = 1,
+        latency_floor: int = DEFAULT_INITIAL,
         tolerance: float = 1.5,
         slack: float = 0.005,
         gain: float = 0.05,
@@ -103,6 +115,7 @@ class ConcurrencyController:
         if not 1 <= floor <= ceiling:
             raise ValueError("need 1 <= floor <= ceiling")
         self.floor = floor
+        self.latency_floor = latency_floor
         self.ceiling = ceiling
         self.tolerance = tolerance
         self.slack = slack
@@ -116,6 +129,8 @@ class ConcurrencyController:
         self.in_flight = 0
         #: Recent decisions, newest last (for the run's summary and for tests).
         self.decisions: deque[Decision] = deque(maxlen=256)
+        #: How many decisions of each kind, over the whole run.
+        self.reasons: Counter[str] = Counter()
         self.slow_start = True
         self._baseline: float | None = None
         self._baseline_at = clock()
@@ -160,6 +175,10 @@ class ConcurrencyController:
             self._baseline_at = now
         if now - seconds < self._last_cut:
             return  # sent at the limit before the cut: says nothing of this one
+        if not self._round:
+            # A round's rate is timed from its first answer, so the drain after
+            # a cut is not counted as a slow round.
+            self._round_started = now
         self._round.append(seconds)
         if len(self._round) >= max(self.min_round, self._limit):
             self._end_round(now)
@@ -169,7 +188,7 @@ class ConcurrencyController:
     def _end_round(self, now: float) -> None:
         samples, self._round = self._round, []
         elapsed = max(now - self._round_started, 1e-9)
-        rate = len(samples) / elapsed
+        rate = (len(samples) - 1) / elapsed
         filled = self._round_peak >= self._limit
         self._round_started = now
         self._round_peak = self.in_flight
@@ -183,26 +202,38 @@ class ConcurrencyController:
             self._decide(now, self._limit, "held: the pool never filled")
         elif latency <= threshold:
             self._grow(now, rate, "latency near the minimum")
-        elif (self._rate_before_step is not None
-              and rate >= self._rate_before_step * (1 + self.gain)):
+        elif self._rate_before_step is None:
+            # Queueing, and no step to judge: try one (a cut ends in one too).
+            self._grow(now, rate, "latency rose: probing one step up")
+        elif rate >= self._rate_before_step * (1 + self.gain):
             self._grow(now, rate, "latency rose, and so did throughput")
         else:
-            self._cut(now, self.backoff, "latency rose without more throughput")
+            # Far past the knee, back off in proportion (a queue twice the
+            # tolerated latency halves the limit), near it by a tenth.
+            factor = max(self.overload_backoff, min(self.backoff, threshold / latency))
+            self._cut(now, factor, "latency rose without more throughput",
+                      floor=min(self._limit, max(self.floor, self.latency_floor)))
 
     def _grow(self, now: float, rate: float, reason: str) -> None:
+        if self._limit >= self.ceiling:
+            self._rate_before_step = None
+            self._decide(now, self._limit, "held at the ceiling")
+            return
         self._rate_before_step = rate
         step = self._limit if self.slow_start else max(1, self._limit // 10)
         self._decide(now, min(self.ceiling, self._limit + step), reason)
 
-    def _cut(self, now: float, factor: float, reason: str) -> None:
+    def _cut(self, now: float, factor: float, reason: str, floor: int | None = None) -> None:
         self.slow_start = False
         self._last_cut = now
         self._rate_before_step = None
         self._round = []
         self._round_started = now
         self._round_peak = self.in_flight
-        self._decide(now, max(self.floor, int(self._limit * factor)), reason)
+        lowest = self.floor if floor is None else floor
+        self._decide(now, max(lowest, int(self._limit * factor)), reason)
 
     def _decide(self, now: float, limit: int, reason: str) -> None:
         self._limit = limit
         self.decisions.append(Decision(now, limit, reason))
+        self.reasons[reason] += 1

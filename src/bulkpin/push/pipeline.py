@@ -14,6 +14,7 @@ as soon as the walk finds the first file. What each stage does is in its module.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from functools import partial
 
@@ -43,6 +44,8 @@ from .stages import (
 from .upload import Uploader, WorkItem
 
 __all__ = ["Pipeline", "run_pipeline"]
+
+log = logging.getLogger(__name__)
 
 
 class Pipeline:
@@ -110,6 +113,11 @@ class Pipeline:
             )
         finally:
             self.uploads_done.set()
+            if self.gate is not None:
+                ctl = self.gate.controller
+                log.info("--concurrency auto: limit %d at the end; decisions %s; last: %s",
+                         ctl.limit, dict(ctl.reasons),
+                         ", ".join(f"{d.limit} ({d.reason})" for d in list(ctl.decisions)[-8:]))
 
     async def poll(self) -> None:
         """Follow jobs while the movers run, then until they are final (if waiting)."""
