@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import anyio
+import anyio.lowlevel
 import pytest
 
 from bulkpin.push.concurrency import (
@@ -16,6 +18,7 @@ from bulkpin.push.concurrency import (
     Outcome,
     outcome_of,
 )
+from bulkpin.push.stages import AdaptiveGate, worker_pool
 
 
 class Clock:
@@ -187,3 +190,36 @@ def test_a_slower_path_is_relearned_after_the_baseline_window() -> None:
 ])
 def test_what_each_answer_says(status: int | None, outcome: str | None) -> None:
     assert outcome_of(status) == outcome
+
+
+@pytest.mark.anyio
+async def test_the_pool_never_has_more_in_flight_than_the_limit_and_follows_a_cut() -> None:
+    ctl = ConcurrencyController(initial=8, ceiling=32, min_round=1000)
+    gate = AdaptiveGate(ctl)
+    send, receive = anyio.create_memory_object_stream[int](100)
+    busy = 0
+    most: list[int] = []
+    release = anyio.Event()
+
+    async def handle(item: int) -> None:
+        nonlocal busy
+        busy += 1
+        most.append(busy)
+        if item == 7:
+            # The pool is full (8 waiting); the service says "fewer": a 429.
+            gate.observe("pinFile", 0.0, 429, 0)
+            release.set()
+        await release.wait()
+        await anyio.lowlevel.checkpoint()
+        busy -= 1
+
+    async with send:
+        for i in range(60):
+            await send.send(i)
+    await worker_pool(receive, handle, concurrency=1, stop=anyio.Event(), grace=1.0,
+                      in_flight=lambda: busy, on_abandon=lambda _: None, adaptive=gate)
+    assert len(most) == 60  # every item handled
+    assert max(most[:8]) == 8  # the initial limit, all taken, and no more
+    assert ctl.limit == 4
+    # After the cut, a new item starts only once fewer than 4 are in flight.
+    assert max(most[8:]) <= 4
