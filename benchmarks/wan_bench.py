@@ -157,6 +157,15 @@ def _link_files_per_s(link: Link) -> float:
     return link.rate / 4700
 
 
+class _Rows(list[Result]):
+    """The rows, each also said on stderr as it comes (a full-size run takes a while)."""
+
+    def append(self, row: Result) -> None:
+        print(f"  {row.metric}: {row.value:.3g} {row.unit} {row.details}", file=sys.stderr,
+              flush=True)
+        super().append(row)
+
+
 def run(ctx: Context) -> list[Result]:
     full = os.environ.get("BULKPIN_WAN_FULL") == "1"
     count = ctx.scale(5000 if full else 600, 40)
@@ -171,7 +180,7 @@ def run(ctx: Context) -> list[Result]:
         write_file(big / f"large-{i}.bin", large, seed=i + 1)
     size_label = f"{count} x 4 KiB"
     large_label = f"2 x {large // MiB} MiB"
-    results: list[Result] = []
+    results = _Rows()
     with ServeProcess(ctx.workdir / "serve", "--job-delay", "0.05").start() as svc:
         loop: dict[str, list[Run]] = {"auto": [], **{str(c): [] for c in fixed}}
         for _ in range(repeats):
