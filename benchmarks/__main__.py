@@ -29,6 +29,7 @@ BENCHMARKS = [
     "push_bench",
     "s3_push",
     "service_upload",
+    "wan_bench",
 ]
 
 

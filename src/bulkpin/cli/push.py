@@ -7,7 +7,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import anyio
 import anyio.lowlevel
@@ -15,7 +15,7 @@ import click
 
 from ..client import ConfigurationError, DecooClient
 from ..push import (
-    DEFAULT_CONCURRENCY,
+    DEFAULT_CEILING,
     DEFAULT_GRACE,
     DEFAULT_MEMORY,
     DEFAULT_SMALL_FILE,
@@ -45,6 +45,30 @@ from .target_options import target_options
 
 Renderer = JsonRenderer | PlainRenderer | QuietRenderer | RichRenderer
 
+#: The most uploads in flight a user may ask for, fixed or as auto's ceiling.
+MAX_CONCURRENCY = 1024
+
+
+class ConcurrencyType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    """``auto`` (None: decided as the run goes) or a fixed number of uploads in flight."""
+
+    name = "auto|N"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int | None:
+        if value is None or isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        if text == "auto":
+            return None
+        try:
+            number = int(text)
+        except ValueError:
+            self.fail(f"{value!r} is neither 'auto' nor a whole number", param, ctx)
+        if not 1 <= number <= MAX_CONCURRENCY:
+            self.fail(f"{number} is not in 1..{MAX_CONCURRENCY}", param, ctx)
+        return number
+
 
 def _renderer(as_json: bool, quiet: bool = False, stats: float = STATS_INTERVAL) -> Renderer:
     if as_json:
@@ -72,7 +96,7 @@ async def _run(
         if options.dry_run:
             return await push(paths, options, on_event=renderer, file_list=file_list, stop=stop)
         with open_target(profile, zone, endpoint, notice) as credentials:
-            async with DecooClient(credentials, concurrency=options.concurrency,
+            async with DecooClient(credentials, concurrency=options.pool_size,
                                    endpoint=endpoint, read_timeout=read_timeout) as client:
                 return await push(paths, options, client=client, on_event=renderer,
                                   file_list=file_list, stop=stop)
@@ -126,8 +150,13 @@ def _read_list(source: str) -> list[bytes]:
 @click.command("push")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @target_options
-@click.option("--concurrency", type=click.IntRange(1, 1024), default=DEFAULT_CONCURRENCY,
-              show_default=True, help="Uploads in flight.")
+@click.option("--concurrency", type=ConcurrencyType(), default="auto", show_default=True,
+              help="Uploads in flight: 'auto' adapts to the link and the service (more over a"
+                   " long round trip, fewer when it answers 429/503 or its latency rises);"
+                   " a number keeps exactly that many.")
+@click.option("--max-concurrency", type=click.IntRange(1, MAX_CONCURRENCY),
+              default=DEFAULT_CEILING, show_default=True,
+              help="The most uploads in flight --concurrency auto may reach.")
 @click.option("--hash-workers", type=click.IntRange(min=1), default=DEFAULT_HASH_WORKERS,
               show_default=True, help="Threads hashing files.")
 @click.option("--rate-limit", type=RATE, default=None, help="Uploads started per second (N/s).")
@@ -188,7 +217,8 @@ def _read_list(source: str) -> list[bytes]:
 @remote_options
 def push_command(
     paths: tuple[str, ...], profile: str | None, zone: str | None, endpoint: str | None,
-    concurrency: int, hash_workers: int, rate_limit: float | None, bwlimit: int | None,
+    concurrency: int | None, max_concurrency: int, hash_workers: int,
+    rate_limit: float | None, bwlimit: int | None,
     memory: int, small_file: int, include: tuple[str, ...], exclude: tuple[str, ...],
     include_from: tuple[str, ...], exclude_from: tuple[str, ...], min_age: float | None,
     max_age: float | None,
@@ -226,7 +256,8 @@ def push_command(
     options = PushOptions(
         profile=build_profile(cid_profile, chunk_size, max_links, raw_leaves, cid_version),
         selection=selection, hidden=hidden, follow_symlinks=follow_symlinks,
-        concurrency=concurrency, hash_workers=hash_workers, rate_limit=rate_limit,
+        concurrency=concurrency, max_concurrency=max_concurrency, hash_workers=hash_workers,
+        rate_limit=rate_limit,
         bwlimit=bwlimit, small_file=small_file, memory=memory, wait=wait,
         wait_timeout=wait_timeout, patience=patience, grace=grace, journal=journal,
         manifest=manifest,

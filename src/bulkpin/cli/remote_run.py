@@ -99,7 +99,7 @@ async def _run(spec: RemoteSpec, remote: RemoteArgs, options: PushOptions,
         endpoint_url=remote.s3_endpoint_url, region=remote.s3_region,
         profile=remote.s3_profile, path_style=remote.s3_path_style,
         anonymous=remote.s3_no_sign_request,
-        max_pool_connections=max(16, options.concurrency + 4),
+        max_pool_connections=max(16, options.fixed_concurrency + 4),
     )
     stop = anyio.Event()
     async with S3Source(s3_options) as s3, HttpSource() as http:
@@ -110,7 +110,7 @@ async def _run(spec: RemoteSpec, remote: RemoteArgs, options: PushOptions,
             return await push_remote(spec, options, sources, on_event=renderer, stop=stop)
         profile, zone, endpoint = target
         with open_target(profile, zone, endpoint, lambda m: renderer(NoticeEvent(m))) as creds:
-            async with DecooClient(creds, concurrency=options.concurrency, endpoint=endpoint,
+            async with DecooClient(creds, concurrency=options.fixed_concurrency, endpoint=endpoint,
                                    read_timeout=read_timeout) as client:
                 return await _with_signals(stop, renderer, lambda: push_remote(
                     spec, options, sources, client=client, on_event=renderer, stop=stop))

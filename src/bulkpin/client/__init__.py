@@ -17,7 +17,7 @@ docstring), :mod:`.retry` (the classifier, backoff and retry budget),
 :mod:`.redact` (no secret in any output) and :mod:`.client` (``DecooClient``).
 """
 
-from .client import MAX_PAGE_SIZE, DecooClient
+from .client import MAX_PAGE_SIZE, DecooClient, ExchangeObserver
 from .credentials import ZONES, Credentials, default_profile_path, load_credentials, zone_url
 from .endpoints import EndpointSelector
 from .errors import (
@@ -91,6 +91,7 @@ __all__ = [
     "DecooError",
     "Endpoint",
     "EndpointSelector",
+    "ExchangeObserver",
     "Fate",
     "FileChangedError",
     "FileContent",

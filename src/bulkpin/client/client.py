@@ -85,7 +85,12 @@ from .retry import Attempt, Decision, RetryPolicy, Sleep, Verdict, parse_retry_a
 from .stream_body import ReaderOpener, StreamBody, StreamUpload
 from .tokens import DEFAULT_RENEW_AFTER, AccessToken, TokenCache
 
-__all__ = ["MAX_PAGE_SIZE", "DecooClient"]
+__all__ = ["MAX_PAGE_SIZE", "DecooClient", "ExchangeObserver"]
+
+#: Told of every exchange once it ends: its operation, seconds, HTTP status
+#: (None: no answer, a timeout or a lost connection) and request body bytes.
+#: The push pipeline's concurrency controller listens here.
+ExchangeObserver = Callable[[str, float, "int | None", int], None]
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +234,8 @@ class DecooClient:
         self._ssl = _ssl_context(ca_bundle, verify_tls)
         self._user_agent = user_agent or f"bulkpin/{__version__}"
         self._session: aiohttp.ClientSession | None = None
+        #: Told of every exchange (see :data:`ExchangeObserver`); set by the pipeline.
+        self.observer: ExchangeObserver | None = None
         self._secret_length = secret_text_length(credentials.key_bits)
         self.tokens = TokenCache(self._buy_token, clock=clock, renew_after=token_renew_after)
         self.endpoint_selector = EndpointSelector(
@@ -314,6 +321,7 @@ class DecooClient:
         The one place where aiohttp, OS and timeout errors are converted.
         """
         session = self.session
+        started = self._clock()
         try:
             async with session.request(
                 method,
@@ -333,10 +341,12 @@ class DecooClient:
                 # the error, not the connection aiohttp closed because of it.
                 raise body.error from None
             sent = body.complete if body is not None else True
+            self._observe(operation, started, None, body)
             error = convert_transport_error(exc, operation=operation, url=url, request_sent=sent)
             log.debug("%s %s: %s", method, url, error.message)
             raise error from None
         log.debug("%s %s -> %d (%d bytes)", method, url, status, len(raw))
+        self._observe(operation, started, status, body)
         if not 200 <= status < 300:
             raise error_for_status(
                 status,
@@ -353,6 +363,12 @@ class DecooClient:
         except HTTPStatusError as exc:
             exc.http_status = status
             raise
+
+    def _observe(self, operation: str, started: float, status: int | None,
+                 body: UploadBody | StreamBody | None) -> None:
+        if self.observer is not None:
+            size = (body.size or 0) if body is not None else 0
+            self.observer(operation, self._clock() - started, status, size)
 
     # -- Cloud routes ------------------------------------------------------------------
 

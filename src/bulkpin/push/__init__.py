@@ -12,6 +12,7 @@ from ..fs import Selection, SelectionError, Shard
 from .account_index import AccountIndex, ListingCost
 from .accounting import Accounting
 from .check import CheckResult, CheckSummary, check
+from .concurrency import DEFAULT_CEILING, ConcurrencyController
 from .errors import ExitStatus, JournalError, JournalLocked, PushError, RunAborted
 from .events import FileEvent, FileOutcome, NoticeEvent, ProgressEvent, PushEvent, Snapshot
 from .journal import Journal
@@ -29,6 +30,7 @@ from .run import push
 from .summary import PushSummary
 
 __all__ = [
+    "DEFAULT_CEILING",
     "DEFAULT_CONCURRENCY",
     "DEFAULT_GRACE",
     "DEFAULT_MEMORY",
@@ -37,6 +39,7 @@ __all__ = [
     "Accounting",
     "CheckResult",
     "CheckSummary",
+    "ConcurrencyController",
     "ExitStatus",
     "FileEvent",
     "FileOutcome",

@@ -8,9 +8,11 @@ from pathlib import Path
 from ..fs import Selection
 from ..unixfs import DEFAULT_PROFILE, CidProfile
 from ..unixfs.tree import DEFAULT_HASH_WORKERS
+from .concurrency import DEFAULT_CEILING
 
-#: Uploads in flight by default: the best of 1, 4, 16, 64 in workload 4 of the
-#: benchmarks (small files are bound by per-request latency, not bandwidth).
+#: Uploads in flight for a pipeline that cannot adapt (the remote push) when the
+#: user left ``--concurrency auto``: the best of 1, 4, 16, 64 on loopback in
+#: workload 4 of the benchmarks. A file push adapts (:mod:`.concurrency`).
 DEFAULT_CONCURRENCY = 64
 #: Files up to this size are hashed before they are sent: their CID is known
 #: first, so duplicates are skipped. Larger files are hashed while they stream,
@@ -32,7 +34,10 @@ class PushOptions:
     #: out, each reported as skipped.
     hidden: bool = True
     follow_symlinks: bool = False
-    concurrency: int = DEFAULT_CONCURRENCY
+    #: Uploads in flight; None ("auto"): decided as the run goes, up to ``max_concurrency``.
+    concurrency: int | None = None
+    #: The most uploads in flight ``auto`` may reach (bounds workers, connections, buffers).
+    max_concurrency: int = DEFAULT_CEILING
     hash_workers: int = DEFAULT_HASH_WORKERS
     #: uploads started per second (None: unlimited)
     rate_limit: float | None = None
@@ -58,3 +63,18 @@ class PushOptions:
     #: List the account's pins and unfinished jobs before uploading, so nothing it
     #: holds is sent again (see push.account_index); off for accounts too big to list.
     list_account: bool = True
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether the number of uploads in flight is decided as the run goes."""
+        return self.concurrency is None
+
+    @property
+    def pool_size(self) -> int:
+        """The most uploads that may ever be in flight (sizes the connection pool)."""
+        return self.concurrency if self.concurrency is not None else self.max_concurrency
+
+    @property
+    def fixed_concurrency(self) -> int:
+        """Uploads in flight for a pipeline that does not adapt."""
+        return self.concurrency if self.concurrency is not None else DEFAULT_CONCURRENCY

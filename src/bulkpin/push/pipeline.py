@@ -14,6 +14,7 @@ as soon as the walk finds the first file. What each stage does is in its module.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from functools import partial
 
@@ -24,6 +25,7 @@ from ..client import DecooClient
 from ..fs import Candidate, batched
 from .account_index import AccountIndex
 from .accounting import Accounting
+from .concurrency import ConcurrencyController
 from .errors import RunAborted
 from .events import NoticeEvent, ProgressEvent, PushEvent
 from .journal import Journal
@@ -31,10 +33,19 @@ from .options import PushOptions
 from .pacing import Outage
 from .plan import Planner
 from .poll import Poller
-from .stages import abandoned_notice, follow_jobs, run_stages, ticker, worker_pool
+from .stages import (
+    AdaptiveGate,
+    abandoned_notice,
+    follow_jobs,
+    run_stages,
+    ticker,
+    worker_pool,
+)
 from .upload import Uploader, WorkItem
 
 __all__ = ["Pipeline", "run_pipeline"]
+
+log = logging.getLogger(__name__)
 
 
 class Pipeline:
@@ -60,6 +71,11 @@ class Pipeline:
         self.uploads_done = anyio.Event()
         self.aborted: RunAborted | None = None
         self.poll_timed_out = False
+        # --concurrency auto: the client's answers decide how many uploads are in flight.
+        self.gate: AdaptiveGate | None = None
+        if options.adaptive and client is not None:
+            self.gate = AdaptiveGate(ConcurrencyController(ceiling=options.max_concurrency))
+            client.observer = self.gate.observe
 
     async def walk(
         self, send: MemoryObjectSendStream[list[Candidate]], candidates: Iterable[Candidate]
@@ -89,14 +105,19 @@ class Pipeline:
 
         try:
             await worker_pool(
-                work, self.uploader.handle, concurrency=self.options.concurrency,
-                stop=self.stop, grace=self.options.grace,
+                work, self.uploader.handle, concurrency=self.options.fixed_concurrency,
+                stop=self.stop, grace=self.options.grace, adaptive=self.gate,
                 in_flight=lambda: self.acct.in_flight,
                 on_abandon=abandoned_notice(self.emit, self.options.grace, "upload(s)"),
                 after_each=self.journal.commit_if_due,
             )
         finally:
             self.uploads_done.set()
+            if self.gate is not None:
+                ctl = self.gate.controller
+                log.info("--concurrency auto: limit %d at the end; decisions %s; last: %s",
+                         ctl.limit, dict(ctl.reasons),
+                         ", ".join(f"{d.limit} ({d.reason})" for d in list(ctl.decisions)[-8:]))
 
     async def poll(self) -> None:
         """Follow jobs while the movers run, then until they are final (if waiting)."""
@@ -115,7 +136,7 @@ async def run_pipeline(run: Pipeline, candidates: Iterable[Candidate]) -> None:
     """Run every stage until the walk's last file is final, or the run stops or aborts."""
     cand_send, cand_receive = anyio.create_memory_object_stream[list[Candidate]](4)
     work_send, work_receive = anyio.create_memory_object_stream[WorkItem](
-        run.options.concurrency * 2
+        run.options.pool_size * 2
     )
     run.aborted = await run_stages(
         [partial(run.walk, cand_send, candidates),

@@ -75,7 +75,7 @@ class _RemoteRun:
     async def uploads(self, work: MemoryObjectReceiveStream[RemoteItem]) -> None:
         try:
             await worker_pool(
-                work, self.uploader.handle_remote, concurrency=self.options.concurrency,
+                work, self.uploader.handle_remote, concurrency=self.options.fixed_concurrency,
                 stop=self.stop, grace=self.options.grace,
                 in_flight=lambda: self.acct.in_flight,
                 on_abandon=abandoned_notice(self.emit, self.options.grace, "upload(s)"),
@@ -112,7 +112,7 @@ class _RemoteRun:
     async def main(self) -> None:
         listed_send, listed_receive = anyio.create_memory_object_stream[Listed](256)
         work_send, work_receive = anyio.create_memory_object_stream[RemoteItem](
-            self.options.concurrency * 2
+            self.options.fixed_concurrency * 2
         )
         self.aborted = await run_stages(
             [partial(self.list_objects, listed_send),

@@ -7,7 +7,9 @@ a stop is honoured, or how a run's stages end together. Those live here once:
 - :func:`worker_pool`: ``concurrency`` workers take items from one stream. Once
   ``stop`` is set no worker takes another item (what is queued stays in the
   journal as it was); items in flight get ``grace`` seconds, then are
-  abandoned (their journal rows say they may have been sent).
+  abandoned (their journal rows say they may have been sent). With an
+  :class:`AdaptiveGate` the pool has as many workers as the controller's
+  ceiling, and takes items only while fewer than its limit are in flight.
 - :func:`run_stages`: the stages in one task group beside a progress ticker;
   a :class:`RunAborted` from any stage, however deep in nested groups, becomes
   the run's ending; a journal that cannot be written ends the run as itself.
@@ -21,18 +23,43 @@ from typing import Any, Protocol, TypeVar
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
+from .concurrency import SAMPLE_MAX_BODY, ConcurrencyController, outcome_of
 from .errors import JournalError, RunAborted
 from .events import NoticeEvent
 from .poll import Poller, PollSchedule
 
 __all__ = [
-    "FollowOptions", "abandoned_notice", "follow_jobs", "run_stages", "ticker", "worker_pool",
+    "AdaptiveGate", "FollowOptions", "abandoned_notice", "follow_jobs", "run_stages", "ticker",
+    "worker_pool",
 ]
 
 #: Seconds between progress events.
 PROGRESS_INTERVAL = 0.5
 
 T = TypeVar("T")
+
+
+class AdaptiveGate:
+    """A :class:`ConcurrencyController` at work: its limit as a limiter, fed by the client.
+
+    Workers take a turn of the limiter before taking an item; the client's
+    exchanges (:meth:`observe`, a :data:`bulkpin.client.ExchangeObserver`)
+    feed the controller, and a new limit is applied to the limiter at once
+    (lowering it lets the requests in flight finish; no new one starts until
+    fewer than the limit are out).
+    """
+
+    def __init__(self, controller: ConcurrencyController) -> None:
+        self.controller = controller
+        self.limiter = anyio.CapacityLimiter(controller.limit)
+
+    def observe(self, operation: str, seconds: float, status: int | None, body: int) -> None:
+        outcome = outcome_of(status)
+        if outcome is None or (outcome == "ok" and body > SAMPLE_MAX_BODY):
+            return
+        self.controller.observe(seconds, outcome)
+        if self.limiter.total_tokens != self.controller.limit:
+            self.limiter.total_tokens = self.controller.limit
 
 
 async def worker_pool(
@@ -45,8 +72,13 @@ async def worker_pool(
     in_flight: Callable[[], int],
     on_abandon: Callable[[int], None],
     after_each: Callable[[], None] = lambda: None,
+    adaptive: AdaptiveGate | None = None,
 ) -> None:
-    """Handle every item of ``work`` on ``concurrency`` workers, until done or stopped."""
+    """Handle every item of ``work`` on ``concurrency`` workers, until done or stopped.
+
+    With ``adaptive``, ``concurrency`` is ignored: the gate's controller
+    decides how many items are in flight, up to its ceiling.
+    """
 
     async def worker(items: MemoryObjectReceiveStream[T]) -> None:
         async with items:
@@ -54,6 +86,24 @@ async def worker_pool(
                 if stop.is_set():
                     return
                 await handle(item)
+                after_each()
+
+    async def gated_worker(items: MemoryObjectReceiveStream[T], gate: AdaptiveGate) -> None:
+        controller = gate.controller
+        async with items:
+            while True:
+                async with gate.limiter:
+                    try:
+                        item = await items.receive()
+                    except anyio.EndOfStream:
+                        return
+                    if stop.is_set():
+                        return
+                    controller.acquire()
+                    try:
+                        await handle(item)
+                    finally:
+                        controller.release()
                 after_each()
 
     async def watch_grace(scope: anyio.CancelScope) -> None:
@@ -68,8 +118,12 @@ async def worker_pool(
         watch.start_soon(watch_grace, scope)
         with scope:
             async with anyio.create_task_group() as tg:
-                for _ in range(concurrency):
-                    tg.start_soon(worker, work.clone())
+                if adaptive is not None:
+                    for _ in range(adaptive.controller.ceiling):
+                        tg.start_soon(gated_worker, work.clone(), adaptive)
+                else:
+                    for _ in range(concurrency):
+                        tg.start_soon(worker, work.clone())
                 work.close()
         watch.cancel_scope.cancel()
 

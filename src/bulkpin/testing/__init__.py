@@ -3,7 +3,8 @@
 bulkpin itself never imports this package. Modules, one job each:
 
 - :mod:`.proxy`: :class:`ChaosProxy`, a seeded TCP fault proxy (resets, black
-  holes, slow links, cut answers, rewritten answers, TLS in front);
+  holes, slow links, cut answers, rewritten answers, TLS in front), and a WAN
+  link (:class:`Shape`: round trip, a cap shared by every connection, window);
 - :mod:`.account`: :class:`Account` and :func:`access_token`, a local service's
   account for code that speaks HTTP to it by hand.
 
@@ -11,7 +12,7 @@ The service process itself is :class:`bulkpin.service.ServeProcess`.
 """
 
 from .account import Account, access_token
-from .proxy import PASS, ChaosProxy, Fault, ProxyStats, Response, Rewrite, Tap
+from .proxy import PASS, ChaosProxy, Fault, ProxyStats, Response, Rewrite, Shape, Tap
 
 __all__ = [
     "PASS",
@@ -21,6 +22,7 @@ __all__ = [
     "ProxyStats",
     "Response",
     "Rewrite",
+    "Shape",
     "Tap",
     "access_token",
 ]

@@ -32,6 +32,16 @@ said rather than how it travels:
 With ``tls`` it terminates TLS, so the plain-HTTP service can be reached over
 HTTPS with a certificate from a test authority.
 
+With a :class:`Shape` (``shape=`` or :meth:`ChaosProxy.set_shape`) it is a WAN
+link: every byte arrives ``rtt / 2`` later in each direction (a delay line: bytes
+are in flight together, so the delay costs no throughput), a new connection
+waits one round trip before its first byte (the TCP handshake), and each
+direction is capped at ``rate`` bytes per second *shared by every connection*
+(one link, not one pipe per connection). Each connection may have at most
+``window`` bytes in flight per direction, freed half a round trip after they
+arrive (when the acknowledgement would be back), as TCP's window would. Faults
+still act at once, on the unshaped stream.
+
 With no faults set it is a plain relay: an HTTPS front for the plain-HTTP
 service, or an Endpoint that can be made to go away (``stop``) while the
 service runs on.
@@ -63,9 +73,12 @@ __all__ = [
     "ChaosProxy",
     "Fault",
     "FaultKind",
+    "Hop",
+    "LinkStats",
     "ProxyStats",
     "Response",
     "Rewrite",
+    "Shape",
     "Tap",
 ]
 
@@ -91,6 +104,63 @@ class Fault:
 
 
 PASS = Fault()
+
+#: Seconds of link time a sender may book ahead of the clock. The schedule stays
+#: exact (each chunk still leaves when the link is free, and arrives ``rtt / 2``
+#: after); the lead only keeps the link busy when this thread wakes late, as it
+#: does on a loaded machine (without it, 100 Mbit/s carried 88).
+LINK_LEAD = 0.05
+
+#: Bytes a shaped connection may have in flight per direction, unless told: large
+#: enough not to be what limits 1 Gbit/s at 200 ms round trip (25 MB).
+DEFAULT_WINDOW = 32 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """A WAN link: ``rtt`` seconds of round trip, ``rate`` bytes per second each way.
+
+    ``rate`` None leaves the link uncapped (delay only); ``window`` bounds the
+    bytes one connection has in flight per direction (TCP's window).
+    """
+
+    rtt: float = 0.0
+    rate: int | None = None
+    window: int = DEFAULT_WINDOW
+    handshake: bool = True
+
+    def __post_init__(self) -> None:
+        if self.rtt < 0:
+            raise ValueError("rtt must not be negative")
+        if self.rate is not None and self.rate <= 0:
+            raise ValueError("a capped link needs a positive rate")
+        if self.window <= 0:
+            raise ValueError("window must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One chunk through the shaped link, in the proxy loop's clock (seconds).
+
+    The link carried it from ``start`` to ``end`` (``n / rate``); it was due at
+    the far side ``delay`` later (``due``) and was written there at ``delivered``.
+    """
+
+    direction: Literal["up", "down"]
+    connection: int
+    size: int
+    start: float
+    end: float
+    due: float
+    delivered: float
+
+
+@dataclass
+class LinkStats:
+    """One direction of the shaped link: bytes carried, and the seconds it was busy."""
+
+    bytes: int = 0
+    busy: float = 0.0
 
 
 @dataclass(slots=True)
@@ -134,6 +204,110 @@ class ProxyStats:
     bytes_up: int = 0
     bytes_down: int = 0
     rewritten: int = 0
+    #: The shaped link, per direction ("up": client to service).
+    link: dict[str, LinkStats] = field(
+        default_factory=lambda: {"up": LinkStats(), "down": LinkStats()})
+    #: Every chunk through the shaped link, when the proxy was made with ``record=True``.
+    hops: list[Hop] = field(default_factory=list)
+
+
+class _Link:
+    """One direction of the shaped link: chunks leave one after another at ``rate``.
+
+    Shared by every connection, so the cap holds for the sum of them; each
+    chunk books the next free stretch of the link (first come, first served).
+    """
+
+    def __init__(self, rate: int | None, stats: LinkStats) -> None:
+        self.rate = rate
+        self.stats = stats
+        self._free_at = 0.0
+
+    def book(self, now: float, size: int) -> tuple[float, float]:
+        """The stretch of time the link carries ``size`` bytes sent at ``now``."""
+        start = max(now, self._free_at)
+        end = start + (size / self.rate if self.rate else 0.0)
+        self._free_at = end
+        self.stats.bytes += size
+        self.stats.busy += end - start
+        return start, end
+
+
+class _Line:
+    """One direction of one shaped connection: the link's pace, then a delay line.
+
+    ``send`` books the link and returns once the chunk is on it (so a sender is
+    paced to the link, never faster); a delivery task writes each chunk to the
+    far side when it is due. Chunks queue in between, so a round trip's worth
+    of bytes travels at once and the delay costs no throughput.
+    """
+
+    def __init__(self, proxy: ChaosProxy, link: _Link, shape: Shape, connection: int,
+                 direction: Literal["up", "down"], dest: asyncio.StreamWriter) -> None:
+        self.proxy = proxy
+        self.link = link
+        self.delay = shape.rtt / 2
+        self.window = shape.window
+        self.connection = connection
+        self.direction = direction
+        self.dest = dest
+        self._in_flight = 0
+        self._freed = asyncio.Event()
+        self._queue: asyncio.Queue[tuple[float, float, float, bytes | None]] = asyncio.Queue()
+        self._task = asyncio.create_task(self._deliver())
+
+    async def send(self, data: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        while self._in_flight and self._in_flight + len(data) > self.window:
+            self._freed.clear()
+            await self._freed.wait()
+        if self._task.done():
+            raise ConnectionResetError("the far side of the shaped link went away")
+        self._in_flight += len(data)
+        now = loop.time()
+        start, end = self.link.book(now, len(data))
+        self._queue.put_nowait((start, end, end + self.delay, data))
+        if end - LINK_LEAD > now:
+            await asyncio.sleep(end - LINK_LEAD - now)
+
+    async def finish(self) -> None:
+        """Send the end of the stream (after every byte before it), and wait for it."""
+        now = asyncio.get_running_loop().time()
+        self._queue.put_nowait((now, now, now + self.delay, None))
+        await asyncio.shield(self._task)
+
+    def cancel(self) -> None:
+        self._task.cancel()
+
+    def _release(self, size: int) -> None:
+        self._in_flight -= size
+        self._freed.set()
+
+    async def _deliver(self) -> None:
+        try:
+            await self._deliver_all()
+        except (ConnectionError, OSError):
+            self.dest.transport.abort()
+        finally:
+            self._freed.set()  # a sender waiting on the window learns the line is gone
+
+    async def _deliver_all(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            start, end, due, data = await self._queue.get()
+            if due > loop.time():
+                await asyncio.sleep(due - loop.time())
+            if data is None:
+                if self.dest.can_write_eof():
+                    self.dest.write_eof()
+                return
+            self.dest.write(data)
+            await self.dest.drain()
+            if self.proxy.record:
+                self.proxy.stats.hops.append(Hop(self.direction, self.connection, len(data),
+                                                 start, end, due, loop.time()))
+            # The window frees when the acknowledgement would be back.
+            loop.call_later(self.delay, self._release, len(data))
 
 
 class _Reset(Exception):
@@ -153,7 +327,8 @@ class ChaosProxy:
     """Listens on a free loopback port and relays each connection to ``target_url``."""
 
     def __init__(self, target_url: str, *, seed: int = 0, port: int = 0,
-                 rcvbuf: int | None = None, tls: ssl.SSLContext | None = None) -> None:
+                 rcvbuf: int | None = None, tls: ssl.SSLContext | None = None,
+                 shape: Shape | None = None, record: bool = False) -> None:
         parts = urlsplit(target_url)
         assert parts.hostname is not None
         assert parts.port is not None
@@ -175,6 +350,12 @@ class ChaosProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Keeps every chunk of the shaped link in ``stats.hops`` (for tests).
+        self.record = record
+        self._shape: Shape | None = None
+        self._links: tuple[_Link, _Link] | None = None
+        self._accepted = 0
+        self.set_shape(shape)
 
     # -- configuration (any thread) --
 
@@ -194,6 +375,17 @@ class ChaosProxy:
             raise ValueError("fault probabilities add up to more than 1")
         self._faults = tuple(faults)
         self._default = default
+
+    @property
+    def shape(self) -> Shape | None:
+        """The link new connections go through (None: loopback, unshaped)."""
+        return self._shape
+
+    def set_shape(self, shape: Shape | None) -> None:
+        """New connections go through ``shape`` (a fresh link, shared by all of them)."""
+        self._shape = shape
+        self._links = None if shape is None else (
+            _Link(shape.rate, self.stats.link["up"]), _Link(shape.rate, self.stats.link["down"]))
 
     def _draw(self) -> Fault:
         if not self._faults:
@@ -293,6 +485,8 @@ class ChaosProxy:
         self._writers.add(writer)
         fault = self._draw()
         self.stats.connections[fault.kind] += 1
+        self._accepted += 1
+        number, shape, links = self._accepted, self._shape, self._links
         upstream: asyncio.StreamWriter | None = None
         try:
             if fault.kind == "blackhole":
@@ -306,7 +500,12 @@ class ChaosProxy:
                 return
             self._writers.add(upstream)
             conn = _Connection(self, fault, writer, upstream)
-            await asyncio.gather(conn.up(reader), conn.down(up_reader))
+            if shape is not None and links is not None:
+                conn.shape(shape, links, number)
+            try:
+                await asyncio.gather(conn.up(reader), conn.down(up_reader))
+            finally:
+                conn.cancel_lines()
         except _Reset:
             _rst(writer)
             if upstream is not None:
@@ -334,6 +533,19 @@ class _Connection:
         self.sent_down = 0
         self.request_line = ""
         self._carry = b""
+        self._up: _Line | None = None
+        self._down: _Line | None = None
+        self._handshake = 0.0
+
+    def shape(self, shape: Shape, links: tuple[_Link, _Link], number: int) -> None:
+        self._up = _Line(self.proxy, links[0], shape, number, "up", self.upstream)
+        self._down = _Line(self.proxy, links[1], shape, number, "down", self.client)
+        self._handshake = shape.rtt if shape.handshake else 0.0
+
+    def cancel_lines(self) -> None:
+        for line in (self._up, self._down):
+            if line is not None:
+                line.cancel()
 
     async def _pace(self, n: int) -> None:
         if self.fault.kind == "slow":
@@ -359,6 +571,9 @@ class _Connection:
     async def up(self, reader: asyncio.StreamReader) -> None:
         """Client to service."""
         try:
+            if self._handshake:
+                # SYN, SYN-ACK: the client's first byte leaves one round trip after connect.
+                await asyncio.sleep(self._handshake)
             while data := await reader.read(self._chunk()):
                 reset = self.fault.kind == "reset" and self.sent_up + len(data) >= self.fault.at
                 if reset:
@@ -370,11 +585,16 @@ class _Connection:
                         self.proxy.stats.bytes_up += len(data)
                     raise _Reset
                 await self._pace(len(data))
-                self.upstream.write(data)
-                await self.upstream.drain()
+                if self._up is not None:
+                    await self._up.send(data)
+                else:
+                    self.upstream.write(data)
+                    await self.upstream.drain()
                 self.sent_up += len(data)
                 self.proxy.stats.bytes_up += len(data)
-            if self.upstream.can_write_eof():
+            if self._up is not None:
+                await self._up.finish()
+            elif self.upstream.can_write_eof():
                 self.upstream.write_eof()
         except (ConnectionError, OSError):
             self.client.transport.abort()
@@ -388,7 +608,9 @@ class _Connection:
             else:
                 while data := await reader.read(self._chunk()):
                     await self._send_down(data)
-            if self.client.can_write_eof():
+            if self._down is not None:
+                await self._down.finish()
+            elif self.client.can_write_eof():
                 self.client.write_eof()
         except _CutShort:
             self.client.close()
@@ -400,13 +622,21 @@ class _Connection:
     async def _send_down(self, data: bytes) -> None:
         if self.fault.kind == "cut" and self.sent_down + len(data) >= self.fault.at:
             keep = data[: self.fault.at - self.sent_down]
-            self.client.write(keep)
             self.proxy.stats.bytes_down += len(keep)
-            await self.client.drain()
+            if self._down is not None:
+                # Behind what is still on the line, then the FIN.
+                await self._down.send(keep)
+                await self._down.finish()
+            else:
+                self.client.write(keep)
+                await self.client.drain()
             raise _CutShort
         await self._pace(len(data))
-        self.client.write(data)
-        await self.client.drain()
+        if self._down is not None:
+            await self._down.send(data)
+        else:
+            self.client.write(data)
+            await self.client.drain()
         self.sent_down += len(data)
         self.proxy.stats.bytes_down += len(data)
 
