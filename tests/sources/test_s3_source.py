@@ -172,6 +172,20 @@ async def test_selection_applies_to_keys_below_the_prefix(s3: S3Source) -> None:
     assert objects["deep/a/b/c/d.txt"].rel == "a/b/c/d.txt"
 
 
+async def test_an_exclude_matching_a_directory_leaves_out_the_keys_below_it(
+    s3: S3Source,
+) -> None:
+    # As in a local tree: "b" names a directory at any depth, "deep/a" one path.
+    for pattern in ("b", "deep/a", "[bc]"):
+        objects, _ = await _list(s3, selection=Selection(exclude=(pattern,)))
+        assert set(objects) == set(FILES) - {"deep/a/b/c/d.txt"}, pattern
+    # Only directories are pruned by name: a key's own name is matched as a file's.
+    objects, _ = await _list(s3, f"s3://{BUCKET}/deep", Selection(exclude=("d.txt",)))
+    assert objects == {}
+    objects, _ = await _list(s3, f"s3://{BUCKET}/deep", Selection(exclude=("deep",)))
+    assert set(objects) == {"deep/a/b/c/d.txt"}, "the prefix itself is not below the prefix"
+
+
 async def test_shards_are_disjoint_and_cover_the_bucket(s3: S3Source) -> None:
     seen: list[str] = []
     markers: list[str] = []

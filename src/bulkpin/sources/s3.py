@@ -11,7 +11,8 @@ botocore does not know about: that a body which breaks part-way is resumed
 
 - :meth:`S3Source.list_objects` pages ``ListObjectsV2`` (one page in memory at
   a time), applies the run's :class:`~bulkpin.fs.Selection` to each key
-  relative to the prefix, and yields :class:`S3Object`\\ s, plus a
+  relative to the prefix (an exclude matching one of the key's "directories"
+  leaves it out, as it prunes a directory of a local tree), and yields :class:`S3Object`\\ s, plus a
   :class:`~.remote.Skipped` record for each directory marker.
 - :meth:`S3Source.open_object` GETs with ``If-Match: <listed ETag>``, so S3
   itself refuses an object changed since it was listed; checks the answer's
@@ -379,7 +380,7 @@ class S3Source:
             if shard is None or shard.takes(key.encode()):
                 return Skipped(f"{_SCHEME}{bucket}/{key}", "directory marker", 0)
             return None
-        if not selection.takes(rel.encode(), size, key.encode()):
+        if not selection.takes(rel.encode(), size, key.encode()) or _pruned(rel, selection):
             return None
         return S3Object(
             bucket=bucket,
@@ -489,6 +490,18 @@ class S3Source:
         _check_same(obj, now, url)
         if int(head.get("ContentLength", -1)) != obj.size:
             raise ObjectChanged(f"{url}: changed size while it was read", url=url)
+
+
+def _pruned(rel: str, selection: Selection) -> bool:
+    """Whether an exclude takes out a "directory" above the key, as a local walk prunes one.
+
+    ``--exclude cache`` leaves out a tree's ``photos/cache/a.jpg`` because it
+    matches the directory; a key's directories are its ``/``-separated prefixes.
+    """
+    if not selection.exclude:
+        return False
+    parts = rel.split("/")[:-1]
+    return any(selection.prunes("/".join(parts[:i + 1]).encode()) for i in range(len(parts)))
 
 
 def _check_answer(obj: S3Object, seen: S3Object, offset: int, answer: Any) -> None:
