@@ -46,11 +46,13 @@ from ..unixfs import DEFAULT_PROFILE, CidProfile, FileBuilder
 from .errors import DecooError, FileChangedError, TransportError, WriteTimeout
 from .multipart import DEFAULT_CHUNK_SIZE, MultipartUpload, ProgressCallback
 
-__all__ = ["READ_AHEAD", "ByteReader", "ReaderOpener", "StreamBody", "StreamUpload",
+__all__ = ["MIN_PIECE", "READ_AHEAD", "ByteReader", "ReaderOpener", "StreamBody", "StreamUpload",
            "buffer_bytes"]
 
 #: Chunks read from the source ahead of the one being sent.
 READ_AHEAD: Final = 4
+#: Bytes handed to a waiting sender without filling a whole chunk (a UnixFS chunk).
+MIN_PIECE: Final = 256 * 1024
 
 
 def buffer_bytes(chunk_size: int = DEFAULT_CHUNK_SIZE, read_ahead: int = READ_AHEAD) -> int:
@@ -209,12 +211,18 @@ class StreamBody(Payload):
             )
             raise
 
-    async def _fill(self) -> bytes:
-        """The next chunk: up to ``chunk_size`` bytes, ``b""`` at the end of the stream."""
+    async def _fill(self, hungry: Callable[[], bool]) -> bytes:
+        """The next chunk: up to ``chunk_size`` bytes, ``b""`` at the end of the stream.
+
+        Cut short at :data:`MIN_PIECE` bytes when ``hungry()`` says the sender
+        has nothing queued: a slow source then does not keep the service
+        waiting for a whole chunk at the start of every object.
+        """
         want = self._upload.chunk_size
+        least = min(want, MIN_PIECE)
         pieces: list[bytes] = []
         got = 0
-        while got < want and not self._eof:
+        while got < want and not self._eof and not (got >= least and hungry()):
             try:
                 piece = await self._reader.read(want - got)
             except (DecooError, asyncio.CancelledError):
@@ -232,7 +240,7 @@ class StreamBody(Payload):
     async def _read_ahead(self, queue: asyncio.Queue[bytes]) -> None:
         """Fill ``queue`` with chunks, ending with ``b""``; blocks while it is full."""
         while True:
-            chunk = await self._fill()
+            chunk = await self._fill(queue.empty)
             await queue.put(chunk)
             if not chunk:
                 return
