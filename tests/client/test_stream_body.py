@@ -6,14 +6,16 @@ What goes over the wire is watched through the fault proxy's tap: an exact
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
 
 from bulkpin.client import FileChangedError
-from bulkpin.client.stream_body import ByteReader
+from bulkpin.client.stream_body import MIN_PIECE, READ_AHEAD, ByteReader, buffer_bytes
 from bulkpin.testing import ChaosProxy
 from bulkpin.testing.proxy import Fault
 from bulkpin.unixfs import hash_bytes
@@ -128,3 +130,86 @@ async def test_a_failed_attempt_reopens_the_stream_from_its_start(
     assert len(opened) == 2
     assert requests(service.stats(), "pinFile", "200") == 1
     assert service.stats()["duplicate_jobs"] == 0
+
+
+async def test_the_source_is_read_ahead_of_a_stalled_service_and_no_further(
+    service: ServiceProcess,
+) -> None:
+    """While the service takes nothing, the reader runs READ_AHEAD chunks ahead, then waits.
+
+    The proxy in front of the Endpoint stops relaying (its tap blocks its
+    thread) when the upload starts, so the client's writes stop once the
+    socket buffers are full; the source must go on being read meanwhile (the
+    two legs overlap), but only as far as the read-ahead allows (memory).
+    """
+    data = os.urandom(24 * MIB)
+    sent = 0
+    leads: list[int] = []
+    far_enough = threading.Event()
+
+    class Watched(Reader):
+        async def read(self, n: int) -> bytes:
+            piece = await super().read(n)
+            leads.append(self._at - sent)
+            if leads[-1] >= READ_AHEAD * MIB:
+                far_enough.set()
+            return piece
+
+    @asynccontextmanager
+    async def open_reader() -> AsyncIterator[ByteReader]:
+        yield Watched(data)
+
+    def progress(delta: int) -> None:
+        nonlocal sent
+        sent += delta
+
+    stalled: list[bool] = []
+
+    def stall_once(chunk: bytes) -> None:
+        if not stalled and b"POST /pinning/pinFile" in chunk:
+            stalled.append(far_enough.wait(60))
+
+    with ChaosProxy(service.endpoint_urls[0], rcvbuf=64 * 1024) as endpoint:
+        endpoint.tap = stall_once
+        async with make_client(service, endpoint=endpoint.url) as client:
+            result = await client.pin_stream(open_reader, size=len(data), filename="x",
+                                             on_progress=progress)
+    assert stalled == [True], "the reader did not run ahead while the service stalled"
+    assert max(leads) <= buffer_bytes(MIB)
+    assert result.cid == hash_bytes(data).cid
+
+
+async def test_a_slow_source_is_sent_on_before_a_whole_chunk_arrived(
+    service: ServiceProcess,
+) -> None:
+    """The service gets the first MIN_PIECE bytes without waiting for a 1 MiB chunk.
+
+    The source gives MIN_PIECE bytes, then nothing more until the service has
+    been sent some of them: a body that waited to fill a chunk would wait forever.
+    """
+    data = os.urandom(2 * MIB)
+    loop = asyncio.get_running_loop()
+    delivered = asyncio.Event()
+    seen = bytearray()
+
+    def tap(chunk: bytes) -> None:
+        seen.extend(chunk)
+        if data[:MIN_PIECE] in seen:
+            loop.call_soon_threadsafe(delivered.set)
+
+    class Trickle(Reader):
+        async def read(self, n: int) -> bytes:
+            if self._at >= MIN_PIECE:
+                await asyncio.wait_for(delivered.wait(), 60)
+            return await super().read(min(n, MIN_PIECE - self._at if self._at < MIN_PIECE
+                                          else n))
+
+    @asynccontextmanager
+    async def open_reader() -> AsyncIterator[ByteReader]:
+        yield Trickle(data)
+
+    with ChaosProxy(service.endpoint_urls[0]) as endpoint:
+        endpoint.tap = tap
+        async with make_client(service, endpoint=endpoint.url) as client:
+            result = await client.pin_stream(open_reader, size=len(data), filename="x")
+    assert result.cid == hash_bytes(data).cid

@@ -172,6 +172,38 @@ async def test_selection_applies_to_keys_below_the_prefix(s3: S3Source) -> None:
     assert objects["deep/a/b/c/d.txt"].rel == "a/b/c/d.txt"
 
 
+async def test_an_exclude_matching_a_directory_leaves_out_the_keys_below_it(
+    s3: S3Source,
+) -> None:
+    # As in a local tree: "b" names a directory at any depth, "deep/a" one path.
+    for pattern in ("b", "deep/a", "[bc]"):
+        objects, _ = await _list(s3, selection=Selection(exclude=(pattern,)))
+        assert set(objects) == set(FILES) - {"deep/a/b/c/d.txt"}, pattern
+    # Only directories are pruned by name: a key's own name is matched as a file's.
+    objects, _ = await _list(s3, f"s3://{BUCKET}/deep", Selection(exclude=("d.txt",)))
+    assert objects == {}
+    objects, _ = await _list(s3, f"s3://{BUCKET}/deep", Selection(exclude=("deep",)))
+    assert set(objects) == {"deep/a/b/c/d.txt"}, "the prefix itself is not below the prefix"
+
+
+async def test_the_listing_jumps_past_an_excluded_directory(moto: MotoServer, home: Path) -> None:
+    bucket = "jump"
+    keys = ["a.txt", *(f"big/{i:04}" for i in range(40)), "big/sub/", "big2/kept", "z.txt"]
+    with ChaosProxy(moto.url) as proxy:
+        async with S3Source(_options(proxy.url)) as s3:
+            await s3.client.create_bucket(Bucket=bucket)
+            for key in keys:
+                await s3.client.put_object(Bucket=bucket, Key=key, Body=b"x")
+            before = proxy.stats.requests[f"GET /{bucket}"]
+            objects, skipped = await _list(s3, f"s3://{bucket}", Selection(exclude=("big",)),
+                                           page_size=2)
+            listings = proxy.stats.requests[f"GET /{bucket}"] - before
+    assert set(objects) == {"a.txt", "big2/kept", "z.txt"}
+    assert skipped == [], "a marker inside an excluded directory is not reported"
+    # Paging through big/ would take 22 pages of 2; [a.txt, big/0000], jump, [big2/kept, z.txt].
+    assert listings == 2
+
+
 async def test_shards_are_disjoint_and_cover_the_bucket(s3: S3Source) -> None:
     seen: list[str] = []
     markers: list[str] = []

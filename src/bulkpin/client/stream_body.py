@@ -18,7 +18,12 @@ order are :mod:`.multipart`'s (``file``, ``decooMetadata``, ``cid``,
   the size promised, the request is abandoned before its ``cid`` part, so
   nothing is pinned under a CID that is not the bytes sent.
 
-Memory is two chunks (one being hashed and sent, the next being read) plus the
+The reader runs ahead of the sending by up to :data:`READ_AHEAD` chunks: the
+source and the service are two network paths whose speeds wobble
+independently, and with one chunk of slack each chunk costs the slower of its
+read and its send, while with a few the transfer costs the slower of the two
+legs as a whole. Memory is therefore at most :func:`buffer_bytes` (the queued
+chunks, the one being read and the one being hashed and sent) plus the
 socket's and the reader's buffers, whatever the object's size. Errors raised by
 the reader (a source's own classes) are kept in :attr:`StreamBody.error` and
 re-raised by the client instead of the connection error aiohttp would make of
@@ -31,7 +36,7 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from typing import Protocol
+from typing import Final, Protocol
 
 import aiohttp
 from aiohttp.abc import AbstractStreamWriter
@@ -41,7 +46,18 @@ from ..unixfs import DEFAULT_PROFILE, CidProfile, FileBuilder
 from .errors import DecooError, FileChangedError, TransportError, WriteTimeout
 from .multipart import DEFAULT_CHUNK_SIZE, MultipartUpload, ProgressCallback
 
-__all__ = ["ByteReader", "ReaderOpener", "StreamBody", "StreamUpload"]
+__all__ = ["MIN_PIECE", "READ_AHEAD", "ByteReader", "ReaderOpener", "StreamBody", "StreamUpload",
+           "buffer_bytes"]
+
+#: Chunks read from the source ahead of the one being sent.
+READ_AHEAD: Final = 4
+#: Bytes handed to a waiting sender without filling a whole chunk (a UnixFS chunk).
+MIN_PIECE: Final = 256 * 1024
+
+
+def buffer_bytes(chunk_size: int = DEFAULT_CHUNK_SIZE, read_ahead: int = READ_AHEAD) -> int:
+    """The most chunk bytes one streamed upload holds: queued, being read, being sent."""
+    return (read_ahead + 2) * chunk_size
 
 
 class ByteReader(Protocol):
@@ -61,7 +77,7 @@ class StreamUpload:
     ``size`` is the number of bytes the stream must have (None: unknown, sent
     chunked). ``filename`` names the file part (the service's fallback name);
     ``name`` goes into ``decooMetadata``. ``cid``, if given, is what the bytes
-    must hash to.
+    must hash to. Up to ``read_ahead`` chunks wait, read, for their turn to be sent.
     """
 
     def __init__(
@@ -78,9 +94,12 @@ class StreamUpload:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         on_progress: ProgressCallback | None = None,
         stall_timeout: float | None = None,
+        read_ahead: int = READ_AHEAD,
     ) -> None:
         if chunk_size <= 0:
             raise ValueError("chunk_size must be positive")
+        if read_ahead < 1:
+            raise ValueError("read_ahead must be at least 1")
         if size is not None and size < 0:
             raise ValueError("size must not be negative")
         self._opener = opener
@@ -93,6 +112,7 @@ class StreamUpload:
         self.profile = profile
         self.cid = cid
         self.chunk_size = chunk_size
+        self.read_ahead = read_ahead
         self.on_progress = on_progress
         self.stall_timeout = stall_timeout
         #: Bytes the stream has: as promised, or as the first complete attempt read.
@@ -156,7 +176,7 @@ class StreamBody(Payload):
         self.cid: str | None = None
         self.error: BaseException | None = None
         self._eof = False
-        self._reading: asyncio.Task[bytes] | None = None
+        self._reading: asyncio.Task[None] | None = None
         self._closed = False
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
@@ -191,12 +211,18 @@ class StreamBody(Payload):
             )
             raise
 
-    async def _fill(self) -> bytes:
-        """The next chunk: up to ``chunk_size`` bytes, ``b""`` at the end of the stream."""
+    async def _fill(self, hungry: Callable[[], bool]) -> bytes:
+        """The next chunk: up to ``chunk_size`` bytes, ``b""`` at the end of the stream.
+
+        Cut short at :data:`MIN_PIECE` bytes when ``hungry()`` says the sender
+        has nothing queued: a slow source then does not keep the service
+        waiting for a whole chunk at the start of every object.
+        """
         want = self._upload.chunk_size
+        least = min(want, MIN_PIECE)
         pieces: list[bytes] = []
         got = 0
-        while got < want and not self._eof:
+        while got < want and not self._eof and not (got >= least and hungry()):
             try:
                 piece = await self._reader.read(want - got)
             except (DecooError, asyncio.CancelledError):
@@ -211,21 +237,48 @@ class StreamBody(Payload):
             got += len(piece)
         return b"".join(pieces)
 
+    async def _read_ahead(self, queue: asyncio.Queue[bytes]) -> None:
+        """Fill ``queue`` with chunks, ending with ``b""``; blocks while it is full."""
+        while True:
+            chunk = await self._fill(queue.empty)
+            await queue.put(chunk)
+            if not chunk:
+                return
+
+    async def _next(self, queue: asyncio.Queue[bytes]) -> bytes:
+        """The next chunk read ahead, or the reader's error as soon as it is raised."""
+        reading = self._reading
+        assert reading is not None
+        if queue.empty():
+            getting = asyncio.ensure_future(queue.get())
+            try:
+                await asyncio.wait({getting, reading}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not getting.done():
+                    # A cancelled get leaves its item in the queue.
+                    getting.cancel()
+            if getting.done() and not getting.cancelled():
+                return getting.result()
+            if queue.empty():
+                await reading  # it ended with nothing queued: raises the reader's error
+                raise AssertionError("the read-ahead ended without its last chunk")
+        return queue.get_nowait()
+
     async def _produce(self, writer: AbstractStreamWriter) -> None:
         upload = self._upload
         builder = FileBuilder(upload.profile)
         loop = asyncio.get_running_loop()
         await self._send(writer, self._head_bytes)
         total = 0
-        self._reading = asyncio.ensure_future(self._fill())
-        while chunk := await self._reading:
+        # The source is read while earlier chunks are hashed (in a thread:
+        # hashlib releases the GIL) and sent, at most read_ahead chunks ahead.
+        queue: asyncio.Queue[bytes] = asyncio.Queue(upload.read_ahead)
+        self._reading = asyncio.ensure_future(self._read_ahead(queue))
+        while chunk := await self._next(queue):
             total += len(chunk)
             if upload.promised and upload.size is not None and total > upload.size:
                 raise FileChangedError(f"{upload.parts.filename}: more than the {upload.size}"
                                        " bytes listed", operation="pinFile")
-            # The next chunk arrives from the source while this one is hashed
-            # (in a thread: hashlib releases the GIL) and sent.
-            self._reading = asyncio.ensure_future(self._fill())
             hashing = loop.run_in_executor(None, builder.update, chunk)
             try:
                 await self._send(writer, chunk)
@@ -234,6 +287,7 @@ class StreamBody(Payload):
             self.sent += len(chunk)
             if upload.on_progress is not None:
                 upload.on_progress(len(chunk))
+        await self._reading
         self._reading = None
         if upload.size is not None and total != upload.size:
             raise FileChangedError(

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from ..client import DecooError, FileChangedError, FileContent, LocalFileError, PinResult
-from ..client.stream_body import ByteReader
+from ..client.stream_body import ByteReader, buffer_bytes
 from ..sources.http import UrlEntry
 from ..sources.remote import RemoteObject
 from ..sources.remote_errors import ObjectNotFound
@@ -47,11 +47,14 @@ from .remote_read import (
     identity_of,
     read_upto,
 )
-from .upload import MAX_CHANGED_RETRIES, UPLOAD_BUFFER, Uploader
+from .upload import MAX_CHANGED_RETRIES, Uploader
 
 __all__ = ["RemoteUploader"]
 
 log = logging.getLogger(__name__)
+
+#: What one streamed upload may hold in memory, counted against ``--memory``.
+STREAM_BUFFER = buffer_bytes()
 
 
 class RemoteUploader(Uploader):
@@ -155,8 +158,9 @@ class RemoteUploader(Uploader):
             self._finish(record, "hashed", hashed)
             return
         small = size is not None and size <= opts.small_file
+        # A streamed object holds its read-ahead (see client.stream_body).
         reserved = await self.memory.acquire(
-            opts.small_file if size is None or small else min(size, UPLOAD_BUFFER)
+            opts.small_file if size is None or small else min(size, STREAM_BUFFER)
         )
         try:
             content: bytes | None = None

@@ -11,8 +11,11 @@ botocore does not know about: that a body which breaks part-way is resumed
 
 - :meth:`S3Source.list_objects` pages ``ListObjectsV2`` (one page in memory at
   a time), applies the run's :class:`~bulkpin.fs.Selection` to each key
-  relative to the prefix, and yields :class:`S3Object`\\ s, plus a
-  :class:`~.remote.Skipped` record for each directory marker.
+  relative to the prefix (an exclude matching one of the key's "directories"
+  leaves it out, as it prunes a directory of a local tree, and the listing
+  jumps past the rest of that "directory" with ``StartAfter``), and yields
+  :class:`S3Object`\\ s, plus a :class:`~.remote.Skipped` record for each
+  directory marker.
 - :meth:`S3Source.open_object` GETs with ``If-Match: <listed ETag>``, so S3
   itself refuses an object changed since it was listed; checks the answer's
   ETag, length and version against the listing; resumes a broken body with
@@ -82,6 +85,8 @@ __all__ = [
 DEFAULT_PAGE_SIZE: Final = 1000
 
 _SCHEME: Final = "s3://"
+#: The largest code point: ``dir/`` followed by it sorts after (nearly) every key below ``dir/``.
+_LAST_CHAR: Final = "\U0010ffff"
 # Loose on purpose: S3-compatible stores accept names AWS does not (upper case,
 # underscores); what is refused here could never name a bucket anywhere.
 _BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
@@ -355,15 +360,27 @@ class S3Source:
                 return
             prefix += "/"
         url = str(location)
-        pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=location.bucket, Prefix=prefix, PaginationConfig={"PageSize": size}
-        )
+        after: str | None = None
         try:
-            async for page in pages:
-                for entry in page.get("Contents", []):
-                    item = self._listed(location.bucket, prefix, entry, selection)
-                    if item is not None:
-                        yield item
+            while True:
+                request: dict[str, Any] = {"Bucket": location.bucket, "Prefix": prefix,
+                                           "PaginationConfig": {"PageSize": size}}
+                if after is not None:
+                    request["StartAfter"] = after
+                pages = self.client.get_paginator("list_objects_v2").paginate(**request)
+                after = None
+                async for page in pages:
+                    contents = page.get("Contents", [])
+                    for entry in contents:
+                        item = self._listed(location.bucket, prefix, entry, selection)
+                        if item is not None:
+                            yield item
+                    after = _skip_past(prefix, contents, selection) \
+                        if page.get("IsTruncated") else None
+                    if after is not None:
+                        break
+                if after is None:
+                    return
         except _BOTO_ERRORS as exc:
             raise _convert(exc, url, per_object=False) from exc
 
@@ -376,10 +393,13 @@ class S3Source:
         rel = key[len(prefix):]
         shard = selection.shard
         if key.endswith("/") and size == 0:
+            if _pruned(rel, selection) is not None:
+                return None  # inside an excluded "directory", or that directory itself
             if shard is None or shard.takes(key.encode()):
                 return Skipped(f"{_SCHEME}{bucket}/{key}", "directory marker", 0)
             return None
-        if not selection.takes(rel.encode(), size, key.encode()):
+        if not selection.takes(rel.encode(), size, key.encode()) \
+                or _pruned(rel, selection) is not None:
             return None
         return S3Object(
             bucket=bucket,
@@ -489,6 +509,42 @@ class S3Source:
         _check_same(obj, now, url)
         if int(head.get("ContentLength", -1)) != obj.size:
             raise ObjectChanged(f"{url}: changed size while it was read", url=url)
+
+
+def _pruned(rel: str, selection: Selection) -> str | None:
+    """The "directory" above the key that an exclude takes out, as a local walk prunes one.
+
+    ``--exclude cache`` leaves out a tree's ``photos/cache/a.jpg`` because it
+    matches the directory; a key's directories are its ``/``-separated prefixes.
+    """
+    if not selection.exclude:
+        return None
+    parts = rel.split("/")[:-1]
+    for i in range(len(parts)):
+        directory = "/".join(parts[:i + 1])
+        if selection.prunes(directory.encode()):
+            return directory
+    return None
+
+
+def _skip_past(prefix: str, contents: list[Any], selection: Selection) -> str | None:
+    """Where to list from when a page ends inside an excluded "directory" (None: go on).
+
+    S3 lists keys in UTF-8 order, so every key below ``dir/`` sorts before
+    ``dir/`` + U+10FFFF (the largest code point) but for keys that themselves
+    start so, which are listed and left out one by one: one request jumps
+    over an excluded subtree of any size, where paging through it costs one
+    request per 1,000 keys. A listing with a delimiter would not do: it costs
+    a request per directory of the trees that are taken.
+    """
+    if not contents:
+        return None
+    last: str = contents[-1]["Key"]
+    directory = _pruned(last[len(prefix):], selection)
+    if directory is None:
+        return None
+    after = f"{prefix}{directory}/{_LAST_CHAR}"
+    return after if after > last else None  # never back to keys already listed
 
 
 def _check_answer(obj: S3Object, seen: S3Object, offset: int, answer: Any) -> None:
