@@ -34,7 +34,9 @@ async def test_debug_log_of_a_whole_run_holds_no_secret(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     service = service_factory(
-        "--token-ttl", "1", "--faults", "pinFile:503=0.3,drop=0.2,garbage=0.1", "--fault-seed", "5"
+        # A token lives 3 s: long enough that a renewed one outlives its retry on
+        # a loaded machine (at 1 s, two expiries in a row failed the upload).
+        "--token-ttl", "3", "--faults", "pinFile:503=0.3,drop=0.2,garbage=0.1", "--fault-seed", "5"
     )
     profile = tomllib.loads(service.profile_path.read_text())
     paths = files(6)
@@ -53,7 +55,7 @@ async def test_debug_log_of_a_whole_run_holds_no_secret(
 
         client.tokens._fetch = spy
         results = [await client.pin_file(path) for path in paths[:3]]
-        await anyio.sleep(1.2)  # the token expires: 401s and renewals follow
+        await anyio.sleep(3.2)  # the token expires: 401s and renewals follow
         results += [await client.pin_file(path) for path in paths[3:]]
         texts += [repr(client), repr(await client.access_token()), repr(credentials)]
     # Errors that carry credentials' worth of context.
