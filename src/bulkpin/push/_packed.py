@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import functools
-import uuid
+import re
 from datetime import UTC, datetime, timedelta
 
 __all__ = ["pack_cid", "pack_date", "pack_id", "unpack_cid", "unpack_date", "unpack_id"]
@@ -85,18 +85,21 @@ def unpack_cid(value: bytes | str) -> str:
     return "b" + base64.b32encode(value).decode("ascii").rstrip("=").lower()
 
 
+#: A UUID as ``str(uuid.UUID(...))`` spells it: only this form packs.
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+
+
 def pack_id(text: str) -> bytes | str:
     """A job or pin id: 16 bytes if it is a lower-case UUID, else the text."""
-    try:
-        packed = uuid.UUID(text)
-    except ValueError:
-        return text
-    return packed.bytes if str(packed) == text else text
+    return bytes.fromhex(text.replace("-", "")) if _UUID.match(text) else text
 
 
 def unpack_id(value: bytes | str) -> str:
     """The id's text, as it was given to :func:`pack_id`."""
-    return value if isinstance(value, str) else str(uuid.UUID(bytes=value))
+    if isinstance(value, str):
+        return value
+    h = value.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def pack_date(text: str | None) -> int | str | None:
