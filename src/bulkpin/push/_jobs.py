@@ -56,7 +56,7 @@ class JobColumns(JournalStore):
         """Files whose job has stayed failed since before ``older_than`` become failed."""
         cursor = self._write(
             "UPDATE files SET state = 'failed', updated = ? WHERE state = 'uploaded'"
-            " AND failed_since IS NOT NULL AND failed_since <= ?",
+            " AND state <> 'pinned' AND failed_since IS NOT NULL AND failed_since <= ?",
             (time.time(), older_than),
         )
         return cursor.rowcount
@@ -76,7 +76,7 @@ class JobColumns(JournalStore):
         """CIDs of files failed because of their job, which a late ``pinned`` would revive."""
         return {
             unpack_cid(r[0]) for r in self.conn.execute(
-                "SELECT DISTINCT cid FROM files WHERE state = 'failed'"
+                "SELECT DISTINCT cid FROM files WHERE state = 'failed' AND state <> 'pinned'"
                 " AND failed_since IS NOT NULL AND cid IS NOT NULL"
             )
         }
@@ -85,6 +85,7 @@ class JobColumns(JournalStore):
         """CIDs of uploaded files whose job is not yet known to be final."""
         return {
             unpack_cid(r[0]) for r in self.conn.execute(
-                "SELECT DISTINCT cid FROM files WHERE state = 'uploaded' AND cid IS NOT NULL"
+                "SELECT DISTINCT cid FROM files WHERE state = 'uploaded' AND state <> 'pinned'"
+                " AND cid IS NOT NULL"
             )
         }

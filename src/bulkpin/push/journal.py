@@ -262,7 +262,7 @@ class Journal(JobColumns):
         marks = ",".join("?" * len(root_ids))
         rows = self.conn.execute(
             f"SELECT {_COLUMNS} FROM {_FROM} WHERE root IN ({marks})"  # noqa: S608
-            " AND state IN ('discovered', 'uploading', 'failed')"
+            " AND state IN ('discovered', 'uploading', 'failed') AND state <> 'pinned'"
             " AND (seen_run IS NULL OR seen_run != ?)",
             (*root_ids, self.run_id),
         ).fetchall()
@@ -310,10 +310,12 @@ class Journal(JobColumns):
     def in_state(self, *states: State) -> Iterator[FileRecord]:
         """Every file in one of ``states``, by id (read in pages: the set may be huge)."""
         marks = ",".join("?" * len(states))
+        # Not pinned: the partial index files_open has them (see _schema).
+        open_only = "" if "pinned" in states else " AND state <> 'pinned'"
         last = 0
         while True:
             rows = self.conn.execute(
-                f"SELECT {_COLUMNS} FROM {_FROM} WHERE state IN ({marks})"  # noqa: S608
+                f"SELECT {_COLUMNS} FROM {_FROM} WHERE state IN ({marks}){open_only}"  # noqa: S608
                 " AND files.id > ? ORDER BY files.id LIMIT 1000",
                 (*states, last),
             ).fetchall()
@@ -327,7 +329,7 @@ class Journal(JobColumns):
         """Files a push would still send, and their bytes (what a dry run reports)."""
         row = self.conn.execute(
             "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files"
-            " WHERE state IN ('discovered', 'uploading', 'failed')"
+            " WHERE state IN ('discovered', 'uploading', 'failed') AND state <> 'pinned'"
         ).fetchone()
         return int(row[0]), int(row[1])
 
