@@ -35,20 +35,20 @@ class JobColumns(JournalStore):
                 "UPDATE files SET state = 'pinned', job_id = COALESCE(?, job_id), error = NULL,"
                 " failed_since = NULL, updated = ? WHERE cid = ? AND (state = 'uploaded'"
                 " OR (state = 'failed' AND failed_since IS NOT NULL))",
-                (job, now, key),
+                (job, int(now), key),
             )
         elif status == "failed":
             cursor = self._write(
                 "UPDATE files SET job_id = COALESCE(?, job_id), error = ?,"
                 " failed_since = COALESCE(failed_since, ?), updated = ?"
                 " WHERE cid = ? AND state = 'uploaded'",
-                (job, error, now, now, key),
+                (job, error, now, int(now), key),
             )
         else:
             cursor = self._write(
                 "UPDATE files SET job_id = COALESCE(?, job_id), failed_since = NULL, updated = ?"
                 " WHERE cid = ? AND state = 'uploaded'",
-                (job, now, key),
+                (job, int(now), key),
             )
         return cursor.rowcount
 
@@ -57,7 +57,7 @@ class JobColumns(JournalStore):
         cursor = self._write(
             "UPDATE files SET state = 'failed', updated = ? WHERE state = 'uploaded'"
             " AND state <> 'pinned' AND failed_since IS NOT NULL AND failed_since <= ?",
-            (time.time(), older_than),
+            (int(time.time()), older_than),
         )
         return cursor.rowcount
 
@@ -68,7 +68,7 @@ class JobColumns(JournalStore):
             "UPDATE files SET state = 'failed', error = ?,"
             " failed_since = COALESCE(failed_since, ?), updated = ?"
             " WHERE cid = ? AND state = 'uploaded'",
-            (error, now, now, pack_cid(cid)),
+            (error, now, int(now), pack_cid(cid)),
         )
         return cursor.rowcount
 

@@ -97,6 +97,11 @@ def _record(row: tuple[Any, ...]) -> FileRecord:
     )
 
 
+def _now() -> int:
+    """``updated``: whole seconds, four bytes a row where a float takes eight."""
+    return int(time.time())
+
+
 def _packed_id(job_id: str | None) -> bytes | str | None:
     return None if job_id is None else pack_id(job_id)
 
@@ -168,7 +173,7 @@ class Journal(JobColumns):
             "INSERT INTO files (dir, name, display, root, size, mtime_ns, inode, state, error,"
             " updated, seen_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (self._dir_id(head), name, pack_display(path, display), root, identity.size,
-             identity.mtime_ns, identity.inode, state, error, time.time(), self.run_id),
+             identity.mtime_ns, identity.inode, state, error, _now(), self.run_id),
         )
         return int(cursor.lastrowid or 0)
 
@@ -178,7 +183,7 @@ class Journal(JobColumns):
     ) -> FileRecord:
         """Record a file as the walk found it; a changed file starts over."""
         size, mtime_ns, inode = identity.size, identity.mtime_ns, identity.inode
-        now = time.time()
+        now = _now()
         old = self.get(path)
         if old is None:
             file_id = self.insert_file(path, display, root, identity, state, error)
@@ -202,7 +207,7 @@ class Journal(JobColumns):
         self._write(
             "UPDATE files SET state = 'uploading', cid = ?, attempts = attempts + 1,"
             " error = NULL, updated = ? WHERE id = ?",
-            (None if cid is None else pack_cid(cid), time.time(), file_id),
+            (None if cid is None else pack_cid(cid), _now(), file_id),
         )
 
     def mark_uploaded(
@@ -212,7 +217,7 @@ class Journal(JobColumns):
         self._write(
             "UPDATE files SET state = 'uploaded', cid = ?, job_id = ?, pin_date = ?,"
             " error = NULL, failed_since = NULL, updated = ? WHERE id = ?",
-            (pack_cid(cid), _packed_id(job_id), pack_date(pin_date), time.time(), file_id),
+            (pack_cid(cid), _packed_id(job_id), pack_date(pin_date), _now(), file_id),
         )
 
     def mark_duplicate(self, file_id: int, of: FileRecord) -> None:
@@ -226,7 +231,7 @@ class Journal(JobColumns):
             "UPDATE files SET state = ?, cid = ?, job_id = ?, pin_date = ?, error = NULL,"
             " failed_since = NULL, updated = ? WHERE id = ?",
             (state, None if of.cid is None else pack_cid(of.cid), _packed_id(of.job_id),
-             pack_date(of.pin_date), time.time(), file_id),
+             pack_date(of.pin_date), _now(), file_id),
         )
 
     def mark_held(self, file_id: int, cid: str, *, job_id: str | None, pinned: bool,
@@ -236,7 +241,7 @@ class Journal(JobColumns):
             "UPDATE files SET state = ?, cid = ?, job_id = ?, pin_date = ?, error = NULL,"
             " failed_since = NULL, updated = ? WHERE id = ?",
             ("pinned" if pinned else "uploaded", pack_cid(cid), _packed_id(job_id),
-             pack_date(pin_date), time.time(), file_id),
+             pack_date(pin_date), _now(), file_id),
         )
 
     def forget_pin(self, file_id: int) -> None:
@@ -247,14 +252,14 @@ class Journal(JobColumns):
         self._write(
             "UPDATE files SET state = 'discovered', job_id = NULL, pin_date = NULL,"
             " updated = ? WHERE id = ?",
-            (time.time(), file_id),
+            (_now(), file_id),
         )
 
     def mark_gone(self, file_id: int, error: str) -> None:
         """The file was deleted before it was pinned: no longer a failure of the tree."""
         self._write(
             "UPDATE files SET state = 'gone', error = ?, updated = ? WHERE id = ?",
-            (error, time.time(), file_id),
+            (error, _now(), file_id),
         )
 
     def not_seen_since(self, root_ids: Sequence[int]) -> Iterator[FileRecord]:
@@ -289,13 +294,13 @@ class Journal(JobColumns):
     def set_cid(self, file_id: int, cid: str) -> None:
         """Record a CID computed locally (dry run, or before an upload)."""
         self._write("UPDATE files SET cid = ?, updated = ? WHERE id = ?",
-                    (pack_cid(cid), time.time(), file_id))
+                    (pack_cid(cid), _now(), file_id))
 
     def mark_failed(self, file_id: int, error: str) -> None:
         """The file could not be read or sent; the error says why."""
         self._write(
             "UPDATE files SET state = 'failed', error = ?, updated = ? WHERE id = ?",
-            (error, time.time(), file_id),
+            (error, _now(), file_id),
         )
 
     def known_cid(self, cid: str) -> FileRecord | None:
