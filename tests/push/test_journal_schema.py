@@ -127,7 +127,8 @@ def test_a_schema_1_journal_is_upgraded_on_open_with_nothing_lost(tmp_path: Path
             r = seen[path_]
             assert (r.display, r.root, r.identity, r.state, r.cid, r.job_id, r.pin_date,
                     r.attempts, r.error, r.seen_run) == (
-                display, root, FileIdentity(size, mtime_ns, inode), state, cid, job, date,
+                display, root, FileIdentity(int(size), int(mtime_ns), int(inode)),  # type: ignore[call-overload]
+                state, cid, job, date,
                 attempts, error, seen_run)
             assert j.get(path_) == r
         # The CID lookups and the account index answer as they did.
