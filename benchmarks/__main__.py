@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m benchmarks [--smoke] [--only NAME] [--out DIR]``.
+"""Run the benchmarks: ``python -m benchmarks [--smoke] [--scale] [--only NAME] [--out DIR]``.
 
 Writes ``results.json`` and ``results.md`` to ``--out`` (default
 ``benchmarks/results/``) and prints the Markdown table. ``--smoke`` uses tiny
@@ -32,6 +32,10 @@ BENCHMARKS = [
     "wan_bench",
 ]
 
+#: Run only when asked (``--scale`` or ``--only``): about an hour at full size.
+#: Their smoke sizes are quick, so ``--smoke`` runs them too.
+ON_REQUEST = ["scale_bench"]
+
 
 def _machine() -> str:
     cpu = platform.processor() or platform.machine()
@@ -62,11 +66,14 @@ def _markdown(results: list[Result], machine: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes; checks the suite runs")
+    parser.add_argument("--scale", action="store_true",
+                        help="run the scale benchmark (1,000,000 files) only")
     parser.add_argument("--only", action="append", default=[], help="run only these benchmarks")
     parser.add_argument("--repeats", type=int, default=None, help="runs per contender")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
-    names = args.only or BENCHMARKS
+    names = args.only or (ON_REQUEST if args.scale else
+                          BENCHMARKS + ON_REQUEST if args.smoke else BENCHMARKS)
     repeats = args.repeats or (1 if args.smoke else 5)
     results: list[Result] = []
     started = time.time()

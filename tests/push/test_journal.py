@@ -66,9 +66,11 @@ def test_marks_survive_a_crash_only_once_committed(tmp_path: Path) -> None:
     j.mark_uploading(b.id, None)  # not committed: as if the process died here
     # Read what a new process would see, through another connection.
     conn = sqlite3.connect(path)
-    states = dict(conn.execute("SELECT path, state FROM files"))
+    states = dict(conn.execute(
+        "SELECT dirs.path || name, state FROM files JOIN dirs ON dirs.id = files.dir"
+    ))
     conn.close()
-    assert states == {b"/d/a": "uploading", b"/d/b": "discovered"}
+    assert states == {"/d/a": "uploading", "/d/b": "discovered"}
     j.close()
 
 

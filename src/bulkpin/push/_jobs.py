@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from ._packed import pack_cid, pack_id, unpack_cid
 from ._store import JournalStore
 
 __all__ = ["JobColumns"]
@@ -25,6 +26,8 @@ class JobColumns(JournalStore):
         failed Decoo job may still be retried and become ``pinned``.
         """
         now = time.time()
+        key = pack_cid(cid)
+        job = None if job_id is None else pack_id(job_id)
         if status == "pinned":
             cursor = self._write(
                 # Also revives files given up on after their job failed: Decoo
@@ -32,20 +35,20 @@ class JobColumns(JournalStore):
                 "UPDATE files SET state = 'pinned', job_id = COALESCE(?, job_id), error = NULL,"
                 " failed_since = NULL, updated = ? WHERE cid = ? AND (state = 'uploaded'"
                 " OR (state = 'failed' AND failed_since IS NOT NULL))",
-                (job_id, now, cid),
+                (job, int(now), key),
             )
         elif status == "failed":
             cursor = self._write(
                 "UPDATE files SET job_id = COALESCE(?, job_id), error = ?,"
                 " failed_since = COALESCE(failed_since, ?), updated = ?"
                 " WHERE cid = ? AND state = 'uploaded'",
-                (job_id, error, now, now, cid),
+                (job, error, now, int(now), key),
             )
         else:
             cursor = self._write(
                 "UPDATE files SET job_id = COALESCE(?, job_id), failed_since = NULL, updated = ?"
                 " WHERE cid = ? AND state = 'uploaded'",
-                (job_id, now, cid),
+                (job, int(now), key),
             )
         return cursor.rowcount
 
@@ -53,8 +56,8 @@ class JobColumns(JournalStore):
         """Files whose job has stayed failed since before ``older_than`` become failed."""
         cursor = self._write(
             "UPDATE files SET state = 'failed', updated = ? WHERE state = 'uploaded'"
-            " AND failed_since IS NOT NULL AND failed_since <= ?",
-            (time.time(), older_than),
+            " AND state <> 'pinned' AND failed_since IS NOT NULL AND failed_since <= ?",
+            (int(time.time()), older_than),
         )
         return cursor.rowcount
 
@@ -65,15 +68,15 @@ class JobColumns(JournalStore):
             "UPDATE files SET state = 'failed', error = ?,"
             " failed_since = COALESCE(failed_since, ?), updated = ?"
             " WHERE cid = ? AND state = 'uploaded'",
-            (error, now, now, cid),
+            (error, now, int(now), pack_cid(cid)),
         )
         return cursor.rowcount
 
     def failed_job_cids(self) -> set[str]:
         """CIDs of files failed because of their job, which a late ``pinned`` would revive."""
         return {
-            r[0] for r in self.conn.execute(
-                "SELECT DISTINCT cid FROM files WHERE state = 'failed'"
+            unpack_cid(r[0]) for r in self.conn.execute(
+                "SELECT DISTINCT cid FROM files WHERE state = 'failed' AND state <> 'pinned'"
                 " AND failed_since IS NOT NULL AND cid IS NOT NULL"
             )
         }
@@ -81,7 +84,8 @@ class JobColumns(JournalStore):
     def waiting_cids(self) -> set[str]:
         """CIDs of uploaded files whose job is not yet known to be final."""
         return {
-            r[0] for r in self.conn.execute(
-                "SELECT DISTINCT cid FROM files WHERE state = 'uploaded' AND cid IS NOT NULL"
+            unpack_cid(r[0]) for r in self.conn.execute(
+                "SELECT DISTINCT cid FROM files WHERE state = 'uploaded' AND state <> 'pinned'"
+                " AND cid IS NOT NULL"
             )
         }

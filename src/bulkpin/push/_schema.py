@@ -1,18 +1,35 @@
-"""The journal's tables, and the columns added since the first schema.
+"""The journal's tables, and how a journal written by an earlier bulkpin is brought up to date.
 
-A journal written by an earlier bulkpin gets the added columns when it is
-opened for writing; their absence in a row means "not known".
+Schema 2 is sized for millions of files (issue 17: under 300 bytes a file):
+
+- a file's path is its directory (a row of ``dirs``, shared by its siblings)
+  and its name; its display name, when it is the path's tail, is only the
+  offset where that tail starts;
+- CIDs, job and pin ids and dates are packed (:mod:`._packed`);
+- the account's pins are one table keyed by (CID, pin id), with no second
+  index: the lookup by CID is the key's prefix; the sizes a large file may be
+  a copy of are a table of distinct sizes;
+- jobs this run created live in a TEMP table (:mod:`.account_index`): every
+  run lists the account's unfinished jobs anew, so keeping them is no use.
+
+A schema-1 journal is rewritten on open for writing (:func:`upgrade`); columns
+added to schema 1 over time are added first (their absence means "not known").
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 
-__all__ = ["add_columns"]
+from ._packed import pack_cid, pack_date, pack_id
 
-_SCHEMA_VERSION = "1"
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "create", "is_v1", "pack_display", "split_path", "upgrade"]
 
-_SCHEMA = """
+SCHEMA_VERSION = "2"
+
+# Columns typed BLOB keep what they are given: packed bytes, or the text of a
+# value that does not pack exactly (see ._packed). Integers hold packed dates.
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS roots (
     id INTEGER PRIMARY KEY,
@@ -20,29 +37,71 @@ CREATE TABLE IF NOT EXISTS roots (
     cid TEXT,
     error TEXT
 );
+-- Every directory's path, up to and with its last '/': a file's path is
+-- dirs.path || files.name. Siblings share the row, so a deep tree of a million
+-- files does not store its prefix a million times (twice: row and index).
+CREATE TABLE IF NOT EXISTS dirs (
+    id INTEGER PRIMARY KEY,
+    path BLOB NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS files (
     id INTEGER PRIMARY KEY,
-    path BLOB NOT NULL UNIQUE,
+    dir INTEGER NOT NULL REFERENCES dirs(id),
+    name BLOB NOT NULL,
+    -- What the user is shown; an INTEGER n when it is the path from byte n on.
     display BLOB NOT NULL,
     root INTEGER NOT NULL REFERENCES roots(id),
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     inode INTEGER NOT NULL,
     state TEXT NOT NULL,
-    cid TEXT,
-    job_id TEXT,
-    pin_date TEXT,
+    cid BLOB,
+    job_id BLOB,
+    pin_date BLOB,
     attempts INTEGER NOT NULL DEFAULT 0,
     error TEXT,
     failed_since REAL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    -- The run that last saw the file: a path met twice in one run is taken once.
+    seen_run INTEGER,
+    -- A digest of a large file's first bytes: two files of one size are only
+    -- possible copies (worth hashing before sending) if these agree too.
+    prefix TEXT,
+    -- Remote objects (s3://, URLs; see push.remote_journal): the validators
+    -- that say an object is unchanged, as its source gave them.
+    etag TEXT,
+    version TEXT,
+    modified TEXT,
+    UNIQUE (dir, name)
 );
-CREATE INDEX IF NOT EXISTS files_state ON files(state);
-CREATE INDEX IF NOT EXISTS files_cid ON files(cid);
+-- Files by state, but only those not pinned: in a finished journal almost
+-- every row is pinned, and queries for the others say "state <> 'pinned'" in
+-- so many words (SQLite uses a partial index only for a term it can see).
+CREATE INDEX IF NOT EXISTS files_open ON files(state) WHERE state <> 'pinned';
 -- Thousands of files can share a CID (empty files, copies): lookups by CID
--- and state must not walk all of them, or a large tree costs O(N^2).
+-- and state must not walk all of them, or a large tree costs O(N^2). Lookups
+-- by CID alone use its prefix.
 CREATE INDEX IF NOT EXISTS files_cid_state ON files(cid, state);
 CREATE INDEX IF NOT EXISTS files_size ON files(size);
+-- Files per state, kept by triggers: the poller shows the pinned count every
+-- round, and counting a million rows each second slowed a large push down.
+CREATE TABLE IF NOT EXISTS state_counts (
+    state TEXT PRIMARY KEY,
+    n INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS files_counted_in AFTER INSERT ON files BEGIN
+    INSERT INTO state_counts VALUES (NEW.state, 1)
+        ON CONFLICT (state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS files_counted_moved AFTER UPDATE OF state ON files
+    WHEN OLD.state IS NOT NEW.state BEGIN
+    UPDATE state_counts SET n = n - 1 WHERE state = OLD.state;
+    INSERT INTO state_counts VALUES (NEW.state, 1)
+        ON CONFLICT (state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS files_counted_out AFTER DELETE ON files BEGIN
+    UPDATE state_counts SET n = n - 1 WHERE state = OLD.state;
+END;
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
     started REAL NOT NULL,
@@ -50,44 +109,143 @@ CREATE TABLE IF NOT EXISTS runs (
     status TEXT
 );
 -- The account index: what the destination holds, as pinList and pinJobs said.
--- Pins by pin id, so a re-listing that overlaps the last one adds nothing and
--- the row count can be held against pinList's Count to notice removals.
+-- A pin once, however often re-listed, so the row count can be held against
+-- pinList's Count to notice removals; found by CID, the key's prefix.
 CREATE TABLE IF NOT EXISTS account_pins (
-    pin_id TEXT PRIMARY KEY,
-    cid TEXT NOT NULL,
+    cid BLOB NOT NULL,
+    pin_id BLOB NOT NULL,
     size INTEGER,
-    date TEXT
-);
-CREATE INDEX IF NOT EXISTS account_pins_cid ON account_pins(cid);
-CREATE INDEX IF NOT EXISTS account_pins_size ON account_pins(size);
+    date BLOB,
+    PRIMARY KEY (cid, pin_id)
+) WITHOUT ROWID;
+-- The sizes of the account's pins: a large file of one of them may be a copy.
+CREATE TABLE IF NOT EXISTS account_sizes (size INTEGER PRIMARY KEY);
 -- Jobs not yet final (queued, pinning): replaced whole at every listing.
 CREATE TABLE IF NOT EXISTS account_jobs (
-    cid TEXT NOT NULL,
-    job_id TEXT,
+    cid BLOB NOT NULL,
+    job_id BLOB,
     status TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS account_jobs_cid ON account_jobs(cid);
 """
 
-# Columns added after the first schema: (table, column, declaration). A journal
-# written before them gets them on open; their absence means "not known".
-_ADDED_COLUMNS = (
-    # The run that last saw the file: a path met twice in one run is taken once.
+# Columns added to schema 1 over time: (table, column, declaration). A journal
+# written before them gets them before it is upgraded.
+_V1_ADDED = (
     ("files", "seen_run", "INTEGER"),
-    # A digest of a large file's first bytes: two files of one size are only
-    # possible copies (worth hashing before sending) if these agree too.
     ("files", "prefix", "TEXT"),
-    # Remote objects (s3://, URLs; see push.remote_journal): the validators that
-    # say an object is unchanged, as its source gave them.
     ("files", "etag", "TEXT"),
     ("files", "version", "TEXT"),
     ("files", "modified", "TEXT"),
 )
 
+_V1_FILE_COLUMNS = (
+    "id, path, display, root, size, mtime_ns, inode, state, cid, job_id, pin_date, attempts,"
+    " error, failed_since, updated, seen_run, prefix, etag, version, modified"
+)
+_V2_FILE_COLUMNS = (
+    "id, dir, name, display, root, size, mtime_ns, inode, state, cid, job_id, pin_date,"
+    " attempts, error, failed_since, updated, seen_run, prefix, etag, version, modified"
+)
 
-def add_columns(conn: sqlite3.Connection) -> None:
-    """Add to an older journal the columns it lacks."""
-    for table, column, decl in _ADDED_COLUMNS:
+
+def split_path(path: bytes) -> tuple[bytes, bytes]:
+    """``(directory up to and with its last '/', name)``: the two join back to ``path``."""
+    cut = path.rfind(b"/") + 1
+    return path[:cut], path[cut:]
+
+
+def pack_display(path: bytes, display: bytes) -> bytes | int:
+    """The display name, or where it starts in ``path`` when it is the path's tail."""
+    if display and path.endswith(display):
+        return len(path) - len(display)
+    return display
+
+
+def _maybe(value: object, pack: object) -> object:
+    return None if value is None else pack(value)  # type: ignore[operator]
+
+
+def _v1_rows(conn: sqlite3.Connection) -> Iterator[tuple[object, ...]]:
+    dirs: dict[bytes, int] = {}
+    last = 0
+    while True:
+        rows = conn.execute(
+            f"SELECT {_V1_FILE_COLUMNS} FROM v1_files WHERE id > ? ORDER BY id LIMIT 5000",  # noqa: S608
+            (last,),
+        ).fetchall()
+        if not rows:
+            return
+        for (file_id, stored, display, root, size, mtime_ns, inode, state, cid, job_id, pin_date,
+             *rest) in rows:
+            path = bytes(stored)
+            head, name = split_path(path)
+            dir_id = dirs.get(head)
+            if dir_id is None:
+                dir_id = dirs[head] = len(dirs) + 1
+                conn.execute("INSERT INTO dirs (id, path) VALUES (?, ?)", (dir_id, head))
+            yield (file_id, dir_id, name, pack_display(path, bytes(display)), root, size,
+                   mtime_ns, inode, state, _maybe(cid, pack_cid), _maybe(job_id, pack_id),
+                   pack_date(pin_date), *rest)
+        last = int(rows[-1][0])
+
+
+def create(conn: sqlite3.Connection) -> None:
+    """Create what is missing of schema 2, statement by statement.
+
+    Not ``executescript``: it commits first, and :func:`upgrade` must stay
+    one transaction.
+    """
+    statement = ""
+    for line in SCHEMA.splitlines(keepends=True):
+        statement += line
+        # A trigger's body holds statements of its own: it ends at END;.
+        if line.rstrip().endswith(";") and (
+            "CREATE TRIGGER" not in statement or line.strip() == "END;"
+        ):
+            conn.execute(statement)
+            statement = ""
+
+
+def is_v1(conn: sqlite3.Connection) -> bool:
+    """Whether this is a schema-1 journal (files keyed by their whole path)."""
+    return "path" in {row[1] for row in conn.execute("PRAGMA table_info(files)")}
+
+
+def upgrade(conn: sqlite3.Connection) -> None:
+    """Rewrite a schema-1 journal as schema 2, in the caller's transaction.
+
+    Nothing is lost: every row is copied, its values packed where exact. A
+    crash part-way leaves the schema-1 journal as it was.
+    """
+    for table, column, decl in _V1_ADDED:
         have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         if column not in have:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    for old in ("files", "account_pins", "account_jobs"):
+        conn.execute(f"ALTER TABLE {old} RENAME TO v1_{old}")
+    for index in ("files_state", "files_cid", "files_cid_state", "files_size",
+                  "account_pins_cid", "account_pins_size", "account_jobs_cid"):
+        conn.execute(f"DROP INDEX IF EXISTS {index}")
+    create(conn)
+    marks = ",".join("?" * 21)
+    conn.executemany(
+        f"INSERT INTO files ({_V2_FILE_COLUMNS}) VALUES ({marks})",  # noqa: S608
+        _v1_rows(conn),
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO account_pins VALUES (?, ?, ?, ?)",
+        ((pack_cid(cid), pack_id(pin_id), size, pack_date(date))
+         for pin_id, cid, size, date in conn.cursor().execute(
+             "SELECT pin_id, cid, size, date FROM v1_account_pins")),
+    )
+    conn.execute("INSERT OR IGNORE INTO account_sizes SELECT DISTINCT size FROM v1_account_pins"
+                 " WHERE size IS NOT NULL")
+    conn.executemany(
+        "INSERT INTO account_jobs VALUES (?, ?, ?)",
+        ((pack_cid(cid), _maybe(job_id, pack_id), status) for cid, job_id, status in
+         conn.cursor().execute("SELECT cid, job_id, status FROM v1_account_jobs")),
+    )
+    for old in ("files", "account_pins", "account_jobs"):
+        conn.execute(f"DROP TABLE v1_{old}")
+    conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))

@@ -26,7 +26,7 @@ from typing import Literal, Self
 
 import anyio
 
-from ._schema import _ADDED_COLUMNS, _SCHEMA, _SCHEMA_VERSION, add_columns
+from ._schema import SCHEMA_VERSION, create, is_v1, upgrade
 from .crashpoints import crash_during
 from .errors import JournalError, JournalLocked
 
@@ -68,12 +68,10 @@ class JournalStore:
         try:
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
                                    check_same_thread=False)
-            have = {row[1] for row in conn.execute("PRAGMA table_info(files)")}
+            old = is_v1(conn)
         except sqlite3.Error as exc:
             raise JournalError(f"cannot read the journal {self.path}: {exc}") from exc
-        missing = [column for table, column, _ in _ADDED_COLUMNS
-                   if table == "files" and column not in have]
-        if missing:
+        if old:
             conn.close()
             raise JournalError(f"{self.path} was written by an older bulkpin; a push on it"
                                " brings it up to date")
@@ -98,15 +96,19 @@ class JournalStore:
             conn = sqlite3.connect(self.path, isolation_level="DEFERRED", check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
-            conn.executescript(_SCHEMA)
-            add_columns(conn)
+            # One transaction: an upgrade cut short leaves the old journal whole.
+            conn.execute("BEGIN IMMEDIATE")
+            if is_v1(conn):
+                upgrade(conn)
+            else:
+                create(conn)
             stored = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             self._check_meta(stored, profile_name)
             if destination is not None:
                 self._bind(conn, stored, destination, destination_label or destination)
             conn.executemany(
                 "INSERT OR IGNORE INTO meta VALUES (?, ?)",
-                [("schema", _SCHEMA_VERSION), ("profile", profile_name)],
+                [("schema", SCHEMA_VERSION), ("profile", profile_name)],
             )
             conn.commit()
         except sqlite3.DatabaseError as exc:
@@ -118,7 +120,7 @@ class JournalStore:
         self._conn = conn
 
     def _check_meta(self, stored: dict[str, str], profile_name: str) -> None:
-        if stored.get("schema", _SCHEMA_VERSION) != _SCHEMA_VERSION:
+        if stored.get("schema", SCHEMA_VERSION) != SCHEMA_VERSION:
             raise JournalError(f"{self.path} was written by an incompatible bulkpin")
         if stored.get("profile", profile_name) != profile_name:
             raise JournalError(

@@ -14,7 +14,10 @@ the destination's side. Before a run uploads anything it lists the account:
 
 A file whose CID the index holds is not sent: it is recorded as pinned (or as
 uploaded with the account's job, which the poller follows). Jobs this run
-creates are added as it goes, so a later copy of the same content is known.
+creates are added as it goes, so a later copy of the same content is known;
+they are kept in a TEMP table (``run_jobs``), not in the journal: the next
+run lists the account's unfinished jobs anew and would throw them away, and
+at a million files they were a fifth of the journal.
 A run started with ``--no-account-listing`` trusts its journal and asks
 ``pinJobs`` per file only for files an earlier run may have sent.
 """
@@ -39,6 +42,7 @@ from ..client import (
     classify_item,
     full_jitter,
 )
+from ._packed import pack_cid, pack_date, pack_id, unpack_date, unpack_id
 from ._store import JournalStore
 from .errors import ExitStatus, RunAborted
 from .pacing import Outage
@@ -82,17 +86,31 @@ class ListingCost:
                 f" ({self.requests} requests{whole})")
 
 
+def _packed_id(job_id: str | None) -> bytes | str | None:
+    return None if job_id is None else pack_id(job_id)
+
+
 class AccountIndex:
     """The destination's CIDs, read from and written to the journal's tables."""
 
     def __init__(self, journal: JournalStore) -> None:
         self.journal = journal
         self._rng = random.Random()  # noqa: S311 - jitter, not security
+        journal.conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS run_jobs"
+            " (cid BLOB PRIMARY KEY, job_id BLOB, status TEXT NOT NULL)"
+        )
 
     # -- the tables --
 
     def _add_pins(self, rows: list[tuple[str, str, int | None, str | None]]) -> None:
-        self.journal.write_many("INSERT OR REPLACE INTO account_pins VALUES (?, ?, ?, ?)", rows)
+        self.journal.write_many(
+            "INSERT OR REPLACE INTO account_pins VALUES (?, ?, ?, ?)",
+            [(pack_cid(cid), pack_id(pin_id), size, pack_date(date))
+             for pin_id, cid, size, date in rows],
+        )
+        self.journal.write_many("INSERT OR IGNORE INTO account_sizes VALUES (?)",
+                                [(size,) for size in {row[2] for row in rows} if size is not None])
 
     def pin_count(self) -> int:
         """How many of the account's pins the index holds."""
@@ -100,36 +118,46 @@ class AccountIndex:
 
     def _replace_jobs(self, jobs: list[tuple[str, str, str]]) -> None:
         self.journal.write_many("DELETE FROM account_jobs", [()])
-        self.journal.write_many("INSERT INTO account_jobs VALUES (?, ?, ?)", jobs)
+        self.journal.write_many("DELETE FROM run_jobs", [()])
+        self.journal.write_many(
+            "INSERT INTO account_jobs VALUES (?, ?, ?)",
+            [(pack_cid(cid), _packed_id(job_id), status) for cid, job_id, status in jobs],
+        )
 
     # -- lookups (one indexed query each) --
 
     def holds(self, cid: str) -> Held | None:
         """Whether the account holds ``cid`` or has a job for it not yet final."""
         conn = self.journal.conn
+        key = pack_cid(cid)
         row = conn.execute(
-            "SELECT pin_id, date FROM account_pins WHERE cid = ? LIMIT 1", (cid,)
+            "SELECT date FROM account_pins WHERE cid = ? LIMIT 1", (key,)
         ).fetchone()
         if row is not None:
-            return Held(cid, True, None, row[1])
+            return Held(cid, True, None, unpack_date(row[0]))
         row = conn.execute(
-            "SELECT job_id, status FROM account_jobs WHERE cid = ? LIMIT 1", (cid,)
+            "SELECT job_id, status FROM account_jobs WHERE cid = ? LIMIT 1", (key,)
         ).fetchone()
+        if row is None:
+            row = conn.execute(
+                "SELECT job_id, status FROM run_jobs WHERE cid = ?", (key,)
+            ).fetchone()
         if row is not None:
-            return Held(cid, row[1] == JobStatus.PINNED.value, row[0])
+            job_id = None if row[0] is None else unpack_id(row[0])
+            return Held(cid, row[1] == JobStatus.PINNED.value, job_id)
         return None
 
     def has_size(self, size: int) -> bool:
         """Whether the account holds a pin of exactly ``size`` bytes (a possible copy)."""
         row = self.journal.conn.execute(
-            "SELECT 1 FROM account_pins WHERE size = ? LIMIT 1", (size,)
+            "SELECT 1 FROM account_sizes WHERE size = ?", (size,)
         ).fetchone()
         return row is not None
 
     def record_job(self, cid: str, job_id: str | None, status: str) -> None:
         """A job this run created (or found): the account has it now."""
-        self.journal.write_many("INSERT INTO account_jobs VALUES (?, ?, ?)",
-                                [(cid, job_id, status)])
+        self.journal.write_many("INSERT OR REPLACE INTO run_jobs VALUES (?, ?, ?)",
+                                [(pack_cid(cid), _packed_id(job_id), status)])
 
     # -- listing --
 
@@ -177,6 +205,7 @@ class AccountIndex:
             log.info("account index: %d pins known, the account says %d; listing it all",
                      self.pin_count(), total_page.count)
             journal.write_many("DELETE FROM account_pins", [()])
+            journal.write_many("DELETE FROM account_sizes", [()])
             seen, newest, n = await self._list_pins(client, None)
             requests += n
             rebuilt = True

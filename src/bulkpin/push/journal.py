@@ -29,10 +29,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..fs import FileIdentity
 from ._jobs import JobColumns
+from ._packed import pack_cid, pack_date, pack_id, unpack_cid, unpack_date, unpack_id
+from ._schema import pack_display, split_path
 from ._store import STATES, State
 from .errors import JournalError, JournalLocked
 
@@ -74,13 +76,34 @@ class FileRecord:
 
 
 _COLUMNS = (
-    "id, path, display, root, size, mtime_ns, inode, state, cid, job_id, pin_date, "
-    "attempts, error, failed_since, seen_run, prefix"
+    "files.id, dirs.path, name, display, root, size, mtime_ns, inode, state, cid, job_id,"
+    " pin_date, attempts, error, failed_since, seen_run, prefix"
 )
+#: Where _COLUMNS come from: a file's path is its directory's and its name.
+_FROM = "files JOIN dirs ON dirs.id = files.dir"
+#: How many directory ids are kept in memory (a walk meets a directory's files together).
+_DIR_CACHE = 4096
 
 
-def _record(row: tuple[object, ...]) -> FileRecord:
-    return FileRecord(*row)  # type: ignore[arg-type]
+def _record(row: tuple[Any, ...]) -> FileRecord:
+    (file_id, head, name, display, root, size, mtime_ns, inode, state, cid, job_id, pin_date,
+     attempts, error, failed_since, seen_run, prefix) = row
+    path = bytes(head) + bytes(name)
+    return FileRecord(
+        file_id, path, path[display:] if isinstance(display, int) else bytes(display), root,
+        size, mtime_ns, inode, state, None if cid is None else unpack_cid(cid),
+        None if job_id is None else unpack_id(job_id), unpack_date(pin_date), attempts,
+        error, failed_since, seen_run, prefix,
+    )
+
+
+def _now() -> int:
+    """``updated``: whole seconds, four bytes a row where a float takes eight."""
+    return int(time.time())
+
+
+def _packed_id(job_id: str | None) -> bytes | str | None:
+    return None if job_id is None else pack_id(job_id)
 
 
 def dry_run_copy(path: Path, scratch: Path) -> Path:
@@ -107,23 +130,52 @@ class Journal(JobColumns):
 
     # -- files --
 
+    def _dir_id(self, head: bytes) -> int:
+        """The id of a directory's row, created on first use."""
+        cache: dict[bytes, int] = self.__dict__.setdefault("_dirs", {})
+        dir_id = cache.get(head)
+        if dir_id is None:
+            row = self.conn.execute("SELECT id FROM dirs WHERE path = ?", (head,)).fetchone()
+            if row is None:
+                dir_id = int(self._write("INSERT INTO dirs (path) VALUES (?)",
+                                         (head,)).lastrowid or 0)
+            else:
+                dir_id = int(row[0])
+            if len(cache) >= _DIR_CACHE:
+                cache.clear()
+            cache[head] = dir_id
+        return dir_id
+
     def get(self, path: bytes) -> FileRecord | None:
         """The row of a file, by absolute path."""
+        head, name = split_path(path)
         row = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM files WHERE path = ?",  # noqa: S608 - constant columns
-            (path,),
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE dirs.path = ? AND name = ?",  # noqa: S608
+            (head, name),
         ).fetchone()
         return None if row is None else _record(row)
 
     def get_id(self, file_id: int) -> FileRecord:
         """The row of a file, by id."""
         row = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM files WHERE id = ?",  # noqa: S608 - constant columns
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE files.id = ?",  # noqa: S608
             (file_id,),
         ).fetchone()
         if row is None:
             raise JournalError(f"no file {file_id} in the journal")
         return _record(row)
+
+    def insert_file(self, path: bytes, display: bytes, root: int, identity: FileIdentity,
+                    state: State, error: str | None = None) -> int:
+        """A new row (the path must be new); returns its id."""
+        head, name = split_path(path)
+        cursor = self._write(
+            "INSERT INTO files (dir, name, display, root, size, mtime_ns, inode, state, error,"
+            " updated, seen_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (self._dir_id(head), name, pack_display(path, display), root, identity.size,
+             identity.mtime_ns, identity.inode, state, error, _now(), self.run_id),
+        )
+        return int(cursor.lastrowid or 0)
 
     def discover(
         self, path: bytes, display: bytes, root: int, identity: FileIdentity,
@@ -131,15 +183,12 @@ class Journal(JobColumns):
     ) -> FileRecord:
         """Record a file as the walk found it; a changed file starts over."""
         size, mtime_ns, inode = identity.size, identity.mtime_ns, identity.inode
-        now = time.time()
+        now = _now()
         old = self.get(path)
         if old is None:
-            cursor = self._write(
-                "INSERT INTO files (path, display, root, size, mtime_ns, inode, state, error,"
-                " updated, seen_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (path, display, root, size, mtime_ns, inode, state, error, now, self.run_id),
-            )
-            return dataclasses.replace(self.get_id(int(cursor.lastrowid or 0)), seen_run=None)
+            file_id = self.insert_file(path, display, root, identity, state, error)
+            return FileRecord(file_id, path, display, root, size, mtime_ns, inode, state, None,
+                              None, None, 0, error, None, None, None)
         if old.identity == identity and state == "discovered":
             if old.seen_run != self.run_id:
                 self._write("UPDATE files SET seen_run = ? WHERE id = ?", (self.run_id, old.id))
@@ -148,7 +197,8 @@ class Journal(JobColumns):
             "UPDATE files SET display = ?, root = ?, size = ?, mtime_ns = ?, inode = ?,"
             " state = ?, cid = NULL, job_id = NULL, pin_date = NULL, error = ?,"
             " failed_since = NULL, updated = ?, seen_run = ?, prefix = NULL WHERE id = ?",
-            (display, root, size, mtime_ns, inode, state, error, now, self.run_id, old.id),
+            (pack_display(path, display), root, size, mtime_ns, inode, state, error, now,
+             self.run_id, old.id),
         )
         return dataclasses.replace(self.get_id(old.id), seen_run=old.seen_run)
 
@@ -157,7 +207,7 @@ class Journal(JobColumns):
         self._write(
             "UPDATE files SET state = 'uploading', cid = ?, attempts = attempts + 1,"
             " error = NULL, updated = ? WHERE id = ?",
-            (cid, time.time(), file_id),
+            (None if cid is None else pack_cid(cid), _now(), file_id),
         )
 
     def mark_uploaded(
@@ -167,7 +217,7 @@ class Journal(JobColumns):
         self._write(
             "UPDATE files SET state = 'uploaded', cid = ?, job_id = ?, pin_date = ?,"
             " error = NULL, failed_since = NULL, updated = ? WHERE id = ?",
-            (cid, job_id, pin_date, time.time(), file_id),
+            (pack_cid(cid), _packed_id(job_id), pack_date(pin_date), _now(), file_id),
         )
 
     def mark_duplicate(self, file_id: int, of: FileRecord) -> None:
@@ -180,7 +230,8 @@ class Journal(JobColumns):
         self._write(
             "UPDATE files SET state = ?, cid = ?, job_id = ?, pin_date = ?, error = NULL,"
             " failed_since = NULL, updated = ? WHERE id = ?",
-            (state, of.cid, of.job_id, of.pin_date, time.time(), file_id),
+            (state, None if of.cid is None else pack_cid(of.cid), _packed_id(of.job_id),
+             pack_date(of.pin_date), _now(), file_id),
         )
 
     def mark_held(self, file_id: int, cid: str, *, job_id: str | None, pinned: bool,
@@ -189,7 +240,8 @@ class Journal(JobColumns):
         self._write(
             "UPDATE files SET state = ?, cid = ?, job_id = ?, pin_date = ?, error = NULL,"
             " failed_since = NULL, updated = ? WHERE id = ?",
-            ("pinned" if pinned else "uploaded", cid, job_id, pin_date, time.time(), file_id),
+            ("pinned" if pinned else "uploaded", pack_cid(cid), _packed_id(job_id),
+             pack_date(pin_date), _now(), file_id),
         )
 
     def forget_pin(self, file_id: int) -> None:
@@ -200,22 +252,22 @@ class Journal(JobColumns):
         self._write(
             "UPDATE files SET state = 'discovered', job_id = NULL, pin_date = NULL,"
             " updated = ? WHERE id = ?",
-            (time.time(), file_id),
+            (_now(), file_id),
         )
 
     def mark_gone(self, file_id: int, error: str) -> None:
         """The file was deleted before it was pinned: no longer a failure of the tree."""
         self._write(
             "UPDATE files SET state = 'gone', error = ?, updated = ? WHERE id = ?",
-            (error, time.time(), file_id),
+            (error, _now(), file_id),
         )
 
     def not_seen_since(self, root_ids: Sequence[int]) -> Iterator[FileRecord]:
         """Unfinished files under ``root_ids`` that this run's walk did not meet."""
         marks = ",".join("?" * len(root_ids))
         rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM files WHERE root IN ({marks})"  # noqa: S608
-            " AND state IN ('discovered', 'uploading', 'failed')"
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE root IN ({marks})"  # noqa: S608
+            " AND state IN ('discovered', 'uploading', 'failed') AND state <> 'pinned'"
             " AND (seen_run IS NULL OR seen_run != ?)",
             (*root_ids, self.run_id),
         ).fetchall()
@@ -242,32 +294,34 @@ class Journal(JobColumns):
     def set_cid(self, file_id: int, cid: str) -> None:
         """Record a CID computed locally (dry run, or before an upload)."""
         self._write("UPDATE files SET cid = ?, updated = ? WHERE id = ?",
-                    (cid, time.time(), file_id))
+                    (pack_cid(cid), _now(), file_id))
 
     def mark_failed(self, file_id: int, error: str) -> None:
         """The file could not be read or sent; the error says why."""
         self._write(
             "UPDATE files SET state = 'failed', error = ?, updated = ? WHERE id = ?",
-            (error, time.time(), file_id),
+            (error, _now(), file_id),
         )
 
     def known_cid(self, cid: str) -> FileRecord | None:
         """A file whose content (this CID) the service already has or is pinning."""
         row = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM files WHERE cid = ?"  # noqa: S608 - constant columns
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE cid = ?"  # noqa: S608 - constant columns
             " AND state IN ('uploaded', 'pinned') LIMIT 1",
-            (cid,),
+            (pack_cid(cid),),
         ).fetchone()
         return None if row is None else _record(row)
 
     def in_state(self, *states: State) -> Iterator[FileRecord]:
         """Every file in one of ``states``, by id (read in pages: the set may be huge)."""
         marks = ",".join("?" * len(states))
+        # Not pinned: the partial index files_open has them (see _schema).
+        open_only = "" if "pinned" in states else " AND state <> 'pinned'"
         last = 0
         while True:
             rows = self.conn.execute(
-                f"SELECT {_COLUMNS} FROM files WHERE state IN ({marks}) AND id > ?"  # noqa: S608
-                " ORDER BY id LIMIT 1000",
+                f"SELECT {_COLUMNS} FROM {_FROM} WHERE state IN ({marks}){open_only}"  # noqa: S608
+                " AND files.id > ? ORDER BY files.id LIMIT 1000",
                 (*states, last),
             ).fetchall()
             if not rows:
@@ -280,7 +334,7 @@ class Journal(JobColumns):
         """Files a push would still send, and their bytes (what a dry run reports)."""
         row = self.conn.execute(
             "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files"
-            " WHERE state IN ('discovered', 'uploading', 'failed')"
+            " WHERE state IN ('discovered', 'uploading', 'failed') AND state <> 'pinned'"
         ).fetchone()
         return int(row[0]), int(row[1])
 
@@ -295,7 +349,7 @@ class Journal(JobColumns):
 
     def counts(self) -> dict[str, int]:
         """Files per state (every state present, zero if none)."""
-        found = dict(self.conn.execute("SELECT state, COUNT(*) FROM files GROUP BY state"))
+        found = dict(self.conn.execute("SELECT state, n FROM state_counts"))
         return {state: int(found.get(state, 0)) for state in STATES}
 
     def all_files(self) -> Iterator[FileRecord]:

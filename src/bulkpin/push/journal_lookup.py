@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import platformdirs
 
 from ..fs import FileIdentity
+from ._packed import unpack_cid
+from ._schema import split_path
 
 if TYPE_CHECKING:
     from ..destination import Destination
@@ -91,11 +93,13 @@ class KnownFiles:
 
     def cid_if_unchanged(self, path: bytes, st: os.stat_result) -> tuple[str, int] | None:
         """The recorded CID and size of the file at ``path``, if ``st`` shows it unchanged."""
+        head, name = split_path(path)
         row = self._conn().execute(
-            "SELECT size, mtime_ns, inode, cid FROM files WHERE path = ?", (path,)
+            "SELECT size, mtime_ns, inode, cid FROM files JOIN dirs ON dirs.id = files.dir"
+            " WHERE dirs.path = ? AND name = ?", (head, name)
         ).fetchone()
         if row is None or row[3] is None:
             return None
         if not FileIdentity(row[0], row[1], row[2]).matches(st):
             return None
-        return str(row[3]), int(row[0])
+        return unpack_cid(row[3]), int(row[0])

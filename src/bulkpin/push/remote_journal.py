@@ -19,6 +19,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
+from ..fs import FileIdentity
 from .journal import FileRecord, Journal
 
 __all__ = [
@@ -88,12 +89,8 @@ def touch_remote(journal: Journal, url: str, root: int) -> FileRecord:
     key = url.encode("utf-8", "surrogatepass")
     old = journal.get(key)
     if old is None:
-        cursor = journal._write(
-            "INSERT INTO files (path, display, root, size, mtime_ns, inode, state, updated,"
-            " seen_run) VALUES (?, ?, ?, 0, 0, 0, 'discovered', ?, ?)",
-            (key, key, root, time.time(), journal.run_id),
-        )
-        return dataclasses.replace(journal.get_id(int(cursor.lastrowid or 0)), seen_run=None)
+        file_id = journal.insert_file(key, key, root, FileIdentity(0, 0, 0), "discovered")
+        return dataclasses.replace(journal.get_id(file_id), seen_run=None)
     if old.seen_run != journal.run_id:
         journal._write("UPDATE files SET seen_run = ?, root = ? WHERE id = ?",
                        (journal.run_id, root, old.id))

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Concatenate, Literal, ParamSpec, TypeVar
 
+from .paging import Pager
 from .private_files import create_private_file, tighten
 
 P = ParamSpec("P")
@@ -169,6 +170,7 @@ class Database:
         self._add_columns()
         with self._conn:
             self._conn.executescript(_LATE_SCHEMA)
+        self._pager = Pager(self._conn)
 
     def _add_columns(self) -> None:
         for table, column, kind in _ADDED_COLUMNS:
@@ -337,17 +339,9 @@ class Database:
         if status is not None:
             where.append("status = ?")
             args.append(status)
-        clause = " AND ".join(where)
-        order = "DESC" if descending else "ASC"
-        (count,) = self._conn.execute(
-            f"SELECT COUNT(*) FROM jobs WHERE {clause}", args  # noqa: S608
-        ).fetchone()
-        rows = self._conn.execute(
-            f"SELECT uid, status, cid FROM jobs WHERE {clause} "  # noqa: S608
-            f"ORDER BY created_ms {order}, id {order} LIMIT ? OFFSET ?",
-            [*args, limit, offset],
-        ).fetchall()
-        return int(count), [JobRow(*r) for r in rows]
+        count, rows = self._pager.page("jobs", "uid, status, cid", " AND ".join(where), args,
+                                       descending=descending, offset=offset, limit=limit)
+        return count, [JobRow(*r) for r in rows]  # type: ignore[arg-type]
 
     def list_pins(
         self, account_id: int, *, start_ms: int | None, end_ms: int | None,
@@ -362,17 +356,10 @@ class Database:
         if end_ms is not None:
             where.append("created_ms <= ?")
             args.append(end_ms)
-        clause = " AND ".join(where)
-        order = "DESC" if descending else "ASC"
-        (count,) = self._conn.execute(
-            f"SELECT COUNT(*) FROM pins WHERE {clause}", args  # noqa: S608
-        ).fetchone()
-        rows = self._conn.execute(
-            f"SELECT uid, cid, size, created_ms, name FROM pins WHERE {clause} "  # noqa: S608
-            f"ORDER BY created_ms {order}, id {order} LIMIT ? OFFSET ?",
-            [*args, limit, offset],
-        ).fetchall()
-        return int(count), [PinRow(*r) for r in rows]
+        count, rows = self._pager.page("pins", "uid, cid, size, created_ms, name",
+                                       " AND ".join(where), args, descending=descending,
+                                       offset=offset, limit=limit)
+        return count, [PinRow(*r) for r in rows]  # type: ignore[arg-type]
 
     # -- the worker -------------------------------------------------------------
 

@@ -1,0 +1,123 @@
+"""How the journal stores CIDs, job and pin ids and dates: packed when exact.
+
+A million-file journal is mostly CIDs, ids and dates spelt out as text. Each
+is stored as its binary form only when unpacking gives back the very same
+text (``Qm...`` CIDv0 in base58btc, ``b...`` CIDv1 in base32, lower-case
+UUIDs); anything else is stored as the text it came as. SQLite keeps either
+type in any column, and a BLOB never equals a TEXT, so a lookup packs its key
+the same way and finds the row whichever way it was stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import re
+from datetime import UTC, datetime, timedelta
+
+__all__ = ["pack_cid", "pack_date", "pack_id", "unpack_cid", "unpack_date", "unpack_id"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_INDEX = {c: i for i, c in enumerate(_B58)}
+#: A CIDv0 is a sha2-256 multihash: these two bytes, then the 32-byte digest.
+_V0_PREFIX = b"\x12\x20"
+_V0_LEN = 34
+
+
+def _b58encode(raw: bytes) -> str:
+    n = int.from_bytes(raw, "big")
+    out = []
+    while n:
+        n, r = divmod(n, 58)
+        out.append(_B58[r])
+    pad = len(raw) - len(raw.lstrip(b"\0"))
+    return "1" * pad + "".join(reversed(out))
+
+
+def _b58decode(text: str) -> bytes | None:
+    n = 0
+    for c in text:
+        i = _B58_INDEX.get(c)
+        if i is None:
+            return None
+        n = n * 58 + i
+    try:
+        return n.to_bytes(_V0_LEN, "big")
+    except OverflowError:
+        return None
+
+
+# A file's CID is packed for each of its few journal writes and lookups, one
+# after the other: a small cache spares the base58 arithmetic of the repeats.
+@functools.lru_cache(maxsize=4096)
+def pack_cid(cid: str) -> bytes | str:
+    """The CID's binary form if it unpacks to ``cid`` exactly, else ``cid``."""
+    if len(cid) == 46 and cid.startswith("Qm"):
+        raw = _b58decode(cid)
+        # No leading '1' (zero bytes) and a multihash prefix: base58 spells
+        # these 34 bytes one way only, so the text comes back exactly.
+        if raw is not None and raw.startswith(_V0_PREFIX):
+            return raw
+        return cid
+    if not (cid.startswith("b") and cid[1:].islower()):
+        return cid
+    body = cid[1:].upper()
+    try:
+        raw = base64.b32decode(body + "=" * (-len(body) % 8))
+    except ValueError:
+        return cid
+    # A CIDv1 starts with its version byte (v0 is never spelt in base32); base32
+    # has spellings that decode alike, so only one that comes back is packed.
+    if not raw or raw[0] != 1 or unpack_cid(raw) != cid:
+        return cid
+    return raw
+
+
+@functools.lru_cache(maxsize=4096)
+def unpack_cid(value: bytes | str) -> str:
+    """The CID's text, as it was given to :func:`pack_cid`."""
+    if isinstance(value, str):
+        return value
+    if len(value) == _V0_LEN and value.startswith(_V0_PREFIX):
+        return _b58encode(value)
+    return "b" + base64.b32encode(value).decode("ascii").rstrip("=").lower()
+
+
+#: A UUID as ``str(uuid.UUID(...))`` spells it: only this form packs.
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+
+
+def pack_id(text: str) -> bytes | str:
+    """A job or pin id: 16 bytes if it is a lower-case UUID, else the text."""
+    return bytes.fromhex(text.replace("-", "")) if _UUID.match(text) else text
+
+
+def unpack_id(value: bytes | str) -> str:
+    """The id's text, as it was given to :func:`pack_id`."""
+    if isinstance(value, str):
+        return value
+    h = value.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def pack_date(text: str | None) -> int | str | None:
+    """An ISO date: microseconds since 1970 if it is spelt as UTC ``isoformat()`` spells it."""
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if when.tzinfo is None:
+        return text
+    micros = (when - _EPOCH) // timedelta(microseconds=1)
+    return micros if unpack_date(micros) == text else text
+
+
+def unpack_date(value: int | str | None) -> str | None:
+    """The date's text, as it was given to :func:`pack_date`."""
+    if value is None or isinstance(value, str):
+        return value
+    return (_EPOCH + timedelta(microseconds=value)).isoformat()
