@@ -1,5 +1,8 @@
 """Run the benchmarks: ``python -m benchmarks [--smoke] [--only NAME] [--out DIR]``.
 
+``--only MODULE:FUNCTION`` runs one workload of a module (``push_bench:big_file``)
+instead of its whole ``run``, to iterate on one figure.
+
 Writes ``results.json`` and ``results.md`` to ``--out`` (default
 ``benchmarks/results/``) and prints the Markdown table. ``--smoke`` uses tiny
 sizes so CI checks that every benchmark still runs; its figures mean nothing.
@@ -61,7 +64,8 @@ def _markdown(results: list[Result], machine: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes; checks the suite runs")
-    parser.add_argument("--only", action="append", default=[], help="run only these benchmarks")
+    parser.add_argument("--only", action="append", default=[],
+                        help="run only these benchmarks (MODULE or MODULE:FUNCTION)")
     parser.add_argument("--repeats", type=int, default=None, help="runs per contender")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
@@ -71,12 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="bulkpin-bench-") as tmp:
         for name in names:
-            module = importlib.import_module(f"benchmarks.{name}")
-            workdir = Path(tmp) / name
+            module_name, _, function = name.partition(":")
+            module = importlib.import_module(f"benchmarks.{module_name}")
+            workdir = Path(tmp) / name.replace(":", "-")
             workdir.mkdir()
             ctx = Context(smoke=args.smoke, workdir=workdir, repeats=repeats)
             print(f"== {name}", file=sys.stderr, flush=True)
-            results.extend(module.run(ctx))
+            results.extend(getattr(module, function or "run")(ctx))
     machine = _machine()
     table = _markdown(results, machine)
     args.out.mkdir(parents=True, exist_ok=True)
