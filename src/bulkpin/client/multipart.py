@@ -17,7 +17,8 @@ sent) can be given as :class:`FileContent`: the body is then sent from memory,
 so the file is read once in all, not once to hash and again to send.
 
 Memory is bounded by ``hash_workers + 1`` read chunks (one being sent, the others
-being read and hashed) plus the socket's buffers, whatever the file size. Each
+being read and hashed) plus the socket's buffers, whatever the file size; when
+the kernel sends the file, by :data:`ZERO_COPY_BUFFERS` stage buffers. Each
 attempt re-opens the file (a streamed body can be consumed once) and checks that
 its size and modification time are what the first attempt saw; the
 file is checked again after its last byte, before the ``cid`` part goes out, so a
@@ -606,6 +607,8 @@ class UploadBody(Payload):
             data = bytes(held)
         else:
             data, _ = await self._finish_read(self._start_read(offset, count, None, None), count)
+            if len(data) < count:
+                self._shrank(offset + len(data))
         await self._send_file_bytes(writer, data)
 
     def _sent(self, count: int) -> None:
