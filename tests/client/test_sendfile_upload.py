@@ -238,3 +238,34 @@ async def test_tls_sends_through_the_writer(tmp_path: Path) -> None:
     assert ("cid", None, hash_file(path).cid.encode()) in parts
     assert body.sent == len(data)
     assert body.sent_by_sendfile == 0
+
+
+async def test_shrinking_file_is_caught_on_the_fallback_with_the_cid_known(
+    received: tuple[Received, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing is hashed, so the fallback reads each stage itself: the last
+    # stage read short (still longer than a read chunk) is the file shrinking,
+    # said as it is read, not a body that ends early.
+    got, url = received
+    path = tmp_path / "f.bin"
+    path.write_bytes(os.urandom(3 * ZERO_COPY_STAGE))
+    cid = hash_file(path).cid
+
+    async def no_sendfile(*args: object, **kwargs: object) -> int:
+        raise NotImplementedError
+
+    def shrink(n: int) -> None:
+        if n > 0:
+            os.truncate(path, 2 * ZERO_COPY_STAGE + ZERO_COPY_STAGE // 2)
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "sendfile", no_sendfile)
+    body = await _upload(path, cid=cid, on_progress=shrink).open()
+    try:
+        with pytest.raises(aiohttp.ClientError):
+            async with aiohttp.ClientSession() as session:
+                await session.post(f"{url}/pinning/pinFile", data=body)
+    finally:
+        await body.aclose()
+    assert isinstance(body.error, FileChangedError)
+    assert "shrank" in str(body.error)
+    assert got.bodies == []
