@@ -13,10 +13,10 @@ and Endpoint are known, as in a long run); the child's whole wall time is in
 the details too.
 
 The child also reports the CPU seconds ``pin_file`` itself spent (start-up and
-imports excluded), over plain HTTP, where the kernel sends the file
-(``sendfile``), and over TLS, terminated by a :class:`~bulkpin.testing.ChaosProxy`
-in this process in front of the same Endpoint, where the bytes are read,
-encrypted and written by the client: the price of the copy TLS needs.
+imports excluded), over plain HTTP and over TLS, terminated by a
+:class:`~bulkpin.testing.ChaosProxy` in this process in front of the same
+Endpoint: what encrypting in the client costs on top of reading, hashing and
+sending.
 """
 
 from __future__ import annotations
@@ -183,14 +183,14 @@ def run(ctx: Context) -> list[Result]:
     return [
         Result(
             "client_upload",
-            "pin_file CPU per GiB, plain HTTP (sendfile; start-up excluded)",
+            "pin_file CPU per GiB, plain HTTP (start-up excluded)",
             plain,
             "s/GiB",
             details={"samples": plain_cpu},
         ),
         Result(
             "client_upload",
-            "pin_file CPU per GiB, TLS (copied and encrypted; start-up excluded)",
+            "pin_file CPU per GiB, TLS (start-up excluded)",
             tls,
             "s/GiB",
             details={"samples": tls_cpu, "tls_over_plain": tls / plain},

@@ -17,8 +17,7 @@ sent) can be given as :class:`FileContent`: the body is then sent from memory,
 so the file is read once in all, not once to hash and again to send.
 
 Memory is bounded by ``hash_workers + 1`` read chunks (one being sent, the others
-being read and hashed) plus the socket's buffers, whatever the file size; when
-the kernel sends the file, by :data:`ZERO_COPY_BUFFERS` stage buffers. Each
+being read and hashed) plus the socket's buffers, whatever the file size. Each
 attempt re-opens the file (a streamed body can be consumed once) and checks that
 its size and modification time are what the first attempt saw; the
 file is checked again after its last byte, before the ``cid`` part goes out, so a
@@ -29,16 +28,6 @@ Progress is reported as byte deltas of *file* bytes handed to the socket, like
 s3transfer's subscribers: when an attempt fails, the client reports the negative
 of what that attempt sent, so the running total is always true.
 
-Over plain HTTP (no TLS, no throttle), the file part is handed to the socket
-with ``sendfile(2)`` (:mod:`.sendfile`): the kernel sends it from the page
-cache, and this process only reads it to hash it, into a few reused buffers,
-on the hash workers, a stage ahead of what is sent. Hashed and sent bytes are
-then two reads of the file; the ``fstat`` after the last byte (size and
-mtime, as for the copying path) is what says they were the same file, and the
-service recomputes the CID of what it received. Under TLS, with a throttle,
-or where the loop cannot sendfile, the bytes are read once into fresh
-buffers, hashed, and written through aiohttp.
-
 A ``throttle`` hook, when given, is awaited with each piece's size before the
 piece goes to the socket (pieces of at most :data:`THROTTLE_PIECE` bytes), so a
 rate limit paces the wire itself rather than the start of each file.
@@ -47,7 +36,6 @@ rate limit paces the wire itself rather than the start of each file.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 import math
@@ -55,7 +43,7 @@ import os
 import stat
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -68,17 +56,13 @@ from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import Payload
 
 from ..unixfs import DEFAULT_PROFILE, CidProfile, FileBuilder, Link, hash_bytes
-from ..unixfs.file_builder import aligned_buffer, leaf_links
-from ..unixfs.parallel import DEFAULT_HASH_WORKERS, hash_stage
+from ..unixfs.file_builder import leaf_links
+from ..unixfs.parallel import DEFAULT_HASH_WORKERS
 from .errors import DecooError, FileChangedError, LocalFileError, WriteTimeout
-from .sendfile import FileSender
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "THROTTLE_PIECE",
-    "ZERO_COPY_BUFFERS",
-    "ZERO_COPY_DEPTH",
-    "ZERO_COPY_STAGE",
     "FileContent",
     "MultipartUpload",
     "ProgressCallback",
@@ -104,22 +88,6 @@ ProgressCallback = Callable[[int], None]
 #: Awaited with a piece's byte count before the piece is handed to the socket:
 #: returns when the piece may go (a bandwidth limit's bucket).
 Throttle = Callable[[int], Awaitable[None]]
-
-#: Bytes read and hashed per hand-off to a thread, and sent per ``sendfile``
-#: call, when the file part goes out with ``sendfile(2)`` (rounded to whole
-#: read chunks). Each call and hand-off costs the event loop a fixed amount
-#: of Python (about 0.1 CPU-s per GiB less at 4 MiB than at 1 MiB); the
-#: buffers, ``hash_workers + 1`` of them, count against the client's peak RSS.
-ZERO_COPY_STAGE: Final = 2 * 1024 * 1024
-
-#: At most this many stages are hashed ahead of the one being sent, whatever
-#: ``hash_workers`` says: two threads hash faster than any wire the service is
-#: behind (about 3 GB/s here), and memory stays ``ZERO_COPY_BUFFERS`` stages.
-ZERO_COPY_DEPTH: Final = 2
-
-#: Stage buffers one zero-copy upload holds at most: those being hashed, and
-#: the one being sent (kept to write it through aiohttp if sendfile fails).
-ZERO_COPY_BUFFERS: Final = ZERO_COPY_DEPTH + 1
 
 #: The largest piece a throttled body sends at once: small against any sensible
 #: limit's burst, so the wire's rate is smooth over windows of a second.
@@ -333,8 +301,7 @@ class UploadBody(Payload):
 
     After the request, :attr:`complete` says whether every byte was handed to
     the socket (if the answer is then lost, the outcome is unknown), :attr:`sent`
-    how many file bytes were (:attr:`sent_by_sendfile` of them without passing
-    through this process), :attr:`cid` the CID that was sent, and
+    how many file bytes were, :attr:`cid` the CID that was sent, and
     :attr:`error` an error raised while producing the body, which aiohttp would
     otherwise bury inside a generic connection error.
     """
@@ -358,8 +325,6 @@ class UploadBody(Payload):
         )
         self.complete = False
         self.sent = 0
-        #: Of :attr:`sent`, the file bytes the kernel sent itself (``sendfile``).
-        self.sent_by_sendfile = 0
         self.cid: str | None = upload.cid
         self.error: BaseException | None = None
         self._written = 0
@@ -390,67 +355,28 @@ class UploadBody(Payload):
                 self.error = exc
             raise
 
-    @contextlib.asynccontextmanager
-    async def _stall_guard(self, writes: int = 1) -> AsyncIterator[None]:
+    async def _send(
+        self, writer: AbstractStreamWriter, data: bytes | bytearray | memoryview
+    ) -> None:
         # No total timeout applies to an upload, so a service that stops reading
         # would hang it forever: each write must make progress within the
-        # stall timeout instead (``writes`` of them, for a send that stands
-        # for as many writes).
-        stall = self._upload.stall_timeout
-        timeout = None if stall is None else stall * writes
+        # stall timeout instead.
+        timeout = self._upload.stall_timeout
         try:
             async with asyncio.timeout(timeout):
-                yield
+                await writer.write(data)
         except TimeoutError:
             self.error = WriteTimeout(
                 f"the service accepted none of the request body for {timeout:g} s"
             )
             raise
-
-    async def _send(
-        self, writer: AbstractStreamWriter, data: bytes | bytearray | memoryview
-    ) -> None:
-        async with self._stall_guard():
-            await writer.write(data)
         self._written += len(data)
 
     async def _produce(self, writer: AbstractStreamWriter) -> None:
         upload = self._upload
         builder = FileBuilder(upload.profile) if upload.cid is None else None
         await self._send(writer, self._head_bytes)
-        if upload.content is not None:
-            await self._produce_from_memory(writer, upload.content.data, builder)
-        else:
-            # A throttle pays for each small piece before it goes; sendfile
-            # would send a piece per call, which costs more than the copy saves.
-            sender = FileSender.for_writer(writer) if upload.throttle is None else None
-            if sender is not None:
-                await self._produce_zero_copy(writer, sender, builder)
-            else:
-                await self._produce_copied(writer, builder)
-        cid = self._check_read(builder)
-        secret = upload._sign(cid)
-        if len(secret) != upload._secret_length:
-            raise AssertionError("secret length differs from the one promised")
-        await self._send(writer, upload._trailer(self._boundary, cid, secret))
-        if self._written != self._size:
-            raise AssertionError(f"body of {self._written} bytes, promised {self._size}")
-        self.complete = True
-
-    def _leaf_profile(self, builder: FileBuilder | None, step: int) -> CidProfile | None:
-        """The profile whose leaves threads hash apart, or None to feed ``builder`` in order.
-
-        Leaves can be hashed apart only when each step is whole chunks.
-        """
-        upload = self._upload
-        if builder is None or upload.hash_workers == 1 or step % upload.profile.chunk_size:
-            return None
-        return upload.profile
-
-    async def _produce_copied(
-        self, writer: AbstractStreamWriter, builder: FileBuilder | None
-    ) -> None:
-        upload = self._upload
+        remaining = self._file_size
         # The next chunks are read and hashed in worker threads (file reads
         # and hashlib release the GIL) while this one is sent, so the socket
         # never waits on the disk or the hash. Hashing right after reading
@@ -460,11 +386,18 @@ class UploadBody(Payload):
         # own leaves (positional reads: no shared file offset), and their
         # leaves are joined here in file order; with one, the builder itself
         # is fed in its thread, one chunk at a time.
-        leaf_profile = self._leaf_profile(builder, upload.chunk_size)
+        if upload.content is not None:
+            await self._produce_from_memory(writer, upload.content.data, builder)
+            remaining = 0
+        leaf_profile = (
+            upload.profile
+            if builder is not None and upload.hash_workers > 1
+            and upload.chunk_size % upload.profile.chunk_size == 0
+            else None
+        )
         depth = upload.hash_workers if leaf_profile is not None else 1
         reading: deque[asyncio.Future[_Piece]] = deque()
-        remaining = self._file_size
-        offset = 0
+        offset = self._file_size - remaining
 
         def read_ahead() -> None:
             nonlocal offset
@@ -484,137 +417,14 @@ class UploadBody(Payload):
             remaining -= len(chunk)
             read_ahead()
             await self._send_file_bytes(writer, chunk)
-
-    async def _produce_zero_copy(
-        self, writer: AbstractStreamWriter, sender: FileSender, builder: FileBuilder | None
-    ) -> None:
-        """The file part by ``sendfile(2)``, each stage hashed before it is sent.
-
-        Up to ``hash_workers`` stages (:data:`ZERO_COPY_DEPTH` at most) are
-        read and hashed at once into reused aligned buffers while the one
-        before them is sent; one more buffer holds that
-        one, whose bytes are written through aiohttp instead if the loop turns
-        out not to sendfile. With the CID known, nothing is read here at all.
-        """
-        upload = self._upload
-        size = self._file_size
-        step = upload.chunk_size
-        stage = max(ZERO_COPY_STAGE - ZERO_COPY_STAGE % step, step)
-        leaf_profile = self._leaf_profile(builder, stage)
-        depth = min(upload.hash_workers, ZERO_COPY_DEPTH) if leaf_profile is not None else 1
-        # depth + 1 buffers, made as first needed (a small file needs fewer,
-        # and smaller): depth being hashed, one holding the stage being sent.
-        stage = min(stage, max(size, 1))
-        free: list[memoryview] = []
-        made = 0
-        hashing: deque[tuple[asyncio.Future[tuple[int, list[Link] | None]], memoryview]] = deque()
-        submitted = 0
-
-        def hash_ahead() -> None:
-            nonlocal submitted, made
-            while builder is not None and len(hashing) < depth and submitted < size:
-                if free:
-                    buf = free.pop()
-                elif made <= depth:
-                    buf, made = aligned_buffer(stage), made + 1
-                else:
-                    return
-                count = min(stage, size - submitted)
-                hashing.append((self._start_hash(submitted, buf[:count], builder, leaf_profile),
-                                buf))
-                submitted += count
-
-        offset = 0
-        while offset < size:
-            count = min(stage, size - offset)
-            hash_ahead()
-            held: memoryview | None = None
-            if builder is not None:
-                future, buf = hashing.popleft()
-                leaves = await self._finish_hash(future, offset, count)
-                if leaves is not None:
-                    builder.add_leaves(leaves)
-                    builder.update(buf[len(leaves) * upload.profile.chunk_size : count])
-                held = buf[:count]
-                hash_ahead()
-            await self._send_stage(writer, sender, offset, count, held)
-            if held is not None:
-                free.append(buf)
-            offset += count
-
-    def _start_hash(
-        self,
-        offset: int,
-        view: memoryview,
-        builder: FileBuilder,
-        leaf_profile: CidProfile | None,
-    ) -> asyncio.Future[tuple[int, list[Link] | None]]:
-        assert self._handle is not None
-        fd = self._handle.fileno()
-        loop = asyncio.get_running_loop()
-        if leaf_profile is not None:
-            return self._track(
-                loop.run_in_executor(None, hash_stage, fd, view, offset, leaf_profile)
-            )
-        return self._track(loop.run_in_executor(None, _feed_stage, fd, view, offset, builder))
-
-    async def _finish_hash(
-        self, hashing: asyncio.Future[tuple[int, list[Link] | None]], offset: int, count: int
-    ) -> list[Link] | None:
-        upload = self._upload
-        try:
-            # Shielded, as _finish_read: the thread writes into a buffer of ours.
-            got, leaves = await asyncio.shield(hashing)
-        except OSError as exc:
-            self.error = LocalFileError(f"cannot read {upload.path}: {exc.strerror or exc}")
-            raise self.error from None
-        if got < count:
-            self._shrank(offset + got)
-        return leaves
-
-    def _shrank(self, at: int) -> None:
-        self.error = FileChangedError(
-            f"{self._upload.path} shrank while it was read ({at} of {self._file_size} bytes)"
-        )
-        raise self.error
-
-    async def _send_stage(
-        self,
-        writer: AbstractStreamWriter,
-        sender: FileSender,
-        offset: int,
-        count: int,
-        held: memoryview | None,
-    ) -> None:
-        """Send ``count`` file bytes at ``offset``: by sendfile, else from ``held`` or a read."""
-        upload, handle = self._upload, self._handle
-        assert handle is not None
-        # One call per stage; the copying path's writes are a read chunk each,
-        # each allowed the stall timeout, so a stage is allowed one per chunk
-        # in it: no link slow enough to time out here would not time out there.
-        async with self._stall_guard(-(-count // upload.chunk_size)):
-            sent = await sender.send(handle.fileno(), offset, count)
-        if sent is not None:
-            if sent < count:
-                self._shrank(offset + sent)
-            self._written += sent
-            self.sent_by_sendfile += sent
-            self._sent(sent)
-            return
-        # No sendfile here after all: this stage and the rest go through aiohttp.
-        if held is not None:
-            # A copy: the buffer is reused while the transport may still hold it.
-            data = bytes(held)
-        else:
-            data, _ = await self._finish_read(self._start_read(offset, count, None, None), count)
-            if len(data) < count:
-                self._shrank(offset + len(data))
-        await self._send_file_bytes(writer, data)
-
-    def _sent(self, count: int) -> None:
-        self.sent += count
-        if self._upload.on_progress is not None:
-            self._upload.on_progress(count)
+        cid = self._check_read(builder)
+        secret = upload._sign(cid)
+        if len(secret) != upload._secret_length:
+            raise AssertionError("secret length differs from the one promised")
+        await self._send(writer, upload._trailer(self._boundary, cid, secret))
+        if self._written != self._size:
+            raise AssertionError(f"body of {self._written} bytes, promised {self._size}")
+        self.complete = True
 
     async def _produce_from_memory(
         self, writer: AbstractStreamWriter, data: bytes, builder: FileBuilder | None
@@ -630,7 +440,7 @@ class UploadBody(Payload):
     ) -> None:
         """Hand file bytes to the socket, each piece paid to the throttle first."""
         upload = self._upload
-        throttle = upload.throttle
+        throttle, progress = upload.throttle, upload.on_progress
         # Unthrottled, the chunk goes whole: no extra writes on the fast path.
         step = THROTTLE_PIECE if throttle is not None else max(len(data), 1)
         view = memoryview(data)
@@ -639,7 +449,9 @@ class UploadBody(Payload):
             if throttle is not None:
                 await throttle(len(piece))
             await self._send(writer, piece)
-            self._sent(len(piece))
+            self.sent += len(piece)
+            if progress is not None:
+                progress(len(piece))
 
     def _track(self, future: asyncio.Future[T]) -> asyncio.Future[T]:
         # Work handed to threads must finish before the file is closed.
@@ -771,22 +583,3 @@ class UploadBody(Payload):
     def describe_error(self) -> DecooError | None:
         """The error this body raised, if it is one of ours."""
         return self.error if isinstance(self.error, DecooError) else None
-
-
-def _feed_stage(
-    fd: int, view: memoryview, offset: int, builder: FileBuilder
-) -> tuple[int, list[Link] | None]:
-    """In a worker thread: read a stage into ``view`` and feed ``builder`` with it.
-
-    For one hash worker: only one of these runs at a time, so the builder is
-    fed in file order. Returns the bytes read (short only at the file's end,
-    and then nothing is fed: the caller reports the file shrank).
-    """
-    got = 0
-    while got < len(view):
-        n = os.preadv(fd, [view[got:]], offset + got)
-        if not n:
-            return got, None
-        got += n
-    builder.update(view)
-    return got, None

@@ -42,7 +42,7 @@ from ..client import (
     classify_item,
     full_jitter,
 )
-from ..client.multipart import DEFAULT_CHUNK_SIZE, ZERO_COPY_BUFFERS, ZERO_COPY_STAGE
+from ..client.multipart import DEFAULT_CHUNK_SIZE
 from ..fs import ChangedWhileRead, FileIdentity
 from .account_index import AccountIndex
 from .accounting import Accounting
@@ -55,16 +55,12 @@ from .journal import FileRecord, Journal
 from .options import PushOptions
 from .pacing import ByteSemaphore, Outage, TokenBucket, wire_bucket
 
-__all__ = ["FILE_UPLOAD_BUFFER", "UPLOAD_BUFFER", "Uploader", "WorkItem"]
+__all__ = ["UPLOAD_BUFFER", "Uploader", "WorkItem"]
 
 log = logging.getLogger(__name__)
 
 #: Bytes one upload holds in the client's read-ahead (three 1 MiB chunks).
 UPLOAD_BUFFER = 3 * DEFAULT_CHUNK_SIZE
-
-#: Bytes one local file's upload holds: the read-ahead above, or, when the
-#: kernel sends the file (sendfile), the stage buffers it is hashed through.
-FILE_UPLOAD_BUFFER = max(UPLOAD_BUFFER, ZERO_COPY_BUFFERS * ZERO_COPY_STAGE)
 
 #: Times a file that keeps changing under us is re-read before it is failed.
 MAX_CHANGED_RETRIES = 2
@@ -208,7 +204,7 @@ class Uploader:
         # file's bytes, or the client's read-ahead of a few chunks.
         in_memory = record.size <= opts.small_file
         reserved = await self.memory.acquire(
-            record.size if in_memory else min(record.size, FILE_UPLOAD_BUFFER)
+            record.size if in_memory else min(record.size, UPLOAD_BUFFER)
         )
         try:
             content = None

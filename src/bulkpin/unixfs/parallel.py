@@ -39,7 +39,6 @@ __all__ = [
     "PARALLEL_MIN_SIZE",
     "STAGE_SIZE",
     "hash_file_parallel",
-    "hash_stage",
     "hash_stages",
     "stages_in_flight",
 ]
@@ -134,7 +133,7 @@ def hash_stages(
         while True:
             while free and offset <= end:
                 buf = free.pop()
-                pending.append((submit(hash_stage, fd, buf, offset, builder.profile), buf))
+                pending.append((submit(_hash_stage, fd, buf, offset, builder.profile), buf))
                 offset += stage
             done, buf = pending.popleft()
             n, leaves = done.result()
@@ -154,14 +153,13 @@ def hash_stages(
         wait([future for future, _ in pending])
 
 
-def hash_stage(
+def _hash_stage(
     fd: int, view: memoryview, offset: int, profile: CidProfile
 ) -> tuple[int, list[Link]]:
-    """In a pool thread: read one stage at ``offset`` into ``view``; hash its whole chunks.
+    """In a pool thread: read one stage at ``offset`` and hash its whole chunks.
 
     Returns the bytes read (fewer than ``len(view)`` only at the end of the
-    file) and the leaves of the whole chunks among them; the bytes stay in
-    ``view`` for the caller (the upload sends them when it cannot sendfile).
+    file) and the leaves of the whole chunks among them.
     """
     n = 0
     while n < len(view):
