@@ -11,11 +11,18 @@ The figure is the throughput ratio, median curl time over median client time
 time is measured around ``pin_file`` inside the child (after the access token
 and Endpoint are known, as in a long run); the child's whole wall time is in
 the details too.
+
+The child also reports the CPU seconds ``pin_file`` itself spent (start-up and
+imports excluded), over plain HTTP and over TLS, terminated by a
+:class:`~bulkpin.testing.ChaosProxy` in this process in front of the same
+Endpoint: what encrypting in the client costs on top of reading, hashing and
+sending.
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import sys
 import time
@@ -28,31 +35,35 @@ RSS_TARGET_MIB = 64
 RATIO_TARGET = 0.8
 
 
-def _child(profile: str, path: str) -> None:
-    """Upload ``path`` once with the client and print timings and peak RSS as JSON."""
+def _child(profile: str, path: str, endpoint: str | None = None, ca: str | None = None) -> None:
+    """Upload ``path`` once with the client and print timings, CPU and peak RSS as JSON."""
     import anyio  # noqa: PLC0415 - the child alone pays for the client's imports
 
     from bulkpin.client import DecooClient, load_credentials  # noqa: PLC0415
 
     async def main() -> dict[str, object]:
-        credentials = load_credentials(profile=profile, env={})
-        async with DecooClient(credentials, concurrency=1) as client:
+        credentials = load_credentials(profile=profile, env={}, endpoint=endpoint)
+        async with DecooClient(credentials, concurrency=1, ca_bundle=ca) as client:
             await client.access_token()
-            endpoint = await client.endpoint_selector.current()
-            started = time.perf_counter()
+            current = await client.endpoint_selector.current()
+            started, cpu = time.perf_counter(), time.process_time()
             result = await client.pin_file(path)
-            seconds = time.perf_counter() - started
-        return {"seconds": seconds, "cid": result.cid, "endpoint": endpoint.url}
+            seconds, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+        return {"seconds": seconds, "cpu_s": cpu_s, "cid": result.cid, "endpoint": current.url}
 
     report = anyio.run(main)
     report["vmhwm_kib"] = peak_rss_kib()
     print(json.dumps(report))
 
 
-def _client_once(profile: Path, path: Path) -> dict[str, object]:
+def _client_once(
+    profile: Path, path: Path, endpoint: str | None = None, ca: Path | None = None
+) -> dict[str, object]:
     started = time.perf_counter()
+    tls = [endpoint or "", str(ca)] if ca is not None else []
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.client_upload", "--child", str(profile), str(path)],
+        [sys.executable, "-m", "benchmarks.client_upload", "--child", str(profile), str(path),
+         *tls],
         check=True,
         capture_output=True,
         text=True,
@@ -94,9 +105,32 @@ def _curl_fields(profile: Path, path: Path, header_file: Path) -> tuple[str, lis
     return endpoint, args
 
 
+def _tls_cpu_per_gib(ctx: Context, profile: Path, endpoint: str, big: Path) -> list[float]:
+    """``pin_file``'s CPU seconds per GiB through a TLS-terminating proxy to ``endpoint``."""
+    import trustme  # noqa: PLC0415 - a test extra, needed here alone
+
+    from bulkpin.testing import ChaosProxy  # noqa: PLC0415
+
+    ca = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server)
+    ca_file = ctx.workdir / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    gib = big.stat().st_size / (1024 * MiB)
+    samples = []
+    with ChaosProxy(endpoint, tls=server) as proxy:
+        for _ in range(ctx.repeats):
+            warm(big)
+            report = _client_once(profile, big, proxy.url, ca_file)
+            assert str(report["endpoint"]).startswith("https://")
+            samples.append(float(report["cpu_s"]) / gib)  # type: ignore[arg-type]
+    return samples
+
+
 def run(ctx: Context) -> list[Result]:
     """Upload one file (1 GiB; smoke: 8 MiB) by both means, interleaved."""
     size = ctx.scale(1024 * MiB, 8 * MiB)
+    gib = size / (1024 * MiB)
     big = write_file(ctx.workdir / "upload.bin", size)
     warm(big)
     # Imported here: the measured child process must not pay for it.
@@ -113,6 +147,7 @@ def run(ctx: Context) -> list[Result]:
         curl_s: list[float] = []
         client_s: list[float] = []
         client_wall: list[float] = []
+        plain_cpu: list[float] = []
         rss_kib: list[int] = []
         for _ in range(ctx.repeats):
             warm(big)
@@ -123,7 +158,9 @@ def run(ctx: Context) -> list[Result]:
             report = _client_once(service.profile_path, big)
             client_s.append(float(report["seconds"]))  # type: ignore[arg-type]
             client_wall.append(float(report["wall"]))  # type: ignore[arg-type]
+            plain_cpu.append(float(report["cpu_s"]) / gib)  # type: ignore[arg-type]
             rss_kib.append(int(report["vmhwm_kib"]))  # type: ignore[call-overload]
+        tls_cpu = _tls_cpu_per_gib(ctx, service.profile_path, endpoint, big)
     finally:
         service.stop()
         header_file.unlink(missing_ok=True)
@@ -142,7 +179,22 @@ def run(ctx: Context) -> list[Result]:
         "client_MiB_s": size / MiB / client_t.median,
         "ratio_including_child_startup": curl_t.median / wall_t.median,
     }
+    plain, tls = Timing(plain_cpu).median, Timing(tls_cpu).median
     return [
+        Result(
+            "client_upload",
+            "pin_file CPU per GiB, plain HTTP (start-up excluded)",
+            plain,
+            "s/GiB",
+            details={"samples": plain_cpu},
+        ),
+        Result(
+            "client_upload",
+            "pin_file CPU per GiB, TLS (start-up excluded)",
+            tls,
+            "s/GiB",
+            details={"samples": tls_cpu, "tls_over_plain": tls / plain},
+        ),
         Result(
             "client_upload",
             f"pin_file / curl -F throughput ({size // MiB} MiB)",
@@ -167,5 +219,7 @@ def run(ctx: Context) -> list[Result]:
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         _child(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 6 and sys.argv[1] == "--child":
+        _child(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
     else:
-        sys.exit("usage: python -m benchmarks.client_upload --child PROFILE PATH")
+        sys.exit("usage: python -m benchmarks.client_upload --child PROFILE PATH [ENDPOINT CA]")
