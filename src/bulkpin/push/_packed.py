@@ -15,38 +15,15 @@ import functools
 import re
 from datetime import UTC, datetime, timedelta
 
+from ..unixfs.node import b58decode, cid_to_str
+
 __all__ = ["pack_cid", "pack_date", "pack_id", "unpack_cid", "unpack_date", "unpack_id"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58_INDEX = {c: i for i, c in enumerate(_B58)}
 #: A CIDv0 is a sha2-256 multihash: these two bytes, then the 32-byte digest.
 _V0_PREFIX = b"\x12\x20"
 _V0_LEN = 34
-
-
-def _b58encode(raw: bytes) -> str:
-    n = int.from_bytes(raw, "big")
-    out = []
-    while n:
-        n, r = divmod(n, 58)
-        out.append(_B58[r])
-    pad = len(raw) - len(raw.lstrip(b"\0"))
-    return "1" * pad + "".join(reversed(out))
-
-
-def _b58decode(text: str) -> bytes | None:
-    n = 0
-    for c in text:
-        i = _B58_INDEX.get(c)
-        if i is None:
-            return None
-        n = n * 58 + i
-    try:
-        return n.to_bytes(_V0_LEN, "big")
-    except OverflowError:
-        return None
 
 
 # A file's CID is packed for each of its few journal writes and lookups, one
@@ -55,34 +32,39 @@ def _b58decode(text: str) -> bytes | None:
 def pack_cid(cid: str) -> bytes | str:
     """The CID's binary form if it unpacks to ``cid`` exactly, else ``cid``."""
     if len(cid) == 46 and cid.startswith("Qm"):
-        raw = _b58decode(cid)
-        # No leading '1' (zero bytes) and a multihash prefix: base58 spells
-        # these 34 bytes one way only, so the text comes back exactly.
-        if raw is not None and raw.startswith(_V0_PREFIX):
-            return raw
-        return cid
-    if not (cid.startswith("b") and cid[1:].islower()):
-        return cid
+        raw = _v0_bytes(cid)
+    elif cid.startswith("b") and cid[1:].islower():
+        raw = _v1_bytes(cid)
+    else:
+        raw = None
+    return cid if raw is None else raw
+
+
+def _v0_bytes(cid: str) -> bytes | None:
+    try:
+        raw = b58decode(cid)
+    except ValueError:
+        return None
+    # No leading '1' (zero bytes) and a multihash prefix: base58 spells these
+    # 34 bytes one way only, so the text comes back exactly.
+    return raw if len(raw) == _V0_LEN and raw.startswith(_V0_PREFIX) else None
+
+
+def _v1_bytes(cid: str) -> bytes | None:
     body = cid[1:].upper()
     try:
         raw = base64.b32decode(body + "=" * (-len(body) % 8))
     except ValueError:
-        return cid
+        return None
     # A CIDv1 starts with its version byte (v0 is never spelt in base32); base32
     # has spellings that decode alike, so only one that comes back is packed.
-    if not raw or raw[0] != 1 or unpack_cid(raw) != cid:
-        return cid
-    return raw
+    return raw if raw and raw[0] == 1 and cid_to_str(raw) == cid else None
 
 
 @functools.lru_cache(maxsize=4096)
 def unpack_cid(value: bytes | str) -> str:
     """The CID's text, as it was given to :func:`pack_cid`."""
-    if isinstance(value, str):
-        return value
-    if len(value) == _V0_LEN and value.startswith(_V0_PREFIX):
-        return _b58encode(value)
-    return "b" + base64.b32encode(value).decode("ascii").rstrip("=").lower()
+    return value if isinstance(value, str) else cid_to_str(value)
 
 
 #: A UUID as ``str(uuid.UUID(...))`` spells it: only this form packs.

@@ -90,10 +90,14 @@ def _b58encode(data: bytes) -> str:
     return "1" * pad + "".join(reversed(out))
 
 
-def _b58decode(text: str) -> bytes:
+def b58decode(text: str) -> bytes:
+    """Bytes of base58btc ``text`` (raises ``ValueError`` on a character outside it)."""
     n = 0
     for c in text:
-        n = n * 58 + _B58_INDEX[c]
+        i = _B58_INDEX.get(c)
+        if i is None:
+            raise ValueError(f"{c!r} is not a base58btc character")
+        n = n * 58 + i
     pad = len(text) - len(text.lstrip("1"))
     return b"\0" * pad + n.to_bytes((n.bit_length() + 7) // 8, "big")
 
@@ -113,7 +117,7 @@ def cid_from_str(text: str) -> bytes:
     """Binary form of a CID in text (raises ``ValueError`` if it is not one)."""
     try:
         if len(text) == 46 and text.startswith("Qm"):
-            raw = _b58decode(text)
+            raw = b58decode(text)
             if len(raw) == 34 and raw[:2] == _SHA2_256_PREFIX:
                 return raw
         elif text.startswith("b") and text[1:].islower():
