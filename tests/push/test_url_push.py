@@ -7,7 +7,6 @@ validator, and with a length but no validator and no ranges.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from bulkpin.push.remote_pipeline import push_remote
 from bulkpin.push.remote_read import RemoteSources
 from bulkpin.sources.http import HttpSource
 from bulkpin.testing.proxy import ChaosProxy, Fault
+from bulkpin.testing.s3server import pattern
 from bulkpin.unixfs import hash_bytes
 from tests.push.remote_support import pinned_cids
 from tests.support.push import manifest
@@ -30,21 +30,11 @@ pytestmark = pytest.mark.anyio
 
 MIB = 1024 * 1024
 
-
-def _pattern(seed: str, size: int) -> bytes:
-    out = bytearray()
-    counter = 0
-    while len(out) < size:
-        out += hashlib.sha256(f"{seed}:{counter}".encode()).digest() * 64
-        counter += 1
-    return bytes(out[:size])
-
-
 CONTENT = {
     "empty.bin": b"",
     "small.txt": b"hello over http\n",
-    "edge.bin": _pattern("edge", 262145),
-    "big.bin": _pattern("big", 3 * MIB + 11),
+    "edge.bin": pattern("edge", 262145),
+    "big.bin": pattern("big", 3 * MIB + 11),
 }
 
 

@@ -43,25 +43,27 @@ from .stages import (
 )
 from .upload import Uploader, WorkItem
 
-__all__ = ["Pipeline", "run_pipeline"]
+__all__ = ["Pipeline", "PushStages", "run_pipeline"]
 
 log = logging.getLogger(__name__)
 
 
-class Pipeline:
-    """The stages of one push and what they share; :func:`_main` starts them."""
+class PushStages:
+    """What a local and a remote push share: accounting, the uploader, the poller, and
+    the two stages beside the movers (following jobs, ticking progress).
 
-    def __init__(self, roots: list[bytes], options: PushOptions, journal: Journal,
-                 client: DecooClient | None, emit: Callable[[PushEvent], None],
-                 stop: anyio.Event, *, index: AccountIndex | None, whole_walk: bool) -> None:
+    A subclass adds its planner and its movers.
+    """
+
+    def __init__(self, options: PushOptions, journal: Journal, client: DecooClient | None,
+                 emit: Callable[[PushEvent], None], stop: anyio.Event,
+                 index: AccountIndex | None, uploader: type[Uploader] = Uploader) -> None:
         self.options = options
         self.journal = journal
         self.emit = emit
         self.stop = stop
         self.acct = Accounting(emit)
-        self.planner = Planner(roots, options, journal, self.acct, stop, index,
-                               whole_walk=whole_walk)
-        self.uploader = Uploader(
+        self.uploader = uploader(
             options, journal, client, self.acct,
             hash_limiter=anyio.CapacityLimiter(options.hash_workers),
             outage=Outage(options.patience), index=index,
@@ -71,6 +73,30 @@ class Pipeline:
         self.uploads_done = anyio.Event()
         self.aborted: RunAborted | None = None
         self.poll_timed_out = False
+
+    async def poll(self) -> None:
+        """Follow jobs while the movers run, then until they are final (if waiting)."""
+        assert self.poller is not None
+        self.poll_timed_out = await follow_jobs(
+            self.poller, self.options, movers_done=self.uploads_done, stop=self.stop,
+            warn=lambda m: self.emit(NoticeEvent(m, "warning")),
+        )
+
+    async def tick(self) -> None:
+        """Progress events, until the run ends."""
+        await ticker(lambda: ProgressEvent(self.acct.snapshot()), self.emit,
+                     self.acct.stop_asked, self.stop)
+
+
+class Pipeline(PushStages):
+    """The stages of one push and what they share; :func:`_main` starts them."""
+
+    def __init__(self, roots: list[bytes], options: PushOptions, journal: Journal,
+                 client: DecooClient | None, emit: Callable[[PushEvent], None],
+                 stop: anyio.Event, *, index: AccountIndex | None, whole_walk: bool) -> None:
+        super().__init__(options, journal, client, emit, stop, index)
+        self.planner = Planner(roots, options, journal, self.acct, stop, index,
+                               whole_walk=whole_walk)
         # --concurrency auto: the client's answers decide how many uploads are in flight.
         self.gate: AdaptiveGate | None = None
         if options.adaptive and client is not None:
@@ -119,18 +145,6 @@ class Pipeline:
                          ctl.limit, dict(ctl.reasons),
                          ", ".join(f"{d.limit} ({d.reason})" for d in list(ctl.decisions)[-8:]))
 
-    async def poll(self) -> None:
-        """Follow jobs while the movers run, then until they are final (if waiting)."""
-        assert self.poller is not None
-        self.poll_timed_out = await follow_jobs(
-            self.poller, self.options, movers_done=self.uploads_done, stop=self.stop,
-            warn=lambda m: self.emit(NoticeEvent(m, "warning")),
-        )
-
-    async def tick(self) -> None:
-        """Progress events, until the run ends."""
-        await ticker(lambda: ProgressEvent(self.acct.snapshot()), self.emit,
-                     self.acct.stop_asked, self.stop)
 
 async def run_pipeline(run: Pipeline, candidates: Iterable[Candidate]) -> None:
     """Run every stage until the walk's last file is final, or the run stops or aborts."""

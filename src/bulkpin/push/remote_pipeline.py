@@ -24,20 +24,18 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from ..client import DecooClient, DecooError, Fate, classify_item
 from ..destination import Destination
 from .account_index import AccountIndex, ListingCost
-from .accounting import Accounting
 from .errors import ExitStatus, JournalError, RunAborted
-from .events import NoticeEvent, ProgressEvent, PushEvent
+from .events import NoticeEvent, PushEvent
 from .journal import Journal
 from .journal_lookup import default_journal_path
 from .manifest import write_manifest
 from .options import PushOptions
-from .pacing import Outage
-from .poll import Poller
+from .pipeline import PushStages
 from .remote import RemoteUploader
 from .remote_listing import Listed, RemoteSpec, list_remote
 from .remote_plan import RemotePlanner
 from .remote_read import RemoteItem, RemoteSources
-from .stages import abandoned_notice, follow_jobs, run_stages, ticker, worker_pool
+from .stages import abandoned_notice, run_stages, worker_pool
 from .summary import PushSummary
 
 __all__ = ["push_remote"]
@@ -46,31 +44,22 @@ __all__ = ["push_remote"]
 NO_ROOT_CID = "no directory CID is computed for a remote source"
 
 
-class _RemoteRun:
+class _RemoteRun(PushStages):
     """The stages of one remote push and what they share."""
+
+    uploader: RemoteUploader
 
     def __init__(self, spec: RemoteSpec, options: PushOptions, journal: Journal,
                  sources: RemoteSources, client: DecooClient | None,
                  emit: Callable[[PushEvent], None], stop: anyio.Event,
                  index: AccountIndex | None, root_ids: list[int]) -> None:
-        self.spec, self.options, self.journal, self.stop = spec, options, journal, stop
+        super().__init__(options, journal, client, emit, stop, index, RemoteUploader)
+        self.spec = spec
         self.sources = sources
         self.root_ids = root_ids
-        self.acct = Accounting(emit)
-        self.emit = emit
         self.planner = RemotePlanner(options, journal, self.acct, stop, index, root_ids,
                                      whole_listing=spec.keys is None)
-        self.uploader = RemoteUploader(
-            options, journal, client, self.acct,
-            hash_limiter=anyio.CapacityLimiter(options.hash_workers),
-            outage=Outage(options.patience), index=index,
-        )
         self.uploader.sources = sources
-        self.poller = Poller(client, journal, self.acct, wait_timeout=options.wait_timeout) \
-            if client is not None else None
-        self.uploads_done = anyio.Event()
-        self.aborted: RunAborted | None = None
-        self.poll_timed_out = False
 
     async def uploads(self, work: MemoryObjectReceiveStream[RemoteItem]) -> None:
         try:
@@ -95,19 +84,6 @@ class _RemoteRun:
             status = ExitStatus.USAGE if verdict.fate is Fate.STOP_RUN else \
                 ExitStatus.INTERRUPTED
             raise RunAborted(f"the listing failed: {verdict.reason}", status) from exc
-
-    async def poll(self) -> None:
-        """Follow jobs while the movers run, then until they are final (if waiting)."""
-        assert self.poller is not None
-        self.poll_timed_out = await follow_jobs(
-            self.poller, self.options, movers_done=self.uploads_done, stop=self.stop,
-            warn=lambda m: self.emit(NoticeEvent(m, "warning")),
-        )
-
-    async def tick(self) -> None:
-        """Progress events, until the run ends."""
-        await ticker(lambda: ProgressEvent(self.acct.snapshot()), self.emit,
-                     self.acct.stop_asked, self.stop)
 
     async def main(self) -> None:
         listed_send, listed_receive = anyio.create_memory_object_stream[Listed](256)

@@ -129,7 +129,7 @@ def isolate_aws(monkeypatch: pytest.MonkeyPatch, home: Path, *, credentials: boo
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
 
 
-def _pattern(seed: str, size: int) -> bytes:
+def pattern(seed: str, size: int) -> bytes:
     """``size`` deterministic, non-repeating bytes (so a misplaced chunk changes the CID)."""
     out = bytearray()
     counter = 0
@@ -144,15 +144,15 @@ def generated_objects() -> dict[str, bytes]:
 
     About 12 MiB in all, so a CI run stays quick.
     """
-    dup = _pattern("dup", 100_000)
+    dup = pattern("dup", 100_000)
     return {
         "empty.bin": b"",
         "one.bin": b"\x01",
-        "edges/262143.bin": _pattern("a", CHUNK - 1),
-        "edges/262144.bin": _pattern("b", CHUNK),
-        "edges/262145.bin": _pattern("c", CHUNK + 1),
-        "mib/three.bin": _pattern("d", 3 * MIB),
-        "mib/five-and-a-bit.bin": _pattern("e", 5 * MIB + 17),
+        "edges/262143.bin": pattern("a", CHUNK - 1),
+        "edges/262144.bin": pattern("b", CHUNK),
+        "edges/262145.bin": pattern("c", CHUNK + 1),
+        "mib/three.bin": pattern("d", 3 * MIB),
+        "mib/five-and-a-bit.bin": pattern("e", 5 * MIB + 17),
         "dup/first.bin": dup,
         "dup/second.bin": dup,
         "ünïcödé/naïve ✓.txt": b"unicode key\n",
