@@ -63,6 +63,7 @@ from .errors import DecooError, FileChangedError, LocalFileError, WriteTimeout
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "THROTTLE_PIECE",
+    "BodyStream",
     "FileContent",
     "MultipartUpload",
     "ProgressCallback",
@@ -296,40 +297,24 @@ class MultipartUpload:
         return len(self._trailer(boundary, "c" * self._cid_length, "s" * self._secret_length))
 
 
-class UploadBody(Payload):
-    """One attempt's request body; an aiohttp payload with an exact ``size``.
+class BodyStream(Payload):
+    """An upload's multipart body, produced once by :meth:`_produce` as aiohttp sends it.
 
-    After the request, :attr:`complete` says whether every byte was handed to
-    the socket (if the answer is then lost, the outcome is unknown), :attr:`sent`
-    how many file bytes were, :attr:`cid` the CID that was sent, and
-    :attr:`error` an error raised while producing the body, which aiohttp would
-    otherwise bury inside a generic connection error.
+    What the file body (:class:`UploadBody`) and the stream body
+    (:class:`~.stream_body.StreamBody`) share: the boundary, the outcome
+    attributes, keeping our own errors from aiohttp's wrapping, and the stall
+    timeout on each write.
     """
 
-    def __init__(
-        self,
-        upload: MultipartUpload,
-        handle: aiofiles.threadpool.binary.AsyncFileIO | None,
-        attempt: int,
-    ) -> None:
-        self._upload = upload
-        self._handle = handle
-        self._attempt = attempt
+    def __init__(self, stall_timeout: float | None) -> None:
+        self._stall_timeout = stall_timeout
         self._boundary = f"bulkpin-{uuid.uuid4().hex}"
-        assert upload.size is not None
-        self._file_size = upload.size
-        self._head_bytes = upload._head(self._boundary)
         super().__init__(None, content_type=f"multipart/form-data; boundary={self._boundary}")
-        self._size = (
-            len(self._head_bytes) + self._file_size + upload._trailer_length(self._boundary)
-        )
         self.complete = False
         self.sent = 0
-        self.cid: str | None = upload.cid
+        self.cid: str | None = None
         self.error: BaseException | None = None
-        self._written = 0
         self._closed = False
-        self._inflight: set[asyncio.Future[Any]] = set()
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         """Not available: the body is a stream, produced once."""
@@ -349,11 +334,14 @@ class UploadBody(Payload):
             # The connection's failure (or a cancellation): aiohttp reports it.
             raise
         except BaseException as exc:
-            # Ours: a check, the verify hook, signing. Kept so the client raises
-            # it rather than the connection error aiohttp turns it into.
+            # Ours: a check, the source, the verify hook, signing. Kept so the
+            # client raises it rather than the connection error aiohttp turns it into.
             if self.error is None:
                 self.error = exc
             raise
+
+    async def _produce(self, writer: AbstractStreamWriter) -> None:
+        raise NotImplementedError
 
     async def _send(
         self, writer: AbstractStreamWriter, data: bytes | bytearray | memoryview
@@ -361,7 +349,7 @@ class UploadBody(Payload):
         # No total timeout applies to an upload, so a service that stops reading
         # would hang it forever: each write must make progress within the
         # stall timeout instead.
-        timeout = self._upload.stall_timeout
+        timeout = self._stall_timeout
         try:
             async with asyncio.timeout(timeout):
                 await writer.write(data)
@@ -370,6 +358,42 @@ class UploadBody(Payload):
                 f"the service accepted none of the request body for {timeout:g} s"
             )
             raise
+
+
+class UploadBody(BodyStream):
+    """One attempt's request body; an aiohttp payload with an exact ``size``.
+
+    After the request, :attr:`complete` says whether every byte was handed to
+    the socket (if the answer is then lost, the outcome is unknown), :attr:`sent`
+    how many file bytes were, :attr:`cid` the CID that was sent, and
+    :attr:`error` an error raised while producing the body, which aiohttp would
+    otherwise bury inside a generic connection error.
+    """
+
+    def __init__(
+        self,
+        upload: MultipartUpload,
+        handle: aiofiles.threadpool.binary.AsyncFileIO | None,
+        attempt: int,
+    ) -> None:
+        self._upload = upload
+        self._handle = handle
+        self._attempt = attempt
+        super().__init__(upload.stall_timeout)
+        assert upload.size is not None
+        self._file_size = upload.size
+        self._head_bytes = upload._head(self._boundary)
+        self._size = (
+            len(self._head_bytes) + self._file_size + upload._trailer_length(self._boundary)
+        )
+        self.cid = upload.cid
+        self._written = 0
+        self._inflight: set[asyncio.Future[Any]] = set()
+
+    async def _send(
+        self, writer: AbstractStreamWriter, data: bytes | bytearray | memoryview
+    ) -> None:
+        await super()._send(writer, data)
         self._written += len(data)
 
     async def _produce(self, writer: AbstractStreamWriter) -> None:

@@ -33,18 +33,15 @@ them; the source has retried already, so they are not retried per request.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Final, Protocol
 
-import aiohttp
 from aiohttp.abc import AbstractStreamWriter
-from aiohttp.payload import Payload
 
 from ..unixfs import DEFAULT_PROFILE, CidProfile, FileBuilder
-from .errors import DecooError, FileChangedError, TransportError, WriteTimeout
-from .multipart import DEFAULT_CHUNK_SIZE, MultipartUpload, ProgressCallback
+from .errors import DecooError, FileChangedError, TransportError
+from .multipart import DEFAULT_CHUNK_SIZE, BodyStream, MultipartUpload, ProgressCallback
 
 __all__ = ["MIN_PIECE", "READ_AHEAD", "ByteReader", "ReaderOpener", "StreamBody", "StreamUpload",
            "buffer_bytes"]
@@ -150,7 +147,7 @@ class StreamUpload:
         self.computed_cid = cid
 
 
-class StreamBody(Payload):
+class StreamBody(BodyStream):
     """One attempt's request body; ``size`` is None (chunked) when the length is unknown.
 
     :attr:`complete`, :attr:`sent`, :attr:`cid` and :attr:`error` mean what
@@ -164,52 +161,14 @@ class StreamBody(Payload):
         self._reader = reader
         self._stack = stack
         self.attempt = attempt
-        self._boundary = f"bulkpin-{uuid.uuid4().hex}"
+        super().__init__(upload.stall_timeout)
         self._head_bytes = upload.parts._head(self._boundary)
-        super().__init__(None, content_type=f"multipart/form-data; boundary={self._boundary}")
         self._size = (
             len(self._head_bytes) + upload.size + upload.parts._trailer_length(self._boundary)
             if upload.promised and upload.size is not None else None
         )
-        self.complete = False
-        self.sent = 0
-        self.cid: str | None = None
-        self.error: BaseException | None = None
         self._eof = False
         self._reading: asyncio.Task[None] | None = None
-        self._closed = False
-
-    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
-        """Not available: the body is a stream, produced once."""
-        raise TypeError("a streamed upload body cannot be decoded")
-
-    async def write(self, writer: AbstractStreamWriter) -> None:
-        """Stream the body; called by aiohttp once per request."""
-        await self.write_with_length(writer, None)
-
-    async def write_with_length(
-        self, writer: AbstractStreamWriter, content_length: int | None
-    ) -> None:
-        """Stream the body, keeping our own errors (and the source's) from aiohttp's wrapping."""
-        try:
-            await self._produce(writer)
-        except (OSError, aiohttp.ClientError, asyncio.CancelledError):
-            raise  # the connection to the service: aiohttp reports it
-        except BaseException as exc:
-            if self.error is None:
-                self.error = exc
-            raise
-
-    async def _send(self, writer: AbstractStreamWriter, data: bytes) -> None:
-        timeout = self._upload.stall_timeout
-        try:
-            async with asyncio.timeout(timeout):
-                await writer.write(data)
-        except TimeoutError:
-            self.error = WriteTimeout(
-                f"the service accepted none of the request body for {timeout:g} s"
-            )
-            raise
 
     async def _fill(self, hungry: Callable[[], bool]) -> bytes:
         """The next chunk: up to ``chunk_size`` bytes, ``b""`` at the end of the stream.
