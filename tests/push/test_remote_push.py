@@ -17,7 +17,7 @@ import pytest
 
 from bulkpin.push import ProgressEvent, PushEvent, PushOptions
 from bulkpin.sources.s3 import S3Source
-from bulkpin.testing.proxy import ChaosProxy, Fault, Response
+from bulkpin.testing.proxy import ChaosProxy, Fault
 from bulkpin.testing.s3server import (
     MARKERS,
     MIB,
@@ -25,6 +25,7 @@ from bulkpin.testing.s3server import (
     fill_bucket,
     generated_objects,
     isolate_aws,
+    slow_down,
 )
 from bulkpin.unixfs import hash_bytes
 from tests.push.remote_support import (
@@ -186,22 +187,6 @@ async def test_an_object_overwritten_mid_stream_is_not_pinned_under_the_old_cid(
     assert service.stats()["duplicate_jobs"] == 0
 
 
-def _slow_down_first_get(counts: dict[str, int]) -> object:
-    """The first GET of each streamed object answers 503 SlowDown."""
-
-    def rewrite(request_line: str, response: Response) -> Response:
-        if not request_line.startswith(f"GET /{BUCKET}/mib/"):
-            return response
-        counts[request_line] = counts.get(request_line, 0) + 1
-        if counts[request_line] > 1:
-            return response
-        body = (b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>SlowDown</Code>"
-                b"<Message>Please reduce your request rate.</Message></Error>")
-        return Response(503, "Slow Down", [("Content-Type", "application/xml")], body)
-
-    return rewrite
-
-
 @pytest.mark.anyio
 async def test_slow_down_answers_from_s3_are_retried(
     moto: MotoServer, service: ServiceProcess, tmp_path: Path
@@ -210,7 +195,7 @@ async def test_slow_down_answers_from_s3_are_retried(
     out = tmp_path / "m.jsonl"
     options = PushOptions(journal=tmp_path / "j", manifest=out, small_file=64 * 1024)
     with ChaosProxy(moto.url) as proxy:
-        proxy.rewrite = _slow_down_first_get(counts)  # type: ignore[assignment]
+        proxy.rewrite = slow_down(f"GET /{BUCKET}/mib/", 1, counts)
         # The proxy's rewrite mode cannot pass HEAD answers: no final HEAD here
         # (the overwrite test covers it).
         summary = await push_bucket(service, f"s3://{BUCKET}/mib", options,

@@ -19,7 +19,7 @@ from bulkpin.sources.remote_errors import (
     SourceConfigError,
 )
 from bulkpin.sources.s3 import S3Location, S3Object, S3Options, S3Source
-from bulkpin.testing.proxy import ChaosProxy, Fault, Response
+from bulkpin.testing.proxy import ChaosProxy, Fault
 from bulkpin.testing.s3server import (
     ACCESS_KEY,
     MARKERS,
@@ -28,6 +28,7 @@ from bulkpin.testing.s3server import (
     fill_bucket,
     generated_objects,
     isolate_aws,
+    slow_down,
 )
 from bulkpin.unixfs import FileBuilder, hash_bytes
 
@@ -354,26 +355,10 @@ async def test_a_resume_after_an_overwrite_is_refused_by_s3(
 # -- faults --
 
 
-def _slow_down_twice(counts: dict[str, int]) -> object:
-    """A rewrite hook: the first two answers to each GET of an object become 503 SlowDown."""
-
-    def rewrite(request_line: str, response: Response) -> Response:
-        if not request_line.startswith(f"GET /{BUCKET}/"):
-            return response
-        counts[request_line] = counts.get(request_line, 0) + 1
-        if counts[request_line] > 2:
-            return response
-        body = (b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>SlowDown</Code>"
-                b"<Message>Please reduce your request rate.</Message></Error>")
-        return Response(503, "Slow Down", [("Content-Type", "application/xml")], body)
-
-    return rewrite
-
-
 async def test_slow_down_answers_are_retried(moto: MotoServer, home: Path) -> None:
     counts: dict[str, int] = {}
     with ChaosProxy(moto.url) as proxy:
-        proxy.rewrite = _slow_down_twice(counts)  # type: ignore[assignment]
+        proxy.rewrite = slow_down(f"GET /{BUCKET}/", 2, counts)
         # The proxy's rewrite mode reads every answer's Content-Length of body,
         # which a HEAD answer does not carry: no final HEAD through it.
         async with S3Source(_options(proxy.url, max_attempts=4, confirm_at_end=False)) as s3:

@@ -24,6 +24,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from .proxy import Response, Rewrite
+
 if TYPE_CHECKING:
     import pytest
     from types_aiobotocore_s3 import S3Client
@@ -127,6 +129,25 @@ def isolate_aws(monkeypatch: pytest.MonkeyPatch, home: Path, *, credentials: boo
     if credentials:
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+
+
+def slow_down(request_prefix: str, times: int, counts: dict[str, int]) -> Rewrite:
+    """A :class:`~.proxy.ChaosProxy` rewrite hook in front of S3: the first ``times``
+    answers to each request starting ``request_prefix`` (``"GET /bucket/"``) become
+    503 SlowDown, as S3 says it under load; ``counts`` counts them by request line.
+    """
+
+    def rewrite(request_line: str, response: Response) -> Response:
+        if not request_line.startswith(request_prefix):
+            return response
+        counts[request_line] = counts.get(request_line, 0) + 1
+        if counts[request_line] > times:
+            return response
+        body = (b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>SlowDown</Code>"
+                b"<Message>Please reduce your request rate.</Message></Error>")
+        return Response(503, "Slow Down", [("Content-Type", "application/xml")], body)
+
+    return rewrite
 
 
 def pattern(seed: str, size: int) -> bytes:
