@@ -17,6 +17,7 @@ operation and the field.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -184,6 +185,8 @@ class PinPage:
 # -- low-level helpers -------------------------------------------------------------
 
 
+# A listing parses a million objects with the same handful of keys.
+@functools.lru_cache(maxsize=256)
 def _norm(key: str) -> str:
     return key.replace("_", "").replace("-", "").lower()
 

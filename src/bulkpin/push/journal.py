@@ -202,6 +202,11 @@ class Journal(JobColumns):
         )
         return dataclasses.replace(self.get_id(old.id), seen_run=old.seen_run)
 
+    def mark_seen(self, file_ids: Sequence[int]) -> None:
+        """This run met these files, unchanged (one statement for the lot)."""
+        self.write_many("UPDATE files SET seen_run = ? WHERE id = ?",
+                        [(self.run_id, file_id) for file_id in file_ids])
+
     def mark_uploading(self, file_id: int, cid: str | None) -> None:
         """The upload is about to start (call :meth:`sync` before sending)."""
         self._write(

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 import platformdirs
 
 from ..fs import FileIdentity
+from ..unixfs.node import cid_from_str
 from ._packed import unpack_cid
-from ._schema import split_path
+from .walk_rows import WalkRows
 
 if TYPE_CHECKING:
     from ..destination import Destination
@@ -84,22 +85,37 @@ class KnownFiles:
         self.journal_path = journal_path
         self._local = threading.local()
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
+    def _rows(self) -> WalkRows:
+        rows: WalkRows | None = getattr(self._local, "rows", None)
+        if rows is None:
             conn = sqlite3.connect(f"file:{self.journal_path}?mode=ro", uri=True)
-            self._local.conn = conn
-        return conn
+            # Read in the walk's order, a page at a time: a lookup per file cost
+            # more than the rest of a no-op re-run's root-CID walk.
+            rows = WalkRows(lambda: conn, "name, size, mtime_ns, inode, cid")
+            self._local.rows = rows
+        return rows
+
+    def _recorded(self, path: bytes, st: os.stat_result) -> tuple[bytes | str, int] | None:
+        row = self._rows().find(path)
+        if row is None or row[4] is None:
+            return None
+        if not FileIdentity(row[1], row[2], row[3]).matches(st):
+            return None
+        return row[4], int(row[1])
 
     def cid_if_unchanged(self, path: bytes, st: os.stat_result) -> tuple[str, int] | None:
         """The recorded CID and size of the file at ``path``, if ``st`` shows it unchanged."""
-        head, name = split_path(path)
-        row = self._conn().execute(
-            "SELECT size, mtime_ns, inode, cid FROM files JOIN dirs ON dirs.id = files.dir"
-            " WHERE dirs.path = ? AND name = ?", (head, name)
-        ).fetchone()
-        if row is None or row[3] is None:
+        found = self._recorded(path, st)
+        return None if found is None else (unpack_cid(found[0]), found[1])
+
+    def cid_bytes_if_unchanged(self, path: bytes,
+                               st: os.stat_result) -> tuple[bytes, int] | None:
+        """:meth:`cid_if_unchanged`, with the CID binary (what a directory's link holds).
+
+        A CID the journal stores packed is its binary form already: no base58.
+        """
+        found = self._recorded(path, st)
+        if found is None:
             return None
-        if not FileIdentity(row[0], row[1], row[2]).matches(st):
-            return None
-        return unpack_cid(row[3]), int(row[0])
+        cid, size = found
+        return (cid if isinstance(cid, bytes) else cid_from_str(cid)), size

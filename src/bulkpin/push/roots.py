@@ -12,7 +12,6 @@ import os
 
 from ..unixfs import FileResult, TreeEntry, TreeImporter
 from ..unixfs.file_builder import file_tsize
-from ..unixfs.node import cid_from_str
 from .journal import Journal
 from .journal_lookup import KnownFiles
 from .options import PushOptions
@@ -38,11 +37,11 @@ def root_cids(
     profile = options.profile
 
     def known(path: bytes, st: os.stat_result) -> FileResult | None:
-        found = known_files.cid_if_unchanged(path, st)
+        found = known_files.cid_bytes_if_unchanged(path, st)
         if found is None:
             return None
         cid, size = found
-        return FileResult(cid_from_str(cid), size, file_tsize(size, profile), text=cid)
+        return FileResult(cid, size, file_tsize(size, profile))
 
     for root in roots:
         root_id = journal.root_id(root)
