@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from bulkpin.client import (
     AuthenticationError,
@@ -170,3 +173,29 @@ def test_best_job_ranks_pinned_pinning_queued_failed() -> None:
     assert best_job([queued, job("q2", JobStatus.QUEUED)]) is queued  # the first of equals
     assert best_job([]) is None
     assert sorted([failed, pinning, queued], key=job_rank) == [pinning, queued, failed]
+
+
+_VALUE = st.one_of(st.none(), st.booleans(), st.integers(-2, 10**12), st.text(max_size=30),
+                   st.just("2026-11-29T17:36:02.291Z"), st.dictionaries(st.text(max_size=5),
+                                                                        st.text(max_size=5)))
+
+
+@settings(max_examples=300, deadline=None)
+@example({"Id": "p1", "PinHash": CID, "PinSize": 4, "PinDate": "2026-11-29T17:36:02.291Z",
+          "Metadata": {"name": "a"}})
+@example({"Id": "p1", "PinHash": CID, "PinSize": None, "PinDate": "1700000000000",
+          "Metadata": {}})
+@given(st.fixed_dictionaries({}, optional=dict.fromkeys(
+    ("Id", "PinHash", "PinSize", "PinDate", "Metadata", "PinId", "cid"), _VALUE)))
+def test_a_pin_in_decoos_own_spelling_reads_as_the_tolerant_reader_reads_it(
+    pin: dict[str, object],
+) -> None:
+    # A dict takes the direct path when its fields have the documented types; the
+    # same fields behind another Mapping type always take the tolerant reader.
+    def parsed(item: object) -> object:
+        try:
+            return parse_pin_page({"Count": 1, "Pins": [item]}).pins[0]
+        except InvalidResponse as exc:
+            return str(exc)
+
+    assert parsed(pin) == parsed(MappingProxyType(pin))

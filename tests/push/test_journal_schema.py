@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bulkpin.fs import FileIdentity
 from bulkpin.push._packed import (
     pack_cid,
     pack_date,
     pack_id,
+    pack_moment,
     unpack_cid,
     unpack_date,
     unpack_id,
@@ -78,6 +82,16 @@ def test_packing_gives_back_the_very_text() -> None:
         assert unpack_date(pack_date(date)) == date
     for date in ("2026-11-29T14:57:13.409+00:00", "2026-11-29T16:57:13+02:00", "2026-11-29"):
         assert pack_date(date) == date
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(timezones=st.one_of(st.none(), st.just(UTC),
+                                        st.integers(-50400, 50400).map(
+                                            lambda s: timezone(timedelta(seconds=s))))))
+def test_a_listed_date_packs_as_its_text_would(when: datetime) -> None:
+    # The listing packs the parsed date directly; it must store what packing
+    # the date's isoformat() stored, so the two ways agree on every row.
+    assert pack_moment(when) == pack_date(when.isoformat())
 
 
 def _v1_journal(path: Path) -> dict[bytes, tuple[object, ...]]:

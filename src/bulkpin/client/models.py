@@ -411,6 +411,17 @@ def _parse_job(item: object, operation: str) -> PinJob:
 
 
 def _parse_pin(item: object, operation: str) -> Pin:
+    if type(item) is dict:
+        # Decoo's own spelling, every field of the expected type: read directly.
+        # A listing of a large account parses a million of these; anything
+        # else goes through the tolerant reader below.
+        pin_id, cid, size, date, metadata = (item.get("Id"), item.get("PinHash"),
+                                             item.get("PinSize"), item.get("PinDate"),
+                                             item.get("Metadata"))
+        if type(pin_id) is str and type(cid) is str and type(date) is str \
+                and (size is None or type(size) is int) and type(metadata) is dict:
+            return Pin(id=pin_id, cid=cid, size=size, date=_to_datetime(date),
+                       metadata=dict(metadata))
     f = _Fields(item, "a pin", operation)
     metadata = f.get("Metadata", "decooMetadata", default={})
     if isinstance(metadata, str):

@@ -17,7 +17,9 @@ from datetime import UTC, datetime, timedelta
 
 from ..unixfs.node import b58decode, cid_to_str
 
-__all__ = ["pack_cid", "pack_date", "pack_id", "unpack_cid", "unpack_date", "unpack_id"]
+__all__ = [
+    "pack_cid", "pack_date", "pack_id", "pack_moment", "unpack_cid", "unpack_date", "unpack_id",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -96,6 +98,24 @@ def pack_date(text: str | None) -> int | str | None:
         return text
     micros = (when - _EPOCH) // timedelta(microseconds=1)
     return micros if unpack_date(micros) == text else text
+
+
+_ZERO = timedelta(0)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def pack_moment(when: datetime | None) -> int | str | None:
+    """``pack_date(when.isoformat())``, without spelling the date out and reading it back.
+
+    A UTC ``isoformat()`` always comes back from its microseconds, so only
+    other offsets (and naive dates) are kept as text. A listing of the account
+    packs a date per pin.
+    """
+    if when is None:
+        return None
+    if when.utcoffset() == _ZERO:
+        return (when - _EPOCH) // _MICROSECOND
+    return when.isoformat()
 
 
 def unpack_date(value: int | str | None) -> str | None:

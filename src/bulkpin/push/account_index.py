@@ -27,11 +27,12 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..client import (
     MAX_PAGE_SIZE,
@@ -39,10 +40,11 @@ from ..client import (
     DecooError,
     Fate,
     JobStatus,
+    Pin,
     classify_item,
     full_jitter,
 )
-from ._packed import pack_cid, pack_date, pack_id, unpack_date, unpack_id
+from ._packed import pack_cid, pack_id, pack_moment, unpack_date, unpack_id
 from ._store import JournalStore
 from .errors import ExitStatus, RunAborted
 from .pacing import Outage
@@ -103,14 +105,15 @@ class AccountIndex:
 
     # -- the tables --
 
-    def _add_pins(self, rows: list[tuple[str, str, int | None, str | None]]) -> None:
+    def _add_pins(self, pins: Sequence[Pin]) -> None:
         self.journal.write_many(
             "INSERT OR REPLACE INTO account_pins VALUES (?, ?, ?, ?)",
-            [(pack_cid(cid), pack_id(pin_id), size, pack_date(date))
-             for pin_id, cid, size, date in rows],
+            [(pack_cid(pin.cid), pack_id(pin.id), pin.size, pack_moment(pin.date))
+             for pin in pins],
         )
         self.journal.write_many("INSERT OR IGNORE INTO account_sizes VALUES (?)",
-                                [(size,) for size in {row[2] for row in rows} if size is not None])
+                                [(size,) for size in {pin.size for pin in pins}
+                                 if size is not None])
 
     def pin_count(self) -> int:
         """How many of the account's pins the index holds."""
@@ -230,21 +233,55 @@ class AccountIndex:
     async def _list_pins(
         self, client: DecooClient, start: datetime | None
     ) -> tuple[int, datetime | None, int]:
-        offset = seen = requests = 0
+        failure: Exception | None = None
+        send, receive = anyio.create_memory_object_stream[Sequence[Pin] | Exception](1)
+        async with anyio.create_task_group() as tg:
+            # The next page is asked for while this one is read and stored: the
+            # service's work and ours overlap instead of taking turns.
+            tg.start_soon(self._fetch_pins, client, start, send)
+            try:
+                return await self._store_pins(receive)
+            except Exception as exc:  # raised as itself, not in a task group's ExceptionGroup
+                failure = exc
+                tg.cancel_scope.cancel()
+        assert failure is not None
+        raise failure
+
+    async def _store_pins(
+        self, receive: MemoryObjectReceiveStream[Sequence[Pin] | Exception]
+    ) -> tuple[int, datetime | None, int]:
+        seen = requests = 0
         newest: datetime | None = None
-        while True:
-            page = await client.pin_list_page(sort="ASC", start_date=start, offset=offset,
-                                              limit=MAX_PAGE_SIZE)
-            requests += 1
-            rows = []
-            for pin in page.pins:
-                date = pin.date.isoformat() if pin.date is not None else None
-                rows.append((pin.id, pin.cid, pin.size, date))
-                if pin.date is not None and (newest is None or pin.date > newest):
-                    newest = pin.date
-            self._add_pins(rows)
-            seen += len(rows)
-            offset += len(page.pins)
-            self.journal.commit_if_due()
-            if not page.pins or offset >= page.count:
-                return seen, newest, requests
+        async with receive:
+            async for pins in receive:
+                if isinstance(pins, Exception):
+                    raise pins
+                requests += 1
+                for pin in pins:
+                    if pin.date is not None and (newest is None or pin.date > newest):
+                        newest = pin.date
+                self._add_pins(pins)
+                seen += len(pins)
+                self.journal.commit_if_due()
+        return seen, newest, requests
+
+    @staticmethod
+    async def _fetch_pins(client: DecooClient, start: datetime | None,
+                          send: MemoryObjectSendStream[Sequence[Pin] | Exception]) -> None:
+        """Every page of ``pinList`` from ``start``, oldest first, into ``send``.
+
+        A failure is handed on as the last item, for the reader to raise.
+        """
+        offset = 0
+        async with send:
+            while True:
+                try:
+                    page = await client.pin_list_page(sort="ASC", start_date=start,
+                                                      offset=offset, limit=MAX_PAGE_SIZE)
+                except Exception as exc:  # raised again by the reader
+                    await send.send(exc)
+                    return
+                await send.send(page.pins)
+                offset += len(page.pins)
+                if not page.pins or offset >= page.count:
+                    return

@@ -1,0 +1,83 @@
+"""The account listing reads ahead a page, and still fails as itself.
+
+Against an aiohttp server on loopback that serves ``pinList`` pages of 2,500
+pins (3 pages), with faults chosen per request: the index must end up whole,
+and a refused listing must stop the run with its own message, not an
+exception group from the read-ahead task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from bulkpin.client import Credentials, DecooClient, Secret
+from bulkpin.push.account_index import AccountIndex
+from bulkpin.push.errors import ExitStatus, RunAborted
+from bulkpin.push.journal import Journal
+from bulkpin.signing import generate_private_key
+from bulkpin.unixfs.node import cid_to_str
+from tests.client.helpers import Sleeps
+from tests.sources.loopback import serve
+
+pytestmark = pytest.mark.anyio
+
+API_KEY = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXZhbHVl"
+START = datetime(2026, 11, 29, tzinfo=UTC)
+PINS = [
+    {"Id": f"pin-{i}", "PinHash": cid_to_str(b"\x12\x20" + hashlib.sha256(b"%d" % i).digest()),
+     "PinSize": i, "PinDate": (START + timedelta(seconds=i)).isoformat(), "Metadata": {}}
+    for i in range(2500)
+]
+
+
+def _app(fault: Callable[[int, int], int | None]) -> web.Application:
+    """``fault(offset, nth request)`` gives a status to answer instead, or None."""
+    seen: list[int] = []
+
+    async def pin_list(request: web.Request) -> web.Response:
+        offset, limit = int(request.query["offset"]), int(request.query["limit"])
+        seen.append(offset)
+        status = fault(offset, len(seen))
+        if status is not None:
+            return web.json_response({"error": "injected"}, status=status)
+        return web.json_response({"Count": len(PINS), "Pins": PINS[offset:offset + limit]})
+
+    async def pin_jobs(request: web.Request) -> web.Response:
+        return web.json_response({"Count": 0, "Jobs": []})
+
+    app = web.Application()
+    app.router.add_get("/pinning/pinList", pin_list)
+    app.router.add_get("/pinning/pinJobs", pin_jobs)
+    return app
+
+
+async def _refresh(url: str, tmp_path: Path) -> tuple[AccountIndex, list[str]]:
+    credentials = Credentials(url, Secret(API_KEY), generate_private_key(2048))
+    warnings: list[str] = []
+    journal = Journal(tmp_path / "j.sqlite", profile_name="kubo")
+    async with DecooClient(credentials, sleep=Sleeps()) as client:
+        index = AccountIndex(journal)
+        await index.refresh_patiently(client, 60.0, warnings.append)
+    return index, warnings
+
+
+async def test_every_page_is_stored_though_one_fails_first(tmp_path: Path) -> None:
+    async with serve(_app(lambda offset, nth: 503 if offset == 1000 and nth <= 3 else None)) \
+            as url:
+        index, _ = await _refresh(url, tmp_path)
+    assert index.pin_count() == len(PINS)
+    assert index.holds(str(PINS[1700]["PinHash"])) is not None
+
+
+async def test_a_refused_listing_stops_the_run_with_its_own_reason(tmp_path: Path) -> None:
+    async with serve(_app(lambda offset, nth: 401 if offset == 1000 else None)) as url:
+        with pytest.raises(RunAborted) as caught:
+            await _refresh(url, tmp_path)
+    assert caught.value.exit_status == ExitStatus.USAGE
+    assert "cannot list the account's pins" in str(caught.value)
