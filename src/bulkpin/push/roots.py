@@ -24,7 +24,7 @@ from .journal import Journal
 from .journal_lookup import KnownFiles
 from .options import PushOptions
 
-__all__ = ["WalkPrints", "root_cids"]
+__all__ = ["WalkPrints", "fingerprint_for", "root_cids"]
 
 
 def _takes_part(options: PushOptions) -> bool:
@@ -36,9 +36,11 @@ def _takes_part(options: PushOptions) -> bool:
     )
 
 
-def _salt(options: PushOptions) -> bytes:
+def fingerprint_for(options: PushOptions, *, followed_root: bool = False) -> TreeFingerprint:
+    """An empty fold for one PATH of a push with ``options`` (see :class:`TreeFingerprint`)."""
     # Two folds are only compared when made under the same profile and --hidden.
-    return f"{options.profile!r} hidden={options.hidden}".encode()
+    salt = f"{options.profile!r} hidden={options.hidden}".encode()
+    return TreeFingerprint(salt, followed_root=followed_root)
 
 
 class WalkPrints:
@@ -51,7 +53,7 @@ class WalkPrints:
 
     def __init__(self, options: PushOptions) -> None:
         self.enabled = not _takes_part(options) and not options.follow_symlinks
-        self._salt = _salt(options)
+        self._options = options
         self._folds: dict[int, TreeFingerprint] = {}
         self._index = -1
         self._fold: TreeFingerprint | None = None
@@ -60,8 +62,10 @@ class WalkPrints:
         """Fold one entry of the walk of PATH number ``index`` (the push walks them in turn)."""
         if index != self._index or self._fold is None:
             # The push walk follows a root that is a symlink; the CID's walk does not.
-            self._fold = self._folds.setdefault(
-                index, TreeFingerprint(self._salt, followed_root=True))
+            fold = self._folds.get(index)
+            if fold is None:
+                fold = self._folds[index] = fingerprint_for(self._options, followed_root=True)
+            self._fold = fold
             self._index = index
         self._fold.add(entry)
 
@@ -105,7 +109,7 @@ def root_cids(
             out.append((name, recorded))
             continue
         known_files = known_files or KnownFiles(journal.path)
-        fold = TreeFingerprint(_salt(options))
+        fold = fingerprint_for(options)
         importer = TreeImporter(profile, recursive=True, hidden=options.hidden,
                                 hash_workers=options.hash_workers, known=known,
                                 observe=fold.add)
