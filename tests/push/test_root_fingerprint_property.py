@@ -148,7 +148,7 @@ def test_no_digest_until_the_walk_ends(tmp_path: Path) -> None:
     (tmp_path / "t" / "d" / "f").write_bytes(b"x")
     fold = TreeFingerprint()
     entries = iter(walk_candidates([os.fsencode(tmp_path / "t")], Selection(),
-                                   observe=lambda _, e: fold.add(e)))
+                                   observe=lambda _: fold.add))
     next(entries)
     assert fold.digest is None
     for _ in entries:

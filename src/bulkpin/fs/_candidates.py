@@ -54,17 +54,20 @@ def _file(path: bytes, display: bytes, root: int, st: os.stat_result) -> Candida
     return Candidate("file", path, display, root, st.st_size, st.st_mtime_ns, st.st_ino)
 
 
+Observer = Callable[[int], Callable[[WalkEntry], None]]
+
+
 def _observed(entries: Iterator[WalkEntry], index: int,
-              observe: Callable[[int, WalkEntry], None] | None) -> Iterator[WalkEntry]:
+              observe: Observer | None) -> Iterator[WalkEntry]:
     if observe is None:
         return entries
-    return _observing(entries, index, observe)
+    return _observing(entries, observe(index))
 
 
-def _observing(entries: Iterator[WalkEntry], index: int,
-               observe: Callable[[int, WalkEntry], None]) -> Iterator[WalkEntry]:
+def _observing(entries: Iterator[WalkEntry],
+               see: Callable[[WalkEntry], None]) -> Iterator[WalkEntry]:
     for entry in entries:
-        observe(index, entry)
+        see(entry)
         yield entry
 
 
@@ -74,12 +77,13 @@ def walk_candidates(
     *,
     hidden: bool = False,
     follow_symlinks: bool = False,
-    observe: Callable[[int, WalkEntry], None] | None = None,
+    observe: Observer | None = None,
 ) -> Iterator[Candidate]:
     """Every candidate under every root, in walk order.
 
-    ``observe(root index, entry)`` sees every entry of the walk as it is met
-    (the push folds them into each PATH's :class:`~._fingerprint.TreeFingerprint`).
+    ``observe(root index)`` gives the function that sees every entry of that
+    PATH's walk as it is met (the push folds them into each PATH's
+    :class:`~._fingerprint.TreeFingerprint`).
     """
     for index, root in enumerate(roots):
         base = os.path.basename(root.rstrip(b"/")) or root

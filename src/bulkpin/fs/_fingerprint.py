@@ -55,10 +55,20 @@ class TreeFingerprint:
 
     def add(self, entry: WalkEntry) -> None:
         """Fold one walk entry in."""
-        if self._ignore:
+        tag = _TAGS.get(entry.kind)
+        if tag is not None and entry.rel and not self._ignore:
+            # Most entries: a file (or link) in an open directory. Kept short, as it runs
+            # once a file in the push's walk (rpartition: os.path.basename costs 3x).
+            st = entry.st
+            assert st is not None
+            self._open[-1].update(b"%b%b\0%d.%d.%d;" % (
+                tag, entry.rel.rpartition(b"/")[2], st.st_size, st.st_mtime_ns, st.st_ino))
             return
+        self._add_other(entry)
+
+    def _add_other(self, entry: WalkEntry) -> None:
         kind = entry.kind
-        if kind == "left_out":
+        if self._ignore or kind == "left_out":
             return
         if not entry.rel and kind != "dir_end" and self._root_is_link(entry):
             return

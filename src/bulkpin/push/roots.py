@@ -15,6 +15,7 @@ folded from that very walk's entries); the push's own walk folds one too
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from ..fs import TreeFingerprint, WalkEntry
 from ..unixfs import FileResult, TreeEntry, TreeImporter
@@ -55,19 +56,12 @@ class WalkPrints:
         self.enabled = not _takes_part(options) and not options.follow_symlinks
         self._options = options
         self._folds: dict[int, TreeFingerprint] = {}
-        self._index = -1
-        self._fold: TreeFingerprint | None = None
 
-    def observe(self, index: int, entry: WalkEntry) -> None:
-        """Fold one entry of the walk of PATH number ``index`` (the push walks them in turn)."""
-        if index != self._index or self._fold is None:
-            # The push walk follows a root that is a symlink; the CID's walk does not.
-            fold = self._folds.get(index)
-            if fold is None:
-                fold = self._folds[index] = fingerprint_for(self._options, followed_root=True)
-            self._fold = fold
-            self._index = index
-        self._fold.add(entry)
+    def observe(self, index: int) -> Callable[[WalkEntry], None]:
+        """What folds the entries of the push's walk of PATH number ``index``."""
+        # The push walk follows a root that is a symlink; the CID's walk does not.
+        fold = self._folds[index] = fingerprint_for(self._options, followed_root=True)
+        return fold.add
 
     def digest(self, index: int) -> bytes | None:
         """PATH ``index``'s fingerprint, if its walk ran to the end."""
