@@ -7,8 +7,10 @@ test can count how often the root-CID walk (``TreeImporter`` in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -200,4 +202,16 @@ async def test_a_filtered_run_has_no_root_cid_and_forgets_the_kept_one(
     tree = make_tree(tmp_path / "tree")
     first, _ = await runs.push(tree)
     assert await runs.push(tree, selection=Selection(exclude=("*.txt",))) == (None, 0)
+    assert await runs.push(tree) == (first, 1)
+
+
+async def test_a_cid_written_without_its_fingerprint_is_not_trusted(
+    runs: Runs, tmp_path: Path
+) -> None:
+    """An older bulkpin rewrites ``roots.cid`` and leaves ``meta`` as it was: the kept
+    fingerprint names the CID it vouches for, so it no longer pairs with the row."""
+    tree = make_tree(tmp_path / "tree")
+    first, _ = await runs.push(tree)
+    with contextlib.closing(sqlite3.connect(tmp_path / "j.sqlite")) as db, db:
+        db.execute("UPDATE roots SET cid = 'QmOlderRunOfAnotherTree'")
     assert await runs.push(tree) == (first, 1)

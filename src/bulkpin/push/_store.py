@@ -37,6 +37,7 @@ STATES: tuple[State, ...] = (
     "discovered", "uploading", "uploaded", "pinned", "failed", "skipped", "gone"
 )
 
+
 def _root_print_key(root: int) -> str:
     return f"root_fingerprint:{root}"
 
