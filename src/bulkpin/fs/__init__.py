@@ -3,7 +3,8 @@
 - :mod:`._walk`: a streaming, depth-first walk shared by ``cid`` and ``push``;
 - :mod:`._selection`: glob filters, size bounds and ``--shard`` shares;
 - :mod:`._candidates`: PATH arguments or a ``--files-from`` list to the files a run considers;
-- :mod:`._identity`: whether a file is still the one that was seen.
+- :mod:`._identity`: whether a file is still the one that was seen;
+- :mod:`._fingerprint`: a digest of a tree as a walk saw it.
 
 Names are imported on first use (:mod:`bulkpin._lazy`): ``bulkpin cid`` needs
 the walk alone.
@@ -15,6 +16,7 @@ from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ._candidates import Candidate, batched, files_from, walk_candidates
+    from ._fingerprint import TreeFingerprint
     from ._identity import ChangedWhileRead, FileIdentity, check_still_at
     from ._selection import Selection, SelectionError, Shard
     from ._walk import WalkEntry, describe_os_error, walk
@@ -26,6 +28,7 @@ __all__ = [
     "Selection",
     "SelectionError",
     "Shard",
+    "TreeFingerprint",
     "WalkEntry",
     "batched",
     "check_still_at",
@@ -46,6 +49,7 @@ _EXPORTS = {
     "Selection": "._selection",
     "SelectionError": "._selection",
     "Shard": "._selection",
+    "TreeFingerprint": "._fingerprint",
     "WalkEntry": "._walk",
     "describe_os_error": "._walk",
     "walk": "._walk",

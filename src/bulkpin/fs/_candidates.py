@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from ._identity import FileIdentity
 from ._pseudo import pseudo_fs_type
 from ._selection import Selection
-from ._walk import describe_os_error, walk
+from ._walk import WalkEntry, describe_os_error, walk
 
 CandidateKind = Literal["file", "skipped", "error"]
 
@@ -54,20 +54,43 @@ def _file(path: bytes, display: bytes, root: int, st: os.stat_result) -> Candida
     return Candidate("file", path, display, root, st.st_size, st.st_mtime_ns, st.st_ino)
 
 
+Observer = Callable[[int], Callable[[WalkEntry], None]]
+
+
+def _observed(entries: Iterator[WalkEntry], index: int,
+              observe: Observer | None) -> Iterator[WalkEntry]:
+    if observe is None:
+        return entries
+    return _observing(entries, observe(index))
+
+
+def _observing(entries: Iterator[WalkEntry],
+               see: Callable[[WalkEntry], None]) -> Iterator[WalkEntry]:
+    for entry in entries:
+        see(entry)
+        yield entry
+
+
 def walk_candidates(
     roots: Iterable[bytes],
     selection: Selection,
     *,
     hidden: bool = False,
     follow_symlinks: bool = False,
+    observe: Observer | None = None,
 ) -> Iterator[Candidate]:
-    """Every candidate under every root, in walk order."""
+    """Every candidate under every root, in walk order.
+
+    ``observe(root index)`` gives the function that sees every entry of that
+    PATH's walk as it is met (the push folds them into each PATH's
+    :class:`~._fingerprint.TreeFingerprint`).
+    """
     for index, root in enumerate(roots):
         base = os.path.basename(root.rstrip(b"/")) or root
-        for entry in walk(
+        for entry in _observed(walk(
             root, hidden=hidden, follow_symlinks=follow_symlinks, prune=selection.prunes,
             report_left_out=True, follow_root=True,
-        ):
+        ), index, observe):
             display = _display(base, entry.rel)
             if entry.kind == "file":
                 assert entry.st is not None

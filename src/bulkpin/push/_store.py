@@ -37,6 +37,11 @@ STATES: tuple[State, ...] = (
     "discovered", "uploading", "uploaded", "pinned", "failed", "skipped", "gone"
 )
 
+
+def _root_print_key(root: int) -> str:
+    return f"root_fingerprint:{root}"
+
+
 class JournalStore:
     """The open journal file, its lock and its commits. Not thread-safe: one event loop."""
 
@@ -267,9 +272,33 @@ class JournalStore:
         cursor = self._write("INSERT INTO roots (path) VALUES (?)", (path,))
         return int(cursor.lastrowid or 0)
 
-    def set_root_cid(self, root: int, cid: str | None, error: str | None = None) -> None:
-        """Record the locally computed root CID of a PATH argument (or why there is none)."""
+    def set_root_cid(self, root: int, cid: str | None, error: str | None = None,
+                     fingerprint: bytes | None = None) -> None:
+        """Record the locally computed root CID of a PATH argument (or why there is none).
+
+        ``fingerprint`` is the digest of the walk that computed the CID
+        (:class:`bulkpin.fs.TreeFingerprint`). It is kept in ``meta`` with the
+        CID it vouches for, so it needs no schema change, and a CID written
+        without it (by an older bulkpin) never pairs with a stale one.
+        """
         self._write("UPDATE roots SET cid = ?, error = ? WHERE id = ?", (cid, error, root))
+        key = _root_print_key(root)
+        if cid is not None and fingerprint is not None:
+            self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                        (key, f"{fingerprint.hex()} {cid}"))
+        else:
+            self._write("DELETE FROM meta WHERE key = ?", (key,))
+
+    def root_cid_of_walk(self, root: int, fingerprint: bytes) -> str | None:
+        """The recorded root CID of a PATH argument, if a walk with ``fingerprint`` computed it."""
+        value = self.meta(_root_print_key(root))
+        if value is None:
+            return None
+        digest, _, cid = value.partition(" ")
+        if digest != fingerprint.hex():
+            return None
+        row = self.conn.execute("SELECT cid FROM roots WHERE id = ?", (root,)).fetchone()
+        return cid if row is not None and row[0] == cid else None
 
     def roots(self) -> list[tuple[int, bytes, str | None, str | None]]:
         """Every PATH argument: ``(id, path, cid, error)``."""

@@ -27,7 +27,7 @@ from .journal_lookup import default_journal_path
 from .manifest import write_manifest
 from .options import PushOptions
 from .pipeline import Pipeline, run_pipeline
-from .roots import root_cids
+from .roots import WalkPrints, root_cids
 from .summary import PushSummary
 
 __all__ = ["push"]
@@ -104,19 +104,22 @@ async def _push(roots: list[bytes], options: PushOptions, journal: Journal, jour
         run = Pipeline(roots, options, journal, client, emit, stop, index=index,
                    whole_walk=file_list is None)
         candidates: Iterable[Candidate]
+        walked = WalkPrints(options)
         if file_list is not None:
             candidates = files_from(file_list, options.selection,
                                     follow_symlinks=options.follow_symlinks)
         else:
             candidates = walk_candidates(roots, options.selection, hidden=options.hidden,
-                                         follow_symlinks=options.follow_symlinks)
+                                         follow_symlinks=options.follow_symlinks,
+                                         observe=walked.observe if walked.enabled else None)
         try:
             await run_pipeline(run, candidates)
         finally:
             journal.commit()
         roots_out: list[tuple[str, str | None]] = []
         if run.aborted is None and not stop.is_set() and file_list is None:
-            roots_out = await anyio.to_thread.run_sync(root_cids, roots, options, journal)
+            roots_out = await anyio.to_thread.run_sync(root_cids, roots, options, journal,
+                                                       walked)
         counts = journal.counts()
         if options.manifest is not None:
             write_manifest(journal, options.manifest)

@@ -97,6 +97,7 @@ class TreeImporter:
         hasher: Callable[[bytes, CidProfile], FileResult] | None = None,
         known: Callable[[bytes, os.stat_result], FileResult | None] | None = None,
         parallel_min_size: int = PARALLEL_MIN_SIZE,
+        observe: Callable[[WalkEntry], None] | None = None,
     ) -> None:
         """``known(path, lstat)`` may give a file's result without reading it.
 
@@ -106,6 +107,10 @@ class TreeImporter:
         ``hasher(path, profile)`` replaces the hashing of every file. Without
         it, a file of ``parallel_min_size`` bytes or more has its leaves
         hashed on all ``hash_workers`` threads, smaller ones one per thread.
+
+        ``observe(entry)`` sees every entry of the walk the results come from,
+        in the walking thread, as it is met (a push folds them into the
+        fingerprint it keeps with a root CID: :class:`bulkpin.fs.TreeFingerprint`).
         """
         if hash_workers < 1:
             raise ValueError("hash_workers must be at least 1")
@@ -119,6 +124,7 @@ class TreeImporter:
         # called for every file, as it asked.
         self._split_large = hasher is None and hash_workers > 1
         self._known = known
+        self._observe = observe
         # Enough queued work to keep every thread busy while the walk runs ahead.
         self._window = hash_workers * 8
 
@@ -149,6 +155,8 @@ class TreeImporter:
             base = os.path.basename(path.rstrip(b"/")) or path
             open_dirs: list[_Dir] = []
             for entry in walk(path, hidden=self.hidden):
+                if self._observe is not None:
+                    self._observe(entry)
                 display = base + b"/" + entry.rel if entry.rel else base
                 parent = open_dirs[-1] if open_dirs else None
                 if entry.kind == "dir":
