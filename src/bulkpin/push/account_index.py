@@ -106,8 +106,11 @@ class AccountIndex:
     # -- the tables --
 
     def _add_pins(self, pins: Sequence[Pin]) -> None:
+        # A pin's size and date do not change, and every later listing repeats
+        # the last day's pins: keep the row there is (REPLACE deleted and wrote
+        # it again, a tenth of a no-op re-run).
         self.journal.write_many(
-            "INSERT OR REPLACE INTO account_pins VALUES (?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO account_pins VALUES (?, ?, ?, ?)",
             [(pack_cid(pin.cid), pack_id(pin.id), pin.size, pack_moment(pin.date))
              for pin in pins],
         )
