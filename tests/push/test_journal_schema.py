@@ -23,6 +23,7 @@ from bulkpin.push._packed import (
 )
 from bulkpin.push.account_index import AccountIndex
 from bulkpin.push.journal import Journal, JournalError
+from bulkpin.push.options import PushOptions
 from bulkpin.unixfs import PROFILES, hash_bytes
 
 PROFILE = "unixfs-v0-2015"
@@ -191,3 +192,38 @@ def test_run_jobs_stay_out_of_the_journal(tmp_path: Path) -> None:
     with Journal(path, profile_name=PROFILE) as j:
         # A new run knows the account's unfinished jobs from its own listing only.
         assert AccountIndex(j).holds(cid) is None
+
+
+def test_only_files_that_may_stream_are_indexed_by_size(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    with Journal(path, profile_name=PROFILE) as j:
+        j.begin_run()
+        root = j.root_id(b"/t")
+        for i, size in enumerate((4, 65536, 65537, 5 << 20)):
+            j.insert_file(b"/t/f%d" % i, b"f%d" % i, root, FileIdentity(size, 1, i), "pinned")
+        j.commit()
+    conn = sqlite3.connect(path)
+    # A journal from before: its index on every size is replaced on open.
+    conn.execute("DROP INDEX files_large")
+    conn.execute("CREATE INDEX files_size ON files(size)")
+    conn.commit()
+    with Journal(path, profile_name=PROFILE) as j:
+        indexes = {r[0] for r in j.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "files_size" not in indexes
+        assert "files_large" in indexes
+        # Tiny files cost no index entry: only the two larger than 64 KiB are in it.
+        assert j.conn.execute(
+            "SELECT COUNT(*) FROM files INDEXED BY files_large WHERE size > 65536"
+        ).fetchone()[0] == 2
+        # The twin lookup uses that index (a scan of a million rows per file otherwise).
+        plan = " ".join(str(r) for r in j.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT 1 FROM files WHERE size = ? AND size > 65536 AND id != ?",
+            (5 << 20, 0)))
+        assert "files_large" in plan
+        assert not j.twin_seen(5 << 20, "p", 0)  # the 5 MiB file has neither prefix nor CID
+        assert j.twin_seen(4, "p", 0)  # never looked up so small: "maybe", hash it first
+    conn.close()
+    # --small-file below the floor still reads such files whole.
+    assert PushOptions(small_file=1000).whole_file_max == 65536
+    assert PushOptions(small_file=4 << 20).whole_file_max == 4 << 20

@@ -165,7 +165,8 @@ def _read_list(source: str) -> list[bytes]:
               help="Bytes of upload buffers held in memory at once, across uploads.")
 @click.option("--small-file", type=SIZE, default=f"{DEFAULT_SMALL_FILE >> 20}MiB",
               show_default=True,
-              help="Files up to this size are hashed before sending (copies are skipped).")
+              help="Files up to this size (never under 64KiB) are hashed before sending"
+                   " (copies are skipped).")
 @click.option("--include", multiple=True, help="Only files matching this glob (repeatable).")
 @click.option("--exclude", multiple=True, help="Leave out files/directories matching this glob.")
 @click.option("--include-from", multiple=True, metavar="FILE",

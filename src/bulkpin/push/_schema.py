@@ -23,9 +23,17 @@ from collections.abc import Iterator
 
 from ._packed import pack_cid, pack_date, pack_id
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "create", "is_v1", "pack_display", "split_path", "upgrade"]
+__all__ = [
+    "LARGE_ONLY", "SCHEMA", "SCHEMA_VERSION", "WHOLE_FILE_FLOOR", "create", "is_v1", "pack_display",
+    "split_path", "upgrade",
+]
 
 SCHEMA_VERSION = "2"
+#: Files up to this size are always read whole and hashed first (see SCHEMA's
+#: files_large, whose condition spells the same number).
+WHOLE_FILE_FLOOR = 65536
+#: The condition a lookup by size adds, so SQLite can use files_large.
+LARGE_ONLY = f"size > {WHOLE_FILE_FLOOR}"
 
 # Columns typed BLOB keep what they are given: packed bytes, or the text of a
 # value that does not pack exactly (see ._packed). Integers hold packed dates.
@@ -82,7 +90,12 @@ CREATE INDEX IF NOT EXISTS files_open ON files(state) WHERE state <> 'pinned';
 -- and state must not walk all of them, or a large tree costs O(N^2). Lookups
 -- by CID alone use its prefix.
 CREATE INDEX IF NOT EXISTS files_cid_state ON files(cid, state);
-CREATE INDEX IF NOT EXISTS files_size ON files(size);
+-- Files by size, only those larger than WHOLE_FILE_FLOOR: a possible copy is
+-- looked up by size only for a file that streams, and a file that small is
+-- always read whole (PushOptions.whole_file_max). A tree of tiny files kept
+-- 11 bytes a file here for nothing. Journals from before lose the full index.
+DROP INDEX IF EXISTS files_size;
+CREATE INDEX IF NOT EXISTS files_large ON files(size) WHERE size > 65536;
 -- Files per state, kept by triggers: the poller shows the pinned count every
 -- round, and counting a million rows each second slowed a large push down.
 CREATE TABLE IF NOT EXISTS state_counts (

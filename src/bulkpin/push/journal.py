@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ..fs import FileIdentity
 from ._jobs import JobColumns
 from ._packed import pack_cid, pack_date, pack_id, unpack_cid, unpack_date, unpack_id
-from ._schema import pack_display, split_path
+from ._schema import LARGE_ONLY, WHOLE_FILE_FLOOR, pack_display, split_path
 from ._store import STATES, State
 from .errors import JournalError, JournalLocked
 
@@ -289,8 +289,11 @@ class Journal(JobColumns):
         its content was sent (a row from before prefixes); one not yet handled will
         compare its own prefix when its turn comes.
         """
+        if size <= WHOLE_FILE_FLOOR:
+            return True  # no size index this small (such files are read whole): hash first
         row = self.conn.execute(
-            "SELECT 1 FROM files WHERE size = ? AND id != ? AND state != 'skipped'"
+            f"SELECT 1 FROM files WHERE size = ? AND {LARGE_ONLY} AND id != ?"  # noqa: S608
+            " AND state != 'skipped'"
             " AND (prefix = ? OR (prefix IS NULL AND cid IS NOT NULL)) LIMIT 1",
             (size, exclude_id, prefix),
         ).fetchone()

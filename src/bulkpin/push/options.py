@@ -8,6 +8,7 @@ from pathlib import Path
 from ..fs import Selection
 from ..unixfs import DEFAULT_PROFILE, CidProfile
 from ..unixfs.tree import DEFAULT_HASH_WORKERS
+from ._schema import WHOLE_FILE_FLOOR
 from .concurrency import DEFAULT_CEILING
 
 #: Uploads in flight for a pipeline that cannot adapt (the remote push) when the
@@ -63,6 +64,16 @@ class PushOptions:
     #: List the account's pins and unfinished jobs before uploading, so nothing it
     #: holds is sent again (see push.account_index); off for accounts too big to list.
     list_account: bool = True
+
+    @property
+    def whole_file_max(self) -> int:
+        """Files (and objects) up to this size are read whole and hashed before sending.
+
+        ``--small-file``, but never under 64 KiB: the journal keeps no size
+        index for files that small (see ``_schema.WHOLE_FILE_FLOOR``), so one
+        streamed could not be looked up as a possible copy.
+        """
+        return max(self.small_file, WHOLE_FILE_FLOOR)
 
     @property
     def adaptive(self) -> bool:

@@ -7,7 +7,7 @@ retry, pacing, ``--memory``), and decides, per object, how to read it:
 - a URL is opened first: its answer describes it (size, ETag,
   ``Last-Modified``), and an unchanged URL already pinned goes no further;
   otherwise that same open reader feeds the upload (no second GET);
-- small objects (``PushOptions.small_file``, size known) are read whole and
+- small objects (``PushOptions.whole_file_max``, size known) are read whole and
   hashed, deduplicated against the journal and the account, then sent from
   memory, exactly as small files are;
 - larger objects stream from the source into ``pinFile``, the CID computed on
@@ -157,10 +157,10 @@ class RemoteUploader(Uploader):
             self.journal.set_cid(record.id, hashed)
             self._finish(record, "hashed", hashed)
             return
-        small = size is not None and size <= opts.small_file
+        small = size is not None and size <= opts.whole_file_max
         # A streamed object holds its read-ahead (see client.stream_body).
         reserved = await self.memory.acquire(
-            opts.small_file if size is None or small else min(size, STREAM_BUFFER)
+            opts.whole_file_max if size is None or small else min(size, STREAM_BUFFER)
         )
         try:
             content: bytes | None = None
@@ -170,7 +170,7 @@ class RemoteUploader(Uploader):
                 # Read first: a small object whole, one of unknown size hashed (and
                 # kept if small), so a copy is known before anything is sent.
                 async with _reader(self.sources, item, first) as reader:
-                    cid, content, length = await read_upto(reader, opts.small_file,
+                    cid, content, length = await read_upto(reader, opts.whole_file_max,
                                                            opts.profile, self.hash_limiter)
                 first = None
                 if size is None:

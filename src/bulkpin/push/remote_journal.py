@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 from ..fs import FileIdentity
+from ._schema import LARGE_ONLY, WHOLE_FILE_FLOOR
 from .journal import FileRecord, Journal
 
 __all__ = [
@@ -146,8 +147,11 @@ def remote_twin(journal: Journal, size: int, md5_etag: str | None, exclude_id: i
     proves nothing, so the row counts as a possible twin once its content is
     known or being sent (``cid`` or ``prefix`` set).
     """
+    if size <= WHOLE_FILE_FLOOR:
+        return True  # no size index this small (such objects are read whole): hash first
     row = journal.conn.execute(
-        "SELECT 1 FROM files WHERE size = ? AND id != ? AND state != 'skipped'"
+        f"SELECT 1 FROM files WHERE size = ? AND {LARGE_ONLY} AND id != ?"  # noqa: S608
+        " AND state != 'skipped'"
         " AND (cid IS NOT NULL OR prefix IS NOT NULL)"
         " AND (? IS NULL OR etag IS NULL OR etag LIKE '%-%' OR etag = ?) LIMIT 1",
         (size, exclude_id, md5_etag, md5_etag),

@@ -2,7 +2,7 @@
 
 For each file a worker decides how to read it:
 
-- small files (``PushOptions.small_file``) are read whole and hashed first, so
+- small files (``PushOptions.whole_file_max``) are read whole and hashed first, so
   a copy is skipped before anything is sent, and uploaded from memory;
 - larger files stream: the CID is computed while the body is sent, every byte
   read once; only a file that may be a copy is hashed first: one whose size and
@@ -202,7 +202,7 @@ class Uploader:
             return
         # What an upload holds, bounded across all workers by --memory: a small
         # file's bytes, or the client's read-ahead of a few chunks.
-        in_memory = record.size <= opts.small_file
+        in_memory = record.size <= opts.whole_file_max
         reserved = await self.memory.acquire(
             record.size if in_memory else min(record.size, UPLOAD_BUFFER)
         )
