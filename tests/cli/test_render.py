@@ -10,10 +10,11 @@ from typing import Any
 
 from rich.console import Console
 
-from bulkpin.cli.render import PlainRenderer, RichRenderer, status_line
+from bulkpin.cli.render import JsonRenderer, PlainRenderer, RichRenderer, status_line
 from bulkpin.push import (
     Accounting,
     ExitStatus,
+    FileEvent,
     ProgressEvent,
     PushSummary,
     Snapshot,
@@ -121,3 +122,31 @@ def test_a_stopped_walk_says_stopping_not_walking() -> None:
     acct = Accounting(clock=lambda: 0.0)
     acct.stop_asked()
     assert acct.snapshot().stopping
+
+
+class _Flushes(io.StringIO):
+    """Counts how many lines were in the buffer at each flush."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushed_at: list[int] = []
+
+    def flush(self) -> None:
+        self.flushed_at.append(self.getvalue().count("\n"))
+
+
+def test_json_file_lines_are_flushed_together_and_other_events_at_once() -> None:
+    clock = Clocks()
+    out = _Flushes()
+    render = JsonRenderer(out, clock=lambda: clock.now)
+    for i in range(1000):  # a re-run's burst of unchanged files, all within 10 ms
+        render(FileEvent(f"f{i}", "unchanged", 4, "Qm"))
+        clock.now += 0.00001
+    assert out.flushed_at == []  # nothing flushed a line at a time
+    clock.now += 0.05
+    render(FileEvent("late", "unchanged", 4, "Qm"))
+    assert out.flushed_at == [1001]  # the window passed: everything so far is out
+    render(FileEvent("next", "unchanged", 4, "Qm"))
+    render(ProgressEvent(snap()))
+    assert out.flushed_at == [1001, 1003]  # a progress event is never held back
+    assert len(out.getvalue().splitlines()) == 1003
