@@ -57,17 +57,11 @@ def _file(path: bytes, display: bytes, root: int, st: os.stat_result) -> Candida
 Observer = Callable[[int], Callable[[WalkEntry], None]]
 
 
-def _observed(entries: Iterator[WalkEntry], index: int,
-              observe: Observer | None) -> Iterator[WalkEntry]:
-    if observe is None:
-        return entries
-    return _observing(entries, observe(index))
-
-
-def _observing(entries: Iterator[WalkEntry],
-               see: Callable[[WalkEntry], None]) -> Iterator[WalkEntry]:
+def _observed(entries: Iterator[WalkEntry],
+              see: Callable[[WalkEntry], None] | None) -> Iterator[WalkEntry]:
     for entry in entries:
-        see(entry)
+        if see is not None:
+            see(entry)
         yield entry
 
 
@@ -90,7 +84,7 @@ def walk_candidates(
         for entry in _observed(walk(
             root, hidden=hidden, follow_symlinks=follow_symlinks, prune=selection.prunes,
             report_left_out=True, follow_root=True,
-        ), index, observe):
+        ), observe(index) if observe is not None else None):
             display = _display(base, entry.rel)
             if entry.kind == "file":
                 assert entry.st is not None

@@ -29,15 +29,15 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "2"
-#: Files up to this size are always read whole and hashed first (see SCHEMA's
-#: files_large, whose condition spells the same number).
+#: Files up to this size are always read whole and hashed first, so only larger
+#: ones are in SCHEMA's files_large.
 WHOLE_FILE_FLOOR = 65536
-#: The condition a lookup by size adds, so SQLite can use files_large.
+#: files_large's condition, which a lookup by size repeats so SQLite uses it.
 LARGE_ONLY = f"size > {WHOLE_FILE_FLOOR}"
 
 # Columns typed BLOB keep what they are given: packed bytes, or the text of a
 # value that does not pack exactly (see ._packed). Integers hold packed dates.
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS roots (
     id INTEGER PRIMARY KEY,
@@ -95,7 +95,7 @@ CREATE INDEX IF NOT EXISTS files_cid_state ON files(cid, state);
 -- always read whole (PushOptions.whole_file_max). A tree of tiny files kept
 -- 11 bytes a file here for nothing. Journals from before lose the full index.
 DROP INDEX IF EXISTS files_size;
-CREATE INDEX IF NOT EXISTS files_large ON files(size) WHERE size > 65536;
+CREATE INDEX IF NOT EXISTS files_large ON files(size) WHERE {LARGE_ONLY};
 -- Files per state, kept by triggers: the poller shows the pinned count every
 -- round, and counting a million rows each second slowed a large push down.
 CREATE TABLE IF NOT EXISTS state_counts (
@@ -140,7 +140,7 @@ CREATE TABLE IF NOT EXISTS account_jobs (
     status TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS account_jobs_cid ON account_jobs(cid);
-"""
+"""  # noqa: S608 - constants only
 
 # Columns added to schema 1 over time: (table, column, declaration). A journal
 # written before them gets them before it is upgraded.
