@@ -223,3 +223,75 @@ async def test_the_pool_never_has_more_in_flight_than_the_limit_and_follows_a_cu
     assert ctl.limit == 4
     # After the cut, a new item starts only once fewer than 4 are in flight.
     assert max(most[8:]) <= 4
+
+
+@pytest.mark.anyio
+async def test_turns_go_to_waiters_in_order_and_a_raised_limit_lets_them_in() -> None:
+    ctl = ConcurrencyController(initial=2, ceiling=8, min_round=1, latency_floor=1)
+    gate = AdaptiveGate(ctl)
+    order: list[int] = []
+
+    async def worker(n: int) -> None:
+        await gate.enter()
+        ctl.acquire()  # as the pool does: the limit's worth are in flight
+        order.append(n)
+
+    async with anyio.create_task_group() as tg:
+        for n in range(5):
+            tg.start_soon(worker, n)
+            await anyio.lowlevel.checkpoint()
+        assert order == [0, 1]
+        assert gate.taken == 2
+        gate.leave()
+        await anyio.lowlevel.checkpoint()
+        assert order == [0, 1, 2]  # the first waiter, not whoever came last
+        # Two quick answers make a round near the minimum latency: 2 -> 4.
+        gate.observe("pinFile", 0.01, 200, 10)
+        gate.observe("pinFile", 0.01, 200, 10)
+        assert ctl.limit == 4
+    assert order == [0, 1, 2, 3, 4]
+    assert gate.taken == 4
+
+
+@pytest.mark.anyio
+async def test_a_turn_handed_to_a_cancelled_waiter_goes_to_the_next() -> None:
+    ctl = ConcurrencyController(initial=1, ceiling=4)
+    gate = AdaptiveGate(ctl)
+    got: list[str] = []
+
+    async def worker(name: str, scope: anyio.CancelScope) -> None:
+        with scope:
+            await gate.enter()
+            got.append(name)
+            # Holds the turn until the test ends (a worker mid-upload).
+            await anyio.sleep_forever()
+
+    await gate.enter()  # the one turn is taken
+    doomed = anyio.CancelScope()
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(worker, "doomed", doomed)
+            tg.start_soon(worker, "patient", anyio.CancelScope())
+            await anyio.lowlevel.checkpoint()
+            # The first waiter is cancelled, and in the same step the turn is
+            # handed to it: it must pass the turn on, not keep it.
+            doomed.cancel()
+            gate.leave()
+            while not got:
+                await anyio.lowlevel.checkpoint()
+            tg.cancel_scope.cancel()
+    assert got == ["patient"]
+    assert gate.taken == 1  # patient's (its worker never gave it back)
+
+
+@pytest.mark.anyio
+async def test_a_waiter_cancelled_before_its_turn_leaves_the_queue() -> None:
+    ctl = ConcurrencyController(initial=1, ceiling=4)
+    gate = AdaptiveGate(ctl)
+    await gate.enter()
+    with anyio.move_on_after(0.01):
+        await gate.enter()
+    gate.leave()
+    assert gate.taken == 0  # nobody was waiting for the turn given back
+    await gate.enter()
+    assert gate.taken == 1

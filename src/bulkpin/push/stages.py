@@ -17,6 +17,7 @@ a stop is honoured, or how a run's stages end together. Those live here once:
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -40,26 +41,60 @@ T = TypeVar("T")
 
 
 class AdaptiveGate:
-    """A :class:`ConcurrencyController` at work: its limit as a limiter, fed by the client.
+    """A :class:`ConcurrencyController` at work: its limit as turns, fed by the client.
 
-    Workers take a turn of the limiter before taking an item; the client's
-    exchanges (:meth:`observe`, a :data:`bulkpin.client.ExchangeObserver`)
-    feed the controller, and a new limit is applied to the limiter at once
-    (lowering it lets the requests in flight finish; no new one starts until
-    fewer than the limit are out).
+    Workers take a turn (:meth:`enter`) before taking an item and give it back
+    (:meth:`leave`) after; the client's exchanges (:meth:`observe`, a
+    :data:`bulkpin.client.ExchangeObserver`) feed the controller, and a new
+    limit applies at once (lowering it lets the requests in flight finish; no
+    new one starts until fewer than the limit are out).
+
+    Not an ``anyio.CapacityLimiter``: that yields to the event loop on every
+    acquire, a loop pass per file that a pool of small uploads pays for
+    nothing when a turn is free. Here a free turn is taken without waiting;
+    waiters are served first come, first served, a turn handed straight over.
     """
 
     def __init__(self, controller: ConcurrencyController) -> None:
         self.controller = controller
-        self.limiter = anyio.CapacityLimiter(controller.limit)
+        #: Turns taken (workers between :meth:`enter` and :meth:`leave`).
+        self.taken = 0
+        self._waiting: deque[anyio.Event] = deque()
+
+    async def enter(self) -> None:
+        """Take a turn, waiting while the limit's worth are taken."""
+        if self.taken < self.controller.limit and not self._waiting:
+            self.taken += 1
+            return
+        turn = anyio.Event()
+        self._waiting.append(turn)
+        try:
+            await turn.wait()
+        except BaseException:
+            if turn.is_set():
+                self.leave()  # handed a turn while being cancelled: hand it on
+            else:
+                self._waiting.remove(turn)
+            raise
+
+    def leave(self) -> None:
+        """Give a turn back (to the first waiter, if the limit allows)."""
+        self.taken -= 1
+        self._hand_over()
 
     def observe(self, operation: str, seconds: float, status: int | None, body: int) -> None:
         outcome = outcome_of(status)
         if outcome is None or (outcome == "ok" and body > SAMPLE_MAX_BODY):
             return
         self.controller.observe(seconds, outcome)
-        if self.limiter.total_tokens != self.controller.limit:
-            self.limiter.total_tokens = self.controller.limit
+        self._hand_over()  # the limit may have risen
+
+    def _hand_over(self) -> None:
+        # A turn passes to a waiter counted as taken, so a worker running the
+        # fast path in between cannot take it too.
+        while self._waiting and self.taken < self.controller.limit:
+            self.taken += 1
+            self._waiting.popleft().set()
 
 
 async def worker_pool(
@@ -92,7 +127,8 @@ async def worker_pool(
         controller = gate.controller
         async with items:
             while True:
-                async with gate.limiter:
+                await gate.enter()
+                try:
                     try:
                         item = await items.receive()
                     except anyio.EndOfStream:
@@ -104,6 +140,8 @@ async def worker_pool(
                         await handle(item)
                     finally:
                         controller.release()
+                finally:
+                    gate.leave()
                 after_each()
 
     async def watch_grace(scope: anyio.CancelScope) -> None:
