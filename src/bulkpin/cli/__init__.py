@@ -15,6 +15,7 @@ import importlib
 import click
 
 from .. import __version__
+from .._gc import tune_gc
 from .._malloc import tune_malloc
 from ..exit_status import ExitStatus
 
@@ -61,4 +62,5 @@ def cli() -> None:
 def main() -> None:
     """Console-script entry point."""
     tune_malloc()
+    tune_gc()
     cli(prog_name="bulkpin")
