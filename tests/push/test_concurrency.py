@@ -295,3 +295,24 @@ async def test_a_waiter_cancelled_before_its_turn_leaves_the_queue() -> None:
     assert gate.taken == 0  # nobody was waiting for the turn given back
     await gate.enter()
     assert gate.taken == 1
+
+
+@pytest.mark.anyio
+async def test_at_a_steady_limit_the_same_workers_keep_their_turns() -> None:
+    """The other workers stay parked: no task switch per item to a fresh one."""
+    ctl = ConcurrencyController(initial=4, ceiling=32, min_round=1000)
+    gate = AdaptiveGate(ctl)
+    send, receive = anyio.create_memory_object_stream[int](100)
+    workers: set[int] = set()
+
+    async def handle(item: int) -> None:
+        workers.add(anyio.get_current_task().id)
+        await anyio.lowlevel.checkpoint()
+
+    async with send:
+        for i in range(60):
+            await send.send(i)
+    await worker_pool(receive, handle, concurrency=1, stop=anyio.Event(), grace=1.0,
+                      in_flight=lambda: 0, on_abandon=lambda _: None, adaptive=gate)
+    assert len(workers) == 4
+    assert gate.taken == 0  # every turn given back as the workers ended

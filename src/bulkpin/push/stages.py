@@ -43,16 +43,19 @@ T = TypeVar("T")
 class AdaptiveGate:
     """A :class:`ConcurrencyController` at work: its limit as turns, fed by the client.
 
-    Workers take a turn (:meth:`enter`) before taking an item and give it back
-    (:meth:`leave`) after; the client's exchanges (:meth:`observe`, a
-    :data:`bulkpin.client.ExchangeObserver`) feed the controller, and a new
-    limit applies at once (lowering it lets the requests in flight finish; no
-    new one starts until fewer than the limit are out).
+    A worker takes a turn (:meth:`enter`) before its first item and keeps it
+    from item to item; it gives it back (:meth:`leave`) when the limit fell
+    below the turns taken, or when it ends. The client's exchanges
+    (:meth:`observe`, a :data:`bulkpin.client.ExchangeObserver`) feed the
+    controller, and a new limit applies at once: raised, it lets waiting
+    workers in; lowered, requests in flight finish and no new one starts until
+    fewer than the limit are out.
 
-    Not an ``anyio.CapacityLimiter``: that yields to the event loop on every
-    acquire, a loop pass per file that a pool of small uploads pays for
-    nothing when a turn is free. Here a free turn is taken without waiting;
-    waiters are served first come, first served, a turn handed straight over.
+    Not an ``anyio.CapacityLimiter`` taken per item: that yields to the event
+    loop on every acquire and wakes another worker on every release, a loop
+    pass and a task switch per file that a pool of small uploads pays for
+    nothing. Here a free turn is taken without waiting; waiters are served
+    first come, first served, a turn handed straight over.
     """
 
     def __init__(self, controller: ConcurrencyController) -> None:
@@ -124,11 +127,20 @@ async def worker_pool(
                 after_each()
 
     async def gated_worker(items: MemoryObjectReceiveStream[T], gate: AdaptiveGate) -> None:
+        # A worker keeps its turn from one item to the next and gives it back
+        # only when the limit fell below the turns taken: at a steady limit the
+        # same workers loop as a fixed pool's do, and the rest stay parked.
         controller = gate.controller
+        holding = False
         async with items:
-            while True:
-                await gate.enter()
-                try:
+            try:
+                while True:
+                    if holding and gate.taken > controller.limit:
+                        holding = False
+                        gate.leave()
+                    if not holding:
+                        await gate.enter()
+                        holding = True
                     try:
                         item = await items.receive()
                     except anyio.EndOfStream:
@@ -140,9 +152,10 @@ async def worker_pool(
                         await handle(item)
                     finally:
                         controller.release()
-                finally:
+                    after_each()
+            finally:
+                if holding:
                     gate.leave()
-                after_each()
 
     async def watch_grace(scope: anyio.CancelScope) -> None:
         await stop.wait()
