@@ -81,3 +81,47 @@ async def test_a_refused_listing_stops_the_run_with_its_own_reason(tmp_path: Pat
             await _refresh(url, tmp_path)
     assert caught.value.exit_status == ExitStatus.USAGE
     assert "cannot list the account's pins" in str(caught.value)
+
+
+async def test_a_job_that_finishes_during_the_listing_is_still_known(tmp_path: Path) -> None:
+    """A job pinning when the listing starts and pinned before it ends: held either way.
+
+    The server finishes the job as it answers the request for the account's
+    total, the last pins request. Listed pins-first, the job was in no pins
+    page and no longer among the unfinished jobs, and a resumed run sent its
+    CID again (a flaky kill -9 test found it).
+    """
+    done = _cid(b"late")
+    state = {"pinned": False}
+
+    async def pin_list(request: web.Request) -> web.Response:
+        offset, limit = int(request.query["offset"]), int(request.query["limit"])
+        pins = PINS[:10] + ([_pin(done)] if state["pinned"] else [])
+        answer = {"Count": len(pins), "Pins": pins[offset:offset + limit]}
+        if limit == 1:
+            state["pinned"] = True  # finishes just after the total was counted
+        return web.json_response(answer)
+
+    async def pin_jobs(request: web.Request) -> web.Response:
+        running = request.query.get("status") == "pinning" and not state["pinned"]
+        jobs = [{"Id": "job-late", "Status": "pinning", "PinHash": done}] if running else []
+        return web.json_response({"Count": len(jobs), "Jobs": jobs})
+
+    app = web.Application()
+    app.router.add_get("/pinning/pinList", pin_list)
+    app.router.add_get("/pinning/pinJobs", pin_jobs)
+    async with serve(app) as url:
+        index, _ = await _refresh(url, tmp_path)
+    held = index.holds(done)
+    assert held is not None
+    assert held.job_id == "job-late"
+    assert index.holds(str(PINS[3]["PinHash"])) is not None
+
+
+def _cid(seed: bytes) -> str:
+    return cid_to_str(b"\x12\x20" + hashlib.sha256(seed).digest())
+
+
+def _pin(cid: str) -> dict[str, object]:
+    return {"Id": "pin-late", "PinHash": cid, "PinSize": 7,
+            "PinDate": (START + timedelta(days=1)).isoformat(), "Metadata": {}}

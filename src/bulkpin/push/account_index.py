@@ -10,7 +10,8 @@ the destination's side. Before a run uploads anything it lists the account:
   more pins than the account says it has (a pin was removed, or added out of
   date order), the index is rebuilt from scratch;
 - ``pinJobs`` by status ``queued`` and ``pinning`` (short lists), replacing what
-  the last listing said of jobs not yet final.
+  the last listing said of jobs not yet final. These are listed before the
+  pins, so a job that finishes during the listing is seen one way or the other.
 
 A file whose CID the index holds is not sent: it is recorded as pinned (or as
 uploaded with the account's job, which the poller follows). Jobs this run
@@ -197,6 +198,23 @@ class AccountIndex:
         journal = self.journal
         started = time.monotonic()
         requests = 0
+        # Unfinished jobs first, in the order a job moves (queued, pinning), then
+        # the pins: a job that finishes while the account is listed is then seen
+        # as a job or as a pin. Pins first, a job that was pinning then and
+        # pinned by the time the jobs were listed was in neither, and a resumed
+        # run requested its CID again.
+        jobs: list[tuple[str, str, str]] = []
+        for status in (JobStatus.QUEUED, JobStatus.PINNING):
+            offset = 0
+            while True:
+                page = await client.pin_jobs_page(status=status, sort="ASC", offset=offset,
+                                                  limit=MAX_PAGE_SIZE)
+                requests += 1
+                jobs += [(job.cid, job.id, job.status.value) for job in page.jobs]
+                offset += len(page.jobs)
+                if not page.jobs or offset >= page.count:
+                    break
+        self._replace_jobs(jobs)
         since = journal.meta(_UNTIL)
         start = None
         if since is not None:
@@ -217,18 +235,6 @@ class AccountIndex:
             rebuilt = True
         if newest is not None:
             journal.set_meta(_UNTIL, newest.isoformat())
-        jobs: list[tuple[str, str, str]] = []
-        for status in (JobStatus.QUEUED, JobStatus.PINNING):
-            offset = 0
-            while True:
-                page = await client.pin_jobs_page(status=status, sort="ASC", offset=offset,
-                                                  limit=MAX_PAGE_SIZE)
-                requests += 1
-                jobs += [(job.cid, job.id, job.status.value) for job in page.jobs]
-                offset += len(page.jobs)
-                if not page.jobs or offset >= page.count:
-                    break
-        self._replace_jobs(jobs)
         journal.commit()
         return ListingCost(requests, seen, len(jobs), rebuilt, self.pin_count(),
                            time.monotonic() - started)
