@@ -316,3 +316,40 @@ async def test_at_a_steady_limit_the_same_workers_keep_their_turns() -> None:
                       in_flight=lambda: 0, on_abandon=lambda _: None, adaptive=gate)
     assert len(workers) == 4
     assert gate.taken == 0  # every turn given back as the workers ended
+
+
+@pytest.mark.anyio
+async def test_a_cut_holds_for_workers_that_were_idle_when_it_came() -> None:
+    """Workers waiting for work when the limit falls do not all start when work comes."""
+    ctl = ConcurrencyController(initial=8, ceiling=8, min_round=1000)
+    gate = AdaptiveGate(ctl)
+    send, receive = anyio.create_memory_object_stream[int](100)
+    busy = 0
+    most = 0
+    release = anyio.Event()
+
+    async def handle(item: int) -> None:
+        nonlocal busy, most
+        busy += 1
+        most = max(most, busy)
+        await release.wait()
+        busy -= 1
+
+    async def feed() -> None:
+        async with send:
+            while gate.taken < 8:  # all 8 workers hold a turn, waiting for an item
+                await anyio.lowlevel.checkpoint()
+            gate.observe("pinFile", 0.2, 429, 0)  # "fewer, please": 8 -> 4
+            assert ctl.limit == 4
+            for i in range(8):
+                await send.send(i)
+            for _ in range(50):
+                await anyio.lowlevel.checkpoint()
+            release.set()
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(feed)
+            await worker_pool(receive, handle, concurrency=1, stop=anyio.Event(), grace=1.0,
+                              in_flight=lambda: busy, on_abandon=lambda _: None, adaptive=gate)
+    assert most == 4

@@ -127,24 +127,26 @@ async def worker_pool(
                 after_each()
 
     async def gated_worker(items: MemoryObjectReceiveStream[T], gate: AdaptiveGate) -> None:
-        # A worker keeps its turn from one item to the next and gives it back
-        # only when the limit fell below the turns taken: at a steady limit the
-        # same workers loop as a fixed pool's do, and the rest stay parked.
+        # A worker keeps its turn from one item to the next: at a steady limit
+        # the same workers loop as a fixed pool's do, and the rest stay parked.
+        # It gives the turn back when the limit fell below the turns taken,
+        # checked once it has an item, so a cut also holds for workers that
+        # were waiting for work when it came; the item waits for a new turn.
         controller = gate.controller
-        holding = False
         async with items:
+            await gate.enter()
+            holding = True
             try:
                 while True:
-                    if holding and gate.taken > controller.limit:
-                        holding = False
-                        gate.leave()
-                    if not holding:
-                        await gate.enter()
-                        holding = True
                     try:
                         item = await items.receive()
                     except anyio.EndOfStream:
                         return
+                    if gate.taken > controller.limit:
+                        holding = False
+                        gate.leave()
+                        await gate.enter()
+                        holding = True
                     if stop.is_set():
                         return
                     controller.acquire()
