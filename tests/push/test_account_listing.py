@@ -68,7 +68,7 @@ async def _refresh(url: str, tmp_path: Path) -> tuple[AccountIndex, list[str]]:
 
 
 async def test_every_page_is_stored_though_one_fails_first(tmp_path: Path) -> None:
-    async with serve(_app(lambda offset, nth: 503 if offset == 1000 and nth <= 3 else None)) \
+    async with serve(_app(lambda offset, nth: 503 if offset > 0 and nth <= 3 else None)) \
             as url:
         index, _ = await _refresh(url, tmp_path)
     assert index.pin_count() == len(PINS)
@@ -76,7 +76,7 @@ async def test_every_page_is_stored_though_one_fails_first(tmp_path: Path) -> No
 
 
 async def test_a_refused_listing_stops_the_run_with_its_own_reason(tmp_path: Path) -> None:
-    async with serve(_app(lambda offset, nth: 401 if offset == 1000 else None)) as url:
+    async with serve(_app(lambda offset, nth: 401 if offset > 0 else None)) as url:
         with pytest.raises(RunAborted) as caught:
             await _refresh(url, tmp_path)
     assert caught.value.exit_status == ExitStatus.USAGE

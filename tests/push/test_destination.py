@@ -181,7 +181,8 @@ def test_check_before_and_after_a_partial_push(service: ServiceProcess, tmp_path
     before = _check(service.profile_path, tree, "--missing-to", missing, "--json")
     assert before.returncode == 1, before.stderr
     summary = json.loads(before.stdout.splitlines()[-1])
-    assert summary["counts"] == {"on_account": 2, "missing": 3, "changed": 0, "unreadable": 0}
+    assert summary["counts"] == {"on_account": 2, "pending": 0, "missing": 3, "changed": 0,
+                                 "unreadable": 0}
     assert sorted(missing.read_bytes().split()) == [bytes(tree / f"f{i}") for i in (2, 3, 4)]
     # What check wrote is what --files-from reads: the push completes the tree.
     assert run_push(service, "--files-from", missing).returncode == 0

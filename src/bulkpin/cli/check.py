@@ -17,8 +17,8 @@ from . import EXIT_USAGE
 from .options import build_profile, cid_profile_options
 from .target_options import target_options
 
-_LABELS = {"on_account": "on the account", "missing": "missing", "changed":
-           "changed since pinned", "unreadable": "unreadable"}
+_LABELS = {"on_account": "on the account", "pending": "pending on the account",
+           "missing": "missing", "changed": "changed since pinned", "unreadable": "unreadable"}
 
 
 @click.command("check")
@@ -46,9 +46,10 @@ def check_command(
     """Tell, for every file under PATHS, whether the account holds its CID.
 
     CIDs come from the journal of an earlier push while files are unchanged, and
-    are computed otherwise. Exit status: 0 every file is on the account, 1 some
-    are missing or changed, 2 usage or configuration error, 3 the service could
-    not be reached.
+    are computed otherwise. A file whose CID has only a job not yet pinned is
+    "pending on the account", not on it. Exit status: 0 every file is on the
+    account, 1 some are pending, missing or changed, 2 usage or configuration
+    error, 3 the service could not be reached.
     """
     for path in paths:
         if not os.path.lexists(path):
@@ -85,7 +86,8 @@ def check_command(
     finally:
         if missing is not None:
             missing.close()
-    counts = {_LABELS[k]: v for k, v in summary.counts.items()}
+    # "pending" only when there is any: it is rare, and the line stays short.
+    counts = {_LABELS[k]: v for k, v in summary.counts.items() if k != "pending" or v}
     if as_json:
         click.echo(json.dumps({"event": "summary", "destination": str(summary.destination),
                                "counts": summary.counts}))

@@ -24,6 +24,7 @@ backend can use it directly.
 from __future__ import annotations
 
 import dataclasses
+import email.utils
 import logging
 import os
 import random
@@ -236,6 +237,8 @@ class DecooClient:
         self._session: aiohttp.ClientSession | None = None
         #: Told of every exchange (see :data:`ExchangeObserver`); set by the pipeline.
         self.observer: ExchangeObserver | None = None
+        # The Cloud's last ``Date`` header, parsed only when asked (server_time).
+        self._cloud_date: str | None = None
         self._secret_length = secret_text_length(credentials.key_bits)
         self.tokens = TokenCache(self._buy_token, clock=clock, renew_after=token_renew_after)
         self.endpoint_selector = EndpointSelector(
@@ -244,6 +247,21 @@ class DecooClient:
             preference=endpoint if endpoint is not None else credentials.endpoint,
             failover_after=failover_after,
         )
+
+    @property
+    def server_time(self) -> datetime | None:
+        """The Cloud's clock as its last answer's ``Date`` header gave it, if it sent one.
+
+        The account index holds pin dates against it: a Cloud whose clock went
+        back dates new pins before the ones it dated earlier.
+        """
+        if self._cloud_date is None:
+            return None
+        try:
+            when = email.utils.parsedate_to_datetime(self._cloud_date)
+        except (TypeError, ValueError):
+            return None
+        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
     @property
     def credentials(self) -> Credentials:
@@ -315,6 +333,7 @@ class DecooClient:
         json_body: object = None,
         body: UploadBody | StreamBody | None = None,
         renewable: bool = False,
+        cloud: bool = False,
     ) -> object:
         """Send one request and return its JSON payload (unwrapped); raises :class:`DecooError`.
 
@@ -335,6 +354,8 @@ class DecooClient:
                 raw = await _read_answer(response)
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
+                if cloud:
+                    self._cloud_date = response.headers.get("Date", self._cloud_date)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             if body is not None and body.error is not None:
                 # Our own body failed (the file changed, a read failed): that is
@@ -382,7 +403,8 @@ class DecooClient:
 
         async def attempt(_: Attempt) -> object:
             return await self._exchange(
-                method, url, operation=operation, headers=self._cloud_headers(), params=params
+                method, url, operation=operation, headers=self._cloud_headers(), params=params,
+                cloud=True,
             )
 
         return await self.retry_policy.call(operation, attempt)

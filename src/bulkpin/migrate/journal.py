@@ -317,6 +317,19 @@ class PinJournal(JournalStore):
             return 0
         return cursor.rowcount
 
+    # A pin request is the same request whoever made the job first: a CID held
+    # by the account's job is settled (migrate.plan), never a hint to act on.
+    def hinted_cids(self) -> set[str]:
+        """None: see above."""
+        return set()
+
+    def revive_hinted(self, cid: str) -> list[int]:
+        """Nothing to revive: see :meth:`hinted_cids`."""
+        return []
+
+    def drop_hints(self, cid: str) -> None:
+        """Nothing to drop: see :meth:`hinted_cids`."""
+
     def give_up_failed_jobs(self, older_than: float) -> int:
         """CIDs whose job has stayed failed since before ``older_than`` become failed."""
         cursor = self._write(

@@ -52,6 +52,35 @@ class JobColumns(JournalStore):
             )
         return cursor.rowcount
 
+    def hinted_cids(self) -> set[str]:
+        """CIDs of files waiting on a job this journal did not make (see ``hinted``)."""
+        return {
+            unpack_cid(r[0]) for r in self.conn.execute(
+                "SELECT DISTINCT files.cid FROM hinted JOIN files ON files.id = hinted.file_id"
+                " WHERE files.state = 'uploaded' AND files.state <> 'pinned'"
+            )
+        }
+
+    def revive_hinted(self, cid: str) -> list[int]:
+        """The account's own job for ``cid`` failed: its waiting files are to be uploaded.
+
+        Returns their ids; they are ``discovered`` again, with no job.
+        """
+        ids = [int(r[0]) for r in self.conn.execute(
+            "SELECT files.id FROM hinted JOIN files ON files.id = hinted.file_id"
+            " WHERE files.cid = ? AND files.state = 'uploaded'", (pack_cid(cid),))]
+        for file_id in ids:
+            self._write("UPDATE files SET state = 'discovered', job_id = NULL, error = NULL,"
+                        " failed_since = NULL, updated = ? WHERE id = ?",
+                        (int(time.time()), file_id))
+            self._write("DELETE FROM hinted WHERE file_id = ?", (file_id,))
+        return ids
+
+    def drop_hints(self, cid: str) -> None:
+        """The account's job for ``cid`` ended pinned: its files hold it now."""
+        self._write("DELETE FROM hinted WHERE file_id IN (SELECT id FROM files WHERE cid = ?)",
+                    (pack_cid(cid),))
+
     def give_up_failed_jobs(self, older_than: float) -> int:
         """Files whose job has stayed failed since before ``older_than`` become failed."""
         cursor = self._write(

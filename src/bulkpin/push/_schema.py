@@ -140,6 +140,10 @@ CREATE TABLE IF NOT EXISTS account_jobs (
     status TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS account_jobs_cid ON account_jobs(cid);
+-- Files waiting on a job the account had before this journal sent them: a
+-- hint, not a holding (it may fail where nobody has the content); if it does,
+-- the file is uploaded after all. Usually empty.
+CREATE TABLE IF NOT EXISTS hinted (file_id INTEGER PRIMARY KEY);
 """  # noqa: S608 - constants only
 
 # Columns added to schema 1 over time: (table, column, declaration). A journal

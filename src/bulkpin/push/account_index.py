@@ -30,7 +30,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -42,12 +42,14 @@ from ..client import (
     Fate,
     JobStatus,
     Pin,
+    PinJob,
     classify_item,
     full_jitter,
 )
 from ._packed import pack_cid, pack_id, pack_moment, unpack_date, unpack_id
 from ._store import JournalStore
 from .errors import ExitStatus, RunAborted
+from .offset_pages import ListingDiverged, stable_pages
 from .pacing import Outage
 
 __all__ = ["AccountIndex", "Held", "ListingCost"]
@@ -56,6 +58,9 @@ log = logging.getLogger(__name__)
 
 #: How far before the newest pin date seen a later listing starts again.
 OVERLAP = timedelta(days=1)
+#: How far the Cloud's ``Date`` may lag the newest pin date before its clock is
+#: taken to have stepped back (a header has whole seconds; clocks drift a little).
+CLOCK_SLACK = timedelta(minutes=5)
 _UNTIL = "account_pins_until"
 
 
@@ -112,7 +117,7 @@ class AccountIndex:
         # it again, a tenth of a no-op re-run).
         self.journal.write_many(
             "INSERT OR IGNORE INTO account_pins VALUES (?, ?, ?, ?)",
-            [(pack_cid(pin.cid), pack_id(pin.id), pin.size, pack_moment(pin.date))
+            [(pack_cid(pin.cid), pack_id(pin.id), pin.size, pack_moment(_utc(pin.date)))
              for pin in pins],
         )
         self.journal.write_many("INSERT OR IGNORE INTO account_sizes VALUES (?)",
@@ -123,12 +128,16 @@ class AccountIndex:
         """How many of the account's pins the index holds."""
         return int(self.journal.conn.execute("SELECT COUNT(*) FROM account_pins").fetchone()[0])
 
-    def _replace_jobs(self, jobs: list[tuple[str, str, str]]) -> None:
+    def _clear_jobs(self) -> None:
         self.journal.write_many("DELETE FROM account_jobs", [()])
         self.journal.write_many("DELETE FROM run_jobs", [()])
+
+    def _add_jobs(self, jobs: Sequence[PinJob]) -> None:
+        # Stored page by page as the listing goes: an account with a million
+        # queued jobs is not held in memory whole.
         self.journal.write_many(
             "INSERT INTO account_jobs VALUES (?, ?, ?)",
-            [(pack_cid(cid), _packed_id(job_id), status) for cid, job_id, status in jobs],
+            [(pack_cid(job.cid), _packed_id(job.id), job.status.value) for job in jobs],
         )
 
     # -- lookups (one indexed query each) --
@@ -161,6 +170,12 @@ class AccountIndex:
         ).fetchone()
         return row is not None
 
+    def forget_job(self, cid: str) -> None:
+        """The account's job for ``cid`` failed: it no longer counts as coming."""
+        key = pack_cid(cid)
+        self.journal.write_many("DELETE FROM account_jobs WHERE cid = ?", [(key,)])
+        self.journal.write_many("DELETE FROM run_jobs WHERE cid = ?", [(key,)])
+
     def record_job(self, cid: str, job_id: str | None, status: str) -> None:
         """A job this run created (or found): the account has it now."""
         self.journal.write_many("INSERT OR REPLACE INTO run_jobs VALUES (?, ?, ?)",
@@ -180,6 +195,10 @@ class AccountIndex:
         while True:
             try:
                 return await self.refresh(client)
+            except ListingDiverged as exc:
+                # Asking again would read the same moving listing: say what it is.
+                raise RunAborted(f"cannot list the account: {exc}",
+                                 ExitStatus.INTERRUPTED) from exc
             except DecooError as exc:
                 verdict = classify_item(exc)
                 if verdict.fate is not Fate.RETRY_ITEM:
@@ -203,53 +222,82 @@ class AccountIndex:
         # as a job or as a pin. Pins first, a job that was pinning then and
         # pinned by the time the jobs were listed was in neither, and a resumed
         # run requested its CID again.
-        jobs: list[tuple[str, str, str]] = []
+        self._clear_jobs()
+        jobs_seen = 0
         for status in (JobStatus.QUEUED, JobStatus.PINNING):
-            offset = 0
-            while True:
-                page = await client.pin_jobs_page(status=status, sort="ASC", offset=offset,
-                                                  limit=MAX_PAGE_SIZE)
-                requests += 1
-                jobs += [(job.cid, job.id, job.status.value) for job in page.jobs]
-                offset += len(page.jobs)
-                if not page.jobs or offset >= page.count:
-                    break
-        self._replace_jobs(jobs)
+            pager = _JobPager(client, status)
+            async for jobs in stable_pages(pager.fetch, _job_key, limit=MAX_PAGE_SIZE,
+                                           what=f"{status.value} jobs"):
+                self._add_jobs(jobs)
+                jobs_seen += len(jobs)
+                journal.commit_if_due()
+            requests += pager.requests
         since = journal.meta(_UNTIL)
         start = None
         if since is not None:
             start = datetime.fromisoformat(since) - OVERLAP
-        seen, newest, n = await self._list_pins(client, start)
-        requests += n
+        listed = await self._list_pins(client, start)
+        requests += listed.requests
         total_page = await client.pin_list_page(limit=1)
         requests += 1
+        reason = self._distrust(listed, total_page.count, start, since, client.server_time)
         rebuilt = False
-        if self.pin_count() != total_page.count:
-            # Removed pins cannot be seen by date: start again from nothing.
-            log.info("account index: %d pins known, the account says %d; listing it all",
-                     self.pin_count(), total_page.count)
+        if reason is not None:
+            log.info("account index: %s; listing the account whole", reason)
             journal.write_many("DELETE FROM account_pins", [()])
             journal.write_many("DELETE FROM account_sizes", [()])
-            seen, newest, n = await self._list_pins(client, None)
-            requests += n
+            listed = await self._list_pins(client, None)
+            requests += listed.requests
             rebuilt = True
-        if newest is not None:
+        newest = listed.newest
+        if newest is not None and (since is None or rebuilt
+                                   or newest > datetime.fromisoformat(since)):
             journal.set_meta(_UNTIL, newest.isoformat())
         journal.commit()
-        return ListingCost(requests, seen, len(jobs), rebuilt, self.pin_count(),
+        return ListingCost(requests, listed.seen, jobs_seen, rebuilt, self.pin_count(),
                            time.monotonic() - started)
 
-    async def _list_pins(
-        self, client: DecooClient, start: datetime | None
-    ) -> tuple[int, datetime | None, int]:
+    def _distrust(self, listed: _Listed, total: int, start: datetime | None,
+                  since: str | None, server_time: datetime | None) -> str | None:
+        """Why the index, brought up to date by date, may still be wrong; None if it is not.
+
+        Three checks, none costing a request more: the pins the index holds
+        dated in the window just listed must be as many as the window's
+        ``Count`` (a pin removed there shows); all the pins it holds as many as
+        the account's total (a removal elsewhere, or a pin dated before the
+        window); and the Cloud's clock, by its ``Date`` header, must not be
+        behind the newest pin date seen (a clock that stepped back dates new
+        pins before the window, where a removal could hide behind them).
+        """
+        if start is not None:
+            # Dates are kept in UTC (_add_pins), so they compare as numbers; a
+            # row from an older bulkpin kept as text counts as in the window,
+            # and its mismatch lists the account whole once, in numbers.
+            in_window = int(self.journal.conn.execute(
+                "SELECT COUNT(*) FROM account_pins WHERE date >= ?", (pack_moment(_utc(start)),)
+            ).fetchone()[0])
+            if in_window != listed.count:
+                return (f"{in_window} pins known since {start.isoformat()}, the account lists"
+                        f" {listed.count}")
+        if self.pin_count() != total:
+            return f"{self.pin_count()} pins known, the account says {total}"
+        if since is not None and server_time is not None \
+                and server_time < datetime.fromisoformat(since) - CLOCK_SLACK:
+            return (f"the Cloud's clock ({server_time.isoformat()}) is behind the newest pin"
+                    f" date seen ({since}): it stepped back")
+        return None
+
+    async def _list_pins(self, client: DecooClient, start: datetime | None) -> _Listed:
         failure: Exception | None = None
         send, receive = anyio.create_memory_object_stream[Sequence[Pin] | Exception](1)
+        pager = _PinPager(client, start)
         async with anyio.create_task_group() as tg:
             # The next page is asked for while this one is read and stored: the
             # service's work and ours overlap instead of taking turns.
-            tg.start_soon(self._fetch_pins, client, start, send)
+            tg.start_soon(self._fetch_pins, pager, send)
             try:
-                return await self._store_pins(receive)
+                seen, newest = await self._store_pins(receive)
+                return _Listed(seen, newest, pager.requests, pager.count)
             except Exception as exc:  # raised as itself, not in a task group's ExceptionGroup
                 failure = exc
                 tg.cancel_scope.cancel()
@@ -258,39 +306,88 @@ class AccountIndex:
 
     async def _store_pins(
         self, receive: MemoryObjectReceiveStream[Sequence[Pin] | Exception]
-    ) -> tuple[int, datetime | None, int]:
-        seen = requests = 0
+    ) -> tuple[int, datetime | None]:
+        seen = 0
         newest: datetime | None = None
         async with receive:
             async for pins in receive:
                 if isinstance(pins, Exception):
                     raise pins
-                requests += 1
                 for pin in pins:
                     if pin.date is not None and (newest is None or pin.date > newest):
                         newest = pin.date
                 self._add_pins(pins)
                 seen += len(pins)
                 self.journal.commit_if_due()
-        return seen, newest, requests
+        return seen, newest
 
     @staticmethod
-    async def _fetch_pins(client: DecooClient, start: datetime | None,
+    async def _fetch_pins(pager: _PinPager,
                           send: MemoryObjectSendStream[Sequence[Pin] | Exception]) -> None:
-        """Every page of ``pinList`` from ``start``, oldest first, into ``send``.
+        """Every page of ``pinList`` from the pager's start, oldest first, into ``send``.
 
         A failure is handed on as the last item, for the reader to raise.
         """
-        offset = 0
         async with send:
-            while True:
-                try:
-                    page = await client.pin_list_page(sort="ASC", start_date=start,
-                                                      offset=offset, limit=MAX_PAGE_SIZE)
-                except Exception as exc:  # raised again by the reader
-                    await send.send(exc)
-                    return
-                await send.send(page.pins)
-                offset += len(page.pins)
-                if not page.pins or offset >= page.count:
-                    return
+            try:
+                async for pins in stable_pages(pager.fetch, _pin_key, limit=MAX_PAGE_SIZE,
+                                               what="pins"):
+                    await send.send(pins)
+            except Exception as exc:  # raised again by the reader
+                await send.send(exc)
+
+
+def _utc(when: datetime | None) -> datetime | None:
+    """The same moment in UTC (naive dates as they are): packed as a number, it sorts."""
+    return when.astimezone(UTC) if when is not None and when.tzinfo is not None else when
+
+
+def _job_key(job: PinJob) -> str:
+    return job.id
+
+
+def _pin_key(pin: Pin) -> str:
+    return pin.id
+
+
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    """What one ``pinList`` listing read."""
+
+    seen: int
+    newest: datetime | None
+    requests: int
+    #: The listing's ``Count`` as its last page gave it.
+    count: int
+
+
+class _JobPager:
+    """``pinJobs`` pages of one status, oldest first, counted."""
+
+    def __init__(self, client: DecooClient, status: JobStatus) -> None:
+        self.client = client
+        self.status = status
+        self.requests = 0
+
+    async def fetch(self, offset: int, limit: int) -> tuple[int, Sequence[PinJob]]:
+        page = await self.client.pin_jobs_page(status=self.status, sort="ASC", offset=offset,
+                                               limit=limit)
+        self.requests += 1
+        return page.count, page.jobs
+
+
+class _PinPager:
+    """``pinList`` pages from a date, oldest first, counted; keeps the last ``Count``."""
+
+    def __init__(self, client: DecooClient, start: datetime | None) -> None:
+        self.client = client
+        self.start = start
+        self.requests = 0
+        self.count = 0
+
+    async def fetch(self, offset: int, limit: int) -> tuple[int, Sequence[Pin]]:
+        page = await self.client.pin_list_page(sort="ASC", start_date=self.start,
+                                               offset=offset, limit=limit)
+        self.requests += 1
+        self.count = page.count
+        return page.count, page.pins

@@ -4,7 +4,8 @@ Each file's CID comes from the journal of an earlier push to the same
 destination while the file is unchanged, and is computed otherwise; the
 account index (:mod:`.account_index`) then says whether the account holds it.
 Nothing is uploaded. A file the journal recorded as pinned that has changed
-since, and whose new content the account does not hold, is ``changed``.
+since, and whose new content the account does not hold, is ``changed``; one
+whose CID has only a job not yet final is ``pending``, not on the account.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from .options import PushOptions
 
 __all__ = ["CheckResult", "CheckSummary", "check"]
 
-Verdict = Literal["on_account", "missing", "changed", "unreadable"]
+#: ``pending``: the account has a job for the CID, not yet pinned; it is not held
+#: until it is (the job may fail where nobody has the content).
+Verdict = Literal["on_account", "pending", "missing", "changed", "unreadable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +54,7 @@ class CheckSummary:
     destination: Destination
     listing: ListingCost
     counts: dict[Verdict, int] = field(default_factory=lambda: {
-        "on_account": 0, "missing": 0, "changed": 0, "unreadable": 0,
+        "on_account": 0, "pending": 0, "missing": 0, "changed": 0, "unreadable": 0,
     })
 
     @property
@@ -124,8 +127,9 @@ async def _check_one(cand: Candidate, options: PushOptions, journal: Journal | N
             )
         except OSError as exc:
             return CheckResult(cand.path, display, "unreadable", None, str(exc))
-    if index.holds(cid) is not None:
-        return CheckResult(cand.path, display, "on_account", cid)
+    held = index.holds(cid)
+    if held is not None:
+        return CheckResult(cand.path, display, "on_account" if held.pinned else "pending", cid)
     was_pinned = recorded is not None and recorded.state == "pinned" \
         and recorded.identity != cand.identity
     return CheckResult(cand.path, display, "changed" if was_pinned else "missing", cid)

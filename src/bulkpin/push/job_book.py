@@ -30,6 +30,18 @@ class JobBook(Protocol):
         """Apply a polled job status; how many rows it changed."""
         ...
 
+    def hinted_cids(self) -> set[str]:
+        """CIDs waiting on a job the account had before the journal sent them."""
+        ...
+
+    def revive_hinted(self, cid: str) -> list[int]:
+        """Such a job failed: its rows go back to be sent; their ids."""
+        ...
+
+    def drop_hints(self, cid: str) -> None:
+        """Such a job ended pinned: its rows hold the CID now."""
+        ...
+
     def give_up_failed_jobs(self, older_than: float) -> int:
         """Rows whose job stayed failed since before ``older_than`` become failed."""
         ...

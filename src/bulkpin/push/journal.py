@@ -240,14 +240,20 @@ class Journal(JobColumns):
         )
 
     def mark_held(self, file_id: int, cid: str, *, job_id: str | None, pinned: bool,
-                  pin_date: str | None = None) -> None:
-        """The account already holds ``cid`` (``pinned``) or has a job for it."""
+                  pin_date: str | None = None, hint: bool = False) -> None:
+        """The account already holds ``cid`` (``pinned``) or has a job for it.
+
+        ``hint``: the job is not one this journal made, so it may fail where
+        nobody has the content; the poller then hands the file back to upload.
+        """
         self._write(
             "UPDATE files SET state = ?, cid = ?, job_id = ?, pin_date = ?, error = NULL,"
             " failed_since = NULL, updated = ? WHERE id = ?",
             ("pinned" if pinned else "uploaded", pack_cid(cid), _packed_id(job_id),
              pack_date(pin_date), _now(), file_id),
         )
+        if hint and not pinned:
+            self._write("INSERT OR IGNORE INTO hinted VALUES (?)", (file_id,))
 
     def forget_pin(self, file_id: int) -> None:
         """The account no longer holds what this file was pinned as: do it again.

@@ -15,8 +15,10 @@ as soon as the walk finds the first file. What each stage does is in its module.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Coroutine, Iterable
 from functools import partial
+from typing import Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -32,7 +34,7 @@ from .journal import Journal
 from .options import PushOptions
 from .pacing import Outage
 from .plan import Planner
-from .poll import Poller
+from .poll import Poller, first_of
 from .stages import (
     AdaptiveGate,
     abandoned_notice,
@@ -73,6 +75,42 @@ class PushStages:
         self.uploads_done = anyio.Event()
         self.aborted: RunAborted | None = None
         self.poll_timed_out = False
+
+    async def revivals(self, work: MemoryObjectSendStream[WorkItem], planned: anyio.Event,
+                       index: AccountIndex | None) -> None:
+        """Files the poller hands back (someone else's job for their CID failed), to upload.
+
+        Keeps the movers' stream open until the planner is done and, if the run
+        waits, until no file waits on such a job: the movers end after that.
+        """
+        assert self.poller is not None
+        revived: list[int] = []
+        wake = anyio.Event()
+
+        def revive(cid: str, ids: list[int]) -> None:
+            if index is not None:
+                index.forget_job(cid)
+            revived.extend(ids)
+            wake.set()
+
+        def nudge() -> None:
+            wake.set()  # the event of the moment: ``wake`` is replaced after each wait
+
+        self.poller.on_revive = revive
+        self.poller.after_round = nudge
+        async with work:
+            while True:
+                while revived:
+                    record = self.journal.get_id(revived.pop(0))
+                    self.emit(NoticeEvent(
+                        f"{os.fsdecode(record.display)}: the account's job for its content"
+                        " failed; uploading it", "info"))
+                    await work.send(WorkItem(record))
+                if self.stop.is_set() or (planned.is_set() and not (
+                        self.options.wait and self.journal.hinted_cids())):
+                    return
+                await first_of(wake, planned, self.stop)
+                wake = anyio.Event()
 
     async def poll(self) -> None:
         """Follow jobs while the movers run, then until they are final (if waiting)."""
@@ -152,10 +190,21 @@ async def run_pipeline(run: Pipeline, candidates: Iterable[Candidate]) -> None:
     work_send, work_receive = anyio.create_memory_object_stream[WorkItem](
         run.options.pool_size * 2
     )
+    planned = anyio.Event()
+
+    async def plan() -> None:
+        try:
+            await run.planner.run(cand_receive, work_send)
+        finally:
+            planned.set()
+
+    following: list[Callable[[], Coroutine[Any, Any, None]]] = []
+    if run.poller is not None:
+        following = [partial(run.revivals, work_send.clone(), planned, run.planner.index),
+                     run.poll]
     run.aborted = await run_stages(
-        [partial(run.walk, cand_send, candidates),
-         partial(run.planner.run, cand_receive, work_send),
-         partial(run.uploads, work_receive),
-         *([run.poll] if run.poller is not None else [])],
+        [partial(run.walk, cand_send, candidates), plan,
+         partial(run.uploads, work_receive), *following],
         run.tick,
     )
+

@@ -38,7 +38,7 @@ from .errors import ExitStatus, RunAborted
 from .job_book import JobBook, JobCounters
 from .pacing import Outage
 
-__all__ = ["PollSchedule", "Poller", "RoundResult"]
+__all__ = ["PollSchedule", "Poller", "RoundResult", "first_of"]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,11 @@ class Poller:
         # CIDs whose job was already seen failed: a failed job seen again is no
         # news, and counting it as progress kept the rounds from backing off.
         self._seen_failed: set[str] = set()
+        #: Told ``(cid, file ids)`` when the account's own job for a hinted CID
+        #: (a job the journal did not make) failed: those rows are to be sent.
+        self.on_revive: Callable[[str, list[int]], None] | None = None
+        #: Told after every round (the revival stage re-checks what it waits for).
+        self.after_round: Callable[[], None] | None = None
 
     async def _collect(self, status: JobStatus, wanted: set[str], found: dict[str, PinJob],
                        stop_when_done: bool) -> None:
@@ -138,6 +143,8 @@ class Poller:
             found.update(pinned)
         now = self._clock()
         pinned_n = failed_n = missing = 0
+        # One query a round, usually of an empty table.
+        hinted = self.journal.hinted_cids()
         for cid in wanted:
             job = found.get(cid)
             if job is None:
@@ -145,6 +152,8 @@ class Poller:
                 self._missing_since.setdefault(cid, now)
                 continue
             self._missing_since.pop(cid, None)
+            if cid in hinted and self._hinted(cid, job):
+                continue
             failed = job.status is JobStatus.FAILED
             error = "the service reports the pin job failed" if failed else None
             changed = self.journal.set_job_status(cid, job.status.value, job.id, error)
@@ -159,12 +168,31 @@ class Poller:
         self.journal.give_up_failed_jobs(now - self.wait_timeout)
         for cid, since in list(self._missing_since.items()):
             if now - since > self.wait_timeout:
-                self.journal.fail_cid(cid, "the service has no pin job for this upload")
+                if cid in hinted:
+                    self._revive(cid)
+                else:
+                    self.journal.fail_cid(cid, "the service has no pin job for this upload")
                 del self._missing_since[cid]
         self.journal.commit()
         waiting_n = len(self.journal.waiting_cids())
         self.acct.jobs(pinned=self.journal.counts()["pinned"], waiting=waiting_n)
         return RoundResult(self.requests - before, pinned_n, failed_n, waiting_n, missing)
+
+    def _hinted(self, cid: str, job: PinJob) -> bool:
+        """A job the journal did not make: True if its status is not the rows' to take."""
+        if job.status is JobStatus.PINNED:
+            self.journal.drop_hints(cid)
+            return False
+        if job.status is JobStatus.FAILED:
+            # Not our job, and we have the bytes: send them rather than wait out a
+            # job that may never find the content.
+            self._revive(cid)
+        return True
+
+    def _revive(self, cid: str) -> None:
+        ids = self.journal.revive_hinted(cid)
+        if ids and self.on_revive is not None:
+            self.on_revive(cid, ids)
 
     async def follow(
         self,
@@ -191,6 +219,8 @@ class Poller:
             result = await self._round(outage, on_error)
             if result is not None and on_round is not None:
                 on_round(result)
+            if self.after_round is not None:
+                self.after_round()
             if result is not None and (result.pinned or result.failed):
                 last_progress = time.monotonic()
                 pause = schedule.interval
@@ -212,7 +242,7 @@ class Poller:
                 if done:
                     await stop.wait()
                 else:
-                    await _wait_any(uploads_done, stop)
+                    await first_of(uploads_done, stop)
 
 
     async def _round(self, outage: Outage, on_error: Callable[[str], None]) -> RoundResult | None:
@@ -241,7 +271,8 @@ def _round_failed(exc: Exception, outage: Outage, on_error: Callable[[str], None
     outage.failure(exc)
 
 
-async def _wait_any(*events: anyio.Event) -> None:
+async def first_of(*events: anyio.Event) -> None:
+    """Return once any of ``events`` is set."""
     async with anyio.create_task_group() as tg:
         async def waiter(event: anyio.Event) -> None:
             await event.wait()

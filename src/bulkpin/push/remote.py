@@ -220,7 +220,9 @@ class RemoteUploader(Uploader):
                            first: ResumingReader | None) -> None:
         """Upload unless the same content is there or on its way; never twice at once."""
         await self._claims.wait(cid, shape)
-        if cid is not None and self._already_there(record, cid):
+        # Every job taken as ours: the remote run has no stage that would send
+        # an object again in the same run if someone else's job failed.
+        if cid is not None and self._already_there(record, cid, ours_maybe=True):
             return
         with self._claims.claim(cid, shape):
             if item.verify and self.index is None and cid is not None \

@@ -258,7 +258,7 @@ class Uploader:
         # Wait out any upload of the same content, then decide. Nothing awaits
         # between the last check and the claim, so the claim is exclusive.
         await self._claims.wait(cid, shape)
-        if cid is not None and self._already_there(record, cid):
+        if cid is not None and self._already_there(record, cid, ours_maybe=verify):
             return
         with self._claims.claim(cid, shape):
             if verify and self.index is None and cid is not None \
@@ -266,7 +266,14 @@ class Uploader:
                 return
             await self._upload(record, cid, identity, content)
 
-    def _already_there(self, record: FileRecord, cid: str) -> bool:
+    def _already_there(self, record: FileRecord, cid: str, *, ours_maybe: bool) -> bool:
+        """Whether ``cid`` needs no upload for ``record`` (recorded as such if so).
+
+        ``ours_maybe``: an earlier attempt may have sent the file, so a job the
+        account has for it may be ours. Otherwise such a job is someone
+        else's: a hint that the content is coming, followed as such
+        (:meth:`~.journal.Journal.mark_held`'s ``hint``).
+        """
         known = known_content(self.journal, self.index, record, cid)
         if known is None:
             return False
@@ -277,7 +284,7 @@ class Uploader:
             assert known.held is not None
             held = known.held
             self.journal.mark_held(record.id, cid, job_id=held.job_id, pinned=held.pinned,
-                                   pin_date=held.date)
+                                   pin_date=held.date, hint=not ours_maybe)
             self._finish(record, "held", cid)
         return True
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import functools
 import logging
 import os
@@ -68,7 +69,17 @@ def _app(state: ServiceState, *tables: web.RouteTableDef) -> web.Application:
     app[STATE] = state
     for routes in tables:
         app.add_routes(routes)
+    app.on_response_prepare.append(_dated)
     return app
+
+
+async def _dated(request: web.Request, response: web.StreamResponse) -> None:
+    """``Date`` from the service's own clock, the one that dates its pins and jobs.
+
+    aiohttp would write the host's; a client holds pin dates against this header
+    to notice a Cloud clock that stepped back, so the two must agree.
+    """
+    response.headers["Date"] = email.utils.formatdate(request.app[STATE].clock(), usegmt=True)
 
 
 def open_accounts(
