@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import anyio
 import pytest
 from aiohttp import web
 
@@ -125,3 +126,40 @@ def _cid(seed: bytes) -> str:
 def _pin(cid: str) -> dict[str, object]:
     return {"Id": "pin-late", "PinHash": cid, "PinSize": 7,
             "PinDate": (START + timedelta(days=1)).isoformat(), "Metadata": {}}
+
+
+async def test_a_stop_during_the_listings_retries_ends_them(tmp_path: Path) -> None:
+    """Ctrl-C while the Cloud is unreachable: the listing stops trying, at once.
+
+    Before, the listing's pauses ignored the stop and it kept trying until the
+    patience ran out (a second Ctrl-C was needed). Each failed try is warned
+    with the patience left.
+    """
+    tries: list[int] = []
+
+    async def refused(request: web.Request) -> web.Response:
+        tries.append(1)
+        return web.json_response({"error": "down"}, status=503)
+
+    app = web.Application()
+    app.router.add_get("/pinning/pinList", refused)
+    app.router.add_get("/pinning/pinJobs", refused)
+    warnings: list[str] = []
+    stop = anyio.Event()
+
+    def warn(message: str) -> None:
+        warnings.append(message)
+        stop.set()  # the operator's Ctrl-C, after the first failed try
+
+    async with serve(app) as url:
+        credentials = Credentials(url, Secret(API_KEY), generate_private_key(2048))
+        journal = Journal(tmp_path / "j.sqlite", profile_name="kubo")
+        async with DecooClient(credentials, sleep=Sleeps()) as client:
+            index = AccountIndex(journal)
+            # A guard, not a measure: without the stop this runs for the whole patience.
+            with anyio.fail_after(60), pytest.raises(RunAborted) as caught:
+                await index.refresh_patiently(client, 3600.0, warn, stop)
+    assert caught.value.exit_status == ExitStatus.INTERRUPTED
+    assert "interrupted while listing the account" in str(caught.value)
+    assert len(warnings) == 1
+    assert "giving up in" in warnings[0]

@@ -21,8 +21,8 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from ..client import DecooClient
 from ..destination import Destination
-from ..push.account_index import AccountIndex, ListingCost
-from ..push.errors import ExitStatus, JournalError, RunAborted
+from ..push.account_index import AccountIndex, list_account
+from ..push.errors import ExitStatus, JournalError, RunAborted, ending
 from ..push.pacing import Outage
 from ..push.poll import Poller
 from ..push.stages import abandoned_notice, follow_jobs, run_stages, ticker, worker_pool
@@ -110,23 +110,11 @@ async def _main(run: _Run) -> None:
     )
 
 
-def _ending(run: _Run, counts: dict[str, int]) -> tuple[ExitStatus, str]:
-    if run.aborted is not None:
-        return run.aborted.exit_status, str(run.aborted)
-    if run.lister.failed is not None:
-        return ExitStatus.INTERRUPTED, run.lister.failed.message
-    if run.stop.is_set():
-        return ExitStatus.INTERRUPTED, "interrupted"
-    if run.poll_timed_out:
-        return ExitStatus.INTERRUPTED, (
-            f"jobs still not final after waiting {run.options.wait_timeout:g} s with no progress"
-        )
+def _failures(counts: dict[str, int]) -> str | None:
     bad, failed = counts["bad"], counts["failed"]
-    if bad or failed:
-        parts = [f"{failed} CID(s) failed"] if failed else []
-        parts += [f"{bad} line(s) of the source are no CID"] if bad else []
-        return ExitStatus.FAILED, ", ".join(parts)
-    return ExitStatus.OK, "done"
+    parts = [f"{failed} CID(s) failed"] if failed else []
+    parts += [f"{bad} line(s) of the source are no CID"] if bad else []
+    return ", ".join(parts) or None
 
 
 async def migrate(
@@ -161,13 +149,9 @@ async def migrate(
         raise RunAborted(str(exc), ExitStatus.USAGE) from exc
     with journal:
         run_id = journal.begin_run()
-        index: AccountIndex | None = None
-        listing: ListingCost | None = None
-        if client is not None and options.list_account and not options.dry_run:
-            index = AccountIndex(journal)
-            listing = await index.refresh_patiently(
-                client, options.patience, lambda m: emit(NoticeEvent(m, "warning")))
-            emit(NoticeEvent(listing.describe()))
+        index, listing = await list_account(
+            journal, client, options, stop=stop, say=lambda m: emit(NoticeEvent(m)),
+            warn=lambda m: emit(NoticeEvent(m, "warning")))
         run = _Run(source, options, journal, client, emit, stop, index, relist)
         try:
             await _main(run)
@@ -176,7 +160,10 @@ async def migrate(
         counts = journal.counts()
         if options.manifest is not None:
             write_pin_manifest(journal, options.manifest)
-        status, reason = _ending(run, counts)
+        status, reason = ending(
+            aborted=run.aborted, stopped=stop.is_set(), poll_timed_out=run.poll_timed_out,
+            wait_timeout=options.wait_timeout, failures=_failures(counts),
+            source_failed=run.lister.failed.message if run.lister.failed is not None else None)
         journal.end_run(run_id, reason)
         return PinSummary(
             exit_status=status, reason=reason, source=source.label,

@@ -12,7 +12,7 @@ when an earlier run may have sent it and no index says otherwise.
 
 from __future__ import annotations
 
-from ..push.account_index import AccountIndex, Held
+from ..push.account_index import AccountIndex, Held, pin_lost
 from ..sources import PinItem
 from .accounting import PinAccounting
 from .events import PinEvent, PinOutcome
@@ -47,12 +47,11 @@ class Planner:
             self._done(record, "unchanged" if record.state == "pinned" else "planned")
             return None
         held = self.index.holds(item.cid) if self.index is not None else None
-        if self._settled(record, held):
-            return None
-        if record.state == "pinned":
-            # The journal is a cache: the account no longer holds this CID.
+        if pin_lost(self.index, record.state, item.cid):
             journal.forget_pin(item.cid)
             return WorkItem(record)
+        if self._settled(record, held):
+            return None
         # "requested" without an answer: a run stopped while it was being sent.
         # "failed": tried again, but a job of the last attempt may be pending.
         # With a fresh index neither has an active job (it would be held).
@@ -60,13 +59,10 @@ class Planner:
         return WorkItem(record, verify)
 
     def _settled(self, record: PinRecord, held: Held | None) -> bool:
-        """Whether ``record`` needs no request (recording why); False for a pinned
-        row the account no longer holds."""
-        if record.state == "pinned":
-            if self.index is None or held is not None:
-                self._done(record, "unchanged")
-                return True
-            return False
+        """Whether ``record`` needs no request (recording why)."""
+        if record.state == "pinned":  # and still pinned: see pin_lost
+            self._done(record, "unchanged")
+            return True
         if record.state == "requested" and record.answered:
             # Requested by an earlier run, which got its job: the poller follows it.
             if held is not None and held.pinned:

@@ -17,9 +17,9 @@ import random
 
 import anyio
 
-from ..client import DecooClient, DecooError, Fate, JobStatus, classify_item, full_jitter
+from ..client import DecooClient, DecooError, JobStatus
 from ..push.crashpoints import crash_point
-from ..push.errors import ExitStatus, RunAborted
+from ..push.item_retry import ItemRetry
 from ..push.pacing import Outage, TokenBucket
 from .accounting import PinAccounting
 from .events import PinEvent, PinOutcome
@@ -43,9 +43,8 @@ class Requester:
         self.outage = outage
         self.stop = stop
         self.rate = TokenBucket(rate_limit) if rate_limit else None
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        # While the service keeps failing, waiting CIDs take turns (rclone's pacer).
-        self._pace = anyio.Lock()
+        #: The item tier: CIDs requested again after a pause, taking turns in an outage.
+        self.retry = ItemRetry(outage, stop=stop, rng=rng, on_retry=accounting.retry)
         #: pinByHash calls made (each may be several HTTP attempts).
         self.requests = 0
 
@@ -98,24 +97,10 @@ class Requester:
         self._done(record, "recovered" if result.recovered else "requested", result.job_id)
 
     async def _after_error(self, record: PinRecord, exc: DecooError, attempt: int) -> bool:
-        """Apply the item tier's verdict: True to request the CID again after a pause."""
-        verdict = classify_item(exc)
-        if verdict.fate is Fate.STOP_RUN:
-            if verdict.fail_item:
-                self.journal.mark_failed(record.cid, str(exc))
-                self._done(record, "failed", error=str(exc))
-            raise RunAborted(verdict.reason, ExitStatus.USAGE) from exc
-        if verdict.fate is Fate.FAIL_ITEM:
-            self.outage.success()  # the service answered
-            self.journal.mark_failed(record.cid, verdict.reason)
-            self._done(record, "failed", error=verdict.reason)
-            return False
-        self.outage.failure(exc)
-        self.acct.retry()
-        delay = full_jitter(attempt, 0.5, 30.0, self._rng)
-        log.info("%s: will request again in %.1f s: %s", record.cid, delay, exc)
-        async with self._pace:
-            if self.outage.failing:
-                with anyio.move_on_after(delay):
-                    await self.stop.wait()
-        return True
+        """The item tier's verdict (:class:`~bulkpin.push.item_retry.ItemRetry`)."""
+
+        def fail(reason: str) -> None:
+            self.journal.mark_failed(record.cid, reason)
+            self._done(record, "failed", error=reason)
+
+        return await self.retry.after_error(exc, attempt, what=record.cid, fail=fail)

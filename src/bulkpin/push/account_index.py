@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -39,20 +40,18 @@ from ..client import (
     MAX_PAGE_SIZE,
     DecooClient,
     DecooError,
-    Fate,
     JobStatus,
     Pin,
     PinJob,
-    classify_item,
-    full_jitter,
 )
 from ._packed import pack_cid, pack_id, pack_moment, unpack_date, unpack_id
 from ._store import JournalStore
 from .errors import ExitStatus, RunAborted
+from .item_retry import ItemRetry
 from .offset_pages import ListingDiverged, stable_pages
 from .pacing import Outage
 
-__all__ = ["AccountIndex", "Held", "ListingCost"]
+__all__ = ["AccountIndex", "Held", "ListingCost", "ListingOptions", "list_account", "pin_lost"]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +91,49 @@ class ListingCost:
         whole = ", listed whole" if self.rebuilt else ""
         return (f"the account holds {self.pins_total} pins and {self.jobs_seen} unfinished jobs"
                 f" ({self.requests} requests{whole})")
+
+
+def pin_lost(index: AccountIndex | None, state: str, cid: str | None) -> bool:
+    """Whether a row the journal calls pinned is no longer pinned on the account.
+
+    The journal is a cache: every planner asks this of a pinned row, and one
+    that is lost is done again. A job not yet final does not keep a pin (it
+    may fail); without an index (``--no-account-listing``) the journal is
+    trusted.
+    """
+    if state != "pinned" or cid is None or index is None:
+        return False
+    held = index.holds(cid)
+    return held is None or not held.pinned
+
+
+class ListingOptions(Protocol):
+    """What listing the account needs of a run's options (push's and pin's both have it)."""
+
+    @property
+    def list_account(self) -> bool: ...
+    @property
+    def dry_run(self) -> bool: ...
+    @property
+    def patience(self) -> float: ...
+
+
+async def list_account(
+    journal: JournalStore, client: DecooClient | None, options: ListingOptions, *,
+    say: Callable[[str], None], warn: Callable[[str], None], stop: anyio.Event | None = None,
+) -> tuple[AccountIndex | None, ListingCost | None]:
+    """The account index of every run, brought up to date before anything moves.
+
+    None when the run does not list (a dry run, ``--no-account-listing``, no
+    client): the journal is then trusted. ``say`` gets what the listing found,
+    ``warn`` each failed try.
+    """
+    if client is None or not options.list_account or options.dry_run:
+        return None, None
+    index = AccountIndex(journal)
+    listing = await index.refresh_patiently(client, options.patience, warn, stop)
+    say(listing.describe())
+    return index, listing
 
 
 def _packed_id(job_id: str | None) -> bytes | str | None:
@@ -184,13 +226,19 @@ class AccountIndex:
     # -- listing --
 
     async def refresh_patiently(self, client: DecooClient, patience: float,
-                                warn: Callable[[str], None]) -> ListingCost:
+                                warn: Callable[[str], None],
+                                stop: anyio.Event | None = None) -> ListingCost:
         """:meth:`refresh`, tried again while the service may come back.
 
-        Raises :class:`~.errors.RunAborted`: exit 2 if no listing can succeed
-        (credentials, configuration), 3 once the outage outlasts ``patience``.
+        The item tier of retries (:class:`~.item_retry.ItemRetry`) applies to
+        the listing as to an upload: the run's patience, and a stop asked
+        during a pause ends it at once. Raises :class:`~.errors.RunAborted`:
+        exit 2 if no listing can succeed (credentials, configuration), 3 once
+        the outage outlasts ``patience``, or when the run is stopped.
         """
         outage = Outage(patience)
+        retry = ItemRetry(outage, stop=stop, rng=self._rng)
+        failed: list[str] = []
         attempt = 0
         while True:
             try:
@@ -200,17 +248,18 @@ class AccountIndex:
                 raise RunAborted(f"cannot list the account: {exc}",
                                  ExitStatus.INTERRUPTED) from exc
             except DecooError as exc:
-                verdict = classify_item(exc)
-                if verdict.fate is not Fate.RETRY_ITEM:
-                    status = ExitStatus.USAGE if verdict.fate is Fate.STOP_RUN else \
-                        ExitStatus.INTERRUPTED
-                    raise RunAborted(f"cannot list the account's pins: {verdict.reason}",
-                                     status) from exc
-                # The service may come back: the run's patience applies here as to uploads.
-                outage.failure(exc)
-                warn(f"listing the account failed, trying again: {exc}")
-                await anyio.sleep(full_jitter(attempt, 0.5, 30.0, self._rng))
+                if not await retry.after_error(exc, attempt, what="the account's listing",
+                                               fail=failed.append,
+                                               abort_prefix="cannot list the account's pins: "):
+                    raise RunAborted(f"cannot list the account's pins: {failed[-1]}",
+                                     ExitStatus.INTERRUPTED) from exc
+                left = outage.left
+                warn(f"listing the account failed, trying again: {exc}"
+                     + (f" (giving up in {left:.0f} s)" if left is not None else ""))
                 attempt += 1
+            if stop is not None and stop.is_set():
+                raise RunAborted("interrupted while listing the account",
+                                 ExitStatus.INTERRUPTED)
 
     async def refresh(self, client: DecooClient) -> ListingCost:
         """Bring the index up to date with the account (see the module's docstring)."""

@@ -19,7 +19,8 @@ from ..client import DecooError
 from ..exit_status import ExitStatus
 
 __all__ = [
-    "ExitStatus", "JournalError", "JournalLocked", "PushError", "RunAborted", "reason_of",
+    "ExitStatus", "JournalError", "JournalLocked", "PushError", "RunAborted", "ending",
+    "reason_of",
 ]
 
 
@@ -50,3 +51,27 @@ def reason_of(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc)
+
+
+def ending(*, aborted: RunAborted | None, stopped: bool, poll_timed_out: bool,
+           wait_timeout: float, failures: str | None,
+           source_failed: str | None = None) -> tuple[ExitStatus, str]:
+    """How a run ended, the same for every source and mover: its exit status and why.
+
+    In order: an abort (its own status), a source that failed part-way
+    (``source_failed``: resumable), a stop, jobs that never became final,
+    items that failed (``failures`` says how many of what), else done.
+    """
+    if aborted is not None:
+        return aborted.exit_status, str(aborted)
+    if source_failed is not None:
+        return ExitStatus.INTERRUPTED, source_failed
+    if stopped:
+        return ExitStatus.INTERRUPTED, "interrupted"
+    if poll_timed_out:
+        return ExitStatus.INTERRUPTED, (
+            f"jobs still not final after waiting {wait_timeout:g} s with no progress"
+        )
+    if failures:
+        return ExitStatus.FAILED, failures
+    return ExitStatus.OK, "done"

@@ -140,6 +140,13 @@ class Outage:
         return self._failing_since is not None
 
     @property
+    def left(self) -> float | None:
+        """Seconds of patience left in this outage (None: no outage)."""
+        if self._failing_since is None:
+            return None
+        return max(0.0, self.patience - (self._clock() - self._failing_since))
+
+    @property
     def expired(self) -> bool:
         """Whether the service has failed for longer than the patience."""
         return (

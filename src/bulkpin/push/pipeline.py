@@ -68,7 +68,7 @@ class PushStages:
         self.uploader = uploader(
             options, journal, client, self.acct,
             hash_limiter=anyio.CapacityLimiter(options.hash_workers),
-            outage=Outage(options.patience), index=index,
+            outage=Outage(options.patience), index=index, stop=stop,
         )
         self.poller = Poller(client, journal, self.acct, wait_timeout=options.wait_timeout) \
             if client is not None else None

@@ -21,7 +21,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ..fs import Candidate
 from ._packed import unpack_cid
-from .account_index import AccountIndex
+from .account_index import AccountIndex, pin_lost
 from .accounting import Accounting
 from .crashpoints import crash_point
 from .events import FileEvent
@@ -120,9 +120,7 @@ class Planner:
         if record.seen_run == journal.run_id:
             return None  # met before in this run: one file, taken once
         acct.found(cand.size)
-        if record.state == "pinned" and record.cid is not None and self.index is not None \
-                and self.index.holds(record.cid) is None:
-            # The journal is a cache: the account no longer holds this CID.
+        if pin_lost(self.index, record.state, record.cid):
             journal.forget_pin(record.id)
             return WorkItem(journal.get_id(record.id))
         display = os.fsdecode(cand.display)

@@ -23,8 +23,8 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ..client import DecooClient, DecooError, Fate, classify_item
 from ..destination import Destination
-from .account_index import AccountIndex, ListingCost
-from .errors import ExitStatus, JournalError, RunAborted
+from .account_index import AccountIndex, list_account
+from .errors import ExitStatus, JournalError, RunAborted, ending
 from .events import NoticeEvent, PushEvent
 from .journal import Journal
 from .journal_lookup import default_journal_path
@@ -98,30 +98,6 @@ class _RemoteRun(PushStages):
             self.tick,
         )
 
-    def ending(self, counts: dict[str, int]) -> tuple[ExitStatus, str]:
-        if self.aborted is not None:
-            return self.aborted.exit_status, str(self.aborted)
-        if self.stop.is_set():
-            return ExitStatus.INTERRUPTED, "interrupted"
-        if self.poll_timed_out:
-            return ExitStatus.INTERRUPTED, (f"jobs still not final after waiting"
-                                            f" {self.options.wait_timeout:g} s with no progress")
-        if counts["failed"]:
-            return ExitStatus.FAILED, f"{counts['failed']} object(s) failed"
-        return ExitStatus.OK, "done"
-
-
-async def _account_index(journal: Journal, client: DecooClient | None, options: PushOptions,
-                         emit: Callable[[PushEvent], None]
-                         ) -> tuple[AccountIndex | None, ListingCost | None]:
-    if client is None or not options.list_account or options.dry_run:
-        return None, None
-    index = AccountIndex(journal)
-    listing = await index.refresh_patiently(
-        client, options.patience, lambda m: emit(NoticeEvent(m, "warning")))
-    emit(NoticeEvent(listing.describe()))
-    return index, listing
-
 
 async def push_remote(
     spec: RemoteSpec,
@@ -152,7 +128,9 @@ async def push_remote(
         raise RunAborted(str(exc), ExitStatus.USAGE) from exc
     with journal:
         run_id = journal.begin_run()
-        index, listing = await _account_index(journal, client, options, emit)
+        index, listing = await list_account(
+            journal, client, options, stop=stop, say=lambda m: emit(NoticeEvent(m)),
+            warn=lambda m: emit(NoticeEvent(m, "warning")))
         root_ids = [journal.root_id(key) for key in roots]
         for root in root_ids:
             journal.set_root_cid(root, None, NO_ROOT_CID)
@@ -164,7 +142,10 @@ async def push_remote(
         counts = journal.counts()
         if options.manifest is not None:
             write_manifest(journal, options.manifest)
-        status, reason = run.ending(counts)
+        status, reason = ending(
+            aborted=run.aborted, stopped=stop.is_set(), poll_timed_out=run.poll_timed_out,
+            wait_timeout=options.wait_timeout,
+            failures=f"{counts['failed']} object(s) failed" if counts["failed"] else None)
         journal.end_run(run_id, reason)
         return PushSummary(
             exit_status=status, reason=reason, snapshot=run.acct.snapshot(), counts=counts,

@@ -19,7 +19,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ..sources.http import BadLine, UrlEntry
 from ..sources.remote import Skipped
-from .account_index import AccountIndex
+from .account_index import AccountIndex, pin_lost
 from .accounting import Accounting
 from .crashpoints import crash_point
 from .events import FileEvent, FileOutcome
@@ -110,9 +110,8 @@ class RemotePlanner:
         return RemoteItem(entry.url, url_name(entry), root, entry, record.id)
 
     def _forget_if_not_held(self, file_id: int, state: str, cid: str | None) -> bool:
-        """The journal is a cache: a pin the account no longer holds is done again."""
-        if state == "pinned" and cid is not None and self.index is not None \
-                and self.index.holds(cid) is None:
+        """A pin the account no longer holds is done again (:func:`pin_lost`)."""
+        if pin_lost(self.index, state, cid):
             self.journal.forget_pin(file_id)
             return True
         return False

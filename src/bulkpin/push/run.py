@@ -19,8 +19,8 @@ from ..client import DecooClient
 from ..destination import Destination
 from ..fs import Candidate, files_from, walk_candidates
 from ..units import human_bytes
-from .account_index import AccountIndex
-from .errors import ExitStatus, JournalError, RunAborted
+from .account_index import list_account
+from .errors import ExitStatus, JournalError, RunAborted, ending
 from .events import NoticeEvent, PushEvent
 from .journal import Journal, dry_run_copy
 from .journal_lookup import default_journal_path
@@ -31,20 +31,6 @@ from .roots import WalkPrints, root_cids
 from .summary import PushSummary
 
 __all__ = ["push"]
-
-
-def _ending(run: Pipeline, counts: dict[str, int]) -> tuple[ExitStatus, str]:
-    if run.aborted is not None:
-        return run.aborted.exit_status, str(run.aborted)
-    if run.stop.is_set():
-        return ExitStatus.INTERRUPTED, "interrupted"
-    if run.poll_timed_out:
-        return ExitStatus.INTERRUPTED, (
-            f"jobs still not final after waiting {run.options.wait_timeout:g} s with no progress"
-        )
-    if counts["failed"]:
-        return ExitStatus.FAILED, f"{counts['failed']} file(s) failed"
-    return ExitStatus.OK, "done"
 
 
 async def push(
@@ -95,12 +81,9 @@ async def _push(roots: list[bytes], options: PushOptions, journal: Journal, jour
         if journal.upgraded:
             emit(NoticeEvent(f"{journal_path} was written before journals named their account:"
                              f" each file it calls pinned is checked against {destination}"))
-        index, listing = None, None
-        if client is not None and options.list_account and not options.dry_run:
-            index = AccountIndex(journal)
-            listing = await index.refresh_patiently(
-                client, options.patience, lambda m: emit(NoticeEvent(m, "warning")))
-            emit(NoticeEvent(listing.describe()))
+        index, listing = await list_account(
+            journal, client, options, stop=stop, say=lambda m: emit(NoticeEvent(m)),
+            warn=lambda m: emit(NoticeEvent(m, "warning")))
         run = Pipeline(roots, options, journal, client, emit, stop, index=index,
                    whole_walk=file_list is None)
         candidates: Iterable[Candidate]
@@ -123,7 +106,10 @@ async def _push(roots: list[bytes], options: PushOptions, journal: Journal, jour
         counts = journal.counts()
         if options.manifest is not None:
             write_manifest(journal, options.manifest)
-        status, reason = _ending(run, counts)
+        status, reason = ending(
+            aborted=run.aborted, stopped=stop.is_set(), poll_timed_out=run.poll_timed_out,
+            wait_timeout=options.wait_timeout,
+            failures=f"{counts['failed']} file(s) failed" if counts["failed"] else None)
         if options.dry_run and status == ExitStatus.OK:
             n, size = journal.left_to_send()
             reason = f"dry run: would upload {n} file(s), {human_bytes(size)}"

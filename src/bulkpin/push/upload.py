@@ -34,13 +34,10 @@ import anyio
 from ..client import (
     DecooClient,
     DecooError,
-    Fate,
     FileChangedError,
     FileContent,
     LocalFileError,
     PinResult,
-    classify_item,
-    full_jitter,
 )
 from ..client.multipart import DEFAULT_CHUNK_SIZE
 from ..fs import ChangedWhileRead, FileIdentity
@@ -48,9 +45,10 @@ from .account_index import AccountIndex
 from .accounting import Accounting
 from .crashpoints import crash_point
 from .dedup import Claims, ShapeKey, known_content
-from .errors import ExitStatus, RunAborted, reason_of
+from .errors import reason_of
 from .events import FileEvent, FileOutcome
 from .hashing import hash_checked, prefix_digest, read_checked, stream_check
+from .item_retry import ItemRetry
 from .journal import FileRecord, Journal
 from .options import PushOptions
 from .pacing import ByteSemaphore, Outage, TokenBucket, wire_bucket
@@ -88,6 +86,7 @@ class Uploader:
         outage: Outage,
         index: AccountIndex | None = None,
         rng: random.Random | None = None,
+        stop: anyio.Event | None = None,
     ) -> None:
         self.index = index
         self.options = options
@@ -100,9 +99,8 @@ class Uploader:
         self.rate = TokenBucket(options.rate_limit) if options.rate_limit else None
         # One bucket for all uploads, paid as bytes go to the socket (--bwlimit).
         self.bandwidth = wire_bucket(options.bwlimit) if options.bwlimit else None
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        # During an outage, files are retried one at a time (rclone's pacer).
-        self._pace = anyio.Lock()
+        #: The item tier: files tried again after a pause, taking turns in an outage.
+        self.retry = ItemRetry(outage, stop=stop, rng=rng, on_retry=accounting.retry)
         self._claims = Claims()
 
     # -- outcomes --
@@ -158,27 +156,9 @@ class Uploader:
             self.acct.end(name)
 
     async def _after_error(self, record: FileRecord, exc: DecooError, attempt: int) -> bool:
-        """Apply the item tier's verdict: True to try the file again (after a pause)."""
-        verdict = classify_item(exc)
-        if verdict.fate is Fate.STOP_RUN:
-            if verdict.fail_item:
-                self._fail(record, str(exc))
-            raise RunAborted(verdict.reason, ExitStatus.USAGE) from exc
-        if verdict.fate is Fate.FAIL_ITEM:
-            self.outage.success()  # the service answered
-            self._fail(record, verdict.reason)
-            return False
-        self.outage.failure(exc)
-        self.acct.retry()
-        delay = full_jitter(attempt, 0.5, 30.0, self._rng)
-        log.info("%s: will try again in %.1f s: %s", os.fsdecode(record.display), delay, exc)
-        # While the service keeps failing, the waiting files take turns, each after
-        # its pause: a dead service sees a trickle however many workers there are,
-        # not one retry per worker. Once anything succeeds, the others go at once.
-        async with self._pace:
-            if self.outage.failing:
-                await anyio.sleep(delay)
-        return True
+        """The item tier's verdict (:class:`~.item_retry.ItemRetry`): True to try again."""
+        return await self.retry.after_error(exc, attempt, what=os.fsdecode(record.display),
+                                            fail=lambda reason: self._fail(record, reason))
 
     def _rediscover(self, record: FileRecord) -> FileRecord | None:
         try:
