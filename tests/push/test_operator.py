@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bulkpin.push import Journal
 from bulkpin.unixfs import hash_bytes
-from tests.support.push import all_pins, manifest, run_push
+from tests.support.push import all_pins, manifest, pin_file_requests, run_push
 from tests.support.service import ServiceProcess
 
 
@@ -42,22 +42,40 @@ def test_an_unwritable_manifest_is_found_before_the_first_upload(
     assert all_pins(service) == []
 
 
-def test_a_dry_run_leaves_the_journal_as_it_was(service: ServiceProcess, tmp_path: Path) -> None:
-    tree = tmp_path / "t"
+def test_a_dry_run_says_what_the_push_would_send(service: ServiceProcess, tmp_path: Path) -> None:
+    """After a push, one file edited, one added and one the account holds from elsewhere:
+    the dry run reads the journal and lists the account, and says 2 would be sent.
+
+    Before, it ignored both and said every file would be uploaded. The journal is
+    left as it was, and nothing is sent.
+    """
+    tree, elsewhere = tmp_path / "t", tmp_path / "elsewhere"
     tree.mkdir()
+    elsewhere.mkdir()
     (tree / "a").write_bytes(b"first")
+    (tree / "b").write_bytes(b"second")
+    (elsewhere / "x").write_bytes(b"already on the account")
     journal = tmp_path / "j.sqlite"
     assert run_push(service, tree, "--journal", journal).returncode == 0
-    (tree / "b").write_bytes(b"second, not pushed yet")
-    (tree / "c").write_bytes(b"third")
+    assert run_push(service, elsewhere, "--journal", tmp_path / "e.sqlite").returncode == 0
+    (tree / "b").write_bytes(b"second, edited")
+    (tree / "c").write_bytes(b"third, new")
+    (tree / "x").write_bytes(b"already on the account")
     before = hashlib.sha256(journal.read_bytes()).hexdigest()
-    proc = run_push(None, tree, "--journal", journal, "-n")
+    uploads = pin_file_requests(service)
+    proc = run_push(service, tree, "--journal", journal, "-n", "-v")
     assert proc.returncode == 0, proc.stderr
-    assert "dry run" in proc.stderr
-    assert "would upload 2 file(s)" in proc.stderr
+    assert "dry run: would upload 2 file(s)" in proc.stderr
+    assert "1 already on the account, 1 unchanged" in proc.stderr
+    assert sorted(line for line in proc.stderr.splitlines() if line.startswith("would upload:")) \
+        == ["would upload: t/b", "would upload: t/c"]
+    assert "(left as it was)" in proc.stderr
     assert hashlib.sha256(journal.read_bytes()).hexdigest() == before
-    with Journal(journal, profile_name="unixfs-v0-2015") as j:
-        assert j.counts()["discovered"] == 0
+    assert pin_file_requests(service) == uploads
+    # The real push then sends exactly those two.
+    real = run_push(service, tree, "--journal", journal)
+    assert real.returncode == 0, real.stderr
+    assert pin_file_requests(service) == uploads + 2
 
 
 def test_dot_files_are_pinned_and_left_out_ones_are_listed(

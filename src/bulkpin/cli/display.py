@@ -15,16 +15,27 @@ appears only once it has finished (before that there is no total to reach).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from ..push.events import Snapshot, Transfer
 from ..units import human_bytes, human_duration, human_rate
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
+    from rich.console import Console, RenderableType
     from rich.table import Table
 
-__all__ = ["LARGE_FILE", "NAME_WIDTH", "counters_line", "display"]
+__all__ = ["LARGE_FILE", "NAME_WIDTH", "counters_line", "display", "plain_console"]
+
+#: Columns a summary may take off a terminal: more than any line needs, so a log
+#: keeps each line whole (no terminal decides where to wrap it).
+PLAIN_WIDTH = 1000
+
+
+def plain_console(file: IO[str]) -> Console:
+    """Where a summary goes when stderr is no terminal: lines unwrapped, unpadded."""
+    from rich.console import Console  # noqa: PLC0415 - rich loads only to print a summary
+
+    return Console(file=file, force_terminal=False, width=PLAIN_WIDTH, soft_wrap=True)
 
 #: Files at least this large get their own bar while in flight; smaller ones
 #: are gone before a bar could move.

@@ -22,6 +22,7 @@ from ..migrate import (
     PinSnapshot,
     PinSummary,
 )
+from .display import plain_console
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -109,9 +110,7 @@ class PinPlainRenderer:
             print(event.message, file=self.err, flush=True)
 
     def summary(self, summary: PinSummary) -> None:
-        from rich.console import Console  # noqa: PLC0415
-
-        print_pin_summary(summary, Console(file=self.err, force_terminal=False, width=100))
+        print_pin_summary(summary, plain_console(self.err))
 
 
 class PinRichRenderer:

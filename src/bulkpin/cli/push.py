@@ -93,8 +93,7 @@ async def _run(
 
     async def run(stop: anyio.Event) -> PushSummary:
         profile, zone, endpoint = target
-        if options.dry_run:
-            return await push(paths, options, on_event=renderer, file_list=file_list, stop=stop)
+        # A dry run too: it lists the account (read-only) to say what would be sent.
         with open_target(profile, zone, endpoint, notice) as credentials:
             async with DecooClient(credentials, concurrency=options.pool_size,
                                    endpoint=endpoint, read_timeout=read_timeout) as client:
@@ -208,8 +207,9 @@ def _read_list(source: str) -> list[bytes]:
               show_default=True,
               help="Seconds between status lines when stderr is not a terminal.")
 @click.option("-n", "--dry-run", is_flag=True,
-              help="Walk, filter and hash; upload nothing and leave the journal as it was;"
-                   " say how many files and bytes would be sent (-v: which).")
+              help="Say what this command would send: walk, hash, read the journal and list"
+                   " the account (read-only); upload nothing, leave the journal as it was"
+                   " (-v: name each file).")
 @click.option("--account-listing/--no-account-listing", default=True, show_default=True,
               help="List the account's pins first, so nothing it holds is sent again"
                    " (about one request per 1,000 pins; later runs list only what changed).")

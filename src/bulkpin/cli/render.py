@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..push import FileEvent, NoticeEvent, ProgressEvent, PushEvent, PushSummary, Snapshot
 from ..units import human_bytes, human_duration, human_rate
-from .display import counters_line, display
+from .display import counters_line, display, plain_console
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -167,10 +167,8 @@ class PlainRenderer:
 
     def summary(self, summary: PushSummary) -> None:
         """The final status line, then the summary."""
-        from rich.console import Console  # noqa: PLC0415
-
         self._line(final_snapshot(summary))
-        print_summary(summary, Console(file=self.err, force_terminal=False, width=100))
+        print_summary(summary, plain_console(self.err))
 
 
 class QuietRenderer:
@@ -230,7 +228,14 @@ def print_summary(summary: PushSummary, console: Console) -> None:
     table.add_column(justify="right", style="bold")
     table.add_column()
     rate = _average_rate(s)
-    rows = [
+    rows: list[tuple[str, object]] = [
+        ("would be uploaded", f"{s.would_send:,} ({human_bytes(s.would_send_bytes)})"),
+        ("already on the account", f"{s.held:,}"),
+        ("skipped as unchanged", f"{s.unchanged:,}"),
+        ("copies of other files", f"{s.deduplicated:,}"),
+        ("failed", f"{counts['failed']:,}"),
+        ("skipped (left out)", f"{counts['skipped']:,}"),
+    ] if summary.dry_run else [
         ("pinned", counts["pinned"]),
         ("uploaded, job not yet final", counts["uploaded"]),
         ("uploaded this run", s.uploaded),
@@ -262,7 +267,11 @@ def print_summary(summary: PushSummary, console: Console) -> None:
         console.print(f"account: {summary.destination}: {cost.pins_total} pins,"
                       f" {cost.jobs_seen} unfinished jobs, listed in {cost.requests} requests",
                       markup=False, highlight=False)
-    console.print(f"journal: {summary.journal}", markup=False, highlight=False)
+    journal = str(summary.journal)
+    if summary.dry_run:
+        journal += " (left as it was)" if summary.journal.exists() else \
+            " (not made: a real run would make it)"
+    console.print(f"journal: {journal}", markup=False, highlight=False)
     if summary.manifest:
         console.print(f"manifest: {summary.manifest}", markup=False, highlight=False)
     console.print(f"{summary.reason} (exit status {summary.exit_status})", markup=False,

@@ -113,8 +113,6 @@ class ListingOptions(Protocol):
     @property
     def list_account(self) -> bool: ...
     @property
-    def dry_run(self) -> bool: ...
-    @property
     def patience(self) -> float: ...
 
 
@@ -124,11 +122,12 @@ async def list_account(
 ) -> tuple[AccountIndex | None, ListingCost | None]:
     """The account index of every run, brought up to date before anything moves.
 
-    None when the run does not list (a dry run, ``--no-account-listing``, no
-    client): the journal is then trusted. ``say`` gets what the listing found,
-    ``warn`` each failed try.
+    None when the run does not list (``--no-account-listing``, no client): the
+    journal is then trusted. A dry run lists too (read-only requests, into its
+    copy of the journal), so it says what a real run would send. ``say`` gets
+    what the listing found, ``warn`` each failed try.
     """
-    if client is None or not options.list_account or options.dry_run:
+    if client is None or not options.list_account:
         return None, None
     index = AccountIndex(journal)
     listing = await index.refresh_patiently(client, options.patience, warn, stop)

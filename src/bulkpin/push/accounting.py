@@ -30,8 +30,9 @@ __all__ = ["TRANSFERS_SHOWN", "Accounting"]
 #: bars, not one per worker.
 TRANSFERS_SHOWN = 4
 
-#: Which counter each outcome adds to (a dry run's ``hashed`` adds to none).
+#: Which counter each outcome adds to (a dry run's ``hashed``: a file it would send).
 _COUNTERS: dict[FileOutcome, str] = {
+    "hashed": "would_send",
     "uploaded": "uploaded", "recovered": "uploaded", "deduplicated": "deduplicated",
     "failed": "failed", "pinned": "pinned", "unchanged": "unchanged", "skipped": "skipped",
     "held": "held", "gone": "gone",
@@ -68,6 +69,9 @@ class Accounting:
         self.unchanged = 0
         self.held = 0
         self.deduplicated = 0
+        #: A dry run's files that a real run would send, and their bytes.
+        self.would_send = 0
+        self.would_send_bytes = 0
         self.failed = 0
         self.skipped = 0
         self.gone = 0
@@ -124,6 +128,8 @@ class Accounting:
         """A found file needs no more work from the upload stage: its outcome."""
         self.files_done += 1
         self.bytes_done += event.size
+        if event.outcome == "hashed":
+            self.would_send_bytes += event.size
         # Its bytes now count as done: no longer also as moving.
         self._moving.pop(event.path, None)
         self._count(event)
@@ -156,4 +162,5 @@ class Accounting:
             files_rate=self.files_done / elapsed if elapsed > 0 else 0.0,
             bytes_moving=sum(m.sent for m in self._moving.values()),
             transfers=tuple(Transfer(name, m.size, m.sent) for name, m in largest),
+            would_send=self.would_send, would_send_bytes=self.would_send_bytes,
         )

@@ -61,6 +61,9 @@ class Snapshot:
     transfers: tuple[Transfer, ...] = ()
     #: a stop was asked: nothing new starts, the walk is no longer walking
     stopping: bool = False
+    #: a dry run's files that a real run would send, and their bytes
+    would_send: int = 0
+    would_send_bytes: int = 0
 
     @property
     def bytes_progress(self) -> int:

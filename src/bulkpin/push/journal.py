@@ -344,14 +344,6 @@ class Journal(JobColumns):
                 yield _record(row)
             last = int(rows[-1][0])
 
-    def left_to_send(self) -> tuple[int, int]:
-        """Files a push would still send, and their bytes (what a dry run reports)."""
-        row = self.conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files"
-            " WHERE state IN ('discovered', 'uploading', 'failed') AND state <> 'pinned'"
-        ).fetchone()
-        return int(row[0]), int(row[1])
-
     def failures(self, limit: int = 50) -> list[tuple[str, str]]:
         """The first ``limit`` failed files: ``(path shown, why)``."""
         out = []

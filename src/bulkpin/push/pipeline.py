@@ -70,8 +70,9 @@ class PushStages:
             hash_limiter=anyio.CapacityLimiter(options.hash_workers),
             outage=Outage(options.patience), index=index, stop=stop,
         )
+        # A dry run lists the account but follows no job: it made none.
         self.poller = Poller(client, journal, self.acct, wait_timeout=options.wait_timeout) \
-            if client is not None else None
+            if client is not None and not options.dry_run else None
         self.uploads_done = anyio.Event()
         self.aborted: RunAborted | None = None
         self.poll_timed_out = False

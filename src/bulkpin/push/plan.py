@@ -105,7 +105,7 @@ class Planner:
             self._report(cand, root)
             return None
         crash_point("walk")
-        if not self.options.dry_run and self._unchanged(cand):
+        if self._unchanged(cand):
             return None
         return self._plan_closely(cand, root)
 
@@ -123,12 +123,9 @@ class Planner:
         if pin_lost(self.index, record.state, record.cid):
             journal.forget_pin(record.id)
             return WorkItem(journal.get_id(record.id))
-        display = os.fsdecode(cand.display)
-        if record.state in ("pinned", "uploaded") and not self.options.dry_run:
-            acct.file_done(FileEvent(display, "unchanged", record.size, record.cid))
-            return None
-        if self.options.dry_run and record.cid is not None:
-            acct.file_done(FileEvent(display, "hashed", record.size, record.cid))
+        if record.state in ("pinned", "uploaded"):
+            acct.file_done(FileEvent(os.fsdecode(cand.display), "unchanged", record.size,
+                                     record.cid))
             return None
         # "uploading": an earlier run may have sent it. "failed": try again, but a
         # failed job or an unknown outcome may have left a job behind, so check first.

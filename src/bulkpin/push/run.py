@@ -111,8 +111,10 @@ async def _push(roots: list[bytes], options: PushOptions, journal: Journal, jour
             wait_timeout=options.wait_timeout,
             failures=f"{counts['failed']} file(s) failed" if counts["failed"] else None)
         if options.dry_run and status == ExitStatus.OK:
-            n, size = journal.left_to_send()
-            reason = f"dry run: would upload {n} file(s), {human_bytes(size)}"
+            snap = run.acct.snapshot()
+            reason = (f"dry run: would upload {snap.would_send:,} file(s),"
+                      f" {human_bytes(snap.would_send_bytes)}; {snap.held:,} already on the"
+                      f" account, {snap.unchanged:,} unchanged, {snap.deduplicated:,} copies")
         journal.end_run(run_id, reason)
         return PushSummary(
             exit_status=status, reason=reason, snapshot=run.acct.snapshot(), counts=counts,
@@ -120,5 +122,5 @@ async def _push(roots: list[bytes], options: PushOptions, journal: Journal, jour
             roots=roots_out,
             poll_requests=run.poller.requests if run.poller else 0,
             poll_rounds=run.poller.rounds if run.poller else 0,
-            listing=listing, destination=destination,
+            listing=listing, destination=destination, dry_run=options.dry_run,
         )

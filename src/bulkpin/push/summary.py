@@ -30,3 +30,5 @@ class PushSummary:
     #: What listing the account cost (None: not listed).
     listing: ListingCost | None = None
     destination: Destination | None = None
+    #: A dry run: ``counts`` are of its scratch copy of the journal, not of the journal.
+    dry_run: bool = False

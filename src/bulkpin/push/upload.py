@@ -175,10 +175,13 @@ class Uploader:
         identity = record.identity
         cid = record.cid
         if opts.dry_run:
+            # What a real run would do, decided as it would, in the journal's copy:
+            # held or a copy of another file sends nothing; the rest would be sent.
             if cid is None:
                 cid = await self._hash(record, identity)
-            self.journal.set_cid(record.id, cid)
-            self._finish(record, "hashed", cid)
+            if not self._already_there(record, cid, ours_maybe=verify):
+                self.journal.mark_uploaded(record.id, cid)  # a later copy shares it
+                self._finish(record, "hashed", cid)
             return
         # What an upload holds, bounded across all workers by --memory: a small
         # file's bytes, or the client's read-ahead of a few chunks.
