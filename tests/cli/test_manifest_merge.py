@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-FIELDS = ("kind", "path", "size", "cid", "job_id", "status", "pin_date", "attempts", "error")
+FIELDS = ("kind", "path", "size", "cid", "job_id", "status", "pin_date", "attempts", "error",
+          "shard")
 
 
 def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -43,10 +44,10 @@ def _cid_tree(tree: Path, *profile: str) -> tuple[list[dict[str, Any]], str]:
     return rows, records[-1]["cid"]
 
 
-def _root_row(path: str) -> dict[str, Any]:
+def _root_row(path: str, shard: str | None = None) -> dict[str, Any]:
     return {"kind": "root", "path": path, "size": None, "cid": None, "job_id": None,
             "status": "none", "pin_date": None, "attempts": 0,
-            "error": "not computed: filters or --shard select part of the tree"}
+            "error": "not computed: filters or --shard select part of the tree", "shard": shard}
 
 
 def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -68,7 +69,7 @@ def _shards(tmp_path: Path, rows: list[dict[str, Any]], names: list[str]) -> lis
     out = []
     for i, name in enumerate(names):
         share = rows[i :: len(names)]
-        out.append(_write(tmp_path / name, [*share, _root_row("/data")]))
+        out.append(_write(tmp_path / name, [*share, _root_row("/data", f"{i}/{len(names)}")]))
     return out
 
 
@@ -106,6 +107,23 @@ def test_jsonl_and_csv_shards_merge_to_the_root_of_cid_r(tmp_path: Path) -> None
     assert summary["files"] == len(rows)
     assert summary["roots"] == [{"path": "/data", "cid": root, "size": 1_570_006,
                                  "files": len(rows)}]
+
+
+def test_a_merge_missing_a_shard_names_it_and_writes_no_root(tmp_path: Path) -> None:
+    """Shards 0/3 and 2/3 without 1/3: the root of two thirds of the files is another
+    tree's. Before, the merge printed it with exit 0."""
+    rows, _ = _cid_tree(_tree(tmp_path))
+    shards = _shards(tmp_path, rows, ["m-0.jsonl", "m-1.csv", "m-2.jsonl"])
+    out = tmp_path / "merged.jsonl"
+    proc = _run("manifest", "merge", shards[0], shards[2], "-o", out, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "shard(s) 1/3 missing" in proc.stderr
+    assert [r for r in _jsonl(out) if r["kind"] == "root"] == []
+    # Shards of different splits are not one tree's.
+    other = _write(tmp_path / "other.jsonl", [_root_row("/data", "1/2")])
+    clash = _run("manifest", "merge", shards[0], other, "-o", out, cwd=tmp_path)
+    assert clash.returncode == 1
+    assert "shards of different splits" in clash.stderr
 
 
 def test_stdout_and_csv_output(tmp_path: Path) -> None:

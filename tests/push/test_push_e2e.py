@@ -137,6 +137,8 @@ def test_shards_split_the_tree(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stderr
         paths = [str(r["path"]) for r in manifest(out) if r["kind"] == "file"]
         assert 0 < len(paths) < 60
+        # The root row says which share it is, for `manifest merge`.
+        assert [r["shard"] for r in manifest(out) if r["kind"] == "root"] == [f"{i}/3"]
         seen += paths
     assert sorted(seen) == sorted(f"t/f{i}" for i in range(60))
 

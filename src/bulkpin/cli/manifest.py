@@ -42,8 +42,9 @@ def merge_command(
     reading the data again (it equals ``bulkpin cid -r`` of the tree). Give
     the CID profile the files were pushed with.
 
-    Exit status 1, and no root row, when a file is not pinned or uploaded or
-    was skipped (a symlink); exit 1 and nothing written when two manifests
+    Exit status 1, and no root row, when a shard's manifest is missing (each
+    shard's root row says I/N), or a file is not pinned or uploaded or was
+    skipped (a symlink); exit 1 and nothing written when two manifests
     disagree about a path.
     """
     if as_json and output is None:

@@ -40,6 +40,9 @@ class Shard:
             raise SelectionError(f"--shard {spec}: need 0 <= I < N")
         return cls(index, count)
 
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
     def takes(self, rel: bytes) -> bool:
         """Whether this share owns the file at relative path ``rel``.
 

@@ -10,9 +10,12 @@ A path in two manifests is kept once when the rows agree (shards all record
 the same skipped symlink, or a manifest given twice), and refused otherwise:
 two different answers for one file mean the manifests are not of one tree.
 
-A root is only written when every file row counts (pinned or uploaded, with a
-CID): a failed file, a file not yet sent, a skipped symlink (a manifest has no
-link target) each make the root unknowable, and the first one is named.
+A root is only written when every shard is there (a shard's root row says
+``I/N``: with ``0/2`` alone, the other half of the tree is missing, and a root
+computed from half the files is another tree's) and every file row counts
+(pinned or uploaded, with a CID): a failed file, a file not yet sent, a
+skipped symlink (a manifest has no link target) each make the root
+unknowable, and the first one is named.
 Empty directories are in no manifest; a tree that has them has another root.
 """
 
@@ -36,6 +39,9 @@ COUNTED = frozenset({"pinned", "uploaded"})
 # The columns a root row fills, in push's order; appended when no input had them.
 _ROOT_COLUMNS = ("kind", "path", "size", "cid", "job_id", "status", "pin_date", "attempts",
                  "error")
+
+# What the merged root rows leave out: the merge has the whole tree, no shard.
+_SHARD_COLUMN = "shard"
 
 
 class MergeConflict(ValueError):
@@ -103,20 +109,24 @@ def merge_manifests(
     columns: list[str] = []
     seen: list[_Seen] = []
     pushed_from: dict[bytes, set[str]] = {}
+    shards: dict[bytes, set[str]] = {}
     for index, source in enumerate(sources):
         for line, row in read_rows(source):
             columns += [c for c in row if c not in columns]
             if row["kind"] == "root":
-                pushed_from.setdefault(_top(os.fsencode(row["path"])), set()).add(row["path"])
+                top = _top(os.fsencode(row["path"]))
+                pushed_from.setdefault(top, set()).add(row["path"])
+                shards.setdefault(top, set()).add(str(row.get(_SHARD_COLUMN) or ""))
                 continue
             seen.append(_Seen(os.fsencode(row["path"]), row.get("size"), row.get("cid"),
                               row.get("status"), row.get("error"), index, line))
     columns += [c for c in _ROOT_COLUMNS if c not in columns]
+    columns = [c for c in columns if c != _SHARD_COLUMN]
 
     files, dropped = _unique(seen, sources)
     del seen
     roots: tuple[MergedRoot, ...] = ()
-    problem = _first_uncounted(files)
+    problem = _missing_shards(shards, sources) or _first_uncounted(files)
     if problem is None:
         try:
             listed = roots_from_listing(_listed(files), profile)
@@ -165,6 +175,28 @@ def _unique(seen: list[_Seen], sources: Sequence[Path]) -> tuple[list[_Seen], se
             continue
         kept.append(item)
     return kept, dropped
+
+
+def _missing_shards(shards: dict[bytes, set[str]], sources: Sequence[Path]) -> str | None:
+    """Why some top directory's shards do not make a whole tree, or None.
+
+    Raises :class:`MergeConflict` for shards of different splits (``0/2`` with
+    ``1/3``): those manifests are not of one run of shards.
+    """
+    for top, seen in sorted(shards.items()):
+        if "" in seen:
+            continue  # an unsharded manifest has the whole tree
+        counts = {spec.split("/")[1] for spec in seen}
+        if len(counts) > 1:
+            raise MergeConflict(f"{os.fsdecode(top)}: shards of different splits"
+                                f" ({', '.join(sorted(seen))}) in {len(sources)} manifests")
+        count = int(counts.pop())
+        missing = sorted(set(range(count)) - {int(spec.split("/")[0]) for spec in seen})
+        if missing:
+            names = ", ".join(f"{i}/{count}" for i in missing)
+            return (f"{os.fsdecode(top)}: shard(s) {names} missing; a root needs the manifest"
+                    f" of every shard of {count}")
+    return None
 
 
 def _first_uncounted(files: list[_Seen]) -> str | None:

@@ -1,5 +1,8 @@
 """The manifest: one row per file saying what ended where, plus each PATH's root CID.
 
+A root row of a ``--shard I/N`` push has no CID and says its shard (``I/N``),
+so ``bulkpin manifest merge`` knows whether every shard is there.
+
 Written from the journal at the end of a run (and by ``bulkpin status``), as
 JSON Lines or CSV, chosen by the file's extension, in UTF-8. A path that is
 not UTF-8 keeps its own bytes in either (``surrogateescape``): ``os.fsencode``
@@ -17,7 +20,11 @@ from typing import Any
 
 from .journal import Journal
 
-FIELDS = ("kind", "path", "size", "cid", "job_id", "status", "pin_date", "attempts", "error")
+FIELDS = ("kind", "path", "size", "cid", "job_id", "status", "pin_date", "attempts", "error",
+          "shard")
+
+#: The journal's meta key for the share of the tree its last run took (``I/N``, or empty).
+SHARD_META = "shard"
 
 
 class ManifestError(ValueError):
@@ -48,6 +55,7 @@ def rows(journal: Journal) -> Iterator[dict[str, Any]]:
             "attempts": record.attempts,
             "error": record.error,
         }
+    shard = journal.meta(SHARD_META) or None
     for _, path, cid, error in journal.roots():
         yield {
             # Written as file rows are: the PATH argument's own name, which
@@ -55,7 +63,7 @@ def rows(journal: Journal) -> Iterator[dict[str, Any]]:
             "kind": "root", "path": os.fsdecode(os.path.basename(path.rstrip(b"/")) or path),
             "size": None, "cid": cid, "job_id": None,
             "status": "computed" if cid else "none", "pin_date": None, "attempts": 0,
-            "error": error,
+            "error": error, "shard": shard,
         }
 
 

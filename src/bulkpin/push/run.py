@@ -24,7 +24,7 @@ from .errors import ExitStatus, JournalError, RunAborted, ending
 from .events import NoticeEvent, PushEvent
 from .journal import Journal, dry_run_copy
 from .journal_lookup import default_journal_path
-from .manifest import write_manifest
+from .manifest import SHARD_META, write_manifest
 from .options import PushOptions
 from .pipeline import Pipeline, run_pipeline
 from .roots import WalkPrints, root_cids
@@ -78,6 +78,10 @@ async def _push(roots: list[bytes], options: PushOptions, journal: Journal, jour
                 destination: Destination | None) -> PushSummary:
     with journal:
         run_id = journal.begin_run()
+        # The manifest's root rows say which share of the tree it holds, so a
+        # merge can tell that a shard is missing (manifests.merge).
+        shard = options.selection.shard
+        journal.set_meta(SHARD_META, str(shard) if shard is not None else "")
         if journal.upgraded:
             emit(NoticeEvent(f"{journal_path} was written before journals named their account:"
                              f" each file it calls pinned is checked against {destination}"))
