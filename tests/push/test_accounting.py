@@ -30,6 +30,7 @@ def test_a_large_file_moves_the_bytes_before_it_is_done() -> None:
     assert [(t.name, t.size, t.sent) for t in s.transfers] == [("tree/big.bin", 40 * MiB, 10 * MiB)]
     acct.sent(-10 * MiB, "tree/big.bin")  # a failed attempt rewinds
     assert acct.snapshot().bytes_progress == 0
+    assert acct.snapshot().bytes_sent == 10 * MiB  # what crossed the wire stays sent
     acct.sent(40 * MiB, "tree/big.bin")
     acct.file_done(FileEvent("tree/big.bin", "uploaded", 40 * MiB))
     # Counted once: as done, no longer as moving, before the worker lets go.
@@ -37,6 +38,18 @@ def test_a_large_file_moves_the_bytes_before_it_is_done() -> None:
     assert (s.bytes_done, s.bytes_moving, s.transfers) == (40 * MiB, 0, ())
     acct.end("tree/big.bin")
     assert acct.snapshot().in_flight == 0
+
+
+def test_an_upload_too_slow_for_the_time_left_cannot_finish() -> None:
+    clock = Clock()
+    acct = Accounting(clock=clock)
+    acct.begin("big", 100 * MiB)
+    assert not acct.cannot_finish("big", 5.0)  # nothing sent: no pace to judge by
+    clock.now += 10
+    acct.sent(10 * MiB, "big")  # 1 MiB/s: 90 s to go
+    assert acct.cannot_finish("big", 60.0)
+    assert not acct.cannot_finish("big", 120.0)
+    assert not acct.cannot_finish("unknown", 1.0)
 
 
 def test_only_the_largest_uploads_are_named() -> None:

@@ -11,8 +11,11 @@ import os
 import subprocess
 from pathlib import Path
 
+import anyio
 import pytest
 
+from bulkpin.client import DecooClient, load_credentials
+from bulkpin.push import NoticeEvent, ProgressEvent, PushEvent, PushOptions, push
 from tests.support.push import all_pins, push_command
 from tests.support.service import ServiceProcess
 
@@ -103,3 +106,38 @@ def test_grace_abandons_uploads_that_do_not_finish(
     assert slow.stats()["duplicate_jobs"] == 0
     # The abandoned upload's job was found, not made again.
     assert sum(slow.stats()["jobs"].values()) == 1
+
+
+@pytest.mark.anyio
+async def test_a_large_upload_that_cannot_finish_in_the_grace_is_abandoned_at_once(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    """Stopped while a large file crawls at --bwlimit: it cannot finish within the grace at
+    its pace, so it is abandoned at once, and the summary says the bytes that did go.
+
+    Before, it kept sending for the whole grace and was then abandoned anyway, and
+    the summary said "bytes sent 0 B" (the rewind of the abandoned attempt).
+    """
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / "big").write_bytes(os.urandom(24 * MiB))
+    stop = anyio.Event()
+    notices: list[str] = []
+
+    def on_event(event: PushEvent) -> None:
+        if isinstance(event, NoticeEvent):
+            notices.append(event.message)
+        elif isinstance(event, ProgressEvent) and event.snapshot.bytes_sent >= 2 * MiB:
+            stop.set()  # the operator's Ctrl-C, with the upload under way
+
+    # At 1 MiB/s the 22 MiB left take ~22 s; the grace is 8.
+    options = PushOptions(journal=tmp_path / "j.sqlite", bwlimit=1 * MiB, grace=8.0,
+                          poll_interval=0.05)
+    credentials = load_credentials(profile=service.profile_path, env={})
+    async with DecooClient(credentials) as client:
+        summary = await push([str(tree)], options, client=client, on_event=on_event, stop=stop)
+    assert summary.exit_status == 3
+    assert any("cannot finish within --grace 8 s at their pace" in n for n in notices), notices
+    assert not any("still in flight after --grace" in n for n in notices), notices
+    assert summary.snapshot.bytes_sent >= 2 * MiB
+    assert all_pins(service) == []

@@ -42,6 +42,7 @@ _COUNTERS: dict[FileOutcome, str] = {
 @dataclass(slots=True)
 class _InFlight:
     size: int
+    started: float
     sent: int = 0
 
 
@@ -86,13 +87,32 @@ class Accounting:
         self.bytes_found += size
 
     def sent(self, delta: int, name: str | None = None) -> None:
-        """Upload progress: ``delta`` bytes of file ``name`` sent (negative on a rewind)."""
+        """Upload progress: ``delta`` bytes of file ``name`` sent (negative on a rewind).
+
+        A rewind (a failed or abandoned attempt) takes the bytes back from the
+        file's progress, not from ``bytes_sent``: they did cross the wire.
+        """
         if not self.bytes_sent:
             self._meter.start(self._clock(), self.bytes_sent)
-        self.bytes_sent += delta
+        if delta > 0:
+            self.bytes_sent += delta
         moving = self._moving.get(name) if name is not None else None
         if moving is not None:
             moving.sent += delta
+
+    def cannot_finish(self, name: str, seconds: float) -> bool:
+        """Whether upload ``name`` will not be done in ``seconds`` at the pace it has had.
+
+        False while there is no pace to judge by (nothing sent yet, or for
+        under a second): a stop's grace is given to what may still make it.
+        """
+        moving = self._moving.get(name)
+        if moving is None or moving.sent <= 0:
+            return False
+        elapsed = self._clock() - moving.started
+        if elapsed < 1.0:
+            return False
+        return (moving.size - moving.sent) * elapsed / moving.sent > seconds
 
     def stop_asked(self) -> None:
         """The run was asked to stop: the walk ends where it is, nothing new starts."""
@@ -106,7 +126,7 @@ class Accounting:
         """A worker took a file; named, its bytes are followed until it is done."""
         self.in_flight += 1
         if name is not None:
-            self._moving[name] = _InFlight(size)
+            self._moving[name] = _InFlight(size, self._clock())
 
     def end(self, name: str | None = None) -> None:
         """The worker let go of the file (whatever became of it)."""

@@ -175,6 +175,11 @@ class Pipeline(PushStages):
                 in_flight=lambda: self.acct.in_flight,
                 on_abandon=abandoned_notice(self.emit, self.options.grace, "upload(s)"),
                 after_each=self.journal.commit_if_due,
+                cannot_finish=lambda item, left: self.acct.cannot_finish(
+                    os.fsdecode(item.record.display), left),
+                on_hopeless=lambda n: self.emit(NoticeEvent(
+                    f"{n} upload(s) cannot finish within --grace {self.options.grace:g} s at"
+                    " their pace: abandoned now; the next run checks them first", "warning")),
             )
         finally:
             self.uploads_done.set()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
@@ -36,6 +36,9 @@ __all__ = [
 
 #: Seconds between progress events.
 PROGRESS_INTERVAL = 0.5
+
+#: Seconds between looks, during a stop's grace, for uploads too slow to make it.
+HOPELESS_CHECK = 0.5
 
 T = TypeVar("T")
 
@@ -100,6 +103,62 @@ class AdaptiveGate:
             self._waiting.popleft().set()
 
 
+class _Flight(Generic[T]):
+    """Items being handled, each in a cancel scope of its own when it may be cut alone."""
+
+    def __init__(self, handle: Callable[[T], Awaitable[None]],
+                 cannot_finish: Callable[[T, float], bool] | None) -> None:
+        self._handle = handle
+        self._cannot_finish = cannot_finish
+        self._running: dict[anyio.CancelScope, T] = {}
+
+    @property
+    def cuttable(self) -> bool:
+        """Whether some item in flight may be cut alone."""
+        return self._cannot_finish is not None and bool(self._running)
+
+    async def run(self, item: T) -> None:
+        """Handle ``item``; a cut ends it quietly (its journal row says it may be sent)."""
+        if self._cannot_finish is None:
+            await self._handle(item)
+            return
+        with anyio.CancelScope() as scope:
+            self._running[scope] = item
+            try:
+                await self._handle(item)
+            finally:
+                del self._running[scope]
+
+    async def watch_grace(self, stop: anyio.Event, grace: float, in_flight: Callable[[], int],
+                          on_abandon: Callable[[int], None],
+                          on_hopeless: Callable[[int], None] | None,
+                          scope: anyio.CancelScope) -> None:
+        """Once ``stop`` is set: cut what cannot make the grace, then all that is left."""
+        await stop.wait()
+        deadline = anyio.current_time() + grace
+        while self.cuttable:
+            left = deadline - anyio.current_time()
+            if left <= 0:
+                break
+            cut = self.cut_hopeless(left)
+            if cut and on_hopeless is not None:
+                on_hopeless(cut)
+            await anyio.sleep(min(HOPELESS_CHECK, left))
+        await anyio.sleep(max(0.0, deadline - anyio.current_time()))
+        if in_flight():
+            on_abandon(in_flight())
+        scope.cancel()
+
+    def cut_hopeless(self, left: float) -> int:
+        """Cut the items that cannot finish in ``left`` seconds; how many."""
+        assert self._cannot_finish is not None
+        hopeless = [scope for scope, item in self._running.items()
+                    if self._cannot_finish(item, left)]
+        for scope in hopeless:
+            scope.cancel()
+        return len(hopeless)
+
+
 async def worker_pool(
     work: MemoryObjectReceiveStream[T],
     handle: Callable[[T], Awaitable[None]],
@@ -111,19 +170,27 @@ async def worker_pool(
     on_abandon: Callable[[int], None],
     after_each: Callable[[], None] = lambda: None,
     adaptive: AdaptiveGate | None = None,
+    cannot_finish: Callable[[T, float], bool] | None = None,
+    on_hopeless: Callable[[int], None] | None = None,
 ) -> None:
     """Handle every item of ``work`` on ``concurrency`` workers, until done or stopped.
 
     With ``adaptive``, ``concurrency`` is ignored: the gate's controller
-    decides how many items are in flight, up to its ceiling.
+    decides how many items are in flight, up to its ceiling. With
+    ``cannot_finish(item, seconds)``, an item in flight when the run stops that
+    will not finish within what is left of the grace is abandoned at once
+    (``on_hopeless(n)`` says how many), rather than sent for the whole grace
+    and abandoned anyway.
     """
+    flight = _Flight(handle, cannot_finish)
+    handle_one = flight.run
 
     async def worker(items: MemoryObjectReceiveStream[T]) -> None:
         async with items:
             async for item in items:
                 if stop.is_set():
                     return
-                await handle(item)
+                await handle_one(item)
                 after_each()
 
     async def gated_worker(items: MemoryObjectReceiveStream[T], gate: AdaptiveGate) -> None:
@@ -151,7 +218,7 @@ async def worker_pool(
                         return
                     controller.acquire()
                     try:
-                        await handle(item)
+                        await handle_one(item)
                     finally:
                         controller.release()
                     after_each()
@@ -159,16 +226,10 @@ async def worker_pool(
                 if holding:
                     gate.leave()
 
-    async def watch_grace(scope: anyio.CancelScope) -> None:
-        await stop.wait()
-        await anyio.sleep(grace)
-        if in_flight():
-            on_abandon(in_flight())
-        scope.cancel()
-
     scope = anyio.CancelScope()
     async with anyio.create_task_group() as watch:
-        watch.start_soon(watch_grace, scope)
+        watch.start_soon(flight.watch_grace, stop, grace, in_flight, on_abandon, on_hopeless,
+                         scope)
         with scope:
             async with anyio.create_task_group() as tg:
                 if adaptive is not None:
