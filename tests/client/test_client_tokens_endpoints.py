@@ -68,8 +68,10 @@ async def test_failover_when_an_endpoint_stops(
     sleeps = Sleeps()
     proxy = ChaosProxy(listed[0]).start()
     # The preferred Endpoint is reached through the proxy; stopping the proxy
-    # stops that Endpoint while the service runs on.
-    async with make_client(service, endpoint=proxy.url, failover_after=2, sleep=sleeps) as client:
+    # stops that Endpoint while the service runs on. Named, it is left only
+    # because failover is allowed.
+    async with make_client(service, endpoint=proxy.url, failover_after=2, failover=True,
+                           sleep=sleeps) as client:
         before = await client.pin_file(first)
         assert before.endpoint == proxy.url
         proxy.stop()

@@ -81,3 +81,33 @@ async def test_failover_after_consecutive_failures_only() -> None:
         selector.record_failure(SH)
     assert await selector.current() == HK  # wraps round
     assert selector.switches == [(HK.url, SH.url), (SH.url, HK.url)]
+
+
+@pytest.mark.anyio
+async def test_a_named_endpoint_that_does_not_answer_is_an_error_unless_failover() -> None:
+    """Before, a named Endpoint that did not answer was replaced silently."""
+    latencies = {HK.url: None, SH.url: 0.002}
+    strict = EndpointSelector(lister([HK, SH]), prober(latencies), preference="Hong Kong")
+    with pytest.raises(ConfigurationError, match=r"Hong Kong \(https://api-hk.example\) does"
+                                                 r" not answer.*--failover"):
+        await strict.check()
+    for _ in range(5):  # and the uploads' failures do not move it either
+        strict.record_failure(HK)
+    assert await strict.current() == HK
+    allowed = EndpointSelector(lister([HK, SH]), prober(latencies), preference="Hong Kong",
+                               failover=True)
+    assert await allowed.check() == ("the Endpoint Hong Kong (https://api-hk.example) does not"
+                                     " answer; uploading through Shanghai"
+                                     " (https://api-sh.example) instead")
+    assert await allowed.current() == SH
+    # Nothing named: the quickest is used, and failover is the default.
+    free = EndpointSelector(lister([HK, SH]), prober(latencies))
+    assert await free.check() is None
+    assert free.failover
+
+
+@pytest.mark.anyio
+async def test_a_wrong_name_is_found_by_the_check() -> None:
+    selector = EndpointSelector(lister([HK, SH]), prober({}), preference="Narnia")
+    with pytest.raises(ConfigurationError, match="no Endpoint named 'Narnia'"):
+        await selector.check()

@@ -5,10 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from bulkpin.client import DecooClient, load_credentials
 from bulkpin.push import Journal
 from bulkpin.unixfs import hash_bytes
 from tests.support.push import all_pins, manifest, pin_file_requests, run_push
@@ -123,3 +127,55 @@ def test_status_reads_a_journal_in_use_and_lists_journals(
     report = json.loads(proc.stdout)
     assert report["counts"]["pinned"] == 1
     assert report["journal"] == str(journal)
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then let go)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_named_endpoint_that_does_not_answer_stops_before_anything(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    """``--endpoint`` naming a port where nothing listens: exit 2 before the journal is
+    made, not an exit 0 through another Endpoint that only -v mentioned; with
+    --failover, the run says which Endpoint it uses instead."""
+    tree = tmp_path / "t"
+    tree.mkdir()
+    for i in range(3):
+        (tree / f"f{i}").write_bytes(b"%d" % i)
+    journal = tmp_path / "j.sqlite"
+    nowhere = f"http://127.0.0.1:{_closed_port()}"
+    proc = run_push(service, tree, "--endpoint", nowhere, "--journal", journal)
+    assert proc.returncode == 2, proc.stderr
+    assert f"the Endpoint {nowhere} does not answer" in proc.stderr
+    assert not journal.exists()
+    wrong = run_push(service, tree, "--endpoint", "Narnia", "--journal", journal)
+    assert wrong.returncode == 2
+    assert "no Endpoint named 'Narnia'" in wrong.stderr
+    assert pin_file_requests(service) == 0
+    moved = run_push(service, tree, "--endpoint", nowhere, "--failover", "--journal", journal)
+    assert moved.returncode == 0, moved.stderr
+    assert f"the Endpoint {nowhere} does not answer; uploading through" in moved.stderr
+    assert len(all_pins(service)) == 3
+
+
+@pytest.mark.anyio
+async def test_a_refused_connection_is_no_overload_signal(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    """Connections refused by an Endpoint where nothing listens say nothing of load: the
+    adaptive pool is not told of them (before, each halved --concurrency auto)."""
+    path = tmp_path / "f"
+    path.write_bytes(b"through failover")
+    seen: list[int | None] = []
+    credentials = load_credentials(profile=service.profile_path, env={})
+    async with DecooClient(credentials, endpoint=f"http://127.0.0.1:{_closed_port()}",
+                           failover=True, failover_after=1) as client:
+        client.observer = lambda operation, seconds, status, size: seen.append(status)
+        result = await client.pin_file(str(path))
+    assert result.cid == hash_bytes(b"through failover").cid
+    assert client.endpoint_selector.switches  # it did meet the refusal, and moved
+    assert None not in seen, seen

@@ -29,7 +29,7 @@ from . import EXIT_USAGE
 from .options import RATE
 from .pin_render import PinJsonRenderer, PinPlainRenderer, PinRichRenderer
 from .stopping import run_stoppable
-from .target_options import target_options
+from .target_options import Target, failover_option, target_options
 
 Renderer = PinJsonRenderer | PinPlainRenderer | PinRichRenderer
 
@@ -71,7 +71,7 @@ def _open(cids: tuple[str, ...], spec: str | None, token_env: str | None,
 
 
 async def _run(source: PinSource, key: str, relist: Relister | None, options: PinOptions,
-               target: tuple[str | None, str | None, str | None], renderer: Renderer,
+               target: Target, renderer: Renderer,
                read_timeout: float) -> PinSummary:
     def notice(message: str) -> None:
         renderer(NoticeEvent(message))
@@ -80,10 +80,11 @@ async def _run(source: PinSource, key: str, relist: Relister | None, options: Pi
         if options.dry_run:
             return await migrate(source, options, source_key=key, on_event=renderer, stop=stop,
                                  relist=relist)
-        profile, zone, endpoint = target
+        profile, zone, endpoint, failover = target
         with open_target(profile, zone, endpoint, notice) as credentials:
             async with DecooClient(credentials, concurrency=options.concurrency,
-                                   endpoint=endpoint, read_timeout=read_timeout) as client:
+                                   endpoint=endpoint, failover=failover,
+                                   read_timeout=read_timeout) as client:
                 return await migrate(source, options, source_key=key, client=client,
                                      on_event=renderer, stop=stop, relist=relist)
 
@@ -132,13 +133,14 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
                    " (about one request per 1,000 pins; later runs list only what changed).")
 @click.option("--shard", default=None, help="Take share I of N of the CIDs (I/N, from 0).")
 @click.option("-v", "--verbose", count=True, help="Log more (-vv: debug).")
+@failover_option
 def pin_command(
     cids: tuple[str, ...], from_spec: str | None, from_token_env: str | None,
     from_token_file: Path | None, profile: str | None, zone: str | None,
     endpoint: str | None, concurrency: int, rate_limit: float | None, wait: bool,
     wait_timeout: float, patience: float, timeout: float, journal: Path | None,
     manifest: Path | None, as_json: bool, dry_run: bool, account_listing: bool,
-    shard: str | None, verbose: int,
+    shard: str | None, verbose: int, failover: bool | None,
 ) -> None:
     """Pin CIDs that are already on IPFS to Decoo (or the embedded local service).
 
@@ -170,7 +172,8 @@ def pin_command(
     renderer = _renderer(as_json)
     try:
         try:
-            summary = anyio.run(_run, source, key, relist, options, (profile, zone, endpoint),
+            summary = anyio.run(_run, source, key, relist, options,
+                                Target(profile, zone, endpoint, failover),
                                 renderer, timeout)
         except BaseExceptionGroup as group:
             raise _first_leaf(group) from None

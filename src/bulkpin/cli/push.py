@@ -41,7 +41,7 @@ from .options import DURATION, RATE, SIZE, build_profile, cid_profile_options, r
 from .push_remote import RemoteArgs, remote_options, run_remote
 from .render import STATS_INTERVAL, JsonRenderer, PlainRenderer, QuietRenderer, RichRenderer
 from .stopping import run_stoppable
-from .target_options import target_options
+from .target_options import Target, failover_option, target_options
 
 Renderer = JsonRenderer | PlainRenderer | QuietRenderer | RichRenderer
 
@@ -83,7 +83,7 @@ def _renderer(as_json: bool, quiet: bool = False, stats: float = STATS_INTERVAL)
 async def _run(
     paths: tuple[str, ...],
     options: PushOptions,
-    target: tuple[str | None, str | None, str | None],
+    target: Target,
     renderer: Callable[[PushEvent], None],
     file_list: list[bytes] | None,
     read_timeout: float,
@@ -92,11 +92,12 @@ async def _run(
         renderer(NoticeEvent(message))
 
     async def run(stop: anyio.Event) -> PushSummary:
-        profile, zone, endpoint = target
+        profile, zone, endpoint, failover = target
         # A dry run too: it lists the account (read-only) to say what would be sent.
         with open_target(profile, zone, endpoint, notice) as credentials:
             async with DecooClient(credentials, concurrency=options.pool_size,
-                                   endpoint=endpoint, read_timeout=read_timeout) as client:
+                                   endpoint=endpoint, failover=failover,
+                                   read_timeout=read_timeout) as client:
                 return await push(paths, options, client=client, on_event=renderer,
                                   file_list=file_list, stop=stop)
 
@@ -214,6 +215,7 @@ def _read_list(source: str) -> list[bytes]:
               help="List the account's pins first, so nothing it holds is sent again"
                    " (about one request per 1,000 pins; later runs list only what changed).")
 @click.option("--shard", default=None, help="Take share I of N of the files (I/N, from 0).")
+@failover_option
 @logging_options
 @remote_options
 def push_command(
@@ -229,7 +231,8 @@ def push_command(
     wait_timeout: float, patience: float, grace: float, timeout: float, journal: Path | None,
     manifest: Path | None,
     as_json: bool, dry_run: bool, account_listing: bool, shard: str | None, verbose: int,
-    quiet: bool, log_file: Path | None, log_format: str, remote: RemoteArgs,
+    quiet: bool, log_file: Path | None, log_format: str, failover: bool | None,
+    remote: RemoteArgs,
     stats: float = STATS_INTERVAL,
 ) -> None:
     """Pin every file under PATHS to Decoo (or to the embedded local service).
@@ -265,8 +268,9 @@ def push_command(
         dry_run=dry_run, list_account=account_listing,
     )
     if remote.applies(paths):  # s3:// locations or --urls: see push_remote.py
-        run_remote(paths, files_from, remote, options, (profile, zone, endpoint),
+        run_remote(paths, files_from, remote, options, Target(profile, zone, endpoint, failover),
                    lambda: _renderer(as_json, quiet, stats), timeout)
+    target = Target(profile, zone, endpoint, failover)
     file_list = _read_list(files_from) if files_from else None
     renderer = _renderer(as_json, quiet, stats)
     events: Callable[[PushEvent], None] = renderer
@@ -274,7 +278,7 @@ def push_command(
         events = _ListingDryRun(renderer)
     try:
         try:
-            summary = anyio.run(_run, paths, options, (profile, zone, endpoint), events,
+            summary = anyio.run(_run, paths, options, target, events,
                                 file_list, timeout)
         except BaseExceptionGroup as group:
             # The signal watcher's task group wraps what push raised: unwrap it.

@@ -18,6 +18,7 @@ import click
 
 if TYPE_CHECKING:
     from ..push import PushOptions
+    from .target_options import Target
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,7 +74,7 @@ def remote_options(func: F) -> F:
 
 
 def run_remote(paths: tuple[str, ...], files_from: str | None, remote: RemoteArgs,
-               options: PushOptions, target: tuple[str | None, str | None, str | None],
+               options: PushOptions, target: Target,
                make_renderer: Callable[[], Any], read_timeout: float) -> NoReturn:
     """Run a remote push to its end and exit with its status (2 before anything is sent).
 

@@ -30,6 +30,7 @@ from ..sources.s3 import S3Location, S3Options, S3Source
 from ..target import open_target
 from . import EXIT_INTERRUPTED, EXIT_USAGE
 from .push_remote import RemoteArgs
+from .target_options import Target
 
 __all__ = ["main"]
 
@@ -93,7 +94,7 @@ async def _preflight(s3: S3Source, spec: RemoteSpec) -> None:
 
 
 async def _run(spec: RemoteSpec, remote: RemoteArgs, options: PushOptions,
-               target: tuple[str | None, str | None, str | None], shown: _Display,
+               target: Target, shown: _Display,
                read_timeout: float) -> PushSummary | None:
     s3_options = S3Options(
         endpoint_url=remote.s3_endpoint_url, region=remote.s3_region,
@@ -108,9 +109,10 @@ async def _run(spec: RemoteSpec, remote: RemoteArgs, options: PushOptions,
         sources = RemoteSources(s3, http)
         if options.dry_run:
             return await push_remote(spec, options, sources, on_event=renderer, stop=stop)
-        profile, zone, endpoint = target
+        profile, zone, endpoint, failover = target
         with open_target(profile, zone, endpoint, lambda m: renderer(NoticeEvent(m))) as creds:
-            async with DecooClient(creds, concurrency=options.fixed_concurrency, endpoint=endpoint,
+            async with DecooClient(creds, concurrency=options.fixed_concurrency,
+                                   endpoint=endpoint, failover=failover,
                                    read_timeout=read_timeout) as client:
                 return await _with_signals(stop, renderer, lambda: push_remote(
                     spec, options, sources, client=client, on_event=renderer, stop=stop))
@@ -145,7 +147,7 @@ def _leaf(exc: BaseException) -> BaseException:
 
 
 def main(paths: tuple[str, ...], files_from: str | None, remote: RemoteArgs,
-               options: PushOptions, target: tuple[str | None, str | None, str | None],
+               options: PushOptions, target: Target,
                make_renderer: Callable[[], Any], read_timeout: float) -> NoReturn:
     """Run a remote push to its end and exit with its status (2 before anything is sent)."""
     spec = _spec(paths, files_from, remote)

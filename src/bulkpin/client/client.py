@@ -205,6 +205,7 @@ class DecooClient:
         verify_tls: bool = True,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         failover_after: int = DEFAULT_FAILOVER_AFTER,
+        failover: bool | None = None,
         token_renew_after: float = DEFAULT_RENEW_AFTER,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] | None = None,
@@ -246,7 +247,17 @@ class DecooClient:
             self._probe,
             preference=endpoint if endpoint is not None else credentials.endpoint,
             failover_after=failover_after,
+            failover=failover,
         )
+
+    async def check_endpoint(self) -> str | None:
+        """Before anything is sent: the Endpoint order, and whether a named one answers.
+
+        See :meth:`~.endpoints.EndpointSelector.check`: raises
+        :class:`ConfigurationError` for a wrong or silent named Endpoint without
+        failover; returns a warning when failover moved away from it.
+        """
+        return await self.endpoint_selector.check()
 
     @property
     def server_time(self) -> datetime | None:
@@ -362,7 +373,10 @@ class DecooClient:
                 # the error, not the connection aiohttp closed because of it.
                 raise body.error from None
             sent = body.complete if body is not None else True
-            self._observe(operation, started, None, body)
+            if not isinstance(exc, aiohttp.ClientConnectorError):
+                # Nothing listening (refused, no route) says nothing of load:
+                # only a timeout or a cut connection is an overload signal.
+                self._observe(operation, started, None, body)
             error = convert_transport_error(exc, operation=operation, url=url, request_sent=sent)
             log.debug("%s %s: %s", method, url, error.message)
             raise error from None

@@ -8,8 +8,12 @@ preference:
 2. otherwise every listed Endpoint, ordered by the latency of one probe each
    (the quickest first; unreachable ones last).
 
-After :attr:`EndpointSelector.failover_after` consecutive failures that point at
-the Endpoint (connection errors, timeouts, 5xx; see
+An Endpoint the user named is the one used: :meth:`EndpointSelector.check`
+asks it first, and one that does not answer is a configuration error, unless
+failover was allowed (then it says which Endpoint it uses instead). Without a
+named one, or with failover allowed, after
+:attr:`EndpointSelector.failover_after` consecutive failures that point at the
+Endpoint (connection errors, timeouts, 5xx; see
 :attr:`~.retry.Verdict.endpoint_fault`), the selector moves to the next one in
 that order, wrapping round. A success resets the count. Failures reported for
 an Endpoint that is no longer current (requests in flight when the switch
@@ -23,7 +27,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import anyio
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, DecooError
 from .models import Endpoint
 
 __all__ = ["DEFAULT_FAILOVER_AFTER", "EndpointSelector"]
@@ -36,6 +40,11 @@ DEFAULT_FAILOVER_AFTER = 3
 ListEndpoints = Callable[[], Awaitable[Sequence[Endpoint]]]
 #: Seconds one probe of an Endpoint took, or None if it did not answer.
 Probe = Callable[[Endpoint], Awaitable[float | None]]
+
+
+def _named(endpoint: Endpoint) -> str:
+    """An Endpoint as the user knows it: its name and URL, or its URL alone."""
+    return endpoint.url if endpoint.name == endpoint.url else f"{endpoint.name} ({endpoint.url})"
 
 
 def _is_url(text: str) -> bool:
@@ -52,6 +61,7 @@ class EndpointSelector:
         *,
         preference: str | None = None,
         failover_after: int = DEFAULT_FAILOVER_AFTER,
+        failover: bool | None = None,
     ) -> None:
         if failover_after < 1:
             raise ValueError("failover_after must be at least 1")
@@ -59,6 +69,9 @@ class EndpointSelector:
         self._probe = probe
         self._preference = preference.strip().rstrip("/") if preference else None
         self.failover_after = failover_after
+        #: Whether uploads may move to another Endpoint: by default only when the
+        #: user named none (a named one is used, or the run stops, saying why).
+        self.failover = failover if failover is not None else self._preference is None
         self._order: list[Endpoint] | None = None
         self._index = 0
         self._failures = 0
@@ -133,6 +146,40 @@ class EndpointSelector:
 
         return [listed[i] for i in sorted(range(len(listed)), key=key)]
 
+    async def check(self) -> str | None:
+        """Resolve the order now, and ask a named Endpoint whether it answers.
+
+        Returns a warning to show when failover moved away from a named
+        Endpoint that does not answer. Raises :class:`ConfigurationError` for a
+        name the Cloud does not list, or a named Endpoint that does not answer
+        while failover is not allowed.
+        """
+        if self._preference is None:
+            return None  # the quickest listed is used, found on first use
+        try:
+            current = await self.current()
+        except ConfigurationError:
+            raise  # a name the Cloud does not list
+        except DecooError as exc:
+            # The Cloud is unreachable: the uploads' own retries and patience
+            # deal with it; a wrong name is still found on their first try.
+            log.debug("endpoint check deferred: %s", exc)
+            return None
+        if await self._probe(current) is not None:
+            return None
+        order = self._order or []
+        if not self.failover or len(order) < 2:
+            raise ConfigurationError(
+                f"the Endpoint {_named(current)} does not answer; check --endpoint (or the"
+                " profile's endpoint), or allow --failover to another")
+        for i, other in enumerate(order[1:], start=1):
+            if await self._probe(other) is not None:
+                self._index = i
+                self.switches.append((current.url, other.url))
+                return (f"the Endpoint {_named(current)} does not answer; uploading through"
+                        f" {_named(other)} instead")
+        raise ConfigurationError(f"no Endpoint answers (tried {len(order)})")
+
     def record_success(self, endpoint: Endpoint) -> None:
         """A request to ``endpoint`` got an answer that is not its fault."""
         if self._order is not None and self._order[self._index] == endpoint:
@@ -144,7 +191,7 @@ class EndpointSelector:
         if order is None or order[self._index] != endpoint:
             return
         self._failures += 1
-        if self._failures < self.failover_after or len(order) < 2:
+        if self._failures < self.failover_after or len(order) < 2 or not self.failover:
             return
         self._failures = 0
         self._index = (self._index + 1) % len(order)

@@ -25,6 +25,7 @@ from ..push.account_index import AccountIndex, list_account
 from ..push.errors import ExitStatus, JournalError, RunAborted, ending
 from ..push.pacing import Outage
 from ..push.poll import Poller
+from ..push.preflight import check_destination
 from ..push.stages import abandoned_notice, follow_jobs, run_stages, ticker, worker_pool
 from ..sources import PinSource
 from .accounting import PinAccounting
@@ -140,6 +141,7 @@ async def migrate(
         raise ValueError("migrate needs an open DecooClient unless it is a dry run")
     emit = on_event or (lambda event: None)
     stop = stop or anyio.Event()
+    await check_destination(client, options.dry_run, lambda m: emit(NoticeEvent(m, "warning")))
     destination = Destination.of(client.credentials) if client is not None else None
     journal_path = options.journal or default_pin_journal_path(source_key, options.shard,
                                                                destination)

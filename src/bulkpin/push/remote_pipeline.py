@@ -31,6 +31,7 @@ from .journal_lookup import default_journal_path
 from .manifest import write_manifest
 from .options import PushOptions
 from .pipeline import PushStages
+from .preflight import check_destination
 from .remote import RemoteUploader
 from .remote_listing import Listed, RemoteSpec, list_remote
 from .remote_plan import RemotePlanner
@@ -119,6 +120,7 @@ async def push_remote(
     emit = on_event or (lambda event: None)
     stop = stop or anyio.Event()
     roots = spec.root_keys()
+    await check_destination(client, options.dry_run, lambda m: emit(NoticeEvent(m, "warning")))
     destination = Destination.of(client.credentials) if client is not None else None
     journal_path = options.journal or default_journal_path(roots, options, destination)
     try:

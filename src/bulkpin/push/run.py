@@ -27,6 +27,7 @@ from .journal_lookup import default_journal_path
 from .manifest import SHARD_META, write_manifest
 from .options import PushOptions
 from .pipeline import Pipeline, run_pipeline
+from .preflight import check_destination
 from .roots import WalkPrints, root_cids
 from .summary import PushSummary
 
@@ -54,6 +55,7 @@ async def push(
     emit = on_event or (lambda event: None)
     stop = stop or anyio.Event()
     roots = [os.path.abspath(os.fsencode(p)) for p in paths]  # noqa: ASYNC240 - no I/O
+    await check_destination(client, options.dry_run, lambda m: emit(NoticeEvent(m, "warning")))
     destination = Destination.of(client.credentials) if client is not None else None
     journal_path = options.journal or default_journal_path(roots, options, destination)
     with contextlib.ExitStack() as stack:
