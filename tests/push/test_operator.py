@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -179,3 +180,47 @@ async def test_a_refused_connection_is_no_overload_signal(
     assert result.cid == hash_bytes(b"through failover").cid
     assert client.endpoint_selector.switches  # it did meet the refusal, and moved
     assert None not in seen, seen
+
+
+def test_status_picks_the_journal_of_the_account_and_lists_every_kind(
+    service_factory: Any, tmp_path: Path
+) -> None:
+    """Two destinations, one of them a run that failed before its first file: ``status
+    PATH`` takes the journal with files; two with files: ``--profile`` picks one.
+    The list of journals says which are pin journals, and a push's shard.
+
+    Before, the empty journal made status refuse ("several destinations"), and
+    --profile did not choose; pin journals were listed as push journals, with zeros.
+    """
+    first, second = service_factory(), service_factory()
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / "f").write_bytes(b"1")
+    assert run_push(first, tree).returncode == 0
+    refused = tmp_path / "refused.toml"
+    text = first.profile_path.read_text()
+    bogus = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJub2JvZHkifQ.c2lnbmF0dXJl"
+    refused.write_text("\n".join(f'api_key = "{bogus}"' if line.startswith("api_key") else line
+                                 for line in text.splitlines()))
+    refused.chmod(0o600)
+    failed = _bulkpin("push", tree, "--profile", refused)
+    assert failed.returncode == 2, failed.stderr
+    one = _bulkpin("status", tree, "--json")
+    assert one.returncode == 0, one.stderr
+    assert json.loads(one.stdout)["counts"]["pinned"] == 1
+
+    assert run_push(second, tree).returncode == 0
+    both = _bulkpin("status", tree)
+    assert both.returncode == 2
+    assert "choose one with --profile or --journal" in both.stderr
+    chosen = _bulkpin("status", tree, "--json", "--profile", second.profile_path)
+    assert chosen.returncode == 0, chosen.stderr
+    assert second.cloud_url in json.loads(chosen.stdout)["destination"]
+
+    assert _bulkpin("pin", hash_bytes(b"1").cid, "--profile", first.profile_path).returncode == 0
+    assert run_push(first, tree, "--shard", "0/2").returncode == 0
+    listed = [json.loads(line) for line in _bulkpin("status", "--json").stdout.splitlines()]
+    pins = [entry for entry in listed if entry["kind"] == "pin"]
+    assert len(pins) == 1
+    assert pins[0]["counts"] == {"pinned": 1}
+    assert [entry["shard"] for entry in listed if entry["kind"] == "push"].count("0/2") == 1

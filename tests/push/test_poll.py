@@ -8,10 +8,12 @@ from pathlib import Path
 import anyio
 import pytest
 
+from bulkpin.cli.display import jobs_waiting
 from bulkpin.client import DecooClient, load_credentials
 from bulkpin.fs import FileIdentity
 from bulkpin.push import Accounting, Journal, Poller
 from bulkpin.service import ServeProcess
+from bulkpin.units import human_duration
 from bulkpin.unixfs import hash_bytes
 
 pytestmark = pytest.mark.anyio
@@ -33,10 +35,19 @@ async def test_a_failed_job_seen_again_is_not_progress(
                 if (await client.pin_jobs_page(pin_hash=cid)).jobs[0].status.value == "failed":
                     break
                 await anyio.sleep(0.05)
-            poller = Poller(client, journal, Accounting(), wait_timeout=600)
+            clock = [1000.0]
+            acct = Accounting()
+            poller = Poller(client, journal, acct, wait_timeout=600, clock=lambda: clock[0])
             first = await poller.poll_once()
+            clock[0] += 90
             second = await poller.poll_once()
     assert first.failed == 1
+    # What the display says it waits for: a failed job the service may retry, and how long.
+    snap = acct.snapshot()
+    assert (snap.waiting_jobs, snap.failing_jobs, snap.gives_up_in) == (1, 1, 510.0)
+    assert jobs_waiting(snap.waiting_jobs, snap.failing_jobs, snap.gives_up_in) == (
+        "waiting for 1 pin job(s), 1 failed: waiting for the service to retry it, up to"
+        f" {human_duration(510.0)} more (--wait-timeout)")
     # The same failed job again: no news, so the schedule may back off.
     assert second.failed == 0
     assert second.waiting == 1  # still revivable: failed is not final before the timeout

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.table import Table
 
-__all__ = ["LARGE_FILE", "NAME_WIDTH", "counters_line", "display", "plain_console"]
+__all__ = ["LARGE_FILE", "NAME_WIDTH", "counters_line", "display", "jobs_waiting",
+           "plain_console"]
 
 #: Columns a summary may take off a terminal: more than any line needs, so a log
 #: keeps each line whole (no terminal decides where to wrap it).
@@ -61,13 +62,27 @@ def counters_line(s: Snapshot) -> str:
     return " · ".join(parts)
 
 
+def jobs_waiting(waiting: int, failing: int, gives_up_in: float | None) -> str:
+    """What the jobs not yet final are waiting for, and how long a failed one may take.
+
+    A failed job is not final at once (the service retries failed jobs), so a
+    run can wait out --wait-timeout on one: say so, not "failed 0".
+    """
+    text = f"waiting for {waiting:,} pin job(s)"
+    if failing:
+        left = human_duration(max(0.0, gives_up_in or 0.0))
+        text += (f", {failing:,} failed: waiting for the service to retry it, up to {left}"
+                 " more (--wait-timeout)")
+    return text
+
+
 def _state(s: Snapshot) -> str:
     if s.stopping:
         return "stopping…"
     if not s.walk_done:
         return "walking…"
     if s.files_done >= s.files_found and s.in_flight == 0 and s.waiting_jobs:
-        return f"waiting for {s.waiting_jobs:,} pin jobs"
+        return jobs_waiting(s.waiting_jobs, s.failing_jobs, s.gives_up_in)
     return ""
 
 

@@ -22,7 +22,7 @@ from ..migrate import (
     PinSnapshot,
     PinSummary,
 )
-from .display import plain_console
+from .display import jobs_waiting, plain_console
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -36,12 +36,15 @@ PLAIN_INTERVAL = 5.0
 def pin_status_line(s: PinSnapshot) -> str:
     """One line saying where the run is."""
     found = f"{s.found}{'' if s.listing_done else '+'}"
-    return (
+    line = (
         f"CIDs {s.done}/{found}, {s.rate:.1f}/s, requested {s.requested + s.recovered}"
         f", already on the account {s.held}, pinned {s.pinned}, waiting {s.waiting_jobs}"
         f", in flight {s.in_flight}, retries {s.retries}, failed {s.failed}"
         f", bad lines {s.bad_lines}"
     )
+    if s.failing_jobs:
+        line += f" ({jobs_waiting(s.waiting_jobs, s.failing_jobs, s.gives_up_in)})"
+    return line
 
 
 def _bad_line(event: BadLineEvent) -> str:
@@ -151,7 +154,8 @@ class PinRichRenderer:
                       f"{'' if s.listing_done else ' · listing…'}",
             )
             self.progress.update(self.pinned, completed=s.pinned, total=total,
-                                 extra=f"jobs waiting {s.waiting_jobs}")
+                                 extra=jobs_waiting(s.waiting_jobs, s.failing_jobs,
+                                                    s.gives_up_in))
         elif isinstance(event, NoticeEvent):
             style = "yellow" if event.level == "warning" else "cyan"
             self.console.print(event.message, style=style, markup=False, highlight=False)

@@ -11,7 +11,8 @@ import anyio
 import click
 import platformdirs
 
-from ..client import ConfigurationError, DecooClient
+from ..client import ConfigurationError, DecooClient, load_credentials
+from ..destination import Destination
 from ..push import (
     Accounting,
     Journal,
@@ -25,6 +26,7 @@ from ..push import (
     SelectionError,
     Shard,
     journals_for,
+    read_found,
     write_manifest,
 )
 from ..target import open_target
@@ -34,22 +36,40 @@ from .target_options import target_options
 
 
 def _journal_path(paths: tuple[str, ...], files_from: bool, journal: Path | None,
-                  options: PushOptions) -> Path:
+                  options: PushOptions, target: tuple[str | None, str | None]) -> Path:
     if journal is not None:
         return journal
     # A --files-from push keys its journal by no PATH at all, as push does.
     roots = [] if files_from else [os.path.abspath(os.fsencode(p)) for p in paths]
     found = journals_for(roots, options)
+    profile, zone = target
+    if found and (profile is not None or zone is not None):
+        # --profile/--zone name the destination: its journal, no other.
+        key = _destination_key(profile, zone)
+        found = [j for j in found if j.destination_key == key]
+    if len(found) > 1:
+        # A run that failed before its first file left an empty journal behind.
+        found = [j for j in found if j.items] or found[:1]
     if not found:
-        click.echo("error: no journal for these PATHS (push them first, or give --journal)",
-                   err=True)
+        click.echo("error: no journal for these PATHS"
+                   + (" and this account" if profile or zone else "")
+                   + " (push them first, or give --journal)", err=True)
         sys.exit(EXIT_USAGE)
     if len(found) > 1:
-        listing = "\n".join(f"  {path}  ({dest})" for path, dest in found)
+        listing = "\n".join(f"  {j.path}  ({j.destination}, {j.items:,} files)" for j in found)
         click.echo("error: these PATHS were pushed to several destinations; choose one with"
-                   f" --journal:\n{listing}", err=True)
+                   f" --profile or --journal:\n{listing}", err=True)
         sys.exit(EXIT_USAGE)
-    return found[0][0]
+    return found[0].path
+
+
+def _destination_key(profile: str | None, zone: str | None) -> str:
+    """The destination a --profile or --zone names, from its credentials (nothing started)."""
+    try:
+        return Destination.of(load_credentials(profile=profile, zone=zone)).key
+    except ConfigurationError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
 
 
 def _exit_status(counts: dict[str, int]) -> int:
@@ -86,24 +106,25 @@ def _report(journal: Journal, as_json: bool) -> int:
 
 
 def _list_journals(as_json: bool) -> None:
-    """Every journal in the user's state directory: its PATHs, destination and counts."""
+    """Every journal in the user's state directory: its kind, PATHs, destination and counts."""
     base = Path(platformdirs.user_state_dir("bulkpin")) / "journals"
     for path in sorted(base.glob("**/*.sqlite")):
-        try:
-            with Journal(path, profile_name="", read_only=True) as journal:
-                counts = journal.counts()
-                roots = [os.fsdecode(r[1]) for r in journal.roots()]
-                dest = journal.meta("destination_label") or "no destination recorded"
-        except JournalError as exc:
-            click.echo(f"{path}: {exc}", err=True)
+        found = read_found(path)
+        if found is None:
+            click.echo(f"{path}: not a bulkpin journal (or damaged)", err=True)
             continue
+        counts, shown = found.counts, found.names
+        dest = found.destination or "no destination recorded"
         if as_json:
-            click.echo(json.dumps({"journal": str(path), "paths": roots, "destination": dest,
+            click.echo(json.dumps({"journal": str(path), "kind": found.kind, "paths": shown,
+                                   "destination": dest, "shard": found.shard,
                                    "counts": counts}, ensure_ascii=False))
         else:
-            done = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
-            click.echo(f"{path}\n  paths: {' '.join(roots) or '-'}\n  destination: {dest}"
-                       f"\n  {done or 'empty'}")
+            done = ", ".join(f"{k} {v:,}" for k, v in counts.items() if v)
+            what = "CIDs from" if found.kind == "pin" else "paths"
+            shard = f"\n  shard: {found.shard}" if found.shard else ""
+            click.echo(f"{path}\n  {what}: {' '.join(shown) or '-'}{shard}"
+                       f"\n  destination: {dest}\n  {done or 'empty'}")
 
 
 async def _wait(journal: Journal, target: tuple[str | None, str | None, str | None],
@@ -163,7 +184,7 @@ def status_command(
     except SelectionError as exc:
         raise click.UsageError(str(exc)) from exc
     options = PushOptions(profile=cid_profile_obj, selection=selection)
-    path = _journal_path(paths, files_from is not None, journal, options)
+    path = _journal_path(paths, files_from is not None, journal, options, (profile, zone))
     if not path.exists():
         click.echo(f"error: no journal at {path}", err=True)
         sys.exit(EXIT_USAGE)

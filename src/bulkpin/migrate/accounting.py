@@ -33,6 +33,10 @@ class PinAccounting:
         self.bad_lines = 0
         self.retries = 0
         self.waiting_jobs = 0
+        #: Failed jobs the service may still retry, and the seconds until the first
+        #: of them is given up on (--wait-timeout).
+        self.failing_jobs = 0
+        self.gives_up_in: float | None = None
 
     def take(self) -> None:
         """The listing took a CID."""
@@ -61,10 +65,13 @@ class PinAccounting:
         self.outcomes[event.outcome] = self.outcomes.get(event.outcome, 0) + 1
         self._emit(event)
 
-    def jobs(self, *, pinned: int, waiting: int) -> None:
+    def jobs(self, *, pinned: int, waiting: int, failing: int = 0,
+             gives_up_in: float | None = None) -> None:
         """The poller's report: CIDs pinned in the journal, jobs not yet final."""
         self.pinned = pinned
         self.waiting_jobs = waiting
+        self.failing_jobs = failing
+        self.gives_up_in = gives_up_in
 
     def snapshot(self) -> PinSnapshot:
         """Everything at once."""
@@ -76,5 +83,6 @@ class PinAccounting:
             recovered=get("recovered", 0), held=get("held", 0),
             unchanged=get("unchanged", 0), pinned=self.pinned, failed=get("failed", 0),
             bad_lines=self.bad_lines, retries=self.retries, waiting_jobs=self.waiting_jobs,
+            failing_jobs=self.failing_jobs, gives_up_in=self.gives_up_in,
             rate=self.finished / elapsed if elapsed > 0 else 0.0,
         )

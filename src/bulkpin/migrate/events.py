@@ -69,6 +69,10 @@ class PinSnapshot:
     waiting_jobs: int
     #: CIDs done per second since the start
     rate: float
+    #: of the waiting jobs, those failed that the service may still retry, and the
+    #: seconds before the first of them is given up on (--wait-timeout)
+    failing_jobs: int = 0
+    gives_up_in: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

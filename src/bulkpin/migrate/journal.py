@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
 from ..push._store import JournalStore
+from ..push.journal_lookup import PIN_JOURNAL_KIND
 from ..sources import BadLine, PinItem
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ PIN_STATES: Final[tuple[PinState, ...]] = ("discovered", "requested", "pinned", 
 
 #: The journal's ``profile``: a pin journal holds no CIDs computed with a profile,
 #: and a push journal given as ``--journal`` is refused by this name.
-JOURNAL_KIND: Final = "pinByHash"
+JOURNAL_KIND: Final = PIN_JOURNAL_KIND
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS pins (

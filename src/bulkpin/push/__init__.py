@@ -16,7 +16,7 @@ from .concurrency import DEFAULT_CEILING, ConcurrencyController
 from .errors import ExitStatus, JournalError, JournalLocked, PushError, RunAborted
 from .events import FileEvent, FileOutcome, NoticeEvent, ProgressEvent, PushEvent, Snapshot
 from .journal import Journal
-from .journal_lookup import default_journal_path, journals_for
+from .journal_lookup import FoundJournal, default_journal_path, journals_for, read_found
 from .manifest import ManifestError, manifest_format, write_manifest
 from .options import (
     DEFAULT_CONCURRENCY,
@@ -43,6 +43,7 @@ __all__ = [
     "ExitStatus",
     "FileEvent",
     "FileOutcome",
+    "FoundJournal",
     "Journal",
     "JournalError",
     "JournalLocked",
@@ -67,5 +68,6 @@ __all__ = [
     "journals_for",
     "manifest_format",
     "push",
+    "read_found",
     "write_manifest",
 ]

@@ -78,6 +78,10 @@ class Accounting:
         self.gone = 0
         self.retries = 0
         self.waiting_jobs = 0
+        #: Failed jobs the service may still retry, and the seconds until the first
+        #: of them is given up on (--wait-timeout).
+        self.failing_jobs = 0
+        self.gives_up_in: float | None = None
         self._meter = RateMeter()
         self._moving: dict[str, _InFlight] = {}
 
@@ -158,10 +162,13 @@ class Accounting:
         """A path the walk reported but no stage takes (skipped, or unreadable)."""
         self._count(event)
 
-    def jobs(self, *, pinned: int, waiting: int) -> None:
+    def jobs(self, *, pinned: int, waiting: int, failing: int = 0,
+             gives_up_in: float | None = None) -> None:
         """The poller's report: files pinned in the journal, jobs still not final."""
         self.pinned = pinned
         self.waiting_jobs = waiting
+        self.failing_jobs = failing
+        self.gives_up_in = gives_up_in
 
     def snapshot(self) -> Snapshot:
         """Everything at once, with rates."""
@@ -178,7 +185,8 @@ class Accounting:
             uploaded=self.uploaded, pinned=self.pinned, unchanged=self.unchanged,
             held=self.held, deduplicated=self.deduplicated, failed=self.failed,
             skipped=self.skipped, gone=self.gone,
-            retries=self.retries, waiting_jobs=self.waiting_jobs, rate=self._meter.rate,
+            retries=self.retries, waiting_jobs=self.waiting_jobs,
+            failing_jobs=self.failing_jobs, gives_up_in=self.gives_up_in, rate=self._meter.rate,
             files_rate=self.files_done / elapsed if elapsed > 0 else 0.0,
             bytes_moving=sum(m.sent for m in self._moving.values()),
             transfers=tuple(Transfer(name, m.size, m.sent) for name, m in largest),

@@ -64,6 +64,10 @@ class Snapshot:
     #: a dry run's files that a real run would send, and their bytes
     would_send: int = 0
     would_send_bytes: int = 0
+    #: of the waiting jobs, those failed that the service may still retry, and the
+    #: seconds before the first of them is given up on (--wait-timeout)
+    failing_jobs: int = 0
+    gives_up_in: float | None = None
 
     @property
     def bytes_progress(self) -> int:

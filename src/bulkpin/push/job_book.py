@@ -64,6 +64,8 @@ class JobCounters(Protocol):
 
     waiting_jobs: int
 
-    def jobs(self, *, pinned: int, waiting: int) -> None:
-        """Rows pinned in the journal, jobs still not final."""
+    def jobs(self, *, pinned: int, waiting: int, failing: int = 0,
+             gives_up_in: float | None = None) -> None:
+        """Rows pinned in the journal, jobs still not final; of those, ``failing`` are
+        failed jobs the service may still retry, the first given up on in ``gives_up_in`` s."""
         ...

@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,10 @@ if TYPE_CHECKING:
     from ..destination import Destination
     from .options import PushOptions
 
-__all__ = ["KnownFiles", "default_journal_path", "journals_for"]
+__all__ = ["FoundJournal", "KnownFiles", "default_journal_path", "journals_for", "read_found"]
+
+#: The ``profile`` meta of a ``bulkpin pin`` journal (:mod:`bulkpin.migrate.journal`).
+PIN_JOURNAL_KIND = "pinByHash"
 
 
 def default_journal_path(roots: Sequence[bytes], options: PushOptions,
@@ -49,28 +53,62 @@ def default_journal_path(roots: Sequence[bytes], options: PushOptions,
     return journals / f"{key.hexdigest()[:20]}.sqlite"
 
 
-def journals_for(roots: Sequence[bytes], options: PushOptions) -> list[tuple[Path, str]]:
-    """The default journals of these PATHs, one per destination: ``(path, destination)``.
+@dataclass(frozen=True, slots=True)
+class FoundJournal:
+    """A journal on disk, as far as its meta and counts say (read without opening it for a run)."""
+
+    path: Path
+    #: Who it is bound to, as shown (``cloud (account ...)``), or None.
+    destination: str | None
+    #: The destination's key (:attr:`~bulkpin.destination.Destination.key`), or None.
+    destination_key: str | None
+    #: ``push`` or ``pin`` (a ``bulkpin pin`` journal).
+    kind: str
+    #: ``I/N`` when its last run took one share of the tree.
+    shard: str | None
+    #: Rows (files, or CIDs) by state.
+    counts: dict[str, int]
+    #: The PATHs it was pushed from, or the sources a pin journal's CIDs came from.
+    names: list[str]
+
+    @property
+    def items(self) -> int:
+        """Rows it holds: 0 for a run that failed before its first."""
+        return sum(self.counts.values())
+
+
+def read_found(path: Path) -> FoundJournal | None:
+    """What ``path`` says of itself, read-only, or None if it is no journal."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("profile") == PIN_JOURNAL_KIND:
+                kind, table = "pin", "pins"
+                names = [str(r[0]) for r in conn.execute("SELECT DISTINCT source FROM pins")]
+            else:
+                kind, table = "push", "files"
+                names = [os.fsdecode(r[0]) for r in conn.execute("SELECT path FROM roots")]
+            counts = {str(state): int(n) for state, n in conn.execute(
+                f"SELECT state, COUNT(*) FROM {table} GROUP BY state")}  # noqa: S608
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return FoundJournal(path, meta.get("destination_label"), meta.get("destination"), kind,
+                        meta.get("shard") or None, counts, names)
+
+
+def journals_for(roots: Sequence[bytes], options: PushOptions) -> list[FoundJournal]:
+    """The default journals of these PATHs, one per destination.
 
     For ``status``, which knows the PATHs but not (without starting the
     embedded service or asking for credentials) the account they went to.
     """
     name = default_journal_path(roots, options).name
     base = default_journal_path(roots, options).parent
-    found = []
-    for path in sorted(base.glob(f"*/{name}")):
-        try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            try:
-                row = conn.execute(
-                    "SELECT value FROM meta WHERE key = 'destination_label'"
-                ).fetchone()
-            finally:
-                conn.close()
-        except sqlite3.Error:
-            continue
-        found.append((path, str(row[0]) if row else "an unknown destination"))
-    return found
+    found = (read_found(path) for path in sorted(base.glob(f"*/{name}")))
+    return [journal for journal in found if journal is not None]
 
 
 class KnownFiles:

@@ -89,9 +89,10 @@ class Poller:
         self.rounds = 0
         # When each waiting CID was first seen with no job at all.
         self._missing_since: dict[str, float] = {}
-        # CIDs whose job was already seen failed: a failed job seen again is no
-        # news, and counting it as progress kept the rounds from backing off.
-        self._seen_failed: set[str] = set()
+        # CIDs whose job was already seen failed, and when first: a failed job
+        # seen again is no news (counting it as progress kept the rounds from
+        # backing off), and the display says how long it may still be retried.
+        self._seen_failed: dict[str, float] = {}
         #: Told ``(cid, file ids)`` when the account's own job for a hinted CID
         #: (a job the journal did not make) failed: those rows are to be sent.
         self.on_revive: Callable[[str, list[int]], None] | None = None
@@ -159,9 +160,9 @@ class Poller:
             changed = self.journal.set_job_status(cid, job.status.value, job.id, error)
             if job.status is JobStatus.PINNED:
                 pinned_n += changed
-                self._seen_failed.discard(cid)
+                self._seen_failed.pop(cid, None)
             elif job.status is JobStatus.FAILED and cid not in self._seen_failed:
-                self._seen_failed.add(cid)
+                self._seen_failed[cid] = now
                 failed_n += 1
         # Jobs failed for longer than the patience, and uploads the service never
         # made a job for, end failed; both stay revivable by a later pinned job.
@@ -174,8 +175,12 @@ class Poller:
                     self.journal.fail_cid(cid, "the service has no pin job for this upload")
                 del self._missing_since[cid]
         self.journal.commit()
-        waiting_n = len(self.journal.waiting_cids())
-        self.acct.jobs(pinned=self.journal.counts()["pinned"], waiting=waiting_n)
+        waiting = self.journal.waiting_cids()
+        waiting_n = len(waiting)
+        failing = [since for cid, since in self._seen_failed.items() if cid in waiting]
+        self.acct.jobs(pinned=self.journal.counts()["pinned"], waiting=waiting_n,
+                       failing=len(failing),
+                       gives_up_in=self.wait_timeout - (now - min(failing)) if failing else None)
         return RoundResult(self.requests - before, pinned_n, failed_n, waiting_n, missing)
 
     def _hinted(self, cid: str, job: PinJob) -> bool:
