@@ -15,17 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from ..client import DecooClient
 from ..destination import Destination
-from ..push.account_index import AccountIndex, list_account
-from ..push.errors import ExitStatus, JournalError, RunAborted, ending
+from ..push.account_index import AccountIndex
+from ..push.errors import RunAborted
+from ..push.lifecycle import Ended, run
 from ..push.pacing import Outage
 from ..push.poll import Poller
-from ..push.preflight import check_destination
 from ..push.stages import abandoned_notice, follow_jobs, run_stages, ticker, worker_pool
 from ..sources import PinSource
 from .accounting import PinAccounting
@@ -97,25 +98,25 @@ class _Run:
             warn=lambda m: self.emit(NoticeEvent(m, "warning")),
         )
 
+    async def main(self) -> None:
+        """Every stage, until the source's last CID is final, or the run stops or aborts."""
+        send, receive = anyio.create_memory_object_stream[WorkItem](self.options.concurrency * 2)
+        self.aborted = await run_stages(
+            [partial(self.lister.run, send), partial(self.requests, receive),
+             *([self.poll] if self.poller is not None else [])],
+            self.tick,
+        )
+
+    @property
+    def source_failed(self) -> str | None:
+        """Why the listing of the source stopped part-way (resumable), or None."""
+        return self.lister.failed.message if self.lister.failed is not None else None
+
     async def tick(self) -> None:
         """Progress events, until the run ends."""
         await ticker(lambda: PinProgress(self.acct.snapshot()), self.emit,
                      )
 
-async def _main(run: _Run) -> None:
-    send, receive = anyio.create_memory_object_stream[WorkItem](run.options.concurrency * 2)
-    run.aborted = await run_stages(
-        [partial(run.lister.run, send), partial(run.requests, receive),
-         *([run.poll] if run.poller is not None else [])],
-        run.tick,
-    )
-
-
-def _failures(counts: dict[str, int]) -> str | None:
-    bad, failed = counts["bad"], counts["failed"]
-    parts = [f"{failed} CID(s) failed"] if failed else []
-    parts += [f"{bad} line(s) of the source are no CID"] if bad else []
-    return ", ".join(parts) or None
 
 
 async def migrate(
@@ -141,38 +142,59 @@ async def migrate(
         raise ValueError("migrate needs an open DecooClient unless it is a dry run")
     emit = on_event or (lambda event: None)
     stop = stop or anyio.Event()
-    await check_destination(client, options.dry_run, lambda m: emit(NoticeEvent(m, "warning")))
-    destination = Destination.of(client.credentials) if client is not None else None
-    journal_path = options.journal or default_pin_journal_path(source_key, options.shard,
-                                                               destination)
-    try:
-        journal = PinJournal(journal_path, destination=destination)
-    except JournalError as exc:
-        raise RunAborted(str(exc), ExitStatus.USAGE) from exc
-    with journal:
-        run_id = journal.begin_run()
-        index, listing = await list_account(
-            journal, client, options, stop=stop, say=lambda m: emit(NoticeEvent(m)),
-            warn=lambda m: emit(NoticeEvent(m, "warning")))
-        run = _Run(source, options, journal, client, emit, stop, index, relist)
-        try:
-            await _main(run)
-        finally:
-            journal.commit()
-        counts = journal.counts()
-        if options.manifest is not None:
-            write_pin_manifest(journal, options.manifest)
-        status, reason = ending(
-            aborted=run.aborted, stopped=stop.is_set(), poll_timed_out=run.poll_timed_out,
-            wait_timeout=options.wait_timeout, failures=_failures(counts),
-            source_failed=run.lister.failed.message if run.lister.failed is not None else None)
-        journal.end_run(run_id, reason)
+    plan = _PinPlan(source, options, source_key, client, emit, stop, relist)
+    return await run(plan, client=client, options=options, stop=stop,
+                     say=lambda m: emit(NoticeEvent(m)),
+                     warn=lambda m: emit(NoticeEvent(m, "warning")))
+
+
+class _PinPlan:
+    """A ``pin`` run, as the lifecycle (:mod:`bulkpin.push.lifecycle`) runs it."""
+
+    def __init__(self, source: PinSource, options: PinOptions, source_key: str,
+                 client: DecooClient | None, emit: Callable[[MigrateEvent], None],
+                 stop: anyio.Event, relist: Relister | None) -> None:
+        self.source = source
+        self.options = options
+        self.source_key = source_key
+        self.client = client
+        self.emit = emit
+        self.stop = stop
+        self.relist = relist
+        self.journal_path: Path | None = None
+
+    def open_journal(self, destination: Destination | None) -> PinJournal:
+        self.journal_path = self.options.journal or default_pin_journal_path(
+            self.source_key, self.options.shard, destination)
+        return PinJournal(self.journal_path, destination=destination)
+
+    def begin(self, journal: PinJournal) -> None:
+        """Nothing before the listing."""
+
+    def stages(self, journal: PinJournal, index: AccountIndex | None) -> _Run:
+        return _Run(self.source, self.options, journal, self.client, self.emit, self.stop,
+                    index, self.relist)
+
+    async def finish(self, journal: PinJournal, stages: _Run) -> None:
+        """Nothing after the stages: CIDs have no root."""
+
+    def write_manifest(self, journal: PinJournal, path: Path) -> None:
+        write_pin_manifest(journal, path)
+
+    def failures(self, counts: dict[str, int]) -> str | None:
+        bad, failed = counts["bad"], counts["failed"]
+        parts = [f"{failed} CID(s) failed"] if failed else []
+        parts += [f"{bad} line(s) of the source are no CID"] if bad else []
+        return ", ".join(parts) or None
+
+    def summary(self, journal: PinJournal, stages: _Run, ended: Ended) -> PinSummary:
+        assert self.journal_path is not None
         return PinSummary(
-            exit_status=status, reason=reason, source=source.label,
-            snapshot=run.acct.snapshot(), counts=counts, journal=journal_path,
-            manifest=options.manifest, failures=journal.failures(),
-            pin_requests=run.requester.requests if run.requester else 0,
-            poll_requests=run.poller.requests if run.poller else 0,
-            poll_rounds=run.poller.rounds if run.poller else 0,
-            listing=listing, destination=destination,
+            exit_status=ended.status, reason=ended.reason, source=self.source.label,
+            snapshot=stages.acct.snapshot(), counts=ended.counts, journal=self.journal_path,
+            manifest=self.options.manifest, failures=journal.failures(),
+            pin_requests=stages.requester.requests if stages.requester else 0,
+            poll_requests=stages.poller.requests if stages.poller else 0,
+            poll_rounds=stages.poller.rounds if stages.poller else 0,
+            listing=ended.listing, destination=ended.destination,
         )

@@ -251,6 +251,10 @@ class JournalStore:
 
     # -- runs and roots --
 
+    def counts(self) -> dict[str, int]:
+        """Rows per state: each kind of journal counts its own rows (files, CIDs)."""
+        raise NotImplementedError
+
     def begin_run(self) -> int:
         """Record a new run; returns its id."""
         cursor = self._write("INSERT INTO runs (started) VALUES (?)", (time.time(),))

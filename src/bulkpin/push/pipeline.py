@@ -18,6 +18,7 @@ import logging
 import os
 from collections.abc import Callable, Coroutine, Iterable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -25,12 +26,14 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ..client import DecooClient
 from ..fs import Candidate, batched
+from ..units import human_bytes
 from .account_index import AccountIndex
 from .accounting import Accounting
 from .concurrency import ConcurrencyController
-from .errors import RunAborted
+from .errors import ExitStatus, RunAborted
 from .events import NoticeEvent, ProgressEvent, PushEvent
 from .journal import Journal
+from .lifecycle import Ended
 from .options import PushOptions
 from .pacing import Outage
 from .plan import Planner
@@ -43,6 +46,7 @@ from .stages import (
     ticker,
     worker_pool,
 )
+from .summary import PushSummary
 from .upload import Uploader, WorkItem
 
 __all__ = ["Pipeline", "PushStages", "run_pipeline"]
@@ -113,6 +117,32 @@ class PushStages:
                 await first_of(wake, planned, self.stop)
                 wake = anyio.Event()
 
+    @property
+    def source_failed(self) -> str | None:
+        """A push's sources do not fail part-way: what they cannot read is an item's failure."""
+        return None
+
+    def summary(self, journal: Journal, ended: Ended, journal_path: Path | None, *,
+                roots: list[tuple[str, str | None]] | None = None) -> PushSummary:
+        """What the caller gets at the end (a dry run's reason says what it would send)."""
+        snap = self.acct.snapshot()
+        reason = ended.reason
+        if self.options.dry_run and ended.status == ExitStatus.OK:
+            reason = (f"dry run: would upload {snap.would_send:,} file(s),"
+                      f" {human_bytes(snap.would_send_bytes)}; ")
+            reason += (f"{snap.held:,} already on the account" if ended.listing is not None
+                       else "the account was not listed")
+            reason += f", {snap.unchanged:,} unchanged, {snap.deduplicated:,} copies"
+        assert journal_path is not None
+        return PushSummary(
+            exit_status=ended.status, reason=reason, snapshot=snap, counts=ended.counts,
+            journal=journal_path, manifest=self.options.manifest, failures=journal.failures(),
+            roots=roots or [],
+            poll_requests=self.poller.requests if self.poller else 0,
+            poll_rounds=self.poller.rounds if self.poller else 0,
+            listing=ended.listing, destination=ended.destination, dry_run=self.options.dry_run,
+        )
+
     async def poll(self) -> None:
         """Follow jobs while the movers run, then until they are final (if waiting)."""
         assert self.poller is not None
@@ -132,8 +162,10 @@ class Pipeline(PushStages):
 
     def __init__(self, roots: list[bytes], options: PushOptions, journal: Journal,
                  client: DecooClient | None, emit: Callable[[PushEvent], None],
-                 stop: anyio.Event, *, index: AccountIndex | None, whole_walk: bool) -> None:
+                 stop: anyio.Event, candidates: Iterable[Candidate], *,
+                 index: AccountIndex | None, whole_walk: bool) -> None:
         super().__init__(options, journal, client, emit, stop, index)
+        self.candidates = candidates
         self.planner = Planner(roots, options, journal, self.acct, stop, index,
                                whole_walk=whole_walk)
         # --concurrency auto: the client's answers decide how many uploads are in flight.
@@ -188,6 +220,11 @@ class Pipeline(PushStages):
                 log.info("--concurrency auto: limit %d at the end; decisions %s; last: %s",
                          ctl.limit, dict(ctl.reasons),
                          ", ".join(f"{d.limit} ({d.reason})" for d in list(ctl.decisions)[-8:]))
+
+
+    async def main(self) -> None:
+        """Every stage, until the walk's last file is final, or the run stops or aborts."""
+        await run_pipeline(self, self.candidates)
 
 
 async def run_pipeline(run: Pipeline, candidates: Iterable[Candidate]) -> None:

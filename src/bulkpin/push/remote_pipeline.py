@@ -17,21 +17,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..client import DecooClient, DecooError, Fate, classify_item
 from ..destination import Destination
-from .account_index import AccountIndex, list_account
-from .errors import ExitStatus, JournalError, RunAborted, ending
+from .account_index import AccountIndex
+from .errors import ExitStatus, RunAborted
 from .events import NoticeEvent, PushEvent
 from .journal import Journal
 from .journal_lookup import default_journal_path
+from .lifecycle import Ended, run
 from .manifest import write_manifest
 from .options import PushOptions
 from .pipeline import PushStages
-from .preflight import check_destination
 from .remote import RemoteUploader
 from .remote_listing import Listed, RemoteSpec, list_remote
 from .remote_plan import RemotePlanner
@@ -119,40 +120,51 @@ async def push_remote(
         raise ValueError("push needs an open DecooClient unless it is a dry run")
     emit = on_event or (lambda event: None)
     stop = stop or anyio.Event()
-    roots = spec.root_keys()
-    await check_destination(client, options.dry_run, lambda m: emit(NoticeEvent(m, "warning")))
-    destination = Destination.of(client.credentials) if client is not None else None
-    journal_path = options.journal or default_journal_path(roots, options, destination)
-    try:
-        journal = Journal(journal_path, profile_name=options.profile.name,
-                          destination=destination)
-    except JournalError as exc:
-        raise RunAborted(str(exc), ExitStatus.USAGE) from exc
-    with journal:
-        run_id = journal.begin_run()
-        index, listing = await list_account(
-            journal, client, options, stop=stop, say=lambda m: emit(NoticeEvent(m)),
-            warn=lambda m: emit(NoticeEvent(m, "warning")))
-        root_ids = [journal.root_id(key) for key in roots]
+    plan = _RemotePush(spec, options, sources, client, emit, stop)
+    return await run(plan, client=client, options=options, stop=stop,
+                     say=lambda m: emit(NoticeEvent(m)),
+                     warn=lambda m: emit(NoticeEvent(m, "warning")))
+
+
+class _RemotePush:
+    """A push of remote sources, as the lifecycle (:mod:`.lifecycle`) runs it."""
+
+    def __init__(self, spec: RemoteSpec, options: PushOptions, sources: RemoteSources,
+                 client: DecooClient | None, emit: Callable[[PushEvent], None],
+                 stop: anyio.Event) -> None:
+        self.spec = spec
+        self.options = options
+        self.sources = sources
+        self.client = client
+        self.emit = emit
+        self.stop = stop
+        self.roots = spec.root_keys()
+        self.journal_path: Path | None = None
+
+    def open_journal(self, destination: Destination | None) -> Journal:
+        self.journal_path = self.options.journal or default_journal_path(
+            self.roots, self.options, destination)
+        return Journal(self.journal_path, profile_name=self.options.profile.name,
+                       destination=destination)
+
+    def begin(self, journal: Journal) -> None:
+        """Nothing before the listing: the root rows are written with the stages."""
+
+    def stages(self, journal: Journal, index: AccountIndex | None) -> _RemoteRun:
+        root_ids = [journal.root_id(key) for key in self.roots]
         for root in root_ids:
             journal.set_root_cid(root, None, NO_ROOT_CID)
-        run = _RemoteRun(spec, options, journal, sources, client, emit, stop, index, root_ids)
-        try:
-            await run.main()
-        finally:
-            journal.commit()
-        counts = journal.counts()
-        if options.manifest is not None:
-            write_manifest(journal, options.manifest)
-        status, reason = ending(
-            aborted=run.aborted, stopped=stop.is_set(), poll_timed_out=run.poll_timed_out,
-            wait_timeout=options.wait_timeout,
-            failures=f"{counts['failed']} object(s) failed" if counts["failed"] else None)
-        journal.end_run(run_id, reason)
-        return PushSummary(
-            exit_status=status, reason=reason, snapshot=run.acct.snapshot(), counts=counts,
-            journal=journal_path, manifest=options.manifest, failures=journal.failures(),
-            poll_requests=run.poller.requests if run.poller else 0,
-            poll_rounds=run.poller.rounds if run.poller else 0,
-            listing=listing, destination=destination,
-        )
+        return _RemoteRun(self.spec, self.options, journal, self.sources, self.client,
+                          self.emit, self.stop, index, root_ids)
+
+    async def finish(self, journal: Journal, stages: _RemoteRun) -> None:
+        """No root CID to compute for a remote source (:data:`NO_ROOT_CID`)."""
+
+    def write_manifest(self, journal: Journal, path: Path) -> None:
+        write_manifest(journal, path)
+
+    def failures(self, counts: dict[str, int]) -> str | None:
+        return f"{counts['failed']} object(s) failed" if counts["failed"] else None
+
+    def summary(self, journal: Journal, stages: _RemoteRun, ended: Ended) -> PushSummary:
+        return stages.summary(journal, ended, self.journal_path)

@@ -1,8 +1,8 @@
-"""One push from start to end, around the pipeline.
+"""A push of local PATHs: what the one lifecycle (:mod:`.lifecycle`) needs to run it.
 
-Opens the journal of the destination (a scratch copy for a dry run), lists
-the account, runs :mod:`.pipeline`, computes the PATHs' root CIDs, writes the
-manifest, and says how the run ended (:class:`~.summary.PushSummary`).
+Its journal (a scratch copy for a dry run), the walk or ``--files-from`` as
+the source of :mod:`.pipeline`'s stages, the PATHs' root CIDs after them, the
+manifest, and the summary (:class:`~.summary.PushSummary`).
 """
 
 from __future__ import annotations
@@ -18,16 +18,14 @@ import anyio
 from ..client import DecooClient
 from ..destination import Destination
 from ..fs import Candidate, files_from, walk_candidates
-from ..units import human_bytes
-from .account_index import list_account
-from .errors import ExitStatus, JournalError, RunAborted, ending
+from .account_index import AccountIndex
 from .events import NoticeEvent, PushEvent
 from .journal import Journal, dry_run_copy
 from .journal_lookup import default_journal_path
+from .lifecycle import Ended, run
 from .manifest import SHARD_META, write_manifest
 from .options import PushOptions
-from .pipeline import Pipeline, run_pipeline
-from .preflight import check_destination
+from .pipeline import Pipeline
 from .roots import WalkPrints, root_cids
 from .summary import PushSummary
 
@@ -55,78 +53,76 @@ async def push(
     emit = on_event or (lambda event: None)
     stop = stop or anyio.Event()
     roots = [os.path.abspath(os.fsencode(p)) for p in paths]  # noqa: ASYNC240 - no I/O
-    await check_destination(client, options.dry_run, lambda m: emit(NoticeEvent(m, "warning")))
-    destination = Destination.of(client.credentials) if client is not None else None
-    journal_path = options.journal or default_journal_path(roots, options, destination)
-    with contextlib.ExitStack() as stack:
-        opened = journal_path
-        if options.dry_run:
+    with contextlib.ExitStack() as scratch:
+        plan = _LocalPush(roots, options, client, emit, stop, file_list, scratch)
+        return await run(plan, client=client, options=options, stop=stop,
+                         say=lambda m: emit(NoticeEvent(m)),
+                         warn=lambda m: emit(NoticeEvent(m, "warning")))
+
+
+class _LocalPush:
+    """A push of local PATHs, as the lifecycle (:mod:`.lifecycle`) runs it."""
+
+    def __init__(self, roots: list[bytes], options: PushOptions, client: DecooClient | None,
+                 emit: Callable[[PushEvent], None], stop: anyio.Event,
+                 file_list: Iterable[bytes] | None, scratch: contextlib.ExitStack) -> None:
+        self.roots = roots
+        self.options = options
+        self.client = client
+        self.emit = emit
+        self.stop = stop
+        self.file_list = file_list
+        self.scratch = scratch
+        self.journal_path = options.journal
+        self.destination: Destination | None = None
+        self.walked = WalkPrints(options)
+        self.roots_out: list[tuple[str, str | None]] = []
+
+    def open_journal(self, destination: Destination | None) -> Journal:
+        self.destination = destination
+        self.journal_path = path = self.options.journal or default_journal_path(
+            self.roots, self.options, destination)
+        if self.options.dry_run:
             # A dry run works on a copy: the journal is left exactly as it was.
-            opened = dry_run_copy(journal_path, Path(stack.enter_context(
+            path = dry_run_copy(path, Path(self.scratch.enter_context(
                 tempfile.TemporaryDirectory(prefix="bulkpin-dry-run-"))))
-            emit(NoticeEvent("dry run: nothing is sent, and the journal is left as it was"))
-        try:
-            journal = Journal(opened, profile_name=options.profile.name,
-                              destination=destination)
-        except JournalError as exc:
-            raise RunAborted(str(exc), ExitStatus.USAGE) from exc
-        return await _push(roots, options, journal, journal_path, client, emit, stop,
-                           file_list, destination)
+            self.emit(NoticeEvent("dry run: nothing is sent, and the journal is left as it was"))
+        return Journal(path, profile_name=self.options.profile.name, destination=destination)
 
-
-async def _push(roots: list[bytes], options: PushOptions, journal: Journal, journal_path: Path,
-                client: DecooClient | None, emit: Callable[[PushEvent], None],
-                stop: anyio.Event, file_list: Iterable[bytes] | None,
-                destination: Destination | None) -> PushSummary:
-    with journal:
-        run_id = journal.begin_run()
+    def begin(self, journal: Journal) -> None:
         # The manifest's root rows say which share of the tree it holds, so a
         # merge can tell that a shard is missing (manifests.merge).
-        shard = options.selection.shard
+        shard = self.options.selection.shard
         journal.set_meta(SHARD_META, str(shard) if shard is not None else "")
         if journal.upgraded:
-            emit(NoticeEvent(f"{journal_path} was written before journals named their account:"
-                             f" each file it calls pinned is checked against {destination}"))
-        index, listing = await list_account(
-            journal, client, options, stop=stop, say=lambda m: emit(NoticeEvent(m)),
-            warn=lambda m: emit(NoticeEvent(m, "warning")))
-        run = Pipeline(roots, options, journal, client, emit, stop, index=index,
-                   whole_walk=file_list is None)
+            self.emit(NoticeEvent(
+                f"{self.journal_path} was written before journals named their account: each"
+                f" file it calls pinned is checked against {self.destination}"))
+
+    def stages(self, journal: Journal, index: AccountIndex | None) -> Pipeline:
+        options = self.options
         candidates: Iterable[Candidate]
-        walked = WalkPrints(options)
-        if file_list is not None:
-            candidates = files_from(file_list, options.selection,
+        if self.file_list is not None:
+            candidates = files_from(self.file_list, options.selection,
                                     follow_symlinks=options.follow_symlinks)
         else:
-            candidates = walk_candidates(roots, options.selection, hidden=options.hidden,
-                                         follow_symlinks=options.follow_symlinks,
-                                         observe=walked.observe if walked.enabled else None)
-        try:
-            await run_pipeline(run, candidates)
-        finally:
-            journal.commit()
-        roots_out: list[tuple[str, str | None]] = []
-        if run.aborted is None and not stop.is_set() and file_list is None:
-            roots_out = await anyio.to_thread.run_sync(root_cids, roots, options, journal,
-                                                       walked)
-        counts = journal.counts()
-        if options.manifest is not None:
-            write_manifest(journal, options.manifest)
-        status, reason = ending(
-            aborted=run.aborted, stopped=stop.is_set(), poll_timed_out=run.poll_timed_out,
-            wait_timeout=options.wait_timeout,
-            failures=f"{counts['failed']} file(s) failed" if counts["failed"] else None)
-        if options.dry_run and status == ExitStatus.OK:
-            snap = run.acct.snapshot()
-            reason = (f"dry run: would upload {snap.would_send:,} file(s),"
-                      f" {human_bytes(snap.would_send_bytes)}; {snap.held:,} already on the"
-                      f" account, {snap.unchanged:,} unchanged, {snap.deduplicated:,} copies")
-        journal.end_run(run_id, reason)
-        return PushSummary(
-            exit_status=status, reason=reason, snapshot=run.acct.snapshot(), counts=counts,
-            journal=journal_path, manifest=options.manifest, failures=journal.failures(),
-            roots=roots_out,
-            poll_requests=run.poller.requests if run.poller else 0,
-            poll_rounds=run.poller.rounds if run.poller else 0,
-            listing=listing, destination=destination, dry_run=options.dry_run,
-        )
+            candidates = walk_candidates(
+                self.roots, options.selection, hidden=options.hidden,
+                follow_symlinks=options.follow_symlinks,
+                observe=self.walked.observe if self.walked.enabled else None)
+        return Pipeline(self.roots, options, journal, self.client, self.emit, self.stop,
+                        candidates, index=index, whole_walk=self.file_list is None)
+
+    async def finish(self, journal: Journal, stages: Pipeline) -> None:
+        if stages.aborted is None and not self.stop.is_set() and self.file_list is None:
+            self.roots_out = await anyio.to_thread.run_sync(
+                root_cids, self.roots, self.options, journal, self.walked)
+
+    def write_manifest(self, journal: Journal, path: Path) -> None:
+        write_manifest(journal, path)
+
+    def failures(self, counts: dict[str, int]) -> str | None:
+        return f"{counts['failed']} file(s) failed" if counts["failed"] else None
+
+    def summary(self, journal: Journal, stages: Pipeline, ended: Ended) -> PushSummary:
+        return stages.summary(journal, ended, self.journal_path, roots=self.roots_out)
