@@ -57,7 +57,10 @@ def check_command(
         profile=build_profile(cid_profile, chunk_size, max_links, raw_leaves, cid_version),
         selection=Selection(include=include, exclude=exclude), hidden=hidden, journal=journal,
     )
-    missing = open(missing_to, "wb") if missing_to else None  # noqa: SIM115 - closed below
+    try:
+        missing = open(missing_to, "wb") if missing_to else None  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise click.UsageError(f"--missing-to {missing_to}: {exc.strerror or exc}") from None
 
     def report(result: CheckResult) -> None:
         if as_json:

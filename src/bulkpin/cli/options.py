@@ -65,6 +65,9 @@ class SizeType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
 
     name = "size"
 
+    def __init__(self, minimum: int = 0) -> None:
+        self.minimum = minimum
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
@@ -77,7 +80,10 @@ class SizeType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
             self.fail(f"{value!r} is not a size such as 1048576, 10M or 1.5GiB", param, ctx)
         if unit not in _UNITS or amount < 0:
             self.fail(f"{value!r} is not a size such as 1048576, 10M or 1.5GiB", param, ctx)
-        return int(amount * _UNITS[unit])
+        size = int(amount * _UNITS[unit])
+        if size < self.minimum:
+            self.fail(f"{value!r} is under the least allowed, {self.minimum} byte(s)", param, ctx)
+        return size
 
 
 class RateType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
@@ -135,5 +141,7 @@ def read_patterns(path: str) -> tuple[str, ...]:
 
 
 SIZE = SizeType()
+#: A size that must hold something (``--memory``: 0 would admit no upload).
+POSITIVE_SIZE = SizeType(minimum=1)
 RATE = RateType()
 DURATION = DurationType()

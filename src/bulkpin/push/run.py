@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ from ..destination import Destination
 from ..fs import Candidate, files_from, walk_candidates
 from ..units import human_bytes
 from .account_index import AccountIndex
-from .errors import ExitStatus, JournalError, RunAborted
+from .errors import ExitStatus, JournalError, RunAborted, is_damage
 from .events import NoticeEvent, PushEvent
 from .journal import Journal, dry_run_copy
 from .journal_lookup import default_journal_path
@@ -81,9 +82,33 @@ async def push(
             journal = Journal(opened, profile_name=options.profile.name,
                               destination=destination)
         except JournalError as exc:
+            if is_damage(exc):  # the CLI says how to set it aside
+                raise JournalError(str(exc), journal_path, damaged=True) from exc
             raise RunAborted(str(exc), ExitStatus.USAGE) from exc
-        return await _push(roots, options, journal, journal_path, client, emit, stop,
-                           file_list, destination)
+        try:
+            return await _push(roots, options, journal, journal_path, client, emit, stop,
+                               file_list, destination)
+        except* (JournalError, sqlite3.DatabaseError) as group:
+            raise _journal_failure(group, journal_path)  # noqa: B904 - the cause is kept
+
+
+def _journal_failure(group: BaseExceptionGroup[BaseException], path: Path) -> JournalError:
+    """One JournalError naming ``path``, for the first journal failure of a run.
+
+    The journal's reads (the planner's, the poller's) raise SQLite's own errors;
+    they become JournalError here, once, so the CLI need not know SQLite.
+    """
+    first: BaseException = group
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    if isinstance(first, JournalError):
+        first.path = first.path or path
+        first.damaged = first.damaged or is_damage(first)
+        return first
+    failure = JournalError(f"cannot read the journal {path}: {first}", path,
+                           damaged=is_damage(first))
+    failure.__cause__ = first
+    return failure
 
 
 async def _push(roots: list[bytes], options: PushOptions, journal: Journal, journal_path: Path,

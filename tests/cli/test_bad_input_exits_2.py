@@ -1,0 +1,112 @@
+"""Bad input is one clear error and exit 2, found before anything starts (issue 25, item 5).
+
+Each of these was a traceback and exit 1 ("some files failed"). The embedded
+service is the destination where none is named, so "it was not started" is
+checked by its notice being absent.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.push import all_pins, run_push
+from tests.support.service import ServiceProcess
+
+_EMBEDDED_NOTICE = "No Decoo account configured"
+
+
+def _bulkpin(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "BULKPIN_PROFILE"}
+    return subprocess.run([sys.executable, "-m", "bulkpin", *map(str, args)],
+                          capture_output=True, text=True, timeout=120, check=False, env=env)
+
+
+def _refused(proc: subprocess.CompletedProcess[str], error: str) -> None:
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert _EMBEDDED_NOTICE not in proc.stderr  # found before the service started
+    assert proc.stderr.strip().splitlines()[-1] == f"Error: {error}"
+
+
+def _tree(root: Path, n: int = 1) -> Path:
+    root.mkdir()
+    for i in range(n):
+        (root / f"f{i:03}").write_bytes(f"file {i}\n".encode())
+    return root
+
+
+def test_files_from_with_a_nul_byte(tmp_path: Path) -> None:
+    listing = tmp_path / "list"
+    listing.write_bytes(b"a\nb\0c\n")
+    _refused(_bulkpin("push", "--files-from", listing),
+             f"--files-from {listing}: line 2 holds a NUL byte; give one path per line")
+
+
+@pytest.mark.parametrize(("kind", "reason"), [("missing", "No such file or directory"),
+                                              ("directory", "Is a directory")])
+def test_files_from_that_cannot_be_read(tmp_path: Path, kind: str, reason: str) -> None:
+    listing = tmp_path / "list"
+    if kind == "directory":
+        listing.mkdir()
+    _refused(_bulkpin("push", "--files-from", listing), f"--files-from {listing}: {reason}")
+
+
+def test_memory_0(tmp_path: Path) -> None:
+    _refused(_bulkpin("push", _tree(tmp_path / "t"), "--memory", "0"),
+             "Invalid value for '--memory': '0' is under the least allowed, 1 byte(s)")
+
+
+def test_check_missing_to_in_a_missing_directory(tmp_path: Path) -> None:
+    target = tmp_path / "no" / "missing.txt"
+    _refused(_bulkpin("check", _tree(tmp_path / "t"), "--missing-to", target),
+             f"--missing-to {target}: No such file or directory")
+
+
+def _damage(journal: Path) -> None:
+    """Overwrite the pages of the journal's file rows, keeping its schema and meta readable.
+
+    The journal then opens, and the run fails once it reads or writes a file row.
+    """
+    with sqlite3.connect(journal) as conn:
+        roots = dict(conn.execute("SELECT name, rootpage FROM sqlite_master WHERE rootpage > 0"))
+        (page_size,) = conn.execute("PRAGMA page_size").fetchone()
+        (pages,) = conn.execute("PRAGMA page_count").fetchone()
+    conn.close()
+    damaged = [page for name, page in roots.items()
+               if name.startswith(("files", "sqlite_autoindex_files"))]
+    damaged += range(max(roots.values()) + 1, pages + 1)
+    fd = os.open(journal, os.O_RDWR)
+    try:
+        for page in damaged:
+            os.pwrite(fd, b"\xa5" * page_size, (page - 1) * page_size)
+    finally:
+        os.close(fd)
+
+
+def test_a_journal_damaged_mid_run_says_how_to_set_it_aside(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    tree = _tree(tmp_path / "t", 300)
+    journal = tmp_path / "j.sqlite"
+    assert run_push(service, tree, "--journal", journal).returncode == 0
+    _damage(journal)
+    proc = run_push(service, tree, "--journal", journal)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"error: cannot commit the journal {journal}: database disk image"
+                           " is malformed: the journal is damaged; move it aside"
+                           f" (mv {journal} {journal}.damaged")
+    # As told: set it aside, run the same command; nothing is sent twice.
+    sent = service.stats()["requests"]["pinFile"]
+    subprocess.run(["sh", "-c", line.split("(", 1)[1].split(")", 1)[0]], check=True)
+    again = run_push(service, tree, "--journal", journal)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert service.stats()["requests"]["pinFile"] == sent
+    assert len(all_pins(service)) == 300
