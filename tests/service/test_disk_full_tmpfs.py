@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.service import ServiceProcess, wait_for
+from tests.support.small_disk import small_tmpfs
 from tests.unixfs.content import content
 
 from .helpers import Account, get, multipart, request, upload_parts
@@ -31,16 +31,8 @@ _NO_SPACE = "the service has no space left to store this upload; it was not pinn
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs",
-                              str(mount)], capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "disk", "2m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_every_upload_failing_on_a_full_disk_is_507(small_disk: Path, tmp_path: Path) -> None:

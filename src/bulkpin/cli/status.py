@@ -16,6 +16,7 @@ from ..push import (
     Accounting,
     Journal,
     JournalError,
+    ManifestWriteError,
     Poller,
     PollSchedule,
     PushOptions,
@@ -174,7 +175,7 @@ def status_command(
             if manifest is not None:
                 write_manifest(opened, manifest)
             status = _report(opened, as_json)
-    except (JournalError, ConfigurationError) as exc:
+    except (JournalError, ConfigurationError, ManifestWriteError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except RunAborted as exc:

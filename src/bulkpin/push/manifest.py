@@ -8,13 +8,16 @@ of the path read back with ``errors="surrogateescape"`` gives the original.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .errors import ExitStatus, PushError
+from .events import NoticeEvent, PushEvent
 from .journal import Journal
 
 FIELDS = ("kind", "path", "size", "cid", "job_id", "status", "pin_date", "attempts", "error")
@@ -22,6 +25,10 @@ FIELDS = ("kind", "path", "size", "cid", "job_id", "status", "pin_date", "attemp
 
 class ManifestError(ValueError):
     """A manifest path with an extension we cannot write."""
+
+
+class ManifestWriteError(PushError):
+    """The manifest could not be written (a full disk...); no partial file is left."""
 
 
 def manifest_format(path: Path) -> str:
@@ -63,6 +70,18 @@ def write_manifest(journal: Journal, path: Path) -> int:
     """Write the manifest atomically (temp file + rename); returns the row count."""
     fmt = manifest_format(path)
     tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        count = _write(journal, fmt, tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ManifestWriteError(
+            f"cannot write the manifest {path}: {exc.strerror or exc}") from exc
+    return count
+
+
+def _write(journal: Journal, fmt: str, tmp: Path) -> int:
     count = 0
     with tmp.open("w", encoding="utf-8", errors="surrogateescape", newline="") as f:
         if fmt == "jsonl":
@@ -79,5 +98,27 @@ def write_manifest(journal: Journal, path: Path) -> int:
                 count += 1
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
     return count
+
+
+def finish_manifest(journal: Journal, path: Path | None, emit: Callable[[PushEvent], None],
+                    ending: tuple[ExitStatus, str]) -> tuple[Path | None, ExitStatus, str]:
+    """A run's last step: write the manifest if asked; (its path, exit status, reason).
+
+    A manifest that cannot be written does not hide how the run went: the
+    summary still comes, the error is said once (with how to write it later:
+    the journal has every row), and a run that was otherwise done exits 1.
+    """
+    status, reason = ending
+    if path is None:
+        return None, status, reason
+    try:
+        write_manifest(journal, path)
+    except ManifestWriteError as exc:
+        emit(NoticeEvent(f"error: {exc}; every row is in the journal: write it once there is"
+                         f" room with `bulkpin status --journal {journal.path} --manifest"
+                         f" {path}`", "warning"))
+        if status == ExitStatus.OK:
+            status, reason = ExitStatus.FAILED, "done, but the manifest could not be written"
+        return None, status, reason
+    return path, status, reason

@@ -28,7 +28,7 @@ from .errors import ExitStatus, JournalError, RunAborted
 from .events import NoticeEvent, PushEvent
 from .journal import Journal
 from .journal_lookup import default_journal_path
-from .manifest import write_manifest
+from .manifest import finish_manifest
 from .options import PushOptions
 from .pipeline import PushStages
 from .remote import RemoteUploader
@@ -162,13 +162,12 @@ async def push_remote(
         finally:
             journal.commit()
         counts = journal.counts()
-        if options.manifest is not None:
-            write_manifest(journal, options.manifest)
-        status, reason = run.ending(counts)
+        manifest, status, reason = finish_manifest(journal, options.manifest, emit,
+                                                   run.ending(counts))
         journal.end_run(run_id, reason)
         return PushSummary(
             exit_status=status, reason=reason, snapshot=run.acct.snapshot(), counts=counts,
-            journal=journal_path, manifest=options.manifest, failures=journal.failures(),
+            journal=journal_path, manifest=manifest, failures=journal.failures(),
             poll_requests=run.poller.requests if run.poller else 0,
             poll_rounds=run.poller.rounds if run.poller else 0,
             listing=listing, destination=destination,

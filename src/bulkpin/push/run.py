@@ -25,7 +25,7 @@ from .errors import ExitStatus, JournalError, RunAborted, is_damage
 from .events import NoticeEvent, PushEvent
 from .journal import Journal, dry_run_copy
 from .journal_lookup import default_journal_path
-from .manifest import write_manifest
+from .manifest import finish_manifest
 from .options import PushOptions
 from .pipeline import Pipeline, run_pipeline
 from .roots import WalkPrints, root_cids
@@ -146,16 +146,15 @@ async def _push(roots: list[bytes], options: PushOptions, journal: Journal, jour
             roots_out = await anyio.to_thread.run_sync(root_cids, roots, options, journal,
                                                        walked)
         counts = journal.counts()
-        if options.manifest is not None:
-            write_manifest(journal, options.manifest)
-        status, reason = _ending(run, counts)
+        manifest, status, reason = finish_manifest(journal, options.manifest, emit,
+                                                   _ending(run, counts))
         if options.dry_run and status == ExitStatus.OK:
             n, size = journal.left_to_send()
             reason = f"dry run: would upload {n} file(s), {human_bytes(size)}"
         journal.end_run(run_id, reason)
         return PushSummary(
             exit_status=status, reason=reason, snapshot=run.acct.snapshot(), counts=counts,
-            journal=journal_path, manifest=options.manifest, failures=journal.failures(),
+            journal=journal_path, manifest=manifest, failures=journal.failures(),
             roots=roots_out,
             poll_requests=run.poller.requests if run.poller else 0,
             poll_rounds=run.poller.rounds if run.poller else 0,
