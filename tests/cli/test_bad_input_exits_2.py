@@ -120,3 +120,29 @@ def test_a_fifo_as_profile_is_refused_before_it_is_opened(tmp_path: Path) -> Non
     proc = _bulkpin("push", "--profile", fifo, _tree(tmp_path / "t"))
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines() == [f"error: profile {fifo} is not a regular file"]
+
+
+@pytest.mark.parametrize("flags", [("--chunk-size", "1000"), ("--max-links", "10"),
+                                   ("--raw-leaves",),
+                                   ("--cid-profile", "unixfs-v1-2025", "--no-raw-leaves")])
+def test_cid_options_no_service_can_verify_are_one_usage_error(
+    service: ServiceProcess, tmp_path: Path, flags: tuple[str, ...]
+) -> None:
+    # On main: every file sent, every one refused with 400, exit 1.
+    proc = run_push(service, _tree(tmp_path / "t", 3), *flags)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: these CID options make profile unixfs-v"), last
+    assert "which no Decoo service can verify" in last
+    assert "pinFile" not in service.stats()["requests"]  # nothing was sent
+
+
+def test_cid_options_still_compute_in_a_dry_run(tmp_path: Path) -> None:
+    proc = _bulkpin("push", "--dry-run", "--chunk-size", "1000", _tree(tmp_path / "t"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_a_named_profile_still_pins(service: ServiceProcess, tmp_path: Path) -> None:
+    proc = run_push(service, _tree(tmp_path / "t", 3), "--cid-profile", "unixfs-v1-2025")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(all_pins(service)) == 3

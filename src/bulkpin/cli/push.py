@@ -46,6 +46,7 @@ from .options import (
     build_profile,
     cid_profile_options,
     read_patterns,
+    refuse_unverifiable,
 )
 from .push_remote import RemoteArgs, remote_options, run_remote
 from .render import STATS_INTERVAL, JsonRenderer, PlainRenderer, QuietRenderer, RichRenderer
@@ -274,8 +275,10 @@ def push_command(
         raise click.UsageError(str(exc)) from exc
     # s3:// locations are checked by the remote sources, with one listing request.
     _fail_fast(() if remote.applies(paths) else paths, manifest)
+    profile_obj = build_profile(cid_profile, chunk_size, max_links, raw_leaves, cid_version)
+    refuse_unverifiable(profile_obj, dry_run=dry_run)
     options = PushOptions(
-        profile=build_profile(cid_profile, chunk_size, max_links, raw_leaves, cid_version),
+        profile=profile_obj,
         selection=selection, hidden=hidden, follow_symlinks=follow_symlinks,
         concurrency=concurrency, max_concurrency=max_concurrency, hash_workers=hash_workers,
         rate_limit=rate_limit,
