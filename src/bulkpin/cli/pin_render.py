@@ -22,6 +22,7 @@ from ..migrate import (
     PinSnapshot,
     PinSummary,
 )
+from .terminal_text import failure_line, failure_text, for_terminal
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -96,7 +97,7 @@ class PinPlainRenderer:
     def __call__(self, event: MigrateEvent) -> None:
         if isinstance(event, PinEvent):
             if event.outcome == "failed":
-                print(f"failed: {event.cid} ({event.origin}): {event.error}", file=self.err,
+                print(failure_line(f"{event.cid} ({event.origin})", event.error), file=self.err,
                       flush=True)
         elif isinstance(event, BadLineEvent):
             print(_bad_line(event), file=self.err, flush=True)
@@ -106,7 +107,7 @@ class PinPlainRenderer:
                 self._last = now
                 print(pin_status_line(event.snapshot), file=self.err, flush=True)
         elif isinstance(event, NoticeEvent):
-            print(event.message, file=self.err, flush=True)
+            print(for_terminal(event.message), file=self.err, flush=True)
 
     def summary(self, summary: PinSummary) -> None:
         from rich.console import Console  # noqa: PLC0415
@@ -138,8 +139,8 @@ class PinRichRenderer:
     def __call__(self, event: MigrateEvent) -> None:
         if isinstance(event, PinEvent):
             if event.outcome == "failed":
-                self.console.print(f"[red]failed[/red] {event.cid} ({event.origin}): "
-                                   f"{event.error}", markup=True, highlight=False)
+                self.console.print(failure_text(f"{event.cid} ({event.origin})", event.error),
+                                   highlight=False)
         elif isinstance(event, BadLineEvent):
             self.console.print(_bad_line(event), markup=False, highlight=False, style="red")
         elif isinstance(event, PinProgress):
@@ -155,7 +156,8 @@ class PinRichRenderer:
                                  extra=f"jobs waiting {s.waiting_jobs}")
         elif isinstance(event, NoticeEvent):
             style = "yellow" if event.level == "warning" else "cyan"
-            self.console.print(event.message, style=style, markup=False, highlight=False)
+            self.console.print(for_terminal(event.message), style=style, markup=False,
+                               highlight=False)
 
     def stop(self) -> None:
         """Stop drawing (before an error message)."""
@@ -193,7 +195,7 @@ def print_pin_summary(summary: PinSummary, console: Console) -> None:
         table.add_row(label, str(value))
     console.print(table)
     for what, error in summary.failures[:20]:
-        console.print(f"failed: {what}: {error}", markup=False, highlight=False,
+        console.print(failure_line(what, error), markup=False, highlight=False,
                       soft_wrap=True)
     if len(summary.failures) > 20:
         console.print("... and more: see the manifest (--manifest)", markup=False)

@@ -52,6 +52,7 @@ from .push_remote import RemoteArgs, remote_options, run_remote
 from .render import STATS_INTERVAL, JsonRenderer, PlainRenderer, QuietRenderer, RichRenderer
 from .stopping import run_stoppable
 from .target_options import target_options
+from .terminal_text import for_terminal
 
 Renderer = JsonRenderer | PlainRenderer | QuietRenderer | RichRenderer
 
@@ -129,7 +130,7 @@ class _ListingDryRun:
 
     def __call__(self, event: PushEvent) -> None:
         if isinstance(event, FileEvent) and event.outcome == "hashed":
-            click.echo(f"would upload: {event.path}", err=True)
+            click.echo(f"would upload: {for_terminal(event.path)}", err=True)
         self.inner(event)
 
 
@@ -137,7 +138,7 @@ def _fail_fast(paths: tuple[str, ...], manifest: Path | None) -> None:
     """Mistakes found before anything starts (no service, no journal, nothing sent)."""
     for path in paths:
         if not os.path.lexists(path):
-            raise click.UsageError(f"{path}: no such file or directory")
+            raise click.UsageError(f"{for_terminal(path)}: no such file or directory")
     if manifest is not None:
         where = manifest.parent if str(manifest.parent) else Path()
         try:

@@ -32,6 +32,7 @@ from ..target import open_target
 from . import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .options import build_profile, cid_profile_options
 from .target_options import target_options
+from .terminal_text import failure_line, for_terminal
 
 
 def _journal_path(paths: tuple[str, ...], files_from: bool, journal: Path | None,
@@ -72,17 +73,18 @@ def _report(journal: Journal, as_json: bool) -> int:
             "roots": [{"path": p, "cid": c, "error": e} for p, c, e in roots],
         }, ensure_ascii=False))
         return _exit_status(counts)
-    click.echo(f"journal {journal.path} ({journal.meta('destination_label') or 'no destination'})")
+    label = journal.meta("destination_label") or "no destination"
+    click.echo(for_terminal(f"journal {journal.path} ({label})"))
     width = max(len(s) for s in counts)
     for state, n in counts.items():
         click.echo(f"{state:>{width}}  {n}")
     for shown, why in failures:
-        click.echo(f"failed: {shown}: {why}", err=True)
+        click.echo(failure_line(shown, why), err=True)
     if counts["failed"] > len(failures):
         click.echo(f"... {counts['failed'] - len(failures)} more failures (write a --manifest"
                    " to see them all)", err=True)
     for path, cid, error in roots:
-        click.echo(f"root {cid or '-'} {path}" + (f" ({error})" if error else ""))
+        click.echo(for_terminal(f"root {cid or '-'} {path}" + (f" ({error})" if error else "")))
     return _exit_status(counts)
 
 
@@ -96,15 +98,16 @@ def _list_journals(as_json: bool) -> None:
                 roots = [os.fsdecode(r[1]) for r in journal.roots()]
                 dest = journal.meta("destination_label") or "no destination recorded"
         except JournalError as exc:
-            click.echo(f"{path}: {exc}", err=True)
+            click.echo(for_terminal(f"{path}: {exc}"), err=True)
             continue
         if as_json:
             click.echo(json.dumps({"journal": str(path), "paths": roots, "destination": dest,
                                    "counts": counts}, ensure_ascii=False))
         else:
             done = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
-            click.echo(f"{path}\n  paths: {' '.join(roots) or '-'}\n  destination: {dest}"
-                       f"\n  {done or 'empty'}")
+            click.echo(f"{for_terminal(str(path))}"
+                       f"\n  paths: {' '.join(map(for_terminal, roots)) or '-'}"
+                       f"\n  destination: {for_terminal(dest)}\n  {done or 'empty'}")
 
 
 async def _wait(journal: Journal, target: tuple[str | None, str | None, str | None],
