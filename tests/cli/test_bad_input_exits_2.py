@@ -146,3 +146,21 @@ def test_a_named_profile_still_pins(service: ServiceProcess, tmp_path: Path) -> 
     proc = run_push(service, _tree(tmp_path / "t", 3), "--cid-profile", "unixfs-v1-2025")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len(all_pins(service)) == 3
+
+
+def test_a_journal_that_is_not_a_database_says_how_to_set_it_aside(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    journal = tmp_path / "j.sqlite"
+    journal.write_bytes(b"not a database " * 100)
+    (tmp_path / "j.sqlite-wal").write_bytes(b"stale")
+    proc = run_push(service, _tree(tmp_path / "t"), "--journal", journal)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"error: cannot use the journal {journal}: file is not a database: the journal is"
+        f" damaged; move it aside (mv {journal} {journal}.damaged && mv {journal}-wal"
+        f" {journal}.damaged-wal && mv {journal}-shm {journal}.damaged-shm) and run the same"
+        " command again: a new journal is made,"
+        " and the account listing skips every file the account already holds"
+    )
+    assert "pinFile" not in service.stats()["requests"]

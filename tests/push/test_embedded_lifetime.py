@@ -93,3 +93,23 @@ def test_sighup_stops_a_push_like_sigterm_and_it_resumes(
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert service.stats()["duplicate_jobs"] == 0
     assert len(all_pins(service)) == n
+
+
+def test_a_push_waits_for_the_service_already_on_its_data_dir(tmp_path: Path) -> None:
+    _tree(tmp_path / "t", 2)
+    data_dir = default_data_dir()
+    holder = ServiceProcess(data_dir, log_path=tmp_path / "holder.log").start()
+    holder_pid = holder.pid
+    try:
+        push = subprocess.Popen(
+            [sys.executable, "-m", "bulkpin", "push", str(tmp_path / "t")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_embedded_env(),
+        )
+        log = data_dir / "embedded.log"
+        # Its service waits for the data dir (on main: a second service started on it).
+        wait_for(lambda: log.exists() and "waiting up to" in log.read_text())
+    finally:
+        holder.stop()
+    _, stderr = push.communicate(timeout=120)
+    assert push.returncode == 0, stderr[-2000:]
+    assert f"in use by another bulkpin serve (pid {holder_pid})" in log.read_text()

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["LOCK_FILE", "DataDirInUseError", "DataDirLock"]
+
+log = logging.getLogger("bulkpin.service")
 
 LOCK_FILE = "serve.lock"
 #: How often a waiting service tries the lock again.
@@ -48,6 +51,7 @@ class DataDirLock:
         """Take the lock, trying for up to ``wait`` seconds; :class:`DataDirInUseError` if held."""
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         deadline = clock() + wait
+        said = False
         try:
             while True:
                 try:
@@ -56,6 +60,10 @@ class DataDirLock:
                 except BlockingIOError:
                     if clock() >= deadline:
                         raise self._in_use() from None
+                    if not said:  # once: the log says why the start is slow
+                        said = True
+                        log.warning("%s; waiting up to %g s for it to end",
+                                    self._in_use(), wait)
                     sleep(_RETRY_SECONDS)
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
