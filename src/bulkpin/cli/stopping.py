@@ -5,9 +5,11 @@ what happens next (no new item starts, those in flight get their grace); a
 second SIGINT or SIGTERM cancels the run at once (its journal still commits on
 the way out). SIGHUP never escalates: a closed terminal sends it twice (the
 kernel to the foreground job, the shell to each of its jobs), and nobody is
-left to mean the second one. Once the terminal is gone, what the run would
-print to it goes to ``/dev/null``: writing to a hung-up terminal fails, and a
-failed notice must not turn a clean stop into a crash. The
+left to mean the second one. After a SIGHUP, what the run would print to a
+terminal goes to ``/dev/null``: the terminal is going (tmux and shells send
+SIGHUP *before* they close it, so it may still look alive), writing to it
+then fails with EIO, and a failed write must not turn a clean stop into a
+crash (the summary is in the journal, ``bulkpin status`` shows it). The
 watcher starts before anything else, so a SIGTERM while the embedded service
 or the client is still starting is a stop too, not a kill by the default
 handler.
@@ -67,18 +69,13 @@ async def run_stoppable(run: Callable[[anyio.Event], Awaitable[T]], first_notice
 
 
 def _leave_hung_up_terminals(terminals: list[int]) -> None:
-    """Point stdout/stderr at ``/dev/null`` where they were a terminal that has hung up.
-
-    A hung-up terminal answers ``isatty`` with no (its ioctls fail) and every
-    write with EIO; one still there (a ``kill -HUP`` by hand) keeps its output.
-    """
-    gone = [fd for fd in terminals if not os.isatty(fd)]
-    if not gone:
+    """Point stdout/stderr at ``/dev/null`` where they were a terminal (see the module doc)."""
+    if not terminals:
         return
     null = os.open(os.devnull, os.O_WRONLY)
     try:
-        for fd in gone:
+        for fd in terminals:
             os.dup2(null, fd)
-            terminals.remove(fd)
+        terminals.clear()
     finally:
         os.close(null)
