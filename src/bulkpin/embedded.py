@@ -14,14 +14,20 @@ import stat
 from pathlib import Path
 from types import TracebackType
 
+from .client import ConfigurationError
 from .service.config import default_data_dir
 from .service.process import ServeProcess, ServeProcessError
 
 __all__ = ["EmbeddedService", "EmbeddedServiceError"]
 
 
-class EmbeddedServiceError(RuntimeError):
-    """The local service could not be started."""
+#: How long a push waits for another run's local service to leave the data dir
+#: (one that is stopping, or one a killed push left that is about to notice).
+LOCK_WAIT = 30.0
+
+
+class EmbeddedServiceError(ConfigurationError):
+    """The local service could not be started (a usage error: exit 2, nothing sent)."""
 
 
 def _private_dir(path: Path, *, tighten: bool) -> None:
@@ -34,6 +40,11 @@ def _private_dir(path: Path, *, tighten: bool) -> None:
     path.mkdir(mode=0o700, exist_ok=True)
     if tighten and stat.S_IMODE(path.stat().st_mode) & 0o077:
         path.chmod(0o700)
+
+
+def _last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 class EmbeddedService:
@@ -55,10 +66,20 @@ class EmbeddedService:
         """Start the service and wait until it serves."""
         _private_dir(self.data_dir, tighten=self._own_dir)
         log_path = self.data_dir / "embedded.log"
-        process = ServeProcess(self.data_dir, *self.extra_args, log_path=log_path)
+        # One service per data dir: a run finding another run's service there
+        # waits for it to go rather than share it (it would stop when its own
+        # run ends, under this one), then says which process holds it.
+        process = ServeProcess(self.data_dir, "--wait-for-data-dir", f"{LOCK_WAIT:g}",
+                               *self.extra_args, log_path=log_path)
         try:
             process.start(self.timeout)
         except ServeProcessError:
+            said = _last_line(process.stderr_text())
+            if "in use by another bulkpin serve" in said:
+                raise EmbeddedServiceError(
+                    f"the local service: {said.removeprefix('bulkpin serve: ')}"
+                    " (another push or pin using it must end first)"
+                ) from None
             raise EmbeddedServiceError(f"the local service did not start; see {log_path}") from None
         self._process = process
         announced = process.announcement

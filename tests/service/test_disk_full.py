@@ -17,7 +17,7 @@ import pytest
 
 from bulkpin.service import blobs
 from bulkpin.service.config import ServiceConfig
-from bulkpin.service.errors import _no_space
+from bulkpin.service.errors import no_space
 from bulkpin.service.server import LocalService
 from bulkpin.service.upload import STAGE
 from tests.unixfs.content import content
@@ -90,7 +90,7 @@ def test_a_full_database_counts_as_a_full_disk() -> None:
     rows = [(bytes(4096),)] * 100  # far more than four pages hold
     with pytest.raises(sqlite3.OperationalError) as caught:
         conn.executemany("INSERT INTO t VALUES (?)", rows)
-    assert _no_space(caught.value)
-    assert not _no_space(sqlite3.OperationalError("no such table: t"))
-    assert not _no_space(OSError(errno.EIO, "Input/output error"))
-    assert _no_space(OSError(errno.EDQUOT, "Disk quota exceeded"))
+    assert no_space(caught.value)
+    assert not no_space(sqlite3.OperationalError("no such table: t"))
+    assert not no_space(OSError(errno.EIO, "Input/output error"))
+    assert no_space(OSError(errno.EDQUOT, "Disk quota exceeded"))

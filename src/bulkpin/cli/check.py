@@ -16,6 +16,7 @@ from ..target import open_target
 from . import EXIT_USAGE
 from .options import build_profile, cid_profile_options
 from .target_options import target_options
+from .terminal_text import for_terminal
 
 _LABELS = {"on_account": "on the account", "pending": "pending on the account",
            "missing": "missing", "changed": "changed since pinned", "unreadable": "unreadable"}
@@ -58,15 +59,18 @@ def check_command(
         profile=build_profile(cid_profile, chunk_size, max_links, raw_leaves, cid_version),
         selection=Selection(include=include, exclude=exclude), hidden=hidden, journal=journal,
     )
-    missing = open(missing_to, "wb") if missing_to else None  # noqa: SIM115 - closed below
+    try:
+        missing = open(missing_to, "wb") if missing_to else None  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise click.UsageError(f"--missing-to {missing_to}: {exc.strerror or exc}") from None
 
     def report(result: CheckResult) -> None:
         if as_json:
             click.echo(json.dumps({"path": result.display, "status": result.verdict,
                                    "cid": result.cid, "error": result.error}))
         elif result.verdict != "on_account":
-            click.echo(f"{_LABELS[result.verdict]}: {result.display}"
-                       + (f" ({result.error})" if result.error else ""))
+            click.echo(for_terminal(f"{_LABELS[result.verdict]}: {result.display}"
+                                    + (f" ({result.error})" if result.error else "")))
         if missing is not None and result.verdict != "on_account":
             missing.write(result.path + b"\n")
 

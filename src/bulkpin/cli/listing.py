@@ -14,6 +14,7 @@ from ..client import ConfigurationError, DecooClient, DecooError, Pin, PinJob
 from ..target import open_target
 from . import EXIT_FAILED, EXIT_USAGE
 from .target_options import target_options
+from .terminal_text import for_terminal
 
 T = TypeVar("T", Pin, PinJob)
 
@@ -69,7 +70,8 @@ def ls_command(profile: str | None, zone: str | None, endpoint: str | None, sort
         date = pin.date.isoformat() if pin.date else ""
         name = str(pin.metadata.get("name", "")) if pin.metadata else ""
         _emit(as_json, {"id": pin.id, "cid": pin.cid, "size": pin.size, "date": date,
-                        "name": name}, f"{pin.cid}  {pin.size or 0:>12}  {date}  {name}")
+                        "name": name},
+              for_terminal(f"{pin.cid}  {pin.size or 0:>12}  {date}  {name}"))
 
     _run((profile, zone, endpoint),
          lambda c: c.pin_list(sort=sort.upper(), start_date=start_date, end_date=end_date),
@@ -91,7 +93,7 @@ def jobs_command(profile: str | None, zone: str | None, endpoint: str | None,
 
     def show(job: PinJob) -> None:
         _emit(as_json, {"id": job.id, "cid": job.cid, "status": job.status.value},
-              f"{job.id}  {job.status.value:<8}  {job.cid}")
+              for_terminal(f"{job.id}  {job.status.value:<8}  {job.cid}"))
 
     _run((profile, zone, endpoint),
          lambda c: c.pin_jobs(pin_hash=pin_hash, status=status, sort=sort.upper()),

@@ -53,6 +53,27 @@ def build_profile(
         raise click.UsageError(str(exc)) from exc
 
 
+def refuse_unverifiable(profile: CidProfile, *, dry_run: bool = False) -> None:
+    """A usage error for a profile no Decoo service can check uploads against.
+
+    A service verifies a ``pinFile`` by hashing it again with the profile its
+    ``decooMetadata.cidProfile`` names. Names with overrides (``--chunk-size``,
+    ``--max-links``, ``--raw-leaves``, ``--cid-version`` beyond a named profile)
+    are made up by this client, so no service knows them: the local one looks
+    names up in :data:`~bulkpin.unixfs.PROFILES`, Decoo itself checks the
+    default only. Every file would be refused with 400; one error up front says it.
+    A ``dry_run`` sends nothing, so any profile will do.
+    """
+    if dry_run or profile.name in PROFILES:
+        return
+    raise click.UsageError(
+        f"these CID options make profile {profile.name}, which no Decoo service can verify"
+        f" (they know the named profiles: {', '.join(sorted(PROFILES))}), so every upload"
+        " would be refused; use --cid-profile, or only compute the CIDs (--dry-run,"
+        " bulkpin cid)"
+    )
+
+
 _UNITS = {
     "": 1, "b": 1,
     "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2, "mib": 1024**2,
@@ -64,6 +85,9 @@ class SizeType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
     """A byte count: ``1048576``, ``10M``, ``1.5GiB``; a trailing ``/s`` is allowed for rates."""
 
     name = "size"
+
+    def __init__(self, minimum: int = 0) -> None:
+        self.minimum = minimum
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
@@ -77,7 +101,10 @@ class SizeType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
             self.fail(f"{value!r} is not a size such as 1048576, 10M or 1.5GiB", param, ctx)
         if unit not in _UNITS or amount < 0:
             self.fail(f"{value!r} is not a size such as 1048576, 10M or 1.5GiB", param, ctx)
-        return int(amount * _UNITS[unit])
+        size = int(amount * _UNITS[unit])
+        if size < self.minimum:
+            self.fail(f"{value!r} is under the least allowed, {self.minimum} byte(s)", param, ctx)
+        return size
 
 
 class RateType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
@@ -135,5 +162,7 @@ def read_patterns(path: str) -> tuple[str, ...]:
 
 
 SIZE = SizeType()
+#: A size that must hold something (``--memory``: 0 would admit no upload).
+POSITIVE_SIZE = SizeType(minimum=1)
 RATE = RateType()
 DURATION = DurationType()

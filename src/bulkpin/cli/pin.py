@@ -26,6 +26,7 @@ from ..push import JournalError, ManifestError, RunAborted, manifest_format
 from ..sources import InvalidCid, PinSource, PsaSource, load_token, open_source
 from ..target import open_target
 from . import EXIT_USAGE
+from .journal_failure import journal_failure
 from .options import RATE
 from .pin_render import PinJsonRenderer, PinPlainRenderer, PinRichRenderer
 from .stopping import run_stoppable
@@ -187,8 +188,7 @@ def pin_command(
         sys.exit(exc.exit_status)
     except JournalError as exc:
         _stop_drawing(renderer)
-        click.echo(f"error: {exc}; nothing committed is lost: fix this, then run the same"
-                   " command again to resume", err=True)
+        click.echo(journal_failure(exc), err=True)
         sys.exit(EXIT_USAGE)
     except OSError as exc:
         _stop_drawing(renderer)

@@ -23,6 +23,7 @@ from ..migrate import (
     PinSummary,
 )
 from .display import jobs_waiting, plain_console
+from .terminal_text import failure_line, failure_text, for_terminal
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -100,7 +101,7 @@ class PinPlainRenderer:
     def __call__(self, event: MigrateEvent) -> None:
         if isinstance(event, PinEvent):
             if event.outcome == "failed":
-                print(f"failed: {event.cid} ({event.origin}): {event.error}", file=self.err,
+                print(failure_line(f"{event.cid} ({event.origin})", event.error), file=self.err,
                       flush=True)
         elif isinstance(event, BadLineEvent):
             print(_bad_line(event), file=self.err, flush=True)
@@ -110,7 +111,7 @@ class PinPlainRenderer:
                 self._last = now
                 print(pin_status_line(event.snapshot), file=self.err, flush=True)
         elif isinstance(event, NoticeEvent):
-            print(event.message, file=self.err, flush=True)
+            print(for_terminal(event.message), file=self.err, flush=True)
 
     def summary(self, summary: PinSummary) -> None:
         print_pin_summary(summary, plain_console(self.err))
@@ -140,8 +141,8 @@ class PinRichRenderer:
     def __call__(self, event: MigrateEvent) -> None:
         if isinstance(event, PinEvent):
             if event.outcome == "failed":
-                self.console.print(f"[red]failed[/red] {event.cid} ({event.origin}): "
-                                   f"{event.error}", markup=True, highlight=False)
+                self.console.print(failure_text(f"{event.cid} ({event.origin})", event.error),
+                                   highlight=False)
         elif isinstance(event, BadLineEvent):
             self.console.print(_bad_line(event), markup=False, highlight=False, style="red")
         elif isinstance(event, PinProgress):
@@ -158,7 +159,8 @@ class PinRichRenderer:
                                                     s.gives_up_in))
         elif isinstance(event, NoticeEvent):
             style = "yellow" if event.level == "warning" else "cyan"
-            self.console.print(event.message, style=style, markup=False, highlight=False)
+            self.console.print(for_terminal(event.message), style=style, markup=False,
+                               highlight=False)
 
     def stop(self) -> None:
         """Stop drawing (before an error message)."""
@@ -196,7 +198,7 @@ def print_pin_summary(summary: PinSummary, console: Console) -> None:
         table.add_row(label, str(value))
     console.print(table)
     for what, error in summary.failures[:20]:
-        console.print(f"failed: {what}: {error}", markup=False, highlight=False,
+        console.print(failure_line(what, error), markup=False, highlight=False,
                       soft_wrap=True)
     if len(summary.failures) > 20:
         console.print("... and more: see the manifest (--manifest)", markup=False)

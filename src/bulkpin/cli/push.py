@@ -36,12 +36,23 @@ from ..push import (
 from ..target import open_target
 from ..unixfs.tree import DEFAULT_HASH_WORKERS
 from . import EXIT_USAGE
+from .journal_failure import journal_failure
 from .logs import configure_logging, logging_options
-from .options import DURATION, RATE, SIZE, build_profile, cid_profile_options, read_patterns
+from .options import (
+    DURATION,
+    POSITIVE_SIZE,
+    RATE,
+    SIZE,
+    build_profile,
+    cid_profile_options,
+    read_patterns,
+    refuse_unverifiable,
+)
 from .push_remote import RemoteArgs, remote_options, run_remote
 from .render import STATS_INTERVAL, JsonRenderer, PlainRenderer, QuietRenderer, RichRenderer
 from .stopping import run_stoppable
 from .target_options import Target, failover_option, target_options
+from .terminal_text import for_terminal
 
 Renderer = JsonRenderer | PlainRenderer | QuietRenderer | RichRenderer
 
@@ -119,7 +130,7 @@ class _ListingDryRun:
 
     def __call__(self, event: PushEvent) -> None:
         if isinstance(event, FileEvent) and event.outcome == "hashed":
-            click.echo(f"would upload: {event.path}", err=True)
+            click.echo(f"would upload: {for_terminal(event.path)}", err=True)
         self.inner(event)
 
 
@@ -127,7 +138,7 @@ def _fail_fast(paths: tuple[str, ...], manifest: Path | None) -> None:
     """Mistakes found before anything starts (no service, no journal, nothing sent)."""
     for path in paths:
         if not os.path.lexists(path):
-            raise click.UsageError(f"{path}: no such file or directory")
+            raise click.UsageError(f"{for_terminal(path)}: no such file or directory")
     if manifest is not None:
         where = manifest.parent if str(manifest.parent) else Path()
         try:
@@ -142,9 +153,19 @@ def _fail_fast(paths: tuple[str, ...], manifest: Path | None) -> None:
 
 
 def _read_list(source: str) -> list[bytes]:
-    stream: IO[bytes] = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115
-    with stream:
-        return [line.rstrip(b"\r\n") for line in stream if line.strip()]
+    """The paths of ``--files-from``, read before anything starts; a usage error if unusable."""
+    try:
+        stream: IO[bytes] = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115
+        with stream:
+            lines = [line.rstrip(b"\r\n") for line in stream if line.strip()]
+    except OSError as exc:
+        raise click.UsageError(f"--files-from {source}: {exc.strerror or exc}") from None
+    for number, line in enumerate(lines, 1):
+        if b"\0" in line:
+            # No path holds one; a NUL-separated list (find -print0) is not what this reads.
+            raise click.UsageError(f"--files-from {source}: line {number} holds a NUL byte;"
+                                   " give one path per line")
+    return lines
 
 
 @click.command("push")
@@ -161,7 +182,8 @@ def _read_list(source: str) -> list[bytes]:
               show_default=True, help="Threads hashing files.")
 @click.option("--rate-limit", type=RATE, default=None, help="Uploads started per second (N/s).")
 @click.option("--bwlimit", type=SIZE, default=None, help="File bytes sent per second (e.g. 10M/s).")
-@click.option("--memory", type=SIZE, default=f"{DEFAULT_MEMORY >> 20}MiB", show_default=True,
+@click.option("--memory", type=POSITIVE_SIZE, default=f"{DEFAULT_MEMORY >> 20}MiB",
+              show_default=True,
               help="Bytes of upload buffers held in memory at once, across uploads.")
 @click.option("--small-file", type=SIZE, default=f"{DEFAULT_SMALL_FILE >> 20}MiB",
               show_default=True,
@@ -257,8 +279,10 @@ def push_command(
         raise click.UsageError(str(exc)) from exc
     # s3:// locations are checked by the remote sources, with one listing request.
     _fail_fast(() if remote.applies(paths) else paths, manifest)
+    profile_obj = build_profile(cid_profile, chunk_size, max_links, raw_leaves, cid_version)
+    refuse_unverifiable(profile_obj, dry_run=dry_run)
     options = PushOptions(
-        profile=build_profile(cid_profile, chunk_size, max_links, raw_leaves, cid_version),
+        profile=profile_obj,
         selection=selection, hidden=hidden, follow_symlinks=follow_symlinks,
         concurrency=concurrency, max_concurrency=max_concurrency, hash_workers=hash_workers,
         rate_limit=rate_limit,
@@ -295,8 +319,7 @@ def push_command(
         # Mid-run (a full disk...): SQLite kept every committed mark.
         if isinstance(renderer, RichRenderer):
             renderer.progress.stop()
-        click.echo(f"error: {exc}; nothing committed is lost: fix this, then run the same"
-                   " command again to resume", err=True)
+        click.echo(journal_failure(exc), err=True)
         sys.exit(EXIT_USAGE)
     except OSError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -25,6 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 from ..push import FileEvent, NoticeEvent, ProgressEvent, PushEvent, PushSummary, Snapshot
 from ..units import human_bytes, human_duration, human_rate
 from .display import counters_line, display, plain_console
+from .terminal_text import failure_line, failure_text, for_terminal
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -154,7 +155,7 @@ class PlainRenderer:
     def __call__(self, event: PushEvent) -> None:
         if isinstance(event, FileEvent):
             if event.outcome == "failed":
-                print(f"failed: {event.path}: {event.error}", file=self.err, flush=True)
+                print(failure_line(event.path, event.error), file=self.err, flush=True)
         elif isinstance(event, ProgressEvent):
             if event.snapshot.files_found == 0:
                 return
@@ -163,7 +164,7 @@ class PlainRenderer:
                 self._next = now + self.interval
                 self._line(event.snapshot)
         elif isinstance(event, NoticeEvent):
-            print(event.message, file=self.err, flush=True)
+            print(for_terminal(event.message), file=self.err, flush=True)
 
     def summary(self, summary: PushSummary) -> None:
         """The final status line, then the summary."""
@@ -179,7 +180,7 @@ class QuietRenderer:
 
     def __call__(self, event: PushEvent) -> None:
         if isinstance(event, FileEvent) and event.outcome == "failed":
-            print(f"failed: {event.path}: {event.error}", file=self.err, flush=True)
+            print(failure_line(event.path, event.error), file=self.err, flush=True)
 
     def summary(self, summary: PushSummary) -> None:
         print(f"{summary.reason} (exit status {int(summary.exit_status)})", file=self.err,
@@ -204,13 +205,13 @@ class RichRenderer:
     def __call__(self, event: PushEvent) -> None:
         if isinstance(event, FileEvent):
             if event.outcome == "failed":
-                self.console.print(f"[red]failed[/red] {event.path}: {event.error}",
-                                   markup=True, highlight=False)
+                self.console.print(failure_text(event.path, event.error), highlight=False)
         elif isinstance(event, ProgressEvent):
             self.progress.update(display(event.snapshot), refresh=True)
         elif isinstance(event, NoticeEvent):
             style = "yellow" if event.level == "warning" else "cyan"
-            self.console.print(f"[{style}]{event.message}[/{style}]", markup=True, highlight=False)
+            self.console.print(for_terminal(event.message), style=style, markup=False,
+                               highlight=False)
 
     def summary(self, summary: PushSummary) -> None:
         """The final state drawn once more, then the summary below it."""
@@ -222,6 +223,7 @@ class RichRenderer:
 def print_summary(summary: PushSummary, console: Console) -> None:
     """The end-of-run table, then where the journal and manifest are."""
     from rich.table import Table  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
 
     s, counts = summary.snapshot, summary.counts
     table = Table(title="bulkpin push", show_header=False, box=None)
@@ -253,13 +255,14 @@ def print_summary(summary: PushSummary, console: Console) -> None:
     for label, value in rows:
         table.add_row(label, str(value))
     for path, cid in summary.roots:
-        table.add_row("root", f"{cid or '-'}  {path}")
+        table.add_row("root", Text(for_terminal(f"{cid or '-'}  {path}")))
     console.print(table)
     for path, error in summary.failures[:20]:
-        console.print(f"failed: {path}: {error}", markup=False, highlight=False)
+        console.print(failure_line(path, error), markup=False, highlight=False)
     if len(summary.failures) > 20:
         console.print(
-            f"... and more: see the manifest or `bulkpin status --journal {summary.journal}`",
+            "... and more: see the manifest or"
+            f" `bulkpin status --journal {for_terminal(str(summary.journal))}`",
             markup=False,
         )
     if summary.listing is not None:
@@ -267,13 +270,14 @@ def print_summary(summary: PushSummary, console: Console) -> None:
         console.print(f"account: {summary.destination}: {cost.pins_total} pins,"
                       f" {cost.jobs_seen} unfinished jobs, listed in {cost.requests} requests",
                       markup=False, highlight=False)
-    journal = str(summary.journal)
+    journal = for_terminal(str(summary.journal))
     if summary.dry_run:
         journal += " (left as it was)" if summary.journal.exists() else \
             " (not made: a real run would make it)"
     console.print(f"journal: {journal}", markup=False, highlight=False)
     if summary.manifest:
-        console.print(f"manifest: {summary.manifest}", markup=False, highlight=False)
+        console.print(f"manifest: {for_terminal(str(summary.manifest))}", markup=False,
+                      highlight=False)
     console.print(f"{summary.reason} (exit status {summary.exit_status})", markup=False,
                   highlight=False)
     if summary.exit_status == 3:

@@ -14,6 +14,7 @@ import click
 
 from .._malloc import SERVICE_TRIM_THRESHOLD, tune_malloc
 from ..service import (
+    DataDirInUseError,
     FaultPlan,
     FaultSpecError,
     LocalService,
@@ -109,6 +110,13 @@ def _convert(value: str, parse: Callable[[str], T], param: str) -> T:
               help="Seed of the generator deciding faults.")
 @click.option("--allow-shared-data-dir", is_flag=True,
               help="Serve from a data dir other users can write to (refused otherwise).")
+@click.option("--wait-for-data-dir", type=click.FloatRange(min=0), default=0.0,
+              metavar="SECONDS",
+              help="Seconds to wait for another service to leave the data dir (one at a"
+                   " time may serve from it) before refusing; 0: refuse at once.")
+@click.option("--stop-with-stdin", is_flag=True,
+              help="Also stop when stdin reaches its end: how a parent process ties the"
+                   " service's life to its own.")
 @click.option("--init-only", is_flag=True, help="Create the data dir and profiles, then exit.")
 @click.option("--new-account", "new_accounts", multiple=True, metavar="NAME",
               help="Also create account NAME and write DIR/profile-NAME.toml.")
@@ -120,13 +128,15 @@ def serve_command(
     header_timeout: float, keepalive_timeout: float, max_connections: int | None,
     max_upload_size: int | None, upload_memory: int,
     rate_limit: str | None,
-    faults: str | None, fault_seed: int, allow_shared_data_dir: bool, init_only: bool,
+    faults: str | None, fault_seed: int, allow_shared_data_dir: bool,
+    wait_for_data_dir: float, stop_with_stdin: bool, init_only: bool,
     new_accounts: tuple[str, ...], verbose: bool,
 ) -> None:
     """Run a local Decoo-compatible pinning service (Cloud and Endpoints).
 
     Prints its URLs and the client profile's path, then "bulkpin serve: ready",
-    and serves until interrupted.
+    and serves until interrupted. One service at a time serves from a data dir:
+    a second one is refused (exit 2), or waits --wait-for-data-dir seconds.
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -152,6 +162,7 @@ def serve_command(
             body_rate_window=body_rate_window, header_timeout=header_timeout,
             keepalive_timeout=keepalive_timeout, max_connections=max_connections,
             gateways=tuple(_convert(g, parse_gateway, "--gateway") for g in gateways),
+            lock_wait=wait_for_data_dir,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
@@ -166,8 +177,8 @@ def serve_command(
         # Uploads stream through the heap in large reads: keep its top mapped.
         tune_malloc(SERVICE_TRIM_THRESHOLD)
         service = LocalService(config, new_accounts=new_accounts)
-        asyncio.run(run_until_signalled(service, sys.stdout))
-    except SharedDataDirError as exc:
+        asyncio.run(run_until_signalled(service, sys.stdout, stop_with_stdin=stop_with_stdin))
+    except (SharedDataDirError, DataDirInUseError) as exc:
         click.echo(f"bulkpin serve: {exc}", err=True)
         raise SystemExit(2) from None
     except OSError as exc:

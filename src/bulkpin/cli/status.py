@@ -17,6 +17,7 @@ from ..push import (
     Accounting,
     Journal,
     JournalError,
+    ManifestWriteError,
     Poller,
     PollSchedule,
     PushOptions,
@@ -33,6 +34,7 @@ from ..target import open_target
 from . import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .options import build_profile, cid_profile_options
 from .target_options import target_options
+from .terminal_text import failure_line, for_terminal
 
 
 def _journal_path(paths: tuple[str, ...], files_from: bool, journal: Path | None,
@@ -91,17 +93,18 @@ def _report(journal: Journal, as_json: bool) -> int:
             "roots": [{"path": p, "cid": c, "error": e} for p, c, e in roots],
         }, ensure_ascii=False))
         return _exit_status(counts)
-    click.echo(f"journal {journal.path} ({journal.meta('destination_label') or 'no destination'})")
+    label = journal.meta("destination_label") or "no destination"
+    click.echo(for_terminal(f"journal {journal.path} ({label})"))
     width = max(len(s) for s in counts)
     for state, n in counts.items():
         click.echo(f"{state:>{width}}  {n}")
     for shown, why in failures:
-        click.echo(f"failed: {shown}: {why}", err=True)
+        click.echo(failure_line(shown, why), err=True)
     if counts["failed"] > len(failures):
         click.echo(f"... {counts['failed'] - len(failures)} more failures (write a --manifest"
                    " to see them all)", err=True)
     for path, cid, error in roots:
-        click.echo(f"root {cid or '-'} {path}" + (f" ({error})" if error else ""))
+        click.echo(for_terminal(f"root {cid or '-'} {path}" + (f" ({error})" if error else "")))
     return _exit_status(counts)
 
 
@@ -111,7 +114,7 @@ def _list_journals(as_json: bool) -> None:
     for path in sorted(base.glob("**/*.sqlite")):
         found = read_found(path)
         if found is None:
-            click.echo(f"{path}: not a bulkpin journal (or damaged)", err=True)
+            click.echo(for_terminal(f"{path}: not a bulkpin journal (or damaged)"), err=True)
             continue
         counts, shown = found.counts, found.names
         dest = found.destination or "no destination recorded"
@@ -123,8 +126,9 @@ def _list_journals(as_json: bool) -> None:
             done = ", ".join(f"{k} {v:,}" for k, v in counts.items() if v)
             what = "CIDs from" if found.kind == "pin" else "paths"
             shard = f"\n  shard: {found.shard}" if found.shard else ""
-            click.echo(f"{path}\n  {what}: {' '.join(shown) or '-'}{shard}"
-                       f"\n  destination: {dest}\n  {done or 'empty'}")
+            click.echo(f"{for_terminal(str(path))}"
+                       f"\n  {what}: {' '.join(map(for_terminal, shown)) or '-'}{shard}"
+                       f"\n  destination: {for_terminal(dest)}\n  {done or 'empty'}")
 
 
 async def _wait(journal: Journal, target: tuple[str | None, str | None, str | None],
@@ -195,7 +199,7 @@ def status_command(
             if manifest is not None:
                 write_manifest(opened, manifest)
             status = _report(opened, as_json)
-    except (JournalError, ConfigurationError) as exc:
+    except (JournalError, ConfigurationError, ManifestWriteError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except RunAborted as exc:

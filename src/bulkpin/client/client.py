@@ -36,6 +36,7 @@ from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
 import aiohttp
+import anyio
 
 from .. import __version__
 from ..unixfs import DEFAULT_PROFILE, CidProfile
@@ -248,6 +249,7 @@ class DecooClient:
             preference=endpoint if endpoint is not None else credentials.endpoint,
             failover_after=failover_after,
             failover=failover,
+            reach=self._reach,
         )
 
     async def check_endpoint(self) -> str | None:
@@ -575,6 +577,32 @@ class DecooClient:
         except (aiohttp.ClientError, OSError, TimeoutError):
             return None
         return self._clock() - started
+
+    async def _reach(self, endpoint: Endpoint) -> str | None:
+        """Why nothing is at ``endpoint`` (refused, no route), or None if something is.
+
+        Any answer, even a cut or a late one, means an Endpoint is there: a
+        flaky or slow link is the uploads' retries' and patience's business,
+        not a wrong --endpoint. A refusal is asked again once, a moment later
+        (a service restarting).
+        """
+        why = None
+        for attempt in range(2):
+            if attempt:
+                await anyio.sleep(0.5)
+            try:
+                async with self.session.get(
+                    endpoint.url + "/", allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(total=self._connect_timeout),
+                ) as response:
+                    await response.read()
+            except aiohttp.ClientConnectorError as exc:
+                why = exc.strerror or str(exc)
+                continue
+            except (TimeoutError, aiohttp.ClientError, OSError):
+                return None  # something is there, if slow or broken
+            return None
+        return why
 
     async def _on_endpoint(
         self,

@@ -127,13 +127,17 @@ class Credentials:
 
 
 def _check_private_file(path: Path, what: str) -> None:
-    """Refuse a file that group or others may read or write."""
+    """Refuse a file that group or others may read or write, or that is not a regular file."""
     if sys.platform == "win32":  # pragma: no cover - POSIX modes mean nothing there
         return
     try:
         mode = path.stat().st_mode
     except OSError as exc:
         raise ConfigurationError(f"cannot read {what} {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        # Checked before opening: open() of a FIFO blocks until a writer comes,
+        # and a process blocked there does not even see SIGTERM.
+        raise ConfigurationError(f"{what} {path} is not a regular file")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise InsecureFileError(
             f"{what} {path} is accessible by group or others (mode {stat.S_IMODE(mode):04o}); "

@@ -40,6 +40,9 @@ DEFAULT_FAILOVER_AFTER = 3
 ListEndpoints = Callable[[], Awaitable[Sequence[Endpoint]]]
 #: Seconds one probe of an Endpoint took, or None if it did not answer.
 Probe = Callable[[Endpoint], Awaitable[float | None]]
+#: Why nothing is there at an Endpoint (refused, no route, never answers), or
+#: None if something is, however badly it answers.
+Reach = Callable[[Endpoint], Awaitable[str | None]]
 
 
 def _named(endpoint: Endpoint) -> str:
@@ -62,11 +65,13 @@ class EndpointSelector:
         preference: str | None = None,
         failover_after: int = DEFAULT_FAILOVER_AFTER,
         failover: bool | None = None,
+        reach: Reach | None = None,
     ) -> None:
         if failover_after < 1:
             raise ValueError("failover_after must be at least 1")
         self._list = list_endpoints
         self._probe = probe
+        self._reach = reach or self._reach_by_probe
         self._preference = preference.strip().rstrip("/") if preference else None
         self.failover_after = failover_after
         #: Whether uploads may move to another Endpoint: by default only when the
@@ -165,20 +170,24 @@ class EndpointSelector:
             # deal with it; a wrong name is still found on their first try.
             log.debug("endpoint check deferred: %s", exc)
             return None
-        if await self._probe(current) is not None:
+        why = await self._reach(current)
+        if why is None:
             return None
         order = self._order or []
         if not self.failover or len(order) < 2:
             raise ConfigurationError(
-                f"the Endpoint {_named(current)} does not answer; check --endpoint (or the"
-                " profile's endpoint), or allow --failover to another")
+                f"the Endpoint {_named(current)} does not answer ({why}); check --endpoint"
+                " (or the profile's endpoint), or allow --failover to another")
         for i, other in enumerate(order[1:], start=1):
-            if await self._probe(other) is not None:
+            if await self._reach(other) is None:
                 self._index = i
                 self.switches.append((current.url, other.url))
                 return (f"the Endpoint {_named(current)} does not answer; uploading through"
                         f" {_named(other)} instead")
         raise ConfigurationError(f"no Endpoint answers (tried {len(order)})")
+
+    async def _reach_by_probe(self, endpoint: Endpoint) -> str | None:
+        return None if await self._probe(endpoint) is not None else "no answer"
 
     def record_success(self, endpoint: Endpoint) -> None:
         """A request to ``endpoint`` got an answer that is not its fault."""

@@ -192,7 +192,7 @@ class _PinPlan:
         return PinSummary(
             exit_status=ended.status, reason=ended.reason, source=self.source.label,
             snapshot=stages.acct.snapshot(), counts=ended.counts, journal=self.journal_path,
-            manifest=self.options.manifest, failures=journal.failures(),
+            manifest=ended.manifest, failures=journal.failures(),
             pin_requests=stages.requester.requests if stages.requester else 0,
             poll_requests=stages.poller.requests if stages.poller else 0,
             poll_rounds=stages.poller.rounds if stages.poller else 0,

@@ -17,7 +17,7 @@ from .errors import ExitStatus, JournalError, JournalLocked, PushError, RunAbort
 from .events import FileEvent, FileOutcome, NoticeEvent, ProgressEvent, PushEvent, Snapshot
 from .journal import Journal
 from .journal_lookup import FoundJournal, default_journal_path, journals_for, read_found
-from .manifest import ManifestError, manifest_format, write_manifest
+from .manifest import ManifestError, ManifestWriteError, manifest_format, write_manifest
 from .options import (
     DEFAULT_CONCURRENCY,
     DEFAULT_GRACE,
@@ -49,6 +49,7 @@ __all__ = [
     "JournalLocked",
     "ListingCost",
     "ManifestError",
+    "ManifestWriteError",
     "NoticeEvent",
     "PollSchedule",
     "Poller",

@@ -15,11 +15,15 @@ by :func:`bulkpin.client.classify_item`, not in this package.
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 from ..client import DecooError
 from ..exit_status import ExitStatus
 
 __all__ = [
     "ExitStatus", "JournalError", "JournalLocked", "PushError", "RunAborted", "ending",
+    "is_damage",
     "reason_of",
 ]
 
@@ -36,8 +40,33 @@ class RunAborted(PushError):
         self.exit_status = ExitStatus(exit_status)
 
 
+#: SQLite's primary codes for a file that is not (or no longer) a whole database.
+_DAMAGE_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
 class JournalError(PushError):
-    """The journal cannot be opened or written (locked, corrupt, disk full...)."""
+    """The journal cannot be opened or written (locked, corrupt, disk full...).
+
+    ``path`` is the journal's file, where the raiser knows it; ``damaged`` says
+    SQLite found the file corrupt (no retry mends it), not full or locked. Both
+    are attributes, not read from ``__cause__``: the CLI re-raises the error out
+    of its task groups ``from None``.
+    """
+
+    def __init__(self, message: str, path: Path | None = None, *, damaged: bool = False) -> None:
+        super().__init__(message)
+        self.path = path
+        self.damaged = damaged
+
+
+def is_damage(exc: BaseException | None) -> bool:
+    """Whether ``exc``, or an error it was raised from, is SQLite finding a corrupt file."""
+    while exc is not None:
+        code = getattr(exc, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in _DAMAGE_CODES:
+            return True
+        exc = exc.__cause__
+    return False
 
 
 class JournalLocked(JournalError):

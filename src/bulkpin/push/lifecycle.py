@@ -8,13 +8,16 @@
 ``push`` of a tree, the bucket/URL push and ``pin`` differ only in what a
 :class:`RunPlan` says: which journal, which stages, what to do after them
 (root CIDs), how the manifest is written and how the summary looks. The order
-above, the error mapping of a journal that cannot be opened (exit 2), the
-commit after the stages whatever happened, and how the run ended
+above, the error mapping of a journal that cannot be opened (exit 2; a damaged
+one as such, so the CLI says how to set it aside) or read mid-run, the commit
+after the stages whatever happened, a manifest that cannot be written (said,
+the summary kept, exit 1 for a run otherwise done) and how the run ended
 (:func:`~.errors.ending`) are here once.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +29,8 @@ from ..client import DecooClient
 from ..destination import Destination
 from ._store import JournalStore
 from .account_index import AccountIndex, ListingCost, ListingOptions, list_account
-from .errors import ExitStatus, JournalError, RunAborted, ending
+from .errors import ExitStatus, JournalError, RunAborted, ending, is_damage
+from .manifest import ManifestWriteError
 from .preflight import check_destination
 
 __all__ = ["Ended", "RunOptions", "RunPlan", "RunStages", "run"]
@@ -76,10 +80,15 @@ class Ended:
     counts: dict[str, int]
     listing: ListingCost | None
     destination: Destination | None
+    #: The manifest written (None: none asked for, or it could not be written).
+    manifest: Path | None
 
 
 class RunPlan(Protocol[J, S, R_co]):
     """What one kind of run says to the lifecycle (see the module)."""
+
+    #: The journal's path, once :meth:`open_journal` chose it (as the user sees it).
+    journal_path: Path | None
 
     def open_journal(self, destination: Destination | None) -> J:
         """The run's journal (raises :class:`JournalError`)."""
@@ -124,26 +133,65 @@ async def run(plan: RunPlan[J, S, R], *, client: DecooClient | None, options: Ru
     try:
         journal = plan.open_journal(destination)
     except JournalError as exc:
+        if is_damage(exc):  # the CLI says how to set it aside
+            raise JournalError(str(exc), plan.journal_path, damaged=True) from exc
         raise RunAborted(str(exc), ExitStatus.USAGE) from exc
-    with journal:
-        run_id = journal.begin_run()
-        plan.begin(journal)
-        index, listing = await list_account(journal, client, options, stop=stop, say=say,
-                                            warn=warn)
-        stages = plan.stages(journal, index)
-        try:
-            await stages.main()
-        finally:
-            journal.commit()
-        await plan.finish(journal, stages)
-        counts = journal.counts()
-        if options.manifest is not None:
-            plan.write_manifest(journal, options.manifest)
-        status, reason = ending(
-            aborted=stages.aborted, stopped=stop.is_set(), poll_timed_out=stages.poll_timed_out,
-            wait_timeout=options.wait_timeout, failures=plan.failures(counts),
-            source_failed=stages.source_failed)
-        journal.end_run(run_id, reason)
-        return plan.summary(journal, stages, Ended(status, reason, counts, listing,
-                                                   destination))
+    try:
+        with journal:
+            return await _lifecycle(plan, journal, client, options, stop, say, warn,
+                                    destination)
+    except* (JournalError, sqlite3.DatabaseError) as group:
+        raise _journal_failure(group, plan.journal_path)  # noqa: B904 - the cause is kept
 
+
+async def _lifecycle(plan: RunPlan[J, S, R], journal: J, client: DecooClient | None,
+                     options: RunOptions, stop: anyio.Event, say: Callable[[str], None],
+                     warn: Callable[[str], None], destination: Destination | None) -> R:
+    run_id = journal.begin_run()
+    plan.begin(journal)
+    index, listing = await list_account(journal, client, options, stop=stop, say=say,
+                                        warn=warn)
+    stages = plan.stages(journal, index)
+    try:
+        await stages.main()
+    finally:
+        journal.commit()
+    await plan.finish(journal, stages)
+    counts = journal.counts()
+    status, reason = ending(
+        aborted=stages.aborted, stopped=stop.is_set(), poll_timed_out=stages.poll_timed_out,
+        wait_timeout=options.wait_timeout, failures=plan.failures(counts),
+        source_failed=stages.source_failed)
+    manifest = options.manifest
+    if manifest is not None:
+        try:
+            plan.write_manifest(journal, manifest)
+        except ManifestWriteError as exc:
+            # How the run went still comes, and every row is in the journal.
+            warn(f"error: {exc}; every row is in the journal: write it once there is room"
+                 f" with `bulkpin status --journal {journal.path} --manifest {manifest}`")
+            manifest = None
+            if status == ExitStatus.OK:
+                status, reason = ExitStatus.FAILED, "done, but the manifest could not be written"
+    journal.end_run(run_id, reason)
+    return plan.summary(journal, stages, Ended(status, reason, counts, listing, destination,
+                                               manifest))
+
+
+def _journal_failure(group: BaseExceptionGroup[BaseException], path: Path | None) -> JournalError:
+    """One JournalError naming ``path``, for the first journal failure of a run.
+
+    The journal's reads (the planner's, the poller's) raise SQLite's own errors;
+    they become JournalError here, once, so the CLI need not know SQLite.
+    """
+    first: BaseException = group
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    if isinstance(first, JournalError):
+        first.path = first.path or path
+        first.damaged = first.damaged or is_damage(first)
+        return first
+    failure = JournalError(f"cannot read the journal {path}: {first}", path,
+                           damaged=is_damage(first))
+    failure.__cause__ = first
+    return failure

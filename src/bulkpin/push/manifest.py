@@ -11,6 +11,7 @@ of the path read back with ``errors="surrogateescape"`` gives the original.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .errors import PushError
 from .journal import Journal
 
 FIELDS = ("kind", "path", "size", "cid", "job_id", "status", "pin_date", "attempts", "error",
@@ -29,6 +31,10 @@ SHARD_META = "shard"
 
 class ManifestError(ValueError):
     """A manifest path with an extension we cannot write."""
+
+
+class ManifestWriteError(PushError):
+    """The manifest could not be written (a full disk...); no partial file is left."""
 
 
 def manifest_format(path: Path) -> str:
@@ -71,6 +77,18 @@ def write_manifest(journal: Journal, path: Path) -> int:
     """Write the manifest atomically (temp file + rename); returns the row count."""
     fmt = manifest_format(path)
     tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        count = _write(journal, fmt, tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ManifestWriteError(
+            f"cannot write the manifest {path}: {exc.strerror or exc}") from exc
+    return count
+
+
+def _write(journal: Journal, fmt: str, tmp: Path) -> int:
     count = 0
     with tmp.open("w", encoding="utf-8", errors="surrogateescape", newline="") as f:
         if fmt == "jsonl":
@@ -87,5 +105,4 @@ def write_manifest(journal: Journal, path: Path) -> int:
                 count += 1
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
     return count

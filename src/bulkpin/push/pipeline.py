@@ -136,7 +136,7 @@ class PushStages:
         assert journal_path is not None
         return PushSummary(
             exit_status=ended.status, reason=reason, snapshot=snap, counts=ended.counts,
-            journal=journal_path, manifest=self.options.manifest, failures=journal.failures(),
+            journal=journal_path, manifest=ended.manifest, failures=journal.failures(),
             roots=roots or [],
             poll_requests=self.poller.requests if self.poller else 0,
             poll_rounds=self.poller.rounds if self.poller else 0,

@@ -10,6 +10,7 @@ job each:
 - :mod:`.upload`: streaming a ``pinFile`` body through the CID engine to disk;
 - :mod:`.jobs`: the pin-job worker;
 - :mod:`.db`, :mod:`.blobs`: state on disk; :mod:`.private_files`: kept private;
+  :mod:`.data_dir_lock`: one service per data dir;
 - :mod:`.accounts`, :mod:`.tokens`, :mod:`.auth`: accounts, keys, tokens, callers;
 - :mod:`.faults`, :mod:`.ratelimit`, :mod:`.stats`, :mod:`.middleware`: the test levers;
 - :mod:`.errors`, :mod:`.params`: error answers and request parsing;
@@ -18,12 +19,14 @@ job each:
 """
 
 from .config import ServiceConfig, default_data_dir, parse_ports, parse_rate_limit
+from .data_dir_lock import DataDirInUseError
 from .faults import FaultPlan, FaultSpecError, parse_faults
 from .private_files import SharedDataDirError
 from .process import ServeProcess, ServeProcessError
 from .server import LocalService, init_accounts, run_until_signalled
 
 __all__ = [
+    "DataDirInUseError",
     "FaultPlan",
     "FaultSpecError",
     "LocalService",

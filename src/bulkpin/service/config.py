@@ -111,11 +111,14 @@ class ServiceConfig:
     #: IPFS HTTP gateways' base URLs, where pin jobs fetch content the store lacks
     #: (checked by ``fetcher.parse_gateway``).
     gateways: tuple[str, ...] = ()
+    #: Seconds to wait for another service to leave the data dir before refusing
+    #: (:mod:`.data_dir_lock`).
+    lock_wait: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.endpoint_ports:
             raise ValueError("at least one endpoint port is needed")
-        for name in ("job_delay", "fetch_timeout"):
+        for name in ("job_delay", "fetch_timeout", "lock_wait"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         for name in ("token_ttl", "idle_timeout", "body_rate_window", "header_timeout",

@@ -188,8 +188,20 @@ class Database:
         return self._conn
 
     def begin(self) -> sqlite3.Connection:
-        """Start a write transaction (``COMMIT`` or ``ROLLBACK`` it)."""
+        """Start a write transaction (``COMMIT`` it, or :meth:`rollback`)."""
         return self._tx()
+
+    def rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already.
+
+        A COMMIT that fails on a full disk may end the transaction itself; a
+        ROLLBACK then raises "no transaction is active", and that error, not the
+        disk's, is what reached the client (a 500 where a 507 was due).
+        """
+        if self._conn.in_transaction:
+            # The error being handled says more than a failed ROLLBACK would.
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
 
     def job_created_ms(self, account_id: int, now_ms: int) -> int:
         """``now_ms``, or 1 ms after the account's newest job if that is not later.
@@ -246,7 +258,7 @@ class Database:
                 )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            self.rollback()
             raise
         account = self.account_by_name(name)
         assert account is not None
@@ -306,7 +318,7 @@ class Database:
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            self.rollback()
             raise
         return pin_uid, job_uid
 
@@ -418,7 +430,7 @@ class Database:
                 )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            self.rollback()
             raise
         return len(rows)
 

@@ -188,7 +188,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             message = "request body too large"
         return answer(exc.status, message, headers)
     except Exception as exc:
-        if _no_space(exc):
+        if no_space(exc):
             # A full disk is the operator's to fix, and no traceback helps with it.
             log.error(  # noqa: TRY400
                 "no space left to serve %s %s: %s", request.method, request.path, exc
@@ -199,13 +199,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return answer(500, "internal error")
 
 
-def _no_space(exc: BaseException) -> bool:
+def no_space(exc: BaseException) -> bool:
     """Whether ``exc`` says the disk (or the user's quota) is full."""
     if isinstance(exc, OSError):
         return exc.errno in (errno.ENOSPC, errno.EDQUOT)
-    # Set by SQLite's own errors only: one raised by hand has no code.
+    # Set by SQLite's own errors only: one raised by hand has no code. The
+    # extended code's low byte is the primary one.
     code = getattr(exc, "sqlite_errorcode", None)
-    return isinstance(exc, sqlite3.OperationalError) and code == sqlite3.SQLITE_FULL
+    return (isinstance(exc, sqlite3.OperationalError) and isinstance(code, int)
+            and code & 0xFF == sqlite3.SQLITE_FULL)
+
+
 
 
 class JsonErrorRequestHandler(RequestHandler):

@@ -13,6 +13,7 @@ import logging
 
 from .config import RETRY_WINDOW
 from .db import Database
+from .errors import no_space
 from .inline_cid import inline_size
 from .state import ServiceState
 
@@ -30,11 +31,26 @@ class JobWorker:
 
     def __init__(self, state: ServiceState) -> None:
         self._state = state
+        #: Whether the last pass failed on a full disk (said once, not per pass).
+        self._out_of_space = False
 
     def _content_size(self, cid: str) -> int | None:
         """The size of ``cid``'s content if the service has it: inside the CID, or stored."""
         size = inline_size(cid)
         return size if size is not None else self._state.blobs.size(cid)
+
+    def _failed(self, exc: Exception) -> None:
+        """Log a failed pass: a full disk in one line when it starts, else the traceback.
+
+        A full disk fails every pass (one a second) until the operator makes
+        room; a traceback each time would bury the one line that says so.
+        """
+        if not no_space(exc):
+            log.exception("job worker")
+        elif not self._out_of_space:
+            self._out_of_space = True
+            log.error("job worker: no space left in %s; jobs wait until there is room (%s)",
+                      self._state.config.data_dir, exc)
 
     async def run(self) -> None:
         """Advance jobs forever."""
@@ -48,11 +64,14 @@ class JobWorker:
                     Database.advance_jobs, state.now_ms(), state.step_ms, POLL_MS,
                     RETRY_WINDOW * 1000, self._content_size,
                 )
+                if self._out_of_space:
+                    self._out_of_space = False
+                    log.warning("job worker: there is room again; jobs advance")
                 if done:
                     continue
                 next_due = await state.db.run(Database.next_due)
-            except Exception:
-                log.exception("job worker")
+            except Exception as exc:
+                self._failed(exc)
                 await asyncio.sleep(_ERROR_PAUSE)
                 continue
             timeout = None if next_due is None else max(0.0, (next_due - state.now_ms()) / 1000)

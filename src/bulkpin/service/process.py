@@ -4,7 +4,10 @@ The one launcher of the service, used by the embedded default
 (:mod:`bulkpin.embedded`), the tests and the benchmarks. The service runs as a
 child process, in its own session (a Ctrl-C meant for the parent is not the
 service's), so that on a machine with several cores its hashing does not
-compete with the parent's for one interpreter lock.
+compete with the parent's for one interpreter lock. Its stdin is a pipe from
+the parent (``serve --stop-with-stdin``): when the parent ends, even by
+``kill -9``, the service sees the pipe close and stops, instead of living on
+under PID 1 holding the data dir.
 
 ``bulkpin serve`` prints ``bulkpin serve: cloud <url>``, one ``endpoint <url>``
 line per Endpoint, ``profile <path>``, then ``bulkpin serve: ready``;
@@ -65,7 +68,8 @@ class ServeProcess:
 
     Free ports are asked for unless ``args`` name them. ``env`` is added to the
     parent's environment. The service's stderr is appended to ``log_path``, or,
-    without one, written to a new file beside ``data_dir`` on each start.
+    without one, written to a new file beside ``data_dir`` on each start. With
+    ``stop_with_parent`` (the default) the service ends when this process does.
     """
 
     def __init__(
@@ -75,8 +79,10 @@ class ServeProcess:
         env: Mapping[str, str] | None = None,
         log_path: Path | None = None,
         umask: int | None = None,
+        stop_with_parent: bool = True,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.stop_with_parent = stop_with_parent
         #: The umask the process starts with (None: this process's).
         self.umask = umask
         self.args: tuple[str, ...] = tuple(args)
@@ -106,6 +112,8 @@ class ServeProcess:
             extra = ["--cloud-port", "0", *extra]
         if "--endpoint-ports" not in extra:
             extra = ["--endpoint-ports", "0", *extra]
+        if self.stop_with_parent:
+            extra = ["--stop-with-stdin", *extra]
         return [sys.executable, "-m", "bulkpin", "serve", "--data-dir", str(self.data_dir), *extra]
 
     def _environ(self) -> dict[str, str]:
@@ -136,8 +144,11 @@ class ServeProcess:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         with self._open_stderr() as stderr:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                # The pipe's write end stays here (not inherited by other
+                # children: Python's pipes are close-on-exec), never written.
                 self.command(*self.args), stdout=subprocess.PIPE, stderr=stderr,
-                stdin=subprocess.DEVNULL, text=True, env=self._environ(),
+                stdin=subprocess.PIPE if self.stop_with_parent else subprocess.DEVNULL,
+                text=True, env=self._environ(),
                 start_new_session=True, umask=-1 if self.umask is None else self.umask,
             )
         lines = self._read_until_ready(timeout)
@@ -200,7 +211,7 @@ class ServeProcess:
                     f"bulkpin serve did not stop within {timeout:g} s of SIGTERM"
                 ) from None
             return None
-        self.process = None
+        self._forget(process)
         if check and status != 0:
             raise ServeProcessError(
                 f"bulkpin serve exited with {status}; stderr={self.stderr_text()[-2000:]!r}"
@@ -215,6 +226,12 @@ class ServeProcess:
         if process.poll() is None:
             process.kill()
         process.wait(timeout=30)
+        self._forget(process)
+
+    def _forget(self, process: subprocess.Popen[str]) -> None:
+        """The process has ended: close our end of its stdin pipe."""
+        if process.stdin is not None:
+            process.stdin.close()
         self.process = None
 
     def restart(self, *args: str) -> None:

@@ -140,13 +140,13 @@ def replace_pin(
     conn = db.begin()
     try:
         if get_pin(db, account_id, requestid) is None:
-            conn.execute("ROLLBACK")
+            db.rollback()
             return None
         uid = _add(db, account_id, pin, now_ms, due_ms, deadline_ms)
         _remove(db, account_id, requestid)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        db.rollback()
         raise
     added = get_pin(db, account_id, uid)
     assert added is not None
@@ -160,6 +160,6 @@ def remove_pin(db: Database, account_id: int, requestid: str) -> bool:
         removed = _remove(db, account_id, requestid)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        db.rollback()
         raise
     return removed

@@ -33,6 +33,7 @@ from .connections import (
     GuardedAppRunner,
     default_max_connections,
 )
+from .data_dir_lock import DataDirLock
 from .db import AsyncDatabase, Database
 from .errors import error_middleware
 from .faults import FaultInjector
@@ -104,6 +105,18 @@ def open_accounts(
     return db, secret
 
 
+def lock_data_dir(data_dir: Path, *, allow_shared: bool = False, wait: float = 0.0) -> DataDirLock:
+    """Make and check the data dir, then take its lock (see :mod:`.data_dir_lock`).
+
+    Checked first, so a data dir refused as shared gets no lock file either.
+    """
+    make_private_dir(data_dir)
+    check_data_dir(data_dir, allow_shared=allow_shared)
+    lock = DataDirLock(data_dir)
+    lock.acquire(wait)
+    return lock
+
+
 def init_accounts(config: ServiceConfig, names: Iterable[str] = ()) -> list[Path]:
     """``serve --init-only``: create the data dir and accounts, write their profiles.
 
@@ -145,6 +158,7 @@ class LocalService:
         self._db: AsyncDatabase | None = None
         self._hashers: ThreadPoolExecutor | None = None
         self._writers: ThreadPoolExecutor | None = None
+        self._lock: DataDirLock | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -182,12 +196,22 @@ class LocalService:
         """Open the data dir, bind every listener, write the profiles, start the worker."""
         config = self.config
         loop = asyncio.get_running_loop()
-        db, secret = await loop.run_in_executor(
+        self._lock = await loop.run_in_executor(
             None, functools.partial(
-                open_accounts, config.data_dir, self._new_accounts,
-                allow_shared=config.allow_shared_data_dir,
+                lock_data_dir, config.data_dir, allow_shared=config.allow_shared_data_dir,
+                wait=config.lock_wait,
             ),
         )
+        try:
+            db, secret = await loop.run_in_executor(
+                None, functools.partial(
+                    open_accounts, config.data_dir, self._new_accounts,
+                    allow_shared=config.allow_shared_data_dir,
+                ),
+            )
+        except BaseException:
+            await self.stop()
+            raise
         self._db = db
         self._hashers = ThreadPoolExecutor(_HASH_THREADS, thread_name_prefix="bulkpin-hash")
         self._writers = ThreadPoolExecutor(_WRITE_THREADS, thread_name_prefix="bulkpin-write")
@@ -269,14 +293,30 @@ class LocalService:
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self._lock is not None:  # last: the data dir is ours until all is closed
+            self._lock.release()
+            self._lock = None
 
 
-async def run_until_signalled(service: LocalService, out: TextIO) -> None:
-    """Start ``service``, print its ready lines to ``out``, serve until SIGINT/SIGTERM."""
+async def run_until_signalled(
+    service: LocalService, out: TextIO, *, stop_with_stdin: bool = False
+) -> None:
+    """Start ``service``, print its ready lines to ``out``, serve until SIGINT/SIGTERM.
+
+    With ``stop_with_stdin``, also until stdin reaches its end: the parent that
+    started the service holds the pipe's other end, and the kernel closes it
+    when that process ends, however it ends (``kill -9`` included), so the
+    service cannot outlive it. A pipe, not ``PR_SET_PDEATHSIG``: that fires
+    when the *thread* that forked the child ends (a worker thread of the
+    parent, in a process that starts the service off its main thread), and it
+    is Linux-only.
+    """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    if stop_with_stdin:
+        loop.add_reader(0, _watch_stdin, stop)
     try:
         async with service:
             print(f"bulkpin serve: cloud {service.cloud_url}", file=out)
@@ -286,5 +326,19 @@ async def run_until_signalled(service: LocalService, out: TextIO) -> None:
             print("bulkpin serve: ready", file=out, flush=True)
             await stop.wait()
     finally:
+        if stop_with_stdin:
+            loop.remove_reader(0)
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+
+
+def _watch_stdin(stop: asyncio.Event) -> None:
+    """Stdin is readable: at its end (or broken), the parent is gone; bytes mean nothing."""
+    try:
+        ended = not os.read(0, 4096)
+    except OSError:
+        ended = True
+    if ended:
+        log.warning("stdin closed: the process that started this service has ended; stopping")
+        asyncio.get_running_loop().remove_reader(0)
+        stop.set()
