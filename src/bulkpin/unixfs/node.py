@@ -149,6 +149,63 @@ def _is_common_cid_v1(raw: bytes) -> bool:
     return len(raw) == 36 and raw[0] == 1 and raw[1] in (RAW, DAG_PB) and raw[2:4] == b"\x12\x20"
 
 
+#: Multihash codes :func:`block_matches` can check.
+IDENTITY: Final = 0x00
+SHA2_256: Final = 0x12
+SHA2_512: Final = 0x13
+
+
+@dataclass(frozen=True, slots=True)
+class CidParts:
+    """A binary CID split into its fields."""
+
+    version: int
+    codec: int
+    #: The multihash's function code (:data:`SHA2_256`, :data:`IDENTITY`...).
+    hash_code: int
+    digest: bytes
+
+
+def parse_cid(raw: bytes) -> CidParts:
+    """Split a binary CID (raises ``ValueError`` if it is not exactly one CID)."""
+    if len(raw) == 34 and raw[:2] == _SHA2_256_PREFIX:
+        return CidParts(0, DAG_PB, SHA2_256, raw[2:])
+    version, pos = _read_varint(raw, 0)
+    if version != 1:
+        raise ValueError(f"CID version {version} is not supported")
+    codec, pos = _read_varint(raw, pos)
+    code, pos = _read_varint(raw, pos)
+    length, pos = _read_varint(raw, pos)
+    if len(raw) - pos != length:
+        raise ValueError("the CID's multihash length does not match its digest")
+    return CidParts(1, codec, code, raw[pos:])
+
+
+def cid_length(buf: bytes | bytearray | memoryview) -> int:
+    """How many bytes at the start of ``buf`` are one binary CID (``ValueError`` if none)."""
+    head = bytes(buf[:2])
+    if head == _SHA2_256_PREFIX:
+        return 34
+    data = bytes(buf[:40])  # version, codec, code and length fit easily
+    pos = 0
+    for _ in range(3):
+        _, pos = _read_varint(data, pos)
+    length, pos = _read_varint(data, pos)
+    return pos + length
+
+
+def block_matches(cid: bytes | CidParts, block: bytes | bytearray | memoryview) -> bool:
+    """Whether ``block`` hashes to ``cid``'s multihash (``ValueError``: a hash we lack)."""
+    parts = cid if isinstance(cid, CidParts) else parse_cid(cid)
+    if parts.hash_code == SHA2_256:
+        return hashlib.sha256(block).digest() == parts.digest
+    if parts.hash_code == SHA2_512:
+        return hashlib.sha512(block).digest() == parts.digest
+    if parts.hash_code == IDENTITY:
+        return bytes(block) == parts.digest
+    raise ValueError(f"multihash 0x{parts.hash_code:x} is not supported")
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
     """A child as its parent sees it.
