@@ -19,6 +19,7 @@ job each:
 
 from .config import ServiceConfig, default_data_dir, parse_ports, parse_rate_limit
 from .faults import FaultPlan, FaultSpecError, parse_faults
+from .gateway_faults import GatewayFaults, parse_gateway_faults
 from .private_files import SharedDataDirError
 from .process import ServeProcess, ServeProcessError
 from .server import LocalService, init_accounts, run_until_signalled
@@ -26,6 +27,7 @@ from .server import LocalService, init_accounts, run_until_signalled
 __all__ = [
     "FaultPlan",
     "FaultSpecError",
+    "GatewayFaults",
     "LocalService",
     "ServeProcess",
     "ServeProcessError",
@@ -34,6 +36,7 @@ __all__ = [
     "default_data_dir",
     "init_accounts",
     "parse_faults",
+    "parse_gateway_faults",
     "parse_ports",
     "parse_rate_limit",
     "run_until_signalled",

@@ -170,12 +170,12 @@ def parse_cid(raw: bytes) -> CidParts:
     """Split a binary CID (raises ``ValueError`` if it is not exactly one CID)."""
     if len(raw) == 34 and raw[:2] == _SHA2_256_PREFIX:
         return CidParts(0, DAG_PB, SHA2_256, raw[2:])
-    version, pos = _read_varint(raw, 0)
+    version, pos = read_varint(raw, 0)
     if version != 1:
         raise ValueError(f"CID version {version} is not supported")
-    codec, pos = _read_varint(raw, pos)
-    code, pos = _read_varint(raw, pos)
-    length, pos = _read_varint(raw, pos)
+    codec, pos = read_varint(raw, pos)
+    code, pos = read_varint(raw, pos)
+    length, pos = read_varint(raw, pos)
     if len(raw) - pos != length:
         raise ValueError("the CID's multihash length does not match its digest")
     return CidParts(1, codec, code, raw[pos:])
@@ -189,8 +189,8 @@ def cid_length(buf: bytes | bytearray | memoryview) -> int:
     data = bytes(buf[:40])  # version, codec, code and length fit easily
     pos = 0
     for _ in range(3):
-        _, pos = _read_varint(data, pos)
-    length, pos = _read_varint(data, pos)
+        _, pos = read_varint(data, pos)
+    length, pos = read_varint(data, pos)
     return pos + length
 
 
@@ -315,7 +315,8 @@ class DecodedNode:
     fanout: int | None
 
 
-def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    """(value, next position) of the unsigned LEB128 at ``buf[pos:]``; ``ValueError`` if cut."""
     value = shift = 0
     while True:
         if pos >= len(buf) or shift > 63:
@@ -331,13 +332,13 @@ def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
 def _fields(buf: bytes) -> Iterable[tuple[int, int, int | bytes]]:
     pos = 0
     while pos < len(buf):
-        key, pos = _read_varint(buf, pos)
+        key, pos = read_varint(buf, pos)
         field, wire = key >> 3, key & 7
         if wire == 0:
-            value, pos = _read_varint(buf, pos)
+            value, pos = read_varint(buf, pos)
             yield field, wire, value
         elif wire == 2:
-            length, pos = _read_varint(buf, pos)
+            length, pos = read_varint(buf, pos)
             if pos + length > len(buf):
                 raise ValueError("truncated length-delimited field")
             yield field, wire, buf[pos : pos + length]
