@@ -388,3 +388,20 @@ def decode_node(block: bytes) -> DecodedNode:
         fanout=ints.get(6),
     )
 
+
+
+def split_block(cid: bytes, block: bytes) -> tuple[tuple[bytes, ...], bytes]:
+    """A UnixFS block's child CIDs and the file bytes it holds itself.
+
+    A raw block is all file bytes; a dag-pb node gives its links and its UnixFS
+    ``Data`` (empty for directories); other codecs are not UnixFS
+    (``ValueError``, as for a malformed node).
+    """
+    codec = parse_cid(cid).codec
+    if codec == RAW:
+        return (), block
+    if codec != DAG_PB:
+        raise ValueError(f"codec 0x{codec:x} is not UnixFS")
+    node = decode_node(block)
+    data = node.data if node.kind in (TYPE_RAW, TYPE_FILE) else b""
+    return tuple(link.cid for link in node.links), data
