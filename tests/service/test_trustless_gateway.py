@@ -199,3 +199,15 @@ def test_every_car_reads_back_to_the_file_and_its_cid(
     assert header.roots == (cid_from_str(cid),)
     assert len({b.cid for b in blocks}) == len(blocks)
     assert file_bytes(cid_from_str(cid), {b.cid: b.data for b in blocks}) == data
+
+
+@pytest.mark.slow
+def test_a_two_level_dag_reads_back_whole(service: ServiceProcess) -> None:
+    # 175 leaves: one more than a v0 node links, so the root links two parents.
+    data = _data(174 * 256 * 1024 + 1)
+    cid = store(service, data)
+    _, blocks = read_car(gateway_get(service, cid, "format=car").body)
+    by_cid = {b.cid: b.data for b in blocks}
+    assert len(decode_node(by_cid[cid_from_str(cid)]).links) == 2
+    assert len(blocks) == 1 + 2 + 175
+    assert file_bytes(cid_from_str(cid), by_cid) == data

@@ -149,3 +149,21 @@ async def test_unreachable_says_why_per_gateway(
     assert [(f.kind, f.status) for f in outcome.failures] == [
         ("not-found", 404), ("server-error", 503), ("connection", None),
     ]
+
+
+async def test_retry_after_is_honoured_through_the_one_retry_policy(
+    service_factory: Callable[..., ServiceProcess],
+) -> None:
+    limited = service_factory("--faults", "ipfs:429=1")
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    policy = RetryPolicy(max_attempts=3, sleep=sleep, rng=random.Random(0))
+    async with aiohttp.ClientSession() as session:
+        empty = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+        outcome = await verify_cid(session, limited.cloud_url, empty, retry=policy)
+    assert isinstance(outcome, Unreachable), outcome
+    assert [(f.kind, f.status) for f in outcome.failures] == [("http-error", 429)]
+    assert waits == [1.0, 1.0]  # the service's Retry-After: 1, twice, then no more attempts
