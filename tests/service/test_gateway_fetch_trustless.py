@@ -11,8 +11,9 @@ import pytest
 from aiohttp import web
 
 from bulkpin.service import LocalService, parse_gateway_faults
+from tests.support.gateway import ipfs_server as _gateway
 
-from .test_gateway_fetch import _config, _gateway, _pin, _upload
+from .test_gateway_fetch import _config, _pin, _upload
 
 pytestmark = pytest.mark.anyio
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from aiohttp import web
 
 from bulkpin.car import CarBlock, CarHeader, CarReader
 from bulkpin.testing import Account, access_token
@@ -11,7 +15,7 @@ from bulkpin.unixfs.node import RAW, decode_node, parse_cid
 from tests.service.helpers import Reply, cid_of, pin_file, request, upload_parts
 from tests.support.service import ServiceProcess
 
-__all__ = ["file_bytes", "gateway_get", "read_car", "store"]
+__all__ = ["file_bytes", "gateway_get", "ipfs_server", "read_car", "store"]
 
 
 def store(svc: ServiceProcess, data: bytes, profile: str = "unixfs-v0-2015") -> str:
@@ -62,3 +66,20 @@ def file_bytes(root: bytes, blocks: dict[bytes, bytes]) -> bytes:
         out += node.data
         stack.extend(reversed([link.cid for link in node.links]))
     return bytes(out)
+
+
+@asynccontextmanager
+async def ipfs_server(
+    answer: Callable[[web.Request], Awaitable[web.Response]],
+) -> AsyncIterator[str]:
+    """An aiohttp server answering ``GET /ipfs/{cid}`` with ``answer``; yields its URL."""
+    app = web.Application()
+    app.router.add_get("/ipfs/{cid}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from bulkpin.client.retry import RetryPolicy
 from bulkpin.service.gateway_faults import GatewayFaultKind as FaultKind
@@ -22,13 +23,15 @@ from bulkpin.verify import (
     WrongSize,
     verify_cid,
 )
-from tests.support.gateway import gateway_get, store
+from tests.support.gateway import gateway_get, ipfs_server, store
 from tests.support.push import manifest, run_push
 from tests.support.service import ServiceProcess
 
 pytestmark = pytest.mark.anyio
 
 V1 = "unixfs-v1-2025"
+#: The CID of the empty raw block.
+EMPTY_RAW = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
 
 
 async def _no_sleep(_: float) -> None:
@@ -162,8 +165,22 @@ async def test_retry_after_is_honoured_through_the_one_retry_policy(
 
     policy = RetryPolicy(max_attempts=3, sleep=sleep, rng=random.Random(0))
     async with aiohttp.ClientSession() as session:
-        empty = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+        empty = EMPTY_RAW
         outcome = await verify_cid(session, limited.cloud_url, empty, retry=policy)
     assert isinstance(outcome, Unreachable), outcome
     assert [(f.kind, f.status) for f in outcome.failures] == [("http-error", 429)]
     assert waits == [1.0, 1.0]  # the service's Retry-After: 1, twice, then no more attempts
+
+
+async def test_a_path_only_gateway_is_told_apart_and_asked_once() -> None:
+    asked: list[str] = []
+
+    async def path_only(request: web.Request) -> web.Response:
+        asked.append(request.path_qs)
+        return web.Response(body=b"file bytes", content_type="application/octet-stream")
+
+    async with ipfs_server(path_only) as url:
+        outcome = await _verify([url], EMPTY_RAW)
+    assert isinstance(outcome, Unreachable), outcome
+    assert [f.kind for f in outcome.failures] == ["invalid-answer"]
+    assert len(asked) == 1

@@ -121,6 +121,14 @@ class _Check:
                 )
                 async with response:
                     await check_status(response, url)
+                    if response.content_type != _CAR:
+                        # A path-only gateway ignoring format=car: asking again will not help.
+                        refused = InvalidResponse(
+                            f"{url}: answered {response.content_type}, not a CAR",
+                            operation="gateway", status=response.status,
+                        )
+                        refused.final = True
+                        raise refused
                     reader = CarReader(response.content)
                     await reader.header()  # roots are not relied on (the spec's advice)
                     async for block in reader:
