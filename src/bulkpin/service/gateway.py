@@ -19,6 +19,8 @@ as on a gateway that does not hold them. ``--gateway-faults`` applies here
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Iterator
 
 from aiohttp import web
@@ -41,6 +43,10 @@ routes = web.RouteTableDef()
 
 #: Content never changes under its CID.
 _IMMUTABLE = "public, max-age=29030400, immutable"
+#: How often a stalled answer looks whether its client is still there.
+_STALL_POLL = 0.2
+
+log = logging.getLogger("bulkpin.service")
 
 
 def pinned_profiles(db: Database, cid: str) -> list[str]:
@@ -101,9 +107,16 @@ def _headers(text: str, etag: str, content_type: str, suffix: str) -> dict[str, 
     }
 
 
-async def _stall() -> None:
-    """Hold the answer open until the client goes (the handler is then cancelled)."""
-    await asyncio.Event().wait()
+async def _stall(request: web.Request) -> None:
+    """Hold the answer open until the client goes, then end the handler.
+
+    aiohttp no longer cancels a handler whose client left, so the stall
+    watches the connection itself rather than waiting forever.
+    """
+    # aiohttp gives no event for a client leaving: look now and then.
+    while request.transport is not None and not request.transport.is_closing():  # noqa: ASYNC110
+        await asyncio.sleep(_STALL_POLL)
+    raise ConnectionResetError("the client left a stalled answer")
 
 
 def _scoped(dag: FileDag, cid: bytes, ask: GatewayAsk) -> Iterator[tuple[bytes, int | None]]:
@@ -130,15 +143,21 @@ async def _car(request: web.Request, state: ServiceState, cid: bytes, text: str,
     if request.method == "HEAD":
         return response
     writer = CarWriter(response.write)
-    await writer.header([cid])
     stall = faults.hits("stall", cid)
-    for block_cid, index in _scoped(dag, cid, ask):
-        if faults.hits("missing", block_cid):
-            continue
-        await writer.block(block_cid, await _block(state, dag, block_cid, index))
-        if stall:
-            await _stall()
-    await response.write_eof()
+    try:
+        await writer.header([cid])
+        for block_cid, index in _scoped(dag, cid, ask):
+            if faults.hits("missing", block_cid):
+                continue
+            await writer.block(block_cid, await _block(state, dag, block_cid, index))
+            if stall:
+                await _stall(request)
+        await response.write_eof()
+    except ConnectionResetError:
+        pass  # the client left: nobody to answer
+    except OSError:
+        # The 200 is sent: the CAR ends short, which clients must detect (the spec).
+        log.exception("reading %s for its CAR", text)
     return response
 
 
@@ -158,11 +177,14 @@ async def _raw(request: web.Request, state: ServiceState, cid: bytes, text: str
     await response.prepare(request)
     if request.method == "HEAD":
         return response
-    if faults.hits("stall", cid):
-        await response.write(block[: len(block) // 2])
-        await _stall()
-    await response.write(block)
-    await response.write_eof()
+    try:
+        if faults.hits("stall", cid):
+            await response.write(block[: len(block) // 2])
+            await _stall(request)
+        await response.write(block)
+        await response.write_eof()
+    except ConnectionResetError:
+        pass  # the client left
     return response
 
 
@@ -185,7 +207,8 @@ async def ipfs(request: web.Request) -> web.StreamResponse:
     if state.gateway_faults.hits("stall", cid):
         response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
         await response.prepare(request)
-        await _stall()
+        with contextlib.suppress(ConnectionResetError):
+            await _stall(request)
         return response
     return web.FileResponse(
         state.blobs.path_for(text),
