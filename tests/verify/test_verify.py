@@ -184,3 +184,19 @@ async def test_a_path_only_gateway_is_told_apart_and_asked_once() -> None:
     assert isinstance(outcome, Unreachable), outcome
     assert [f.kind for f in outcome.failures] == ["invalid-answer"]
     assert len(asked) == 1
+
+
+async def test_times_come_from_the_injected_clock(service: ServiceProcess) -> None:
+    cid = store(service, b"timed", V1)
+    ticks = iter(range(100))
+
+    def clock() -> float:
+        return float(next(ticks))
+
+    async with aiohttp.ClientSession() as session:
+        outcome = await verify_cid(session, service.cloud_url, cid, clock=clock, retry=_policy())
+    assert isinstance(outcome, Retrievable), outcome
+    # Read at the request (0), its first block (1) and the end (2).
+    assert outcome.ttfb == 1.0
+    assert outcome.bytes == 5
+    assert outcome.bytes_per_second == 2.5
