@@ -200,3 +200,25 @@ async def test_times_come_from_the_injected_clock(service: ServiceProcess) -> No
     assert outcome.ttfb == 1.0
     assert outcome.bytes == 5
     assert outcome.bytes_per_second == 2.5
+
+
+async def test_blocks_a_car_lacks_are_fetched_raw(service: ServiceProcess) -> None:
+    data = random.Random(8).randbytes(3 * 1024 * 1024)
+    cid = store(service, data, "unixfs-v0-2015")
+    asked: list[str] = []
+    async with aiohttp.ClientSession() as session:
+
+        async def root_only(request: web.Request) -> web.Response:
+            # Forwards to the service, but its CARs hold the root block alone.
+            fmt = request.query.get("format", "")
+            asked.append(fmt)
+            query = "format=car&dag-scope=block" if fmt == "car" else request.query_string
+            async with session.get(f"{service.cloud_url}{request.path}?{query}") as upstream:
+                return web.Response(body=await upstream.read(), status=upstream.status,
+                                    content_type=upstream.content_type)
+
+        async with ipfs_server(root_only) as url:
+            outcome = await verify_cid(session, url, cid, retry=_policy())
+    assert isinstance(outcome, Retrievable), outcome
+    assert outcome.blocks == 1 + 12  # the root, then twelve 256 KiB leaves one by one
+    assert asked == ["car"] + ["raw"] * 12
