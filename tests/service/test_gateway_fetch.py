@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tomllib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,12 @@ from aiohttp import web
 from bulkpin.service import LocalService, ServiceConfig, parse_faults
 from bulkpin.signing import load_private_key, sign_cid
 from bulkpin.unixfs import hash_file
+from tests.support.gateway import ipfs_server
 
 from .helpers import Account as ProfileAccount
 from .helpers import cid_of, multipart, upload_parts
+
+_gateway = ipfs_server
 
 pytestmark = pytest.mark.anyio
 
@@ -81,23 +83,6 @@ async def _pin(session: aiohttp.ClientSession, svc: LocalService, cid: str) -> d
     status, body = await _psa(session, svc, "POST", "/pins", json={"cid": cid, "name": "got"})
     assert status == 202, body
     return await _settled(session, svc, body["requestid"])
-
-
-@asynccontextmanager
-async def _gateway(
-    answer: Callable[[web.Request], Awaitable[web.Response]],
-) -> AsyncIterator[str]:
-    """An aiohttp server answering ``GET /ipfs/{cid}`` with ``answer``; yields its URL."""
-    app = web.Application()
-    app.router.add_get("/ipfs/{cid}", answer)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
 
 
 def _lying_gateway(payload: bytes) -> AbstractAsyncContextManager[str]:

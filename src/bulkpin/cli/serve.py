@@ -23,6 +23,7 @@ from ..service import (
     default_data_dir,
     init_accounts,
     parse_faults,
+    parse_gateway_faults,
     parse_ports,
     parse_rate_limit,
     run_until_signalled,
@@ -106,8 +107,11 @@ def _convert(value: str, parse: Callable[[str], T], param: str) -> T:
                    " N/h are read too); 429 with Retry-After above.")
 @click.option("--faults", default=None, metavar="SPEC",
               help="Injected faults: ROUTE:KIND=P[,KIND=P...][;ROUTE:...].")
+@click.option("--gateway-faults", default=None, metavar="SPEC",
+              help="Injected faults of GET /ipfs (the gateway): KIND=P[,KIND=P...], KIND one of"
+                   " missing, corrupt (blocks), stall, notfound (the CID asked for).")
 @click.option("--fault-seed", type=int, default=0, show_default=True,
-              help="Seed of the generator deciding faults.")
+              help="Seed of the generator deciding faults (and of --gateway-faults).")
 @click.option("--allow-shared-data-dir", is_flag=True,
               help="Serve from a data dir other users can write to (refused otherwise).")
 @click.option("--wait-for-data-dir", type=click.FloatRange(min=0), default=0.0,
@@ -128,8 +132,9 @@ def serve_command(
     header_timeout: float, keepalive_timeout: float, max_connections: int | None,
     max_upload_size: int | None, upload_memory: int,
     rate_limit: str | None,
-    faults: str | None, fault_seed: int, allow_shared_data_dir: bool,
-    wait_for_data_dir: float, stop_with_stdin: bool, init_only: bool,
+    faults: str | None, gateway_faults: str | None, fault_seed: int,
+    allow_shared_data_dir: bool, wait_for_data_dir: float, stop_with_stdin: bool,
+    init_only: bool,
     new_accounts: tuple[str, ...], verbose: bool,
 ) -> None:
     """Run a local Decoo-compatible pinning service (Cloud and Endpoints).
@@ -144,6 +149,10 @@ def serve_command(
         plan = parse_faults(faults) if faults else None
     except FaultSpecError as exc:
         raise click.BadParameter(str(exc), param_hint="--faults") from None
+    try:
+        gateway_plan = parse_gateway_faults(gateway_faults or "", fault_seed)
+    except FaultSpecError as exc:
+        raise click.BadParameter(str(exc), param_hint="--gateway-faults") from None
     for name in new_accounts:
         _convert(name, check_account_name, "--new-account")
     try:
@@ -157,7 +166,7 @@ def serve_command(
             rate_limit=(
                 _convert(rate_limit, parse_rate_limit, "--rate-limit") if rate_limit else None
             ),
-            faults=plan or FaultPlan(), fault_seed=fault_seed,
+            faults=plan or FaultPlan(), fault_seed=fault_seed, gateway_faults=gateway_plan,
             allow_shared_data_dir=allow_shared_data_dir, min_body_rate=min_body_rate,
             body_rate_window=body_rate_window, header_timeout=header_timeout,
             keepalive_timeout=keepalive_timeout, max_connections=max_connections,

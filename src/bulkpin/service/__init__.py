@@ -21,6 +21,7 @@ job each:
 from .config import ServiceConfig, default_data_dir, parse_ports, parse_rate_limit
 from .data_dir_lock import DataDirInUseError
 from .faults import FaultPlan, FaultSpecError, parse_faults
+from .gateway_faults import GatewayFaults, parse_gateway_faults
 from .private_files import SharedDataDirError
 from .process import ServeProcess, ServeProcessError
 from .server import LocalService, init_accounts, run_until_signalled
@@ -29,6 +30,7 @@ __all__ = [
     "DataDirInUseError",
     "FaultPlan",
     "FaultSpecError",
+    "GatewayFaults",
     "LocalService",
     "ServeProcess",
     "ServeProcessError",
@@ -37,6 +39,7 @@ __all__ = [
     "default_data_dir",
     "init_accounts",
     "parse_faults",
+    "parse_gateway_faults",
     "parse_ports",
     "parse_rate_limit",
     "run_until_signalled",

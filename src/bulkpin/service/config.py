@@ -12,6 +12,7 @@ from pathlib import Path
 import platformdirs
 
 from .faults import FaultPlan
+from .gateway_faults import GatewayFaults
 
 #: Loopback: the service is a development and test tool.
 DEFAULT_HOST = "127.0.0.1"
@@ -98,6 +99,8 @@ class ServiceConfig:
     rate_limit: float | None = None
     faults: FaultPlan = field(default_factory=FaultPlan)
     fault_seed: int = 0
+    #: Faults of the trustless gateway (missing or corrupt blocks...), seeded by ``fault_seed``.
+    gateway_faults: GatewayFaults = field(default_factory=GatewayFaults)
     #: Serve from a data dir other users can write to (refused otherwise).
     allow_shared_data_dir: bool = False
     #: Bytes per second a request body must keep up (0: no minimum).

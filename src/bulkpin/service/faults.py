@@ -62,6 +62,22 @@ class FaultPlan:
         return bool(self.rules)
 
 
+def parse_kind_rate(item: str, kinds: tuple[str, ...], what: str) -> tuple[str, float]:
+    """One ``KIND=P`` of a fault spec, ``KIND`` one of ``kinds`` (``what`` names them)."""
+    kind, eq, prob = (x.strip() for x in item.partition("="))
+    if not eq:
+        raise FaultSpecError(f"{item.strip()!r}: expected KIND=P")
+    if kind not in kinds:
+        raise FaultSpecError(f"unknown {what} {kind!r} (known: {', '.join(kinds)})")
+    try:
+        p = float(prob)
+    except ValueError:
+        raise FaultSpecError(f"{item.strip()!r}: {prob!r} is not a probability") from None
+    if not 0.0 <= p <= 1.0:
+        raise FaultSpecError(f"{item.strip()!r}: probability must be in [0, 1]")
+    return kind, p
+
+
 def parse_faults(spec: str) -> FaultPlan:
     """Parse a ``--faults`` spec; :class:`FaultSpecError` says what is wrong."""
     rules: dict[str, list[tuple[FaultKind, float]]] = {}
@@ -75,17 +91,7 @@ def parse_faults(spec: str) -> FaultPlan:
                 f"unknown route {route!r} (known: {', '.join((*ROUTES, *GROUPS))}, *)"
             )
         for item in body.split(","):
-            kind, eq, prob = (x.strip() for x in item.partition("="))
-            if not eq:
-                raise FaultSpecError(f"{item.strip()!r}: expected KIND=P")
-            if kind not in KINDS:
-                raise FaultSpecError(f"unknown fault {kind!r} (known: {', '.join(KINDS)})")
-            try:
-                p = float(prob)
-            except ValueError:
-                raise FaultSpecError(f"{item.strip()!r}: {prob!r} is not a probability") from None
-            if not 0.0 <= p <= 1.0:
-                raise FaultSpecError(f"{item.strip()!r}: probability must be in [0, 1]")
+            kind, p = parse_kind_rate(item, KINDS, "fault")
             rules.setdefault(route, []).append((kind, p))  # type: ignore[arg-type]
     plan = FaultPlan({route: tuple(kinds) for route, kinds in rules.items()})
     for route in (*ROUTES, "*"):

@@ -2,21 +2,27 @@
 
 Decoo pins a CID by fetching it from the IPFS network; the local service's
 network is the gateways it is given. For each CID a live ``pinByHash`` (or
-``/psa``) job wants and the store lacks, the fetcher asks each gateway in turn
-for the path form, ``GET {gateway}/ipfs/{cid}`` (the file's bytes), and
-streams the answer through the CID engine into a temporary blob: one stage of
-:data:`~.upload.STAGE` bytes per fetch in memory, whatever the file's size.
-The bytes are kept only if they hash to the CID under the profile the CID
+``/psa``) job wants and the store lacks, the fetcher asks each gateway in turn,
+trustless first: ``GET {gateway}/ipfs/{cid}?format=car&dag-scope=all&car-dups=y``,
+each block checked against its CID as it arrives (:class:`~bulkpin.car.CarReader`)
+and walked depth first from the root, the file bytes of its leaves streamed
+through the CID engine into a temporary blob. Blocks the CAR lacks or sends
+out of order are asked for as raw blocks (``?format=raw``). A gateway that
+serves no CAR or raw block (406, a path-only gateway) is asked for the path
+form, ``GET {gateway}/ipfs/{cid}`` (the file's bytes). Either way one stage of
+:data:`~.upload.STAGE` bytes per fetch is in memory, whatever the file's size,
+and the bytes are kept only if they hash to the CID under the profile the CID
 implies (``Qm...`` -> ``unixfs-v0-2015``, else ``unixfs-v1-2025``, or the job's
-``cidProfile`` meta); then the waiting jobs are woken and pin as if the file
-had been uploaded. A gateway that is down, lacks the CID or sends other bytes
+``cidProfile`` meta): a DAG of another layout cannot be served back as the
+same blocks. Then the waiting jobs are woken and pin as if the file had been
+uploaded. A gateway that is down, lacks the CID or sends other bytes
 is recorded in the jobs' ``detail`` (``PinStatus.info``) and the next one is
 tried; the search is retried, backing off, until the jobs' ``--fetch-timeout``
 deadline, when the worker fails them as it always has.
 
-The trustless forms (CAR, raw blocks) are not used: verifying the file's
-bytes against its CID needs only the CID engine, and the local gateway
-(:mod:`.gateway`) serves the path form.
+Redirects are followed only to the gateway's own origin
+(:func:`~bulkpin.verify.same_origin_get`): a gateway must not send the service
+to fetch from any other host, internal ones included.
 """
 
 from __future__ import annotations
@@ -27,15 +33,19 @@ import dataclasses
 import logging
 import mmap
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
 
+from ..car import MAX_BLOCK, BlockMismatch, CarError, CarReader
+from ..client.errors import DecooError
 from ..unixfs import CidProfile, FileBuilder, ProfileError
+from ..unixfs.node import block_matches, cid_from_str, cid_to_str, split_block
 from ..unixfs.profiles import profile_for_cid
+from ..verify import same_origin_get
 from .blobs import TempBlob
 from .db import Database
 from .state import ServiceState
@@ -64,6 +74,15 @@ _BATCH = 1000
 
 class FetchRefused(Exception):
     """A gateway's answer that cannot be used (status, size or bytes)."""
+
+
+class _NotTrustless(Exception):  # a turn to the path form, not a failure
+    """The gateway gave no usable CAR or raw block: ask it for the path form instead."""
+
+
+_CAR_ACCEPT = "application/vnd.ipld.car; version=1; order=dfs; dups=y"
+_CAR_TYPE = "application/vnd.ipld.car"
+_RAW_TYPE = "application/vnd.ipld.raw"
 
 
 def parse_gateway(text: str) -> str:
@@ -156,6 +175,23 @@ def _absorb(builder: FileBuilder, temp: TempBlob, view: memoryview) -> None:
     """Hash and write one stage (on a writer thread: both release the GIL)."""
     builder.update(view)
     temp.write(view)
+
+
+async def _chunks(response: aiohttp.ClientResponse) -> AsyncGenerator[bytes, None]:
+    """The answer's body in pieces of at most :data:`_READ` bytes."""
+    async for piece in response.content.iter_chunked(_READ):
+        yield piece
+
+
+def _walk(stack: list[bytes], cid: bytes, block: bytes) -> bytes:
+    """Visit the checked block atop ``stack``: push its children; its file bytes."""
+    try:
+        links, data = split_block(cid, block)
+    except ValueError as exc:
+        raise FetchRefused(f"block {cid_to_str(cid)}: {exc}") from None
+    stack.pop()
+    stack.extend(reversed(links))
+    return data
 
 
 def _describe(exc: BaseException) -> str:
@@ -252,50 +288,105 @@ class GatewayFetcher:
         delay = min(_MAX_RETRY, delay)
         self._retry[key] = (time.monotonic() + delay, delay)
 
+    async def _get(
+        self, session: aiohttp.ClientSession, url: str, accept: str, want: Wanted
+    ) -> aiohttp.ClientResponse:
+        """``GET url`` within the origin; finding the content is bounded by the jobs' deadline.
+
+        Once it flows, only a stall (the session's sock_read) stops it, as for an upload.
+        """
+        if want.deadline_ms is None:
+            remaining = self._state.config.fetch_timeout
+        else:
+            remaining = (want.deadline_ms - self._state.now_ms()) / 1000
+        try:
+            async with asyncio.timeout(max(0.001, remaining)):
+                return await same_origin_get(session, url, headers={"Accept": accept})
+        except DecooError as exc:  # a redirect to another origin
+            raise FetchRefused(exc.message) from None
+
     async def _from(
         self, session: aiohttp.ClientSession, gateway: str, want: Wanted, profile: CidProfile
     ) -> None:
         """Fetch ``want.cid`` from one gateway into the store, or raise why not."""
-        state = self._state
-        if want.deadline_ms is None:
-            remaining = state.config.fetch_timeout
+        try:
+            await self._store(self._trustless(session, gateway, want), want.cid, profile)
+        except _NotTrustless as exc:
+            log.debug("%s: %s; asking for the path form", gateway, exc)
         else:
-            remaining = (want.deadline_ms - state.now_ms()) / 1000
-        # Finding the content is bounded by the jobs' deadline; once it flows,
-        # only a stall (the session's sock_read) stops it, as for an upload.
-        async with asyncio.timeout(max(0.001, remaining)):
-            response = await session.get(
-                f"{gateway}/ipfs/{want.cid}", headers={"Accept": "application/octet-stream"}
-            )
+            return
+        response = await self._get(
+            session, f"{gateway}/ipfs/{want.cid}", "application/octet-stream", want
+        )
         async with response:
             if response.status != 200:
                 raise FetchRefused(f"HTTP {response.status}")
-            limit = state.config.max_upload_size
+            limit = self._state.config.max_upload_size
             if limit is not None and (response.content_length or 0) > limit:
                 raise FetchRefused(f"{response.content_length} bytes, over the {limit}-byte limit")
-            await self._store(response, want.cid, profile, limit)
+            await self._store(_chunks(response), want.cid, profile)
+
+    async def _trustless(
+        self, session: aiohttp.ClientSession, gateway: str, want: Wanted
+    ) -> AsyncGenerator[bytes, None]:
+        """The file's bytes, leaf by leaf, from the gateway's CAR and raw blocks, all checked."""
+        stack = [cid_from_str(want.cid)]  # the depth-first walk: CIDs only
+        url = f"{gateway}/ipfs/{want.cid}?format=car&dag-scope=all&car-dups=y"
+        async with await self._get(session, url, _CAR_ACCEPT, want) as response:
+            if response.status != 200 or response.content_type != _CAR_TYPE:
+                raise _NotTrustless(f"CAR: HTTP {response.status} {response.content_type}")
+            reader = CarReader(response.content)
+            try:
+                async for block in reader:
+                    if block.cid != stack[-1]:
+                        break  # left out or out of order: the rest come as raw blocks
+                    yield _walk(stack, block.cid, block.data)
+                    if not stack:
+                        break
+            except BlockMismatch as exc:
+                raise FetchRefused(str(exc)) from None
+            except CarError as exc:
+                log.debug("%s: CAR cut short (%s); asking for raw blocks", gateway, exc)
+        while stack:
+            cid = stack[-1]
+            text = cid_to_str(cid)
+            async with await self._get(
+                session, f"{gateway}/ipfs/{text}?format=raw", _RAW_TYPE, want
+            ) as response:
+                if response.status != 200:
+                    raise _NotTrustless(f"block {text}: HTTP {response.status}")
+                data = bytearray()
+                async for piece in response.content.iter_chunked(_READ):
+                    data += piece
+                    if len(data) > MAX_BLOCK:
+                        raise FetchRefused(f"block {text}: over {MAX_BLOCK} bytes")
+            if not block_matches(cid, data):
+                raise FetchRefused(f"block {text}: its bytes do not match its CID")
+            yield _walk(stack, cid, bytes(data))
 
     async def _store(
-        self, response: aiohttp.ClientResponse, cid: str, profile: CidProfile, limit: int | None
+        self, pieces: AsyncGenerator[bytes, None], cid: str, profile: CidProfile
     ) -> None:
         state = self._state
+        limit = state.config.max_upload_size
         temp = await self._in_thread(state.blobs.new_temp)
         stage = mmap.mmap(-1, STAGE)  # page-aligned, as the temp blob's O_DIRECT needs
         builder = FileBuilder(profile)
         filled = total = 0
         try:
-            async for piece in response.content.iter_chunked(_READ):
-                total += len(piece)
-                if limit is not None and total > limit:
-                    raise FetchRefused(f"over the {limit}-byte limit")
-                view = memoryview(piece)
-                while view:
-                    n = min(len(view), STAGE - filled)
-                    stage[filled : filled + n] = view[:n]
-                    filled, view = filled + n, view[n:]
-                    if filled == STAGE:
-                        await self._in_thread(_absorb, builder, temp, memoryview(stage))
-                        filled = 0
+            async with contextlib.aclosing(pieces):
+                async for piece in pieces:
+                    total += len(piece)
+                    if limit is not None and total > limit:
+                        raise FetchRefused(f"over the {limit}-byte limit")
+                    view = memoryview(piece)
+                    while view:
+                        n = min(len(view), STAGE - filled)
+                        stage[filled : filled + n] = view[:n]
+                        filled, view = filled + n, view[n:]
+                        if filled == STAGE:
+                            await self._in_thread(_absorb, builder, temp, memoryview(stage))
+                            filled = 0
             await self._in_thread(_absorb, builder, temp, memoryview(stage)[:filled])
             result = builder.finish()
             if result.cid != cid:

@@ -9,15 +9,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 
+from ..unixfs.node import DAG_PB, IDENTITY, RAW, cid_from_str, decode_node, parse_cid
 from .config import RETRY_WINDOW
 from .db import Database
 from .errors import no_space
-from .inline_cid import inline_size
 from .state import ServiceState
 
 log = logging.getLogger("bulkpin.service")
+
+
+@functools.lru_cache(maxsize=1024)
+def inline_size(cid: str) -> int | None:
+    """The size of the content inside ``cid`` (identity multihash), or None if not all inside.
+
+    Such a CID's "digest" is the block itself, so a ``pinByHash`` of one needs
+    nothing fetched: that is so for a raw block, and for a dag-pb node without
+    links (a small file ``ipfs add --inline`` made); a node with links names
+    other blocks, which must still be found.
+    """
+    try:
+        parts = parse_cid(cid_from_str(cid))
+        if parts.hash_code != IDENTITY:
+            return None
+        if parts.codec == RAW:
+            return len(parts.digest)
+        if parts.codec != DAG_PB:
+            return None
+        node = decode_node(parts.digest)
+    except ValueError:
+        return None
+    if node.links:
+        return None
+    return node.filesize if node.filesize is not None else len(node.data)
 
 #: How often a pinByHash job without content looks again (content arriving by
 #: upload wakes it at once anyway).

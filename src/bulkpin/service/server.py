@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import email.utils
 import functools
 import logging
@@ -227,6 +228,7 @@ class LocalService:
                 stats=RequestStats(), hashers=self._hashers, writers=self._writers,
                 stage_budget=StageBudget(config.upload_memory // STAGE),
                 limiter=limiter, clock=self._clock,
+                gateway_faults=dataclasses.replace(config.gateway_faults, seed=config.fault_seed),
             )
             self._state = state
             limits = ConnectionLimits(

@@ -15,9 +15,11 @@ from .blobs import BlobStore
 from .body_rate import PacedBody
 from .config import ServiceConfig
 from .connections import ConnectionCounts
+from .dag import DagCache
 from .db import AsyncDatabase
 from .errors import RateLimited
 from .faults import FaultInjector
+from .gateway_faults import GatewayFaults
 from .ratelimit import RateLimiter
 from .stage_budget import StageBudget
 from .stats import RequestStats
@@ -41,6 +43,10 @@ class ServiceState:
     #: Extra stages large uploads may take (``config.upload_memory``'s worth).
     stage_budget: StageBudget
     limiter: RateLimiter | None = None
+    #: ``--gateway-faults``, with ``--fault-seed``.
+    gateway_faults: GatewayFaults = field(default_factory=GatewayFaults)
+    #: DAGs the gateway rebuilt from stored files, kept for the next request.
+    dags: DagCache = field(default_factory=DagCache)
     clock: Callable[[], float] = time.time
     cloud_url: str = ""
     endpoint_urls: list[str] = field(default_factory=list)

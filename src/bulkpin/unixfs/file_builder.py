@@ -244,14 +244,19 @@ def hash_file(
     path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
     profile: CidProfile = DEFAULT_PROFILE,
     read_size: int = READ_SIZE,
+    *,
+    on_node: Callable[[bytes, bytes], None] | None = None,
 ) -> FileResult:
     """CID of a file on disk, read once in ``read_size`` pieces.
 
     Blocking: call it from a worker thread. hashlib and file reads release the
-    GIL on large buffers, so several threads hash in parallel.
+    GIL on large buffers, so several threads hash in parallel. ``on_node`` is
+    :class:`FileBuilder`'s.
     """
     with open(path, "rb", buffering=0) as f:
-        return hash_open_file(f, os.fstat(f.fileno()).st_size, profile, read_size)
+        return hash_open_file(
+            f, os.fstat(f.fileno()).st_size, profile, read_size, on_node=on_node
+        )
 
 
 def hash_open_file(
@@ -259,12 +264,14 @@ def hash_open_file(
     size_hint: int,
     profile: CidProfile = DEFAULT_PROFILE,
     read_size: int = READ_SIZE,
+    *,
+    on_node: Callable[[bytes, bytes], None] | None = None,
 ) -> FileResult:
     """CID of an open file read from where it stands to its end, on this thread.
 
     ``size_hint`` (its ``fstat`` size) only sizes the read buffer.
     """
-    builder = FileBuilder(profile)
+    builder = FileBuilder(profile, on_node=on_node)
     buf = read_buffer(size_hint, read_size)
     view = memoryview(buf)
     while n := f.readinto(buf):

@@ -149,6 +149,63 @@ def _is_common_cid_v1(raw: bytes) -> bool:
     return len(raw) == 36 and raw[0] == 1 and raw[1] in (RAW, DAG_PB) and raw[2:4] == b"\x12\x20"
 
 
+#: Multihash codes :func:`block_matches` can check.
+IDENTITY: Final = 0x00
+SHA2_256: Final = 0x12
+SHA2_512: Final = 0x13
+
+
+@dataclass(frozen=True, slots=True)
+class CidParts:
+    """A binary CID split into its fields."""
+
+    version: int
+    codec: int
+    #: The multihash's function code (:data:`SHA2_256`, :data:`IDENTITY`...).
+    hash_code: int
+    digest: bytes
+
+
+def parse_cid(raw: bytes) -> CidParts:
+    """Split a binary CID (raises ``ValueError`` if it is not exactly one CID)."""
+    if len(raw) == 34 and raw[:2] == _SHA2_256_PREFIX:
+        return CidParts(0, DAG_PB, SHA2_256, raw[2:])
+    version, pos = read_varint(raw, 0)
+    if version != 1:
+        raise ValueError(f"CID version {version} is not supported")
+    codec, pos = read_varint(raw, pos)
+    code, pos = read_varint(raw, pos)
+    length, pos = read_varint(raw, pos)
+    if len(raw) - pos != length:
+        raise ValueError("the CID's multihash length does not match its digest")
+    return CidParts(1, codec, code, raw[pos:])
+
+
+def cid_length(buf: bytes | bytearray | memoryview) -> int:
+    """How many bytes at the start of ``buf`` are one binary CID (``ValueError`` if none)."""
+    head = bytes(buf[:2])
+    if head == _SHA2_256_PREFIX:
+        return 34
+    data = bytes(buf[:40])  # version, codec, code and length fit easily
+    pos = 0
+    for _ in range(3):
+        _, pos = read_varint(data, pos)
+    length, pos = read_varint(data, pos)
+    return pos + length
+
+
+def block_matches(cid: bytes | CidParts, block: bytes | bytearray | memoryview) -> bool:
+    """Whether ``block`` hashes to ``cid``'s multihash (``ValueError``: a hash we lack)."""
+    parts = cid if isinstance(cid, CidParts) else parse_cid(cid)
+    if parts.hash_code == SHA2_256:
+        return hashlib.sha256(block).digest() == parts.digest
+    if parts.hash_code == SHA2_512:
+        return hashlib.sha512(block).digest() == parts.digest
+    if parts.hash_code == IDENTITY:
+        return bytes(block) == parts.digest
+    raise ValueError(f"multihash 0x{parts.hash_code:x} is not supported")
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
     """A child as its parent sees it.
@@ -258,7 +315,8 @@ class DecodedNode:
     fanout: int | None
 
 
-def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    """(value, next position) of the unsigned LEB128 at ``buf[pos:]``; ``ValueError`` if cut."""
     value = shift = 0
     while True:
         if pos >= len(buf) or shift > 63:
@@ -274,13 +332,13 @@ def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
 def _fields(buf: bytes) -> Iterable[tuple[int, int, int | bytes]]:
     pos = 0
     while pos < len(buf):
-        key, pos = _read_varint(buf, pos)
+        key, pos = read_varint(buf, pos)
         field, wire = key >> 3, key & 7
         if wire == 0:
-            value, pos = _read_varint(buf, pos)
+            value, pos = read_varint(buf, pos)
             yield field, wire, value
         elif wire == 2:
-            length, pos = _read_varint(buf, pos)
+            length, pos = read_varint(buf, pos)
             if pos + length > len(buf):
                 raise ValueError("truncated length-delimited field")
             yield field, wire, buf[pos : pos + length]
@@ -330,3 +388,20 @@ def decode_node(block: bytes) -> DecodedNode:
         fanout=ints.get(6),
     )
 
+
+
+def split_block(cid: bytes, block: bytes) -> tuple[tuple[bytes, ...], bytes]:
+    """A UnixFS block's child CIDs and the file bytes it holds itself.
+
+    A raw block is all file bytes; a dag-pb node gives its links and its UnixFS
+    ``Data`` (empty for directories); other codecs are not UnixFS
+    (``ValueError``, as for a malformed node).
+    """
+    codec = parse_cid(cid).codec
+    if codec == RAW:
+        return (), block
+    if codec != DAG_PB:
+        raise ValueError(f"codec 0x{codec:x} is not UnixFS")
+    node = decode_node(block)
+    data = node.data if node.kind in (TYPE_RAW, TYPE_FILE) else b""
+    return tuple(link.cid for link in node.links), data
