@@ -28,7 +28,10 @@ from .terminal_text import failure_line, failure_text, for_terminal
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["PinJsonRenderer", "PinPlainRenderer", "PinRichRenderer", "pin_status_line"]
+__all__ = [
+    "PinJsonRenderer", "PinPlainRenderer", "PinQuietRenderer", "PinRichRenderer",
+    "pin_status_line",
+]
 
 #: Seconds between plain status lines when not on a terminal.
 PLAIN_INTERVAL = 5.0
@@ -115,6 +118,24 @@ class PinPlainRenderer:
 
     def summary(self, summary: PinSummary) -> None:
         print_pin_summary(summary, plain_console(self.err))
+
+
+class PinQuietRenderer:
+    """``-q``: failures as they happen and the final line, nothing else (as push's -q)."""
+
+    def __init__(self, err: IO[str] | None = None) -> None:
+        self.err = err or sys.stderr
+
+    def __call__(self, event: MigrateEvent) -> None:
+        if isinstance(event, PinEvent) and event.outcome == "failed":
+            print(failure_line(f"{event.cid} ({event.origin})", event.error), file=self.err,
+                  flush=True)
+        elif isinstance(event, BadLineEvent):
+            print(_bad_line(event), file=self.err, flush=True)
+
+    def summary(self, summary: PinSummary) -> None:
+        print(f"{summary.reason} (exit status {int(summary.exit_status)})", file=self.err,
+              flush=True)
 
 
 class PinRichRenderer:
