@@ -56,7 +56,7 @@ def _open(cids: tuple[str, ...], spec: str | None, token_env: str | None,
         try:
             arguments = CidArguments(cids)
         except InvalidCid as exc:
-            raise click.UsageError(f"not a CID: {exc}") from None
+            raise click.UsageError(str(exc)) from None
         return arguments, source_key(arguments), None
     try:
         source = open_source(spec, token_env=token_env, token_file=token_file)

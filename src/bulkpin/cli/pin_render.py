@@ -22,7 +22,7 @@ from ..migrate import (
     PinSnapshot,
     PinSummary,
 )
-from .display import jobs_waiting, plain_console
+from .display import jobs_waiting, listing_line, plain_console
 from .terminal_text import failure_line, failure_text, for_terminal
 
 if TYPE_CHECKING:
@@ -225,9 +225,9 @@ def print_pin_summary(summary: PinSummary, console: Console) -> None:
         console.print("... and more: see the manifest (--manifest)", markup=False)
     if summary.listing is not None:
         cost = summary.listing
-        console.print(f"account: {summary.destination}: {cost.pins_total} pins,"
-                      f" {cost.jobs_seen} unfinished jobs, listed in {cost.requests} requests",
-                      markup=False, highlight=False, soft_wrap=True)
+        console.print(listing_line(summary.destination, cost.pins_total, cost.jobs_seen,
+                                   cost.requests), markup=False, highlight=False,
+                      soft_wrap=True)
     console.print(f"journal: {summary.journal}", markup=False, highlight=False, soft_wrap=True)
     if summary.manifest:
         console.print(f"manifest: {summary.manifest}", markup=False, highlight=False,
