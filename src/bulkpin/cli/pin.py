@@ -46,7 +46,7 @@ def _renderer(as_json: bool, quiet: bool = False) -> Renderer:
 
 
 def _open(cids: tuple[str, ...], spec: str | None, token_env: str | None,
-          token_file: Path | None) -> tuple[PinSource, str, Relister | None]:
+          token_file: Path | None, timeout: float) -> tuple[PinSource, str, Relister | None]:
     """The source, its journal key, and how to list it from a point (PSA only)."""
     if bool(cids) == (spec is not None):
         raise click.UsageError("give CIDs or --from SOURCE, not both and not neither")
@@ -59,7 +59,8 @@ def _open(cids: tuple[str, ...], spec: str | None, token_env: str | None,
             raise click.UsageError(str(exc)) from None
         return arguments, source_key(arguments), None
     try:
-        source = open_source(spec, token_env=token_env, token_file=token_file)
+        source = open_source(spec, token_env=token_env, token_file=token_file,
+                             read_timeout=timeout)
     except (ConfigurationError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
     relist: Relister | None = None
@@ -68,7 +69,7 @@ def _open(cids: tuple[str, ...], spec: str | None, token_env: str | None,
         base = source.base_url
 
         def relist(**where: Any) -> PinSource:
-            return PsaSource(base, token, **where)
+            return PsaSource(base, token, read_timeout=timeout, **where)
 
     return source, source_key(source, spec), relist
 
@@ -165,7 +166,7 @@ def pin_command(
             manifest_format(manifest)
     except (SelectionError, ManifestError) as exc:
         raise click.UsageError(str(exc)) from exc
-    source, key, relist = _open(cids, from_spec, from_token_env, from_token_file)
+    source, key, relist = _open(cids, from_spec, from_token_env, from_token_file, timeout)
     options = PinOptions(
         concurrency=concurrency, rate_limit=rate_limit, shard=parsed_shard, wait=wait,
         wait_timeout=wait_timeout, patience=patience, journal=journal, manifest=manifest,

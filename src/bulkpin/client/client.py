@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import logging
+import math
 import os
 import random
 import ssl
@@ -355,16 +356,23 @@ class DecooClient:
         session = self.session
         started = self._clock()
         try:
-            async with session.request(
-                method,
-                url,
-                params=params,
-                json=json_body,
-                data=body,
-                headers=headers,
-                allow_redirects=False,
-            ) as response:
-                raw = await _read_answer(response)
+            # A request with no file body is bounded whole (--timeout): a per-read
+            # limit alone let an answer trickled a byte a second hold a listing
+            # for ever. An upload's body may take hours; its answer is bounded
+            # once the body is sent.
+            whole = self._connect_timeout + self._read_timeout if body is None else math.inf
+            with anyio.fail_after(whole):
+                async with session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    data=body,
+                    headers=headers,
+                    allow_redirects=False,
+                ) as response:
+                    with anyio.fail_after(self._read_timeout):
+                        raw = await _read_answer(response)
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
                 if cloud:

@@ -37,12 +37,17 @@ _QUOTED_CHARS: Final = 300
 
 
 def new_session(connect_timeout: float, read_timeout: float) -> aiohttp.ClientSession:
-    """A session like the client's: per-step timeouts, no total (a listing can be long)."""
+    """A session whose every answer is bounded whole: ``read_timeout`` from the request sent.
+
+    A per-read timeout alone let a source that trickles a byte a second hold a
+    run for ever; a listing is many requests, each of them bounded.
+    """
     if connect_timeout <= 0 or read_timeout <= 0:
         raise ValueError("timeouts must be positive")
     return aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(
-            total=None, connect=None, sock_connect=connect_timeout, sock_read=read_timeout
+            total=connect_timeout + read_timeout, connect=None, sock_connect=connect_timeout,
+            sock_read=read_timeout
         ),
         headers={"User-Agent": f"bulkpin/{__version__}"},
         raise_for_status=False,

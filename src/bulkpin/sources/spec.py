@@ -21,6 +21,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from ..client.retry import RetryPolicy
+from ._transport import DEFAULT_READ_TIMEOUT
 from .cidlist import STDIN, CidListSource
 from .errors import SourceSpecError
 from .items import PinSource
@@ -32,7 +33,7 @@ __all__ = ["open_source"]
 
 _USAGE: Final = "a CID list file, '-' for stdin, psa:URL or kubo:URL"
 
-Opener = Callable[[str, SourceToken | None, RetryPolicy | None], PinSource]
+Opener = Callable[[str, SourceToken | None, RetryPolicy | None, float], PinSource]
 
 
 def _service_url(spec: str, url: str) -> str:
@@ -50,17 +51,19 @@ def _service_url(spec: str, url: str) -> str:
     return url.strip().rstrip("/")
 
 
-def _open_psa(url: str, token: SourceToken | None, retry: RetryPolicy | None) -> PinSource:
+def _open_psa(url: str, token: SourceToken | None, retry: RetryPolicy | None,
+              read_timeout: float) -> PinSource:
     if token is None:
         raise SourceSpecError(
             f"--from psa:{url}: a Pinning Service API needs a token: "
             "--from-token-env NAME or --from-token-file PATH"
         )
-    return PsaSource(url, token, retry=retry)
+    return PsaSource(url, token, retry=retry, read_timeout=read_timeout)
 
 
-def _open_kubo(url: str, token: SourceToken | None, retry: RetryPolicy | None) -> PinSource:
-    return KuboSource(url, token, retry=retry)
+def _open_kubo(url: str, token: SourceToken | None, retry: RetryPolicy | None,
+               read_timeout: float) -> PinSource:
+    return KuboSource(url, token, retry=retry, read_timeout=read_timeout)
 
 
 #: Prefix -> what opens it with its URL.
@@ -74,10 +77,12 @@ def open_source(
     token_file: Path | None,
     retry: RetryPolicy | None = None,
     environ: Mapping[str, str] | None = None,
+    read_timeout: float = DEFAULT_READ_TIMEOUT,
 ) -> PinSource:
     """The source ``spec`` names (see the module docstring), ready to list.
 
     ``retry``: the run's retry policy, to share its budget (default: a fresh one).
+    ``read_timeout``: how long one answer of the source may take, whole (``--timeout``).
     ``environ`` replaces ``os.environ`` for ``token_env``. Raises
     :class:`~.errors.SourceSpecError` (or
     :class:`~bulkpin.client.errors.InsecureFileError` for a token file others can
@@ -90,7 +95,7 @@ def open_source(
     prefix, colon, rest = text.partition(":")
     opener = _OPENERS.get(prefix.lower()) if colon else None
     if opener is not None:
-        return opener(_service_url(text, rest), token, retry)
+        return opener(_service_url(text, rest), token, retry, read_timeout)
     if "://" in text:
         scheme = text.partition("://")[0]
         hint = f" (psa:{text} or kubo:{text}?)" if scheme in ("http", "https") else ""
