@@ -56,7 +56,8 @@ def _emit(as_json: bool, record: dict[str, Any], text: str) -> None:
 
 @click.command("ls")
 @target_options
-@click.option("--sort", type=click.Choice(["ASC", "DESC"], case_sensitive=False), default="DESC")
+@click.option("--sort", type=click.Choice(["ASC", "DESC"], case_sensitive=False), default="DESC",
+              help="Oldest (asc) or newest (desc) first.  [default: desc]")
 @click.option("--start-date", default=None, help="Only pins after this ISO 8601 date.")
 @click.option("--end-date", default=None, help="Only pins before this ISO 8601 date.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Stop after N pins.")
@@ -81,9 +82,10 @@ def ls_command(profile: str | None, zone: str | None, endpoint: str | None, sort
 @click.command("jobs")
 @target_options
 @click.option("--status", type=click.Choice(["queued", "pinning", "pinned", "failed"]),
-              default=None)
+              default=None, help="Only jobs in this state.")
 @click.option("--pin-hash", default=None, help="Only jobs for this CID.")
-@click.option("--sort", type=click.Choice(["ASC", "DESC"], case_sensitive=False), default="DESC")
+@click.option("--sort", type=click.Choice(["ASC", "DESC"], case_sensitive=False), default="DESC",
+              help="Oldest (asc) or newest (desc) first.  [default: desc]")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Stop after N jobs.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def jobs_command(profile: str | None, zone: str | None, endpoint: str | None,
