@@ -19,6 +19,7 @@ from bulkpin.push import (
     PushSummary,
     Snapshot,
 )
+from bulkpin.push.account_index import ListingCost
 
 MiB = 1024 * 1024
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d ")
@@ -94,7 +95,7 @@ def test_plain_final_line_agrees_with_the_summary() -> None:
     lines = out.getvalue().splitlines()
     assert "pinned 2,920" in lines[0]
     assert "pinned 2,969" in lines[1]  # the final state, before the table
-    assert re.search(r"pinned\s+2969", out.getvalue())
+    assert re.search(r"pinned\s+2,969", out.getvalue())
 
 
 def test_terminal_final_frame_agrees_with_the_summary() -> None:
@@ -150,3 +151,23 @@ def test_json_file_lines_are_flushed_together_and_other_events_at_once() -> None
     render(ProgressEvent(snap()))
     assert out.flushed_at == [1001, 1003]  # a progress event is never held back
     assert len(out.getvalue().splitlines()) == 1003
+
+
+def test_the_summary_says_why_a_root_is_missing_and_what_the_account_held() -> None:
+    """Issue 26 item 8: "root -" said why not; "0 pins" read as after the run; "see the
+    manifest" was said with no manifest; numbers were mixed (8,389 and 8389)."""
+    base = summary_of(snap(files_found=8389, files_done=8389, walk_done=True),
+                      pinned=8389, skipped=2)
+    listing = ListingCost(requests=4, pins_seen=0, jobs_seen=0, rebuilt=False, pins_total=0)
+    summary = dataclasses.replace(
+        base, roots=[("/data", None)], listing=listing,
+        root_errors={"/data": "not computed: filters or --shard select part of the tree"})
+    out = io.StringIO()
+    PlainRenderer(out).summary(summary)
+    text = out.getvalue()
+    assert "- (not computed: filters or --shard select part of the tree)  /data" in text
+    assert "held 0 pins and 0 unfinished jobs when listed at the start (4 requests)" in text
+    assert re.search(r"skipped \(left out\)\s+2\s*\n", text)
+    assert "see the manifest" not in text
+    assert re.search(r"pinned\s+8,389", text)
+    assert "8389" not in text

@@ -30,7 +30,7 @@ def sent_anything(dest: ServiceProcess) -> bool:
         (("--from", "psa:http://127.0.0.1:1/psa", "--from-token-env", "SRC_TOKEN"), {},
          "--from-token-env SRC_TOKEN: that environment variable is unset or empty"),
         (("--from", "no-such-file.txt"), {}, "no such file"),
-        (("QmNotACid",), {}, "not a CID: argument 1"),
+        (("QmNotACid",), {}, "argument 1: not a CID: 'QmNotACid'"),
         (("bafkqaaa", "--from", "-"), {}, "not both"),
         ((), {}, "not both and not neither"),
         (("bafkqaaa", "--from-token-env", "X"), {}, "go with --from"),

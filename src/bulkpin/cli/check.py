@@ -14,6 +14,7 @@ from ..client import ConfigurationError, DecooClient
 from ..push import CheckResult, CheckSummary, PushOptions, RunAborted, Selection, check
 from ..target import open_target
 from . import EXIT_USAGE
+from .logs import configure_logging, logging_options
 from .options import build_profile, cid_profile_options
 from .target_options import target_options
 from .terminal_text import for_terminal
@@ -37,12 +38,14 @@ _LABELS = {"on_account": "on the account", "pending": "pending on the account",
               help="Write the paths not on the account here, one per line (--files-from reads"
                    " it).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file, then counts.")
+@logging_options(quiet="Only the line of counts: no line per file, no notices.")
 def check_command(
     paths: tuple[str, ...], profile: str | None, zone: str | None, endpoint: str | None,
     cid_profile: str | None, chunk_size: int | None, max_links: int | None,
     raw_leaves: bool | None, cid_version: int | None, hidden: bool,
     include: tuple[str, ...], exclude: tuple[str, ...], journal: Path | None,
-    missing_to: Path | None, as_json: bool,
+    missing_to: Path | None, as_json: bool, verbose: int, quiet: bool, log_file: Path | None,
+    log_format: str,
 ) -> None:
     """Tell, for every file under PATHS, whether the account holds its CID.
 
@@ -52,6 +55,7 @@ def check_command(
     account, 1 some are pending, missing or changed, 2 usage or configuration
     error, 3 the service could not be reached.
     """
+    configure_logging(verbose, quiet, log_file, log_format)
     for path in paths:
         if not os.path.lexists(path):
             raise click.UsageError(f"{path}: no such file or directory")
@@ -68,14 +72,15 @@ def check_command(
         if as_json:
             click.echo(json.dumps({"path": result.display, "status": result.verdict,
                                    "cid": result.cid, "error": result.error}))
-        elif result.verdict != "on_account":
+        elif result.verdict != "on_account" and not quiet:
             click.echo(for_terminal(f"{_LABELS[result.verdict]}: {result.display}"
                                     + (f" ({result.error})" if result.error else "")))
         if missing is not None and result.verdict != "on_account":
             missing.write(result.path + b"\n")
 
     async def run() -> CheckSummary:
-        with open_target(profile, zone, endpoint, lambda m: click.echo(m, err=True)) as creds:
+        say = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
+        with open_target(profile, zone, endpoint, say) as creds:
             async with DecooClient(creds, endpoint=endpoint) as client:
                 return await check(paths, options, client=client, on_result=report)
 

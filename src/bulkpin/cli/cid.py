@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import click
 
 from ..unixfs import TreeEntry, TreeImporter
 from ..unixfs.tree import DEFAULT_HASH_WORKERS
+from .logs import configure_logging, logging_options
 from .options import build_profile, cid_profile_options
 
 
@@ -22,6 +24,7 @@ from .options import build_profile, cid_profile_options
               show_default=True,
               help="Threads hashing files in parallel; a large file's chunks are shared out too.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line: path, cid, size.")
+@logging_options(quiet="Only the CIDs, one a line (as `ipfs add -q`).")
 def cid_command(
     paths: tuple[str, ...],
     recursive: bool,
@@ -33,12 +36,17 @@ def cid_command(
     hidden: bool,
     hash_workers: int,
     as_json: bool,
+    verbose: int,
+    quiet: bool,
+    log_file: Path | None,
+    log_format: str,
 ) -> None:
     """Print the CID of every file and directory under PATHS, the roots last.
 
     Nothing is uploaded. A path that cannot be read is reported on stderr, the
     others are still processed, and the exit status is 1.
     """
+    configure_logging(verbose, quiet, log_file, log_format)
     profile = build_profile(cid_profile, chunk_size, max_links, raw_leaves, cid_version)
     importer = TreeImporter(profile, recursive=recursive, hidden=hidden, hash_workers=hash_workers)
     out = sys.stdout.buffer
@@ -51,6 +59,8 @@ def cid_command(
                     "size": result.size, "tsize": result.tsize,
                 }
                 out.write(json.dumps(record).encode() + b"\n")
+            elif quiet:
+                out.write(result.cid.encode() + b"\n")
             else:
                 out.write(b"added " + result.cid.encode() + b" " + result.path + b"\n")
         else:

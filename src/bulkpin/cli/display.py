@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 __all__ = ["LARGE_FILE", "NAME_WIDTH", "counters_line", "display", "jobs_waiting",
-           "plain_console"]
+           "listing_line", "plain_console"]
 
 #: Columns a summary may take off a terminal: more than any line needs, so a log
 #: keeps each line whole (no terminal decides where to wrap it).
@@ -60,6 +60,16 @@ def counters_line(s: Snapshot) -> str:
     if s.gone:
         parts.append(f"gone {s.gone:,}")
     return " · ".join(parts)
+
+
+def listing_line(destination: object, pins: int, jobs: int, requests: int) -> str:
+    """What the account held when the run listed it, before anything moved.
+
+    Said as then: right after pinning thousands of files, "0 pins" alone read
+    as if they were not there.
+    """
+    return (f"account: {destination}: held {pins:,} pins and {jobs:,} unfinished jobs when"
+            f" listed at the start ({requests:,} requests)")
 
 
 def jobs_waiting(waiting: int, failing: int, gives_up_in: float | None) -> str:

@@ -14,7 +14,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import click
 
@@ -37,12 +37,29 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def logging_options(func: F) -> F:
-    """``-v``, ``-q``, ``--log-file`` and ``--log-format``."""
+#: What ``-q`` keeps, by default: every command prints less with it, in its own terms.
+QUIET_HELP = "Only errors and the final line: no progress, no notices."
+
+
+@overload
+def logging_options(func: F) -> F: ...
+@overload
+def logging_options(*, quiet: str) -> Callable[[F], F]: ...
+def logging_options(func: F | None = None, *, quiet: str = QUIET_HELP) -> Any:
+    """``-v``, ``-q``, ``--log-file`` and ``--log-format``, the same on every command.
+
+    ``quiet`` says what ``-q`` keeps of this command's output. Usable bare
+    (``@logging_options``) or with it (``@logging_options(quiet="...")``).
+    """
+    if func is None:
+        return lambda f: _logging_options(f, quiet)
+    return _logging_options(func, quiet)
+
+
+def _logging_options(func: F, quiet: str) -> F:
     decorators = [
         click.option("-v", "--verbose", count=True, help="Log more (-vv: debug)."),
-        click.option("-q", "--quiet", is_flag=True,
-                     help="Only errors and the final line: no progress, no notices."),
+        click.option("-q", "--quiet", is_flag=True, help=quiet),
         click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
                      default=None, help="Write log records to FILE instead of stderr."),
         click.option("--log-format", type=click.Choice(["text", "json"]), default="text",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,17 +26,20 @@ from ..sources import InvalidCid, PinSource, PsaSource, load_token, open_source
 from ..target import open_target
 from . import EXIT_USAGE
 from .journal_failure import journal_failure
+from .logs import configure_logging, logging_options
 from .options import RATE
-from .pin_render import PinJsonRenderer, PinPlainRenderer, PinRichRenderer
+from .pin_render import PinJsonRenderer, PinPlainRenderer, PinQuietRenderer, PinRichRenderer
 from .stopping import run_stoppable
 from .target_options import Target, failover_option, target_options
 
-Renderer = PinJsonRenderer | PinPlainRenderer | PinRichRenderer
+Renderer = PinJsonRenderer | PinPlainRenderer | PinQuietRenderer | PinRichRenderer
 
 
-def _renderer(as_json: bool) -> Renderer:
+def _renderer(as_json: bool, quiet: bool = False) -> Renderer:
     if as_json:
         return PinJsonRenderer()
+    if quiet:
+        return PinQuietRenderer()
     if sys.stderr.isatty():
         return PinRichRenderer()
     return PinPlainRenderer()
@@ -54,7 +56,7 @@ def _open(cids: tuple[str, ...], spec: str | None, token_env: str | None,
         try:
             arguments = CidArguments(cids)
         except InvalidCid as exc:
-            raise click.UsageError(f"not a CID: {exc}") from None
+            raise click.UsageError(str(exc)) from None
         return arguments, source_key(arguments), None
     try:
         source = open_source(spec, token_env=token_env, token_file=token_file)
@@ -128,12 +130,13 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a manifest (.jsonl or .csv) at the end: one row per CID.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable events on stdout.")
-@click.option("--dry-run", is_flag=True, help="List and check the source; request nothing.")
+@click.option("-n", "--dry-run", is_flag=True,
+              help="List and check the source; request nothing.")
 @click.option("--account-listing/--no-account-listing", default=True, show_default=True,
               help="List the account's pins first, so nothing it holds is requested again"
                    " (about one request per 1,000 pins; later runs list only what changed).")
 @click.option("--shard", default=None, help="Take share I of N of the CIDs (I/N, from 0).")
-@click.option("-v", "--verbose", count=True, help="Log more (-vv: debug).")
+@logging_options(quiet="Only failures and the final line: no progress, no notices.")
 @failover_option
 def pin_command(
     cids: tuple[str, ...], from_spec: str | None, from_token_env: str | None,
@@ -141,7 +144,8 @@ def pin_command(
     endpoint: str | None, concurrency: int, rate_limit: float | None, wait: bool,
     wait_timeout: float, patience: float, timeout: float, journal: Path | None,
     manifest: Path | None, as_json: bool, dry_run: bool, account_listing: bool,
-    shard: str | None, verbose: int, failover: bool | None,
+    shard: str | None, verbose: int, quiet: bool, log_file: Path | None, log_format: str,
+    failover: bool | None,
 ) -> None:
     """Pin CIDs that are already on IPFS to Decoo (or the embedded local service).
 
@@ -154,10 +158,7 @@ def pin_command(
     are no CID, 2 usage or configuration error, 3 interrupted, timed out or
     the source failed (resumable).
     """
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(verbose, 2), stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose, quiet, log_file, log_format)
     try:
         parsed_shard = Shard.parse(shard) if shard else None
         if manifest is not None:
@@ -170,7 +171,7 @@ def pin_command(
         wait_timeout=wait_timeout, patience=patience, journal=journal, manifest=manifest,
         dry_run=dry_run, list_account=account_listing,
     )
-    renderer = _renderer(as_json)
+    renderer = _renderer(as_json, quiet)
     try:
         try:
             summary = anyio.run(_run, source, key, relist, options,

@@ -22,13 +22,16 @@ from ..migrate import (
     PinSnapshot,
     PinSummary,
 )
-from .display import jobs_waiting, plain_console
+from .display import jobs_waiting, listing_line, plain_console
 from .terminal_text import failure_line, failure_text, for_terminal
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["PinJsonRenderer", "PinPlainRenderer", "PinRichRenderer", "pin_status_line"]
+__all__ = [
+    "PinJsonRenderer", "PinPlainRenderer", "PinQuietRenderer", "PinRichRenderer",
+    "pin_status_line",
+]
 
 #: Seconds between plain status lines when not on a terminal.
 PLAIN_INTERVAL = 5.0
@@ -115,6 +118,24 @@ class PinPlainRenderer:
 
     def summary(self, summary: PinSummary) -> None:
         print_pin_summary(summary, plain_console(self.err))
+
+
+class PinQuietRenderer:
+    """``-q``: failures as they happen and the final line, nothing else (as push's -q)."""
+
+    def __init__(self, err: IO[str] | None = None) -> None:
+        self.err = err or sys.stderr
+
+    def __call__(self, event: MigrateEvent) -> None:
+        if isinstance(event, PinEvent) and event.outcome == "failed":
+            print(failure_line(f"{event.cid} ({event.origin})", event.error), file=self.err,
+                  flush=True)
+        elif isinstance(event, BadLineEvent):
+            print(_bad_line(event), file=self.err, flush=True)
+
+    def summary(self, summary: PinSummary) -> None:
+        print(f"{summary.reason} (exit status {int(summary.exit_status)})", file=self.err,
+              flush=True)
 
 
 class PinRichRenderer:
@@ -204,9 +225,9 @@ def print_pin_summary(summary: PinSummary, console: Console) -> None:
         console.print("... and more: see the manifest (--manifest)", markup=False)
     if summary.listing is not None:
         cost = summary.listing
-        console.print(f"account: {summary.destination}: {cost.pins_total} pins,"
-                      f" {cost.jobs_seen} unfinished jobs, listed in {cost.requests} requests",
-                      markup=False, highlight=False, soft_wrap=True)
+        console.print(listing_line(summary.destination, cost.pins_total, cost.jobs_seen,
+                                   cost.requests), markup=False, highlight=False,
+                      soft_wrap=True)
     console.print(f"journal: {summary.journal}", markup=False, highlight=False, soft_wrap=True)
     if summary.manifest:
         console.print(f"manifest: {summary.manifest}", markup=False, highlight=False,

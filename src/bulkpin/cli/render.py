@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..push import FileEvent, NoticeEvent, ProgressEvent, PushEvent, PushSummary, Snapshot
 from ..units import human_bytes, human_duration, human_rate
-from .display import counters_line, display, plain_console
+from .display import counters_line, display, listing_line, plain_console
 from .terminal_text import failure_line, failure_text, for_terminal
 
 if TYPE_CHECKING:
@@ -238,16 +238,17 @@ def print_summary(summary: PushSummary, console: Console) -> None:
         ("failed", f"{counts['failed']:,}"),
         ("skipped (left out)", f"{counts['skipped']:,}"),
     ] if summary.dry_run else [
-        ("pinned", counts["pinned"]),
-        ("uploaded, job not yet final", counts["uploaded"]),
-        ("uploaded this run", s.uploaded),
-        ("already on the account", s.held),
-        ("skipped as unchanged", s.unchanged),
-        ("deduplicated", s.deduplicated),
-        ("failed", counts["failed"]),
-        ("gone (deleted before pinned)", s.gone),
-        ("skipped (left out: see the manifest)", counts["skipped"]),
-        ("not yet sent", counts["discovered"] + counts["uploading"]),
+        ("pinned", f"{counts['pinned']:,}"),
+        ("uploaded, job not yet final", f"{counts['uploaded']:,}"),
+        ("uploaded this run", f"{s.uploaded:,}"),
+        ("already on the account", f"{s.held:,}"),
+        ("skipped as unchanged", f"{s.unchanged:,}"),
+        ("deduplicated", f"{s.deduplicated:,}"),
+        ("failed", f"{counts['failed']:,}"),
+        ("gone (deleted before pinned)", f"{s.gone:,}"),
+        ("skipped (left out" + (": see the manifest)" if summary.manifest else ")"),
+         f"{counts['skipped']:,}"),
+        ("not yet sent", f"{counts['discovered'] + counts['uploading']:,}"),
         ("bytes sent", human_bytes(s.bytes_sent)),
         ("time", f"{s.elapsed:.1f} s"),
         ("rate", f"{human_rate(rate)}, {s.files_rate:.1f} files/s"),
@@ -255,7 +256,9 @@ def print_summary(summary: PushSummary, console: Console) -> None:
     for label, value in rows:
         table.add_row(label, str(value))
     for path, cid in summary.roots:
-        table.add_row("root", Text(for_terminal(f"{cid or '-'}  {path}")))
+        why = summary.root_errors.get(path)
+        shown = cid or (f"- ({why})" if why else "-")
+        table.add_row("root", Text(for_terminal(f"{shown}  {path}")))
     console.print(table)
     for path, error in summary.failures[:20]:
         console.print(failure_line(path, error), markup=False, highlight=False)
@@ -267,9 +270,8 @@ def print_summary(summary: PushSummary, console: Console) -> None:
         )
     if summary.listing is not None:
         cost = summary.listing
-        console.print(f"account: {summary.destination}: {cost.pins_total} pins,"
-                      f" {cost.jobs_seen} unfinished jobs, listed in {cost.requests} requests",
-                      markup=False, highlight=False)
+        console.print(listing_line(summary.destination, cost.pins_total, cost.jobs_seen,
+                                   cost.requests), markup=False, highlight=False)
     journal = for_terminal(str(summary.journal))
     if summary.dry_run:
         journal += " (left as it was)" if summary.journal.exists() else \

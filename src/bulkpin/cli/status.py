@@ -32,6 +32,7 @@ from ..push import (
 )
 from ..target import open_target
 from . import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from .logs import configure_logging, logging_options
 from .options import build_profile, cid_profile_options
 from .target_options import target_options
 from .terminal_text import failure_line, for_terminal
@@ -82,7 +83,7 @@ def _exit_status(counts: dict[str, int]) -> int:
     return EXIT_OK
 
 
-def _report(journal: Journal, as_json: bool) -> int:
+def _report(journal: Journal, as_json: bool, quiet: bool = False) -> int:
     counts = journal.counts()
     failures = journal.failures()
     roots = [(os.fsdecode(path), cid, error) for _, path, cid, error in journal.roots()]
@@ -93,11 +94,12 @@ def _report(journal: Journal, as_json: bool) -> int:
             "roots": [{"path": p, "cid": c, "error": e} for p, c, e in roots],
         }, ensure_ascii=False))
         return _exit_status(counts)
-    label = journal.meta("destination_label") or "no destination"
-    click.echo(for_terminal(f"journal {journal.path} ({label})"))
-    width = max(len(s) for s in counts)
-    for state, n in counts.items():
-        click.echo(f"{state:>{width}}  {n}")
+    if not quiet:
+        label = journal.meta("destination_label") or "no destination"
+        click.echo(for_terminal(f"journal {journal.path} ({label})"))
+        width = max(len(s) for s in counts)
+        for state, n in counts.items():
+            click.echo(f"{state:>{width}}  {n:,}")
     for shown, why in failures:
         click.echo(failure_line(shown, why), err=True)
     if counts["failed"] > len(failures):
@@ -165,12 +167,13 @@ async def _wait(journal: Journal, target: tuple[str | None, str | None, str | No
               help="Also write the manifest (.jsonl or .csv).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 @target_options
+@logging_options(quiet="Only failures and root CIDs: no counts.")
 def status_command(
     paths: tuple[str, ...], journal: Path | None, files_from: str | None, shard: str | None,
     cid_profile: str | None, chunk_size: int | None, max_links: int | None,
     raw_leaves: bool | None, cid_version: int | None, wait: bool, wait_timeout: float,
     manifest: Path | None, as_json: bool, profile: str | None, zone: str | None,
-    endpoint: str | None,
+    endpoint: str | None, verbose: int, quiet: bool, log_file: Path | None, log_format: str,
 ) -> None:
     """Counts by state, failures and root CIDs from a push's journal.
 
@@ -179,6 +182,7 @@ def status_command(
     Exit status: 0 all pinned, 1 some failed, 2 no such journal or a usage error,
     3 work left (run push again, or --wait).
     """
+    configure_logging(verbose, quiet, log_file, log_format)
     if not paths and journal is None and files_from is None:
         _list_journals(as_json)
         sys.exit(EXIT_OK)
@@ -198,7 +202,7 @@ def status_command(
                 anyio.run(_wait, opened, (profile, zone, endpoint), wait_timeout)
             if manifest is not None:
                 write_manifest(opened, manifest)
-            status = _report(opened, as_json)
+            status = _report(opened, as_json, quiet)
     except (JournalError, ConfigurationError, ManifestWriteError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)

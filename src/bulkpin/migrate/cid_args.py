@@ -22,7 +22,7 @@ class CidArguments:
             try:
                 cid = normalise_cid(text)
             except InvalidCid as exc:
-                raise InvalidCid(f"argument {position} ({text[:80]!r}): {exc.reason}") from None
+                raise InvalidCid(f"argument {position}: {exc.reason}") from None
             items.setdefault(cid, PinItem(cid, None, {}, f"argument {position}"))
         self._items = list(items.values())
 

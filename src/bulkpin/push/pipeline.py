@@ -138,6 +138,8 @@ class PushStages:
             exit_status=ended.status, reason=reason, snapshot=snap, counts=ended.counts,
             journal=journal_path, manifest=ended.manifest, failures=journal.failures(),
             roots=roots or [],
+            root_errors={os.fsdecode(path): error for _, path, cid, error in journal.roots()
+                         if cid is None and error},
             poll_requests=self.poller.requests if self.poller else 0,
             poll_rounds=self.poller.rounds if self.poller else 0,
             listing=ended.listing, destination=ended.destination, dry_run=self.options.dry_run,

@@ -25,6 +25,8 @@ class PushSummary:
     manifest: Path | None
     failures: list[tuple[str, str]] = field(default_factory=list)
     roots: list[tuple[str, str | None]] = field(default_factory=list)
+    #: Why a root has no CID (filters or --shard took part of the tree...), by its path.
+    root_errors: dict[str, str] = field(default_factory=dict)
     poll_requests: int = 0
     poll_rounds: int = 0
     #: What listing the account cost (None: not listed).
