@@ -5,7 +5,7 @@ Each command (walked from the click group, subcommands included) has one synopsi
 ``bulkpin <command>``. The ``--long`` and ``-s`` tokens of that block must be exactly
 the options the command's ``--help`` shows (``-h/--help`` aside: every command has it).
 Examples go in ``sh`` blocks, which are not synopses. Every page the README (or a docs
-page) links to must exist.
+page) links to must exist, and no --help shows RST markup (click prints it raw).
 """
 
 from __future__ import annotations
@@ -132,6 +132,14 @@ def test_a_wrong_synopsis_is_found() -> None:
 def test_examples_and_other_commands_are_not_synopses() -> None:
     text = "```sh\nbulkpin cid -r x\n```\n```\nbulkpin cidr --x\n```\n```\nbulkpin cid -r\n```\n"
     assert synopses(text, "cid") == ["bulkpin cid -r"]
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_shows_no_markup(name: str) -> None:
+    # click prints docstrings and help as they are: RST roles and ``literals`` show raw.
+    command = COMMANDS[name]
+    shown = command.get_help(click.Context(command, info_name=f"bulkpin {name}"))
+    assert not re.search(r"``|:(class|func|mod|meth|attr):", shown), shown
 
 
 def _links() -> Iterator[tuple[Path, str]]:
