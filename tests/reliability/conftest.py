@@ -51,7 +51,7 @@ def new_account(account_pool: AccountPool) -> Callable[[], Path]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The figures this run measured, for the README's "Reliability" section."""
+    """The figures this run measured, for docs/reliability.md."""
     if FIGURES:
         terminalreporter.section("reliability figures")
         for line in FIGURES:

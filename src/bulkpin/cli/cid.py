@@ -24,7 +24,7 @@ from .options import build_profile, cid_profile_options
               show_default=True,
               help="Threads hashing files in parallel; a large file's chunks are shared out too.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line: path, cid, size.")
-@logging_options(quiet="Only the CIDs, one a line (as `ipfs add -q`).")
+@logging_options(quiet="Only the CIDs, one a line (as ipfs add -q).")
 def cid_command(
     paths: tuple[str, ...],
     recursive: bool,

@@ -74,7 +74,7 @@ def _emit(as_json: bool, record: dict[str, Any], text: str) -> None:
 @click.option("--end-date", default=None, help="Only pins before this ISO 8601 date.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Stop after N pins.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@logging_options(quiet="Only each pin's CID, one a line (as `ipfs pin ls -q`).")
+@logging_options(quiet="Only each pin's CID, one a line (as ipfs pin ls -q).")
 def ls_command(profile: str | None, zone: str | None, endpoint: str | None, sort: str,
                start_date: str | None, end_date: str | None, limit: int | None,
                as_json: bool, verbose: int, quiet: bool, log_file: Path | None,

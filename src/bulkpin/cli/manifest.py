@@ -39,7 +39,7 @@ def merge_command(
 
     Shards' own root rows are dropped; one root row per top directory ends the
     merged manifest, computed from the file rows' CIDs and sizes without
-    reading the data again (it equals ``bulkpin cid -r`` of the tree). Give
+    reading the data again (it equals 'bulkpin cid -r' of the tree). Give
     the CID profile the files were pushed with.
 
     Exit status 1, and no root row, when a shard's manifest is missing (each
