@@ -446,11 +446,6 @@ class ChaosProxy:
         thread.join(30)
         self._loop = self._thread = None
 
-    def drop_connections(self) -> None:
-        """Cut every open connection now (new ones are still accepted)."""
-        if self._loop is not None:
-            asyncio.run_coroutine_threadsafe(self._abort_all(), self._loop).result(30)
-
     async def _abort_all(self) -> None:
         for writer in list(self._writers):
             writer.transport.abort()
