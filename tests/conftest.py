@@ -12,6 +12,10 @@ from tests.support.service import ServiceProcess
 #: Quick job steps, so tests that wait for ``pinned`` are quick.
 TEST_JOB_DELAY = "0.05"
 
+#: How soon every ``bulkpin`` a test runs polls pin jobs (the README's testing
+#: knob), instead of a first poll a whole second after the uploads.
+TEST_POLL_INTERVAL = "0.05"
+
 
 #: The variables platformdirs (and so bulkpin's default journal, profile and data
 #: dirs) and npm read for "the user's home", with where each goes in a test's home.
@@ -37,6 +41,14 @@ def _session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as monkeypatch:
         _point_home_at(home, monkeypatch)
         yield home
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quick_polls() -> Iterator[None]:
+    """``BULKPIN_POLL_INTERVAL`` in os.environ, so the bulkpin processes tests start see it."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("BULKPIN_POLL_INTERVAL", TEST_POLL_INTERVAL)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ from ..push import JournalError, ManifestError, RunAborted, manifest_format
 from ..sources import InvalidCid, PinSource, PsaSource, load_token, open_source
 from ..target import open_target
 from . import EXIT_USAGE
-from .options import RATE
+from .options import RATE, poll_interval
 from .pin_render import PinJsonRenderer, PinPlainRenderer, PinRichRenderer
 from .stopping import run_stoppable
 from .target_options import target_options
@@ -165,7 +165,7 @@ def pin_command(
     options = PinOptions(
         concurrency=concurrency, rate_limit=rate_limit, shard=parsed_shard, wait=wait,
         wait_timeout=wait_timeout, patience=patience, journal=journal, manifest=manifest,
-        dry_run=dry_run, list_account=account_listing,
+        dry_run=dry_run, list_account=account_listing, poll_interval=poll_interval(),
     )
     renderer = _renderer(as_json)
     try:

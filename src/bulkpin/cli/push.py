@@ -37,7 +37,15 @@ from ..target import open_target
 from ..unixfs.tree import DEFAULT_HASH_WORKERS
 from . import EXIT_USAGE
 from .logs import configure_logging, logging_options
-from .options import DURATION, RATE, SIZE, build_profile, cid_profile_options, read_patterns
+from .options import (
+    DURATION,
+    RATE,
+    SIZE,
+    build_profile,
+    cid_profile_options,
+    poll_interval,
+    read_patterns,
+)
 from .push_remote import RemoteArgs, remote_options, run_remote
 from .render import STATS_INTERVAL, JsonRenderer, PlainRenderer, QuietRenderer, RichRenderer
 from .stopping import run_stoppable
@@ -262,7 +270,7 @@ def push_command(
         bwlimit=bwlimit, small_file=small_file, memory=memory, wait=wait,
         wait_timeout=wait_timeout, patience=patience, grace=grace, journal=journal,
         manifest=manifest,
-        dry_run=dry_run, list_account=account_listing,
+        dry_run=dry_run, list_account=account_listing, poll_interval=poll_interval(),
     )
     if remote.applies(paths):  # s3:// locations or --urls: see push_remote.py
         run_remote(paths, files_from, remote, options, (profile, zone, endpoint),
