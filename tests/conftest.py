@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.push import POLL_INTERVAL
 from tests.support.service import ServiceProcess
 
 #: Quick job steps, so tests that wait for ``pinned`` are quick.
@@ -18,7 +19,7 @@ TEST_JOB_DELAY = "0.05"
 
 #: How soon every ``bulkpin`` a test runs polls pin jobs (the README's testing
 #: knob), instead of a first poll a whole second after the uploads.
-TEST_POLL_INTERVAL = "0.05"
+TEST_POLL_INTERVAL = str(POLL_INTERVAL)
 
 
 #: The variables platformdirs (and so bulkpin's default journal, profile and data
