@@ -26,9 +26,10 @@ def base_env(tmp_path: Path) -> dict[str, str]:
     """This environment without any bulkpin setting, and with private config/state dirs.
 
     So a profile or journal in the user's own directories cannot stand in for
-    what the deployment file provides.
+    what the deployment file provides. The suite's testing knob (quick polls) stays.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BULKPIN_")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("BULKPIN_") or k == "BULKPIN_POLL_INTERVAL"}
     env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg-config")
     env["XDG_STATE_HOME"] = str(tmp_path / "xdg-state")
     return env

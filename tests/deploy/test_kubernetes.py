@@ -17,6 +17,7 @@ import re
 import signal
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,17 +194,20 @@ class Cluster:
         return [self.out / f"manifest-{i}.jsonl" for i in range(JOB["spec"]["completions"])]
 
 
-@pytest.fixture
-def cluster(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
-    # A test may ask for slow jobs (seconds to pinned), so a pod is still running
-    # after its uploads, when it is stopped.
-    delay = getattr(request, "param", "0.05")
+@contextmanager
+def _cluster(tmp_path: Path, delay: str) -> Iterator[Cluster]:
     with ServiceProcess(tmp_path / "service", "--job-delay", delay).start() as svc:
         tree = tmp_path / "data"
         contents = make_tree(tree)
         out = tmp_path / "out"
         out.mkdir()
         yield Cluster(svc, tmp_path, tree, contents, out)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    with _cluster(tmp_path, "0.05") as made:
+        yield made
 
 
 def test_every_index_runs_natively(cluster: Cluster) -> None:
@@ -266,17 +270,28 @@ def _disrupt(cluster: Cluster) -> Disrupted:
     return Disrupted(expected, root, held, bytes_before, cluster.service.stats(), retried)
 
 
-@pytest.mark.parametrize("cluster", ["1.0"], indirect=True)
-def test_stopped_pods_rerun_with_an_empty_journal(cluster: Cluster) -> None:
-    outcome = _disrupt(cluster)
+@pytest.fixture(scope="module")
+def disrupted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, Disrupted]]:
+    """One disrupted Job for the tests below (each asserts its own part of it).
+
+    Slow jobs (a second to pinned), so a pod is still running after its uploads
+    when it is stopped.
+    """
+    with _cluster(tmp_path_factory.mktemp("disrupted"), "1.0") as cluster:
+        yield cluster, _disrupt(cluster)
+
+
+def test_stopped_pods_rerun_with_an_empty_journal(disrupted: tuple[Cluster, Disrupted]) -> None:
+    cluster, outcome = disrupted
     check_pinned(cluster.service, outcome.expected)
     assert outcome.retried_files, "the stopped shards had no files"
     assert merged_root(cluster.manifests(), cluster.tmp_path / "manifest.jsonl") == outcome.root
 
 
-@pytest.mark.parametrize("cluster", ["1.0"], indirect=True)
-def test_rerun_sends_nothing_the_account_already_holds(cluster: Cluster) -> None:
-    outcome = _disrupt(cluster)
+def test_rerun_sends_nothing_the_account_already_holds(
+    disrupted: tuple[Cluster, Disrupted],
+) -> None:
+    _, outcome = disrupted
     # Only files with no job at the stop may be sent again (with a little multipart
     # framing each); the rest are on the account, and no CID gets a second job.
     unsent = [len(data) for path, data in outcome.retried_files.items()

@@ -1,4 +1,4 @@
-"""A source service S holding pins made by ``bulkpin push``, a destination D that fetches
+"""A source service S holding pins made by bulkpin's push, a destination D that fetches
 from S as its gateway, and ``bulkpin pin`` run as a user runs it."""
 
 from __future__ import annotations
@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.push import all_pins, run_push
+import anyio
+
+from bulkpin.client import DecooClient, load_credentials
+from bulkpin.push import PushOptions, PushSummary, push
+from tests.support.push import all_pins
 from tests.support.service import ServiceProcess
 
 
@@ -42,8 +46,16 @@ def make_tree(root: Path, count: int, tag: str) -> Path:
 
 
 def push_to(service: ServiceProcess, tree: Path) -> None:
-    result = run_push(service, tree, "--no-wait")
-    assert result.returncode == 0, result.stderr
+    """Pin ``tree`` on ``service`` (not waiting for its jobs): in-process, as it only
+    makes a source for ``pin``; the push CLI has tests of its own."""
+
+    async def run() -> PushSummary:
+        credentials = load_credentials(profile=service.profile_path, env={})
+        async with DecooClient(credentials) as client:
+            return await push([str(tree)], PushOptions(wait=False), client=client)
+
+    summary = anyio.run(run)
+    assert summary.exit_status == 0, summary.reason
 
 
 def source_pins(service: ServiceProcess) -> dict[str, str]:

@@ -36,7 +36,7 @@ from tests.push.remote_support import (
     s3_options,
     write_bytes,
 )
-from tests.support.push import manifest, push_command, run_push
+from tests.support.push import POLL_INTERVAL, manifest, push_command, run_push
 from tests.support.service import ServiceProcess
 
 BUCKET = "push-src"
@@ -132,7 +132,8 @@ async def test_streaming_a_bucket_writes_only_the_journal(
     probe.unlink()
 
     journal = tmp_path / "j.sqlite"
-    options = PushOptions(journal=journal, small_file=64 * 1024, concurrency=4)
+    options = PushOptions(journal=journal, small_file=64 * 1024, concurrency=4,
+                          poll_interval=POLL_INTERVAL)
     before = write_bytes()
     summary = await push_bucket(service, f"s3://{BUCKET}/mib", options, s3_options(moto.url))
     written = write_bytes() - before
@@ -170,7 +171,8 @@ async def test_an_object_overwritten_mid_stream_is_not_pinned_under_the_old_cid(
 
     started: list[bool] = []
     out = tmp_path / "m.jsonl"
-    options = PushOptions(journal=tmp_path / "j", manifest=out, concurrency=1)
+    options = PushOptions(journal=tmp_path / "j", manifest=out, concurrency=1,
+                          poll_interval=POLL_INTERVAL)
     with ChaosProxy(moto.url) as proxy:
         # Slow enough that the overwrite lands while the object streams.
         proxy.set_fault(Fault("slow", rate=3 * MIB))
@@ -193,7 +195,8 @@ async def test_slow_down_answers_from_s3_are_retried(
 ) -> None:
     counts: dict[str, int] = {}
     out = tmp_path / "m.jsonl"
-    options = PushOptions(journal=tmp_path / "j", manifest=out, small_file=64 * 1024)
+    options = PushOptions(journal=tmp_path / "j", manifest=out, small_file=64 * 1024,
+                          poll_interval=POLL_INTERVAL)
     with ChaosProxy(moto.url) as proxy:
         proxy.rewrite = slow_down(f"GET /{BUCKET}/mib/", 1, counts)
         # The proxy's rewrite mode cannot pass HEAD answers: no final HEAD here

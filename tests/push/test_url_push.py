@@ -23,7 +23,7 @@ from bulkpin.testing.proxy import ChaosProxy, Fault
 from bulkpin.testing.s3server import pattern
 from bulkpin.unixfs import hash_bytes
 from tests.push.remote_support import pinned_cids
-from tests.support.push import manifest
+from tests.support.push import POLL_INTERVAL, manifest
 from tests.support.service import ServiceProcess
 
 pytestmark = pytest.mark.anyio
@@ -96,7 +96,8 @@ async def test_urls_with_and_without_length_or_validators_are_pinned_once(
     urls = tmp_path / "urls.txt"
     urls.write_text("\n".join(lines) + "\n")
     out = tmp_path / "m.jsonl"
-    options = PushOptions(journal=tmp_path / "j", manifest=out, small_file=64 * 1024)
+    options = PushOptions(journal=tmp_path / "j", manifest=out, small_file=64 * 1024,
+                          poll_interval=POLL_INTERVAL)
 
     summary = await _push(service, urls, options)
     rows = {str(r["path"]): r for r in manifest(out) if r["kind"] == "file"}
@@ -127,7 +128,8 @@ async def test_a_url_body_cut_part_way_is_resumed_with_range(
         urls = tmp_path / "urls.txt"
         urls.write_text(f"{proxy.url}/files/big.bin\n")
         out = tmp_path / "m.jsonl"
-        summary = await _push(service, urls, PushOptions(journal=tmp_path / "j", manifest=out))
+        summary = await _push(service, urls, PushOptions(journal=tmp_path / "j", manifest=out,
+                                                           poll_interval=POLL_INTERVAL))
     assert summary.exit_status == 0, summary.reason
     [row] = [r for r in manifest(out) if r["kind"] == "file"]
     assert row["cid"] == hash_bytes(CONTENT["big.bin"]).cid

@@ -136,8 +136,8 @@ def fixed_port_args(*extra: str) -> tuple[str, ...]:
 
 def push_env(**extra: str) -> dict[str, str]:
     """The environment for a push under test: no stray account, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("BULKPIN_") or k in ("BULKPIN_SOAK", "BULKPIN_SEED")}
+    kept = ("BULKPIN_SOAK", "BULKPIN_SEED", "BULKPIN_POLL_INTERVAL")  # the suite's own knobs
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BULKPIN_") or k in kept}
     env.update(extra)
     return env
 

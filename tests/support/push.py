@@ -16,6 +16,10 @@ from typing import Any
 
 from tests.support.service import ServiceProcess
 
+#: Seconds between pin-job polls in tests, in-process (``PushOptions(poll_interval=...)``)
+#: and in every ``bulkpin`` the suite starts (``BULKPIN_POLL_INTERVAL``, set by conftest).
+POLL_INTERVAL = 0.05
+
 
 def push_command(service: ServiceProcess | None, *args: str | Path) -> list[str]:
     """The command line of a push against ``service`` (or of a dry run)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -10,6 +11,25 @@ import click
 from ..unixfs import PROFILES, CidProfile, ProfileError, get_profile
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: A testing knob, not a user option: the first (and reset) pause in seconds
+#: between pin-job polls of push, pin and status --wait. The test suite sets it
+#: small so a run that waits for ``pinned`` does not wait out whole seconds.
+POLL_INTERVAL_VARIABLE = "BULKPIN_POLL_INTERVAL"
+
+
+def poll_interval(default: float = 1.0) -> float:
+    """``$BULKPIN_POLL_INTERVAL`` if set (a positive number of seconds), else ``default``."""
+    value = os.environ.get(POLL_INTERVAL_VARIABLE, "")
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise click.UsageError(f"{POLL_INTERVAL_VARIABLE}={value!r}: not a positive number")
+    return seconds
 
 
 def cid_profile_options(func: F) -> F:

@@ -27,7 +27,7 @@ from ..target import open_target
 from . import EXIT_USAGE
 from .journal_failure import journal_failure
 from .logs import configure_logging, logging_options
-from .options import RATE
+from .options import RATE, poll_interval
 from .pin_render import PinJsonRenderer, PinPlainRenderer, PinQuietRenderer, PinRichRenderer
 from .stopping import run_stoppable
 from .target_options import Target, failover_option, target_options
@@ -170,7 +170,7 @@ def pin_command(
     options = PinOptions(
         concurrency=concurrency, rate_limit=rate_limit, shard=parsed_shard, wait=wait,
         wait_timeout=wait_timeout, patience=patience, journal=journal, manifest=manifest,
-        dry_run=dry_run, list_account=account_listing,
+        dry_run=dry_run, list_account=account_listing, poll_interval=poll_interval(),
     )
     renderer = _renderer(as_json, quiet)
     try:

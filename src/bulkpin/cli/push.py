@@ -45,6 +45,7 @@ from .options import (
     SIZE,
     build_profile,
     cid_profile_options,
+    poll_interval,
     read_patterns,
     refuse_unverifiable,
 )
@@ -289,7 +290,7 @@ def push_command(
         bwlimit=bwlimit, small_file=small_file, memory=memory, wait=wait,
         wait_timeout=wait_timeout, patience=patience, grace=grace, journal=journal,
         manifest=manifest,
-        dry_run=dry_run, list_account=account_listing,
+        dry_run=dry_run, list_account=account_listing, poll_interval=poll_interval(),
     )
     if remote.applies(paths):  # s3:// locations or --urls: see push_remote.py
         run_remote(paths, files_from, remote, options, Target(profile, zone, endpoint, failover),

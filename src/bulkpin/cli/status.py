@@ -33,7 +33,7 @@ from ..push import (
 from ..target import open_target
 from . import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .logs import configure_logging, logging_options
-from .options import build_profile, cid_profile_options
+from .options import build_profile, cid_profile_options, poll_interval
 from .target_options import target_options
 from .terminal_text import failure_line, for_terminal
 
@@ -146,7 +146,8 @@ async def _wait(journal: Journal, target: tuple[str | None, str | None, str | No
             done = anyio.Event()
             done.set()  # nothing is uploading: only the jobs are left to follow
             await poller.follow(
-                PollSchedule(wait=True, wait_timeout=wait_timeout), patience=wait_timeout,
+                PollSchedule(wait=True, wait_timeout=wait_timeout, interval=poll_interval()),
+                patience=wait_timeout,
                 uploads_done=done, stop=anyio.Event(),
                 on_error=lambda m: click.echo(f"warning: {m}", err=True), on_round=said,
             )

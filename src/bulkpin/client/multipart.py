@@ -58,7 +58,7 @@ from aiohttp.payload import Payload
 from ..unixfs import DEFAULT_PROFILE, CidProfile, FileBuilder, Link, hash_bytes
 from ..unixfs.file_builder import leaf_links
 from ..unixfs.parallel import DEFAULT_HASH_WORKERS
-from .errors import DecooError, FileChangedError, LocalFileError, WriteTimeout
+from .errors import FileChangedError, LocalFileError, WriteTimeout
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -603,7 +603,3 @@ class UploadBody(BodyStream):
         if self.sent and self._upload.on_progress is not None:
             self._upload.on_progress(-self.sent)
         self.sent = 0
-
-    def describe_error(self) -> DecooError | None:
-        """The error this body raised, if it is one of ours."""
-        return self.error if isinstance(self.error, DecooError) else None

@@ -286,7 +286,3 @@ class StreamBody(BodyStream):
         if self.sent and self._upload.on_progress is not None:
             self._upload.on_progress(-self.sent)
         self.sent = 0
-
-    def describe_error(self) -> DecooError | None:
-        """The error this body raised, if it is one of ours or the source's."""
-        return self.error if isinstance(self.error, DecooError) else None

@@ -21,8 +21,6 @@ import signal
 import threading
 import time
 
-POINTS = ("walk", "hashing", "sending", "after_send", "after_answer", "commit", "polling")
-
 _spec = os.environ.get("BULKPIN_CRASH_AT", "")
 _point, _, _nth = _spec.partition(":")
 _target = int(_nth or 1) if _point else 0

@@ -361,7 +361,3 @@ class Journal(JobColumns):
     def all_files(self) -> Iterator[FileRecord]:
         """Every file, by id, read in pages."""
         return self.in_state(*STATES)
-
-    def integrity_check(self) -> str:
-        """SQLite's own verdict on the file: ``"ok"`` when sound."""
-        return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])

@@ -209,6 +209,8 @@ class ProxyStats:
         default_factory=lambda: {"up": LinkStats(), "down": LinkStats()})
     #: Every chunk through the shaped link, when the proxy was made with ``record=True``.
     hops: list[Hop] = field(default_factory=list)
+    #: When each connection was accepted (the loop's clock, as ``hops``), with ``record=True``.
+    accepted: list[float] = field(default_factory=list)
 
 
 class _Link:
@@ -444,11 +446,6 @@ class ChaosProxy:
         thread.join(30)
         self._loop = self._thread = None
 
-    def drop_connections(self) -> None:
-        """Cut every open connection now (new ones are still accepted)."""
-        if self._loop is not None:
-            asyncio.run_coroutine_threadsafe(self._abort_all(), self._loop).result(30)
-
     async def _abort_all(self) -> None:
         for writer in list(self._writers):
             writer.transport.abort()
@@ -485,6 +482,8 @@ class ChaosProxy:
         self._writers.add(writer)
         fault = self._draw()
         self.stats.connections[fault.kind] += 1
+        if self.record:
+            self.stats.accepted.append(asyncio.get_running_loop().time())
         self._accepted += 1
         number, shape, links = self._accepted, self._shape, self._links
         upstream: asyncio.StreamWriter | None = None
