@@ -216,7 +216,6 @@ async def _verify(gateway: str, cid: str, size: int) -> Outcome:
         return await verify_cid(session, gateway, cid, expected_size=size)
 
 
-@pytest.mark.slow
 def test_a_two_level_dag_reads_back_whole(service: ServiceProcess) -> None:
     # 175 leaves: one more than a v0 node links, so the root links two parents.
     data = _data(174 * 256 * 1024 + 1)

@@ -604,6 +604,8 @@ class DecooClient:
                     timeout=aiohttp.ClientTimeout(total=self._connect_timeout),
                 ) as response:
                     await response.read()
+            except aiohttp.ClientSSLError:
+                return None  # there, with a certificate the uploads will refuse by name
             except aiohttp.ClientConnectorError as exc:
                 why = exc.strerror or str(exc)
                 continue
