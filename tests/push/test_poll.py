@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from bulkpin.cli.display import jobs_waiting
 from bulkpin.client import DecooClient, load_credentials
 from bulkpin.fs import FileIdentity
-from bulkpin.push import Accounting, Journal, Poller
+from bulkpin.push import Accounting, Journal, Poller, PollSchedule
 from bulkpin.service import ServeProcess
 from bulkpin.units import human_duration
 from bulkpin.unixfs import hash_bytes
@@ -51,3 +52,34 @@ async def test_a_failed_job_seen_again_is_not_progress(
     # The same failed job again: no news, so the schedule may back off.
     assert second.failed == 0
     assert second.waiting == 1  # still revivable: failed is not final before the timeout
+
+
+async def test_a_journal_that_cannot_be_written_while_polling_is_not_an_outage(
+    service_factory: Callable[..., ServeProcess], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A full disk under the journal during polling ends the run as the journal's error
+    (exit 2, with its path), not as "service unreachable" after --patience (exit 3):
+    the poller used to catch every exception as an outage."""
+    svc = service_factory()
+    cid = hash_bytes(b"followed").cid
+    with Journal(tmp_path / "j.sqlite", profile_name="unixfs-v0-2015") as journal:
+        record = journal.discover(b"/x/f", b"x/f", journal.root_id(b"/x"),
+                                  FileIdentity(8, 1, 1))
+        async with DecooClient(load_credentials(profile=svc.profile_path, env={})) as client:
+            job = await client.pin_by_hash(cid)
+            journal.mark_uploaded(record.id, cid, job.job_id)
+
+            def full(*args: object) -> int:
+                raise sqlite3.OperationalError("database or disk is full")
+
+            monkeypatch.setattr(journal, "set_job_status", full)
+            poller = Poller(client, journal, Accounting(), wait_timeout=600)
+            done = anyio.Event()
+            done.set()
+            warnings: list[str] = []
+            with anyio.fail_after(60), pytest.raises(sqlite3.OperationalError):
+                await poller.follow(PollSchedule(wait=True, interval=0.01), patience=3600,
+                                    uploads_done=done, stop=anyio.Event(),
+                                    on_error=warnings.append)
+    assert warnings == []

@@ -17,6 +17,7 @@ so a file is failed only after its job has stayed failed for the run's
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from ..client import (
     job_rank,
 )
 from .crashpoints import crash_point
-from .errors import ExitStatus, RunAborted
+from .errors import ExitStatus, JournalError, RunAborted
 from .job_book import JobBook, JobCounters
 from .pacing import Outage
 
@@ -256,6 +257,11 @@ class Poller:
             return None
         try:
             result = await self.poll_once()
+        except (JournalError, sqlite3.Error):
+            # The journal, not the service: no patience helps (exit 2, said by
+            # the lifecycle with the journal's path), where "service
+            # unreachable" would have sent the operator looking at the network.
+            raise
         except Exception as exc:
             _round_failed(exc, outage, on_error)
             return None
