@@ -73,3 +73,15 @@ def test_a_profile_by_name(service: ServiceProcess, tmp_path: Path) -> None:
                           text=True, timeout=60, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "local Decoo-compatible service" not in proc.stderr  # the named account, not embedded
+
+
+def test_a_profile_name_that_is_nowhere_names_both_places(tmp_path: Path) -> None:
+    """``--profile work`` with no such file or named profile said "cannot read profile
+    work", naming neither place it looked (issue 26 item 8)."""
+    env = {k: v for k, v in os.environ.items() if k != "BULKPIN_PROFILE"}
+    proc = subprocess.run([sys.executable, "-m", "bulkpin", "ls", "--profile", "work"],
+                          capture_output=True, text=True, timeout=60, env=env, check=False,
+                          cwd=tmp_path)
+    assert proc.returncode == 2
+    named = Path(os.environ["XDG_CONFIG_HOME"]) / "bulkpin" / "profiles" / "work.toml"
+    assert f"neither a file work here nor {named}" in proc.stderr

@@ -80,7 +80,10 @@ def resolve_profile(profile: str | os.PathLike[str]) -> Path:
     if path.exists() or "/" in text or text.endswith(".toml"):
         return path
     named = platformdirs.user_config_path("bulkpin") / "profiles" / f"{text}.toml"
-    return named if named.exists() else path
+    if named.exists():
+        return named
+    # Say both places looked in: "cannot read profile work" named neither.
+    raise ConfigurationError(f"no profile {text!r}: neither a file {path} here nor {named}")
 
 
 def zone_url(zone: str) -> str:
