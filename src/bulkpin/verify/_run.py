@@ -29,6 +29,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from ..destination import Destination
 from ..manifests.rows import ManifestReadError, ManifestWriter
 from ..push.account_index import AccountIndex
+from ..push.crashpoints import crash_point
 from ..push.errors import RunAborted
 from ..push.lifecycle import Ended, run
 from ..push.manifest import ManifestWriteError
@@ -126,6 +127,7 @@ class _Stages:
                                        answer_timeout=self.options.timeout)
             self.journal.record(outcome)
             await self.journal.sync()
+            crash_point("verified")
         finally:
             self.acct.end()
         self.acct.done(CidEvent(item.cid, item.name, outcome_name(outcome), outcome,
