@@ -20,7 +20,7 @@ from ..client import ConfigurationError
 from ..client.credentials import default_profile_path, read_profile, resolve_profile
 from ..fs import Selection
 from ..manifests.rows import ManifestReadError, format_of
-from ..push import JournalError, PushOptions, RunAborted
+from ..push import JournalError, PushOptions
 from ..push.journal import Journal
 from ..push.journal_lookup import PIN_JOURNAL_KIND
 from ..unixfs import PROFILES, CidProfile
@@ -38,9 +38,8 @@ from ..verify import (
     VerifySummary,
     verify_all,
 )
-from . import EXIT_USAGE
-from .journal_failure import journal_failure
 from .options import build_profile, cid_profile_options
+from .run_errors import run_and_exit
 from .status import _journal_path as push_journal_of
 from .stopping import run_stoppable
 from .verify_render import VerifyJsonRenderer, VerifyPlainRenderer, VerifyRichRenderer
@@ -171,11 +170,6 @@ async def _run(source: VerifyInput, options: VerifyOptions, profile: CidProfile 
              f" {options.grace:g} s to finish.", notice)
 
 
-def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    first = group.exceptions[0]
-    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
-
-
 @click.command("verify")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str), metavar="[PATH]...")
 @click.option("--journal", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -249,28 +243,6 @@ def verify_command(
         sample=parsed_sample, since=_since(since), journal=verify_journal, report=report,
     )
     renderer = _renderer(as_json, quiet)
-    try:
-        try:
-            summary = anyio.run(_run, source, options, disk_profile, renderer)
-        except BaseExceptionGroup as group:
-            raise _first_leaf(group) from None
-    except RunAborted as exc:
-        _stop_drawing(renderer)
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_status)
-    except JournalError as exc:
-        _stop_drawing(renderer)
-        click.echo(journal_failure(exc), err=True)
-        sys.exit(EXIT_USAGE)
-    except OSError as exc:
-        _stop_drawing(renderer)
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    renderer.summary(summary)
-    sys.exit(summary.exit_status)
-
-
-def _stop_drawing(renderer: Renderer) -> None:
-    if isinstance(renderer, VerifyRichRenderer):
-        renderer.stop()
+    run_and_exit(lambda: anyio.run(_run, source, options, disk_profile, renderer),
+                 renderer)
 

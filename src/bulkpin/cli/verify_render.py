@@ -27,6 +27,7 @@ from ..verify import (
     VerifySummary,
 )
 from .display import plain_console
+from .summary_text import print_counts, print_ending, print_failures, print_line
 from .terminal_text import failure_line, failure_text, for_terminal
 
 if TYPE_CHECKING:
@@ -183,15 +184,10 @@ class VerifyRichRenderer:
 
 def print_verify_summary(summary: VerifySummary, console: Console) -> None:
     """The end-of-run table, the gateways that lied, findings, then the journal and report."""
-    from rich.table import Table  # noqa: PLC0415
-
     s, counts = summary.snapshot, summary.counts
     title = f"bulkpin verify {summary.source}" + (
         f", sample {summary.sample}" if summary.sample else "")
-    table = Table(title=title, show_header=False, box=None)
-    table.add_column(justify="right", style="bold")
-    table.add_column()
-    rows = [
+    print_counts(console, title, [
         ("retrievable", f"{counts['retrievable']} ({s.proven} proven by an earlier run)"),
         ("incomplete", counts["incomplete"]),
         ("corrupt", counts["corrupt"]),
@@ -203,22 +199,10 @@ def print_verify_summary(summary: VerifySummary, console: Console) -> None:
         ("gateways", ", ".join(summary.gateways)),
         ("time", f"{s.elapsed:.1f} s"),
         ("rate", f"{s.rate:.1f} CIDs/s"),
-    ]
-    for label, value in rows:
-        table.add_row(label, str(value))
-    console.print(table)
+    ])
     for gateway, n in summary.corrupt_gateways.items():
-        console.print(f"{gateway} served a block that does not match its CID ({n} CID(s))",
-                      markup=False, highlight=False, soft_wrap=True, style="red")
-    for what, error in summary.failures[:20]:
-        console.print(failure_line(what, error), markup=False, highlight=False, soft_wrap=True)
-    if len(summary.failures) > 20:
-        console.print("... and more: see the report (--report)", markup=False)
-    console.print(f"journal: {summary.journal}", markup=False, highlight=False, soft_wrap=True)
-    if summary.report:
-        console.print(f"report: {summary.report}", markup=False, highlight=False,
-                      soft_wrap=True)
-    console.print(f"{summary.reason} (exit status {summary.exit_status})", markup=False,
-                  highlight=False, soft_wrap=True)
-    if summary.exit_status == 3:
-        console.print("Run the same command again to resume.", markup=False)
+        print_line(console, f"{gateway} served a block that does not match its CID"
+                            f" ({n} CID(s))", style="red")
+    print_failures(console, summary.failures, "see the report (--report)")
+    print_ending(console, [("journal", summary.journal), ("report", summary.report)],
+                 summary.reason, summary.exit_status)

@@ -52,16 +52,14 @@ __all__ = ["verify_all"]
 class _Stages:
     """The stages of one verification and what they share."""
 
-    def __init__(self, source: VerifyInput, options: VerifyOptions, journal: VerifyJournal,
-                 session: aiohttp.ClientSession, profile: CidProfile | None,
-                 emit: Callable[[VerifyEvent], None], stop: anyio.Event) -> None:
-        self.source = source
-        self.options = options
+    def __init__(self, plan: _VerifyPlan, journal: VerifyJournal) -> None:
+        self.source = plan.source
+        self.options = options = plan.options
         self.journal = journal
-        self.session = session
-        self.profile = profile if options.check_disk else None
-        self.emit = emit
-        self.stop = stop
+        self.session = plan.session
+        self.profile = plan.profile if options.check_disk else None
+        self.emit = emit = plan.emit
+        self.stop = plan.stop
         self.acct = VerifyAccounting(emit)
         self.aborted: RunAborted | None = None
         self.poll_timed_out = False  # no jobs to follow
@@ -180,8 +178,7 @@ class _VerifyPlan:
         """Nothing before the stages: there is no account to list."""
 
     def stages(self, journal: VerifyJournal, index: AccountIndex | None) -> _Stages:
-        self._stages = _Stages(self.source, self.options, journal, self.session, self.profile,
-                               self.emit, self.stop)
+        self._stages = _Stages(self, journal)
         return self._stages
 
     async def finish(self, journal: VerifyJournal, stages: _Stages) -> None:
