@@ -64,7 +64,8 @@ def test_a_pushed_tree_verifies_end_to_end(service: ServiceProcess, tmp_path: Pa
     tree = tmp_path / "tree"
     _tree(tree)
     journal = tmp_path / "push.sqlite"
-    pushed = run_push(service, tree, "--journal", journal)
+    pushed_manifest = tmp_path / "pushed.csv"
+    pushed = run_push(service, tree, "--journal", journal, "--manifest", pushed_manifest)
     assert pushed.returncode == 0, pushed.stderr
     report = tmp_path / "report.jsonl"
     proc = verify("--journal", journal, "--gateway", service.cloud_url, "--json",
@@ -81,6 +82,11 @@ def test_a_pushed_tree_verifies_end_to_end(service: ServiceProcess, tmp_path: Pa
     assert {r["gateway"] for r in rows} == {service.cloud_url}
     assert all(r["ttfb"] is not None and r["bytes_per_second"] is not None for r in rows)
     assert {r["missing_blocks"] for r in rows} == {0}
+    # The push's manifest names the same CIDs, with their sizes.
+    from_manifest = verify("--manifest", pushed_manifest, "--gateway", service.cloud_url,
+                           "--json")
+    assert from_manifest.returncode == 0, from_manifest.stderr + from_manifest.stdout
+    assert {e["cid"] for e in events(from_manifest, "cid")} == {r["cid"] for r in rows}
 
 
 def test_paths_find_the_push_journal_and_a_file_changed_on_disk_is_told(
