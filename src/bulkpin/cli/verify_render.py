@@ -185,9 +185,8 @@ class VerifyRichRenderer:
 def print_verify_summary(summary: VerifySummary, console: Console) -> None:
     """The end-of-run table, the gateways that lied, findings, then the journal and report."""
     s, counts = summary.snapshot, summary.counts
-    title = f"bulkpin verify {summary.source}" + (
-        f", sample {summary.sample}" if summary.sample else "")
-    print_counts(console, title, [
+    print_counts(console, "bulkpin verify", [
+        ("input", summary.source + (f", sample {summary.sample}" if summary.sample else "")),
         ("retrievable", f"{counts['retrievable']} ({s.proven} proven by an earlier run)"),
         ("incomplete", counts["incomplete"]),
         ("corrupt", counts["corrupt"]),
