@@ -235,6 +235,7 @@ def test_an_interrupted_run_exits_3_and_resumes(service: ServiceProcess,
     ("--from", "CIDS", "--manifest", "m.jsonl"),
     ("--from", "no-such-file"),
     ("--journal", "no-such-journal"),
+    ("--journal", "CIDS"),  # a file, but no journal
     ("--manifest", "m.txt"),
     ("--from", "CIDS", "--sample", "0"),
     ("--from", "CIDS", "--sample", "150%"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import sqlite3
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -114,20 +115,22 @@ def _since(text: str | None) -> float | None:
 
 
 def _journal_input(path: Path) -> tuple[JournalInput, CidProfile | None]:
-    """A push journal named by --journal, and the CID profile its files were hashed with."""
+    """A push journal named by --journal, and the CID profile its files were hashed with.
+
+    A profile with overrides (``--chunk-size``...) has no name to rebuild it by:
+    its files are then verified but not hashed again on disk.
+    """
     if not path.is_file():
         raise click.UsageError(f"--journal {path}: no such file")
     try:
         with Journal(path, profile_name="", read_only=True) as journal:
             kind = journal.meta("profile") or ""
-    except JournalError as exc:
-        raise click.UsageError(str(exc)) from None
+    except (JournalError, sqlite3.Error) as exc:
+        raise click.UsageError(f"--journal {path}: not a push journal ({exc})") from None
     if kind == PIN_JOURNAL_KIND:
         raise click.UsageError(f"--journal {path} is a `bulkpin pin` journal: give its CIDs"
                                " with --from")
-    if kind not in PROFILES:
-        raise click.UsageError(f"--journal {path} is no push journal")
-    return JournalInput(path, kind), PROFILES[kind]
+    return JournalInput(path, kind), PROFILES.get(kind)
 
 
 def _input(paths: tuple[str, ...], journal: Path | None, manifest: Path | None,
