@@ -24,7 +24,7 @@ from tests.support.service import ServiceProcess
 
 #: The commands that talk about items, and the flags each must take, with one meaning.
 MOVING = ("push", "pin")
-TALKING = ("push", "pin", "check", "ls", "jobs", "cid", "status")
+TALKING = ("push", "pin", "check", "ls", "jobs", "cid", "status", "verify")
 
 
 def _flags(name: str) -> dict[str, set[str]]:

@@ -10,12 +10,18 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from bulkpin.car import CarBlock, CarHeader, CarReader
+from bulkpin.service.gateway_faults import GatewayFaultKind, GatewayFaults
 from bulkpin.testing import Account, access_token
-from bulkpin.unixfs.node import RAW, decode_node, parse_cid
+from bulkpin.unixfs.node import RAW, cid_from_str, decode_node, parse_cid
 from tests.service.helpers import Reply, cid_of, pin_file, request, upload_parts
 from tests.support.service import ServiceProcess
 
-__all__ = ["file_bytes", "gateway_get", "ipfs_server", "read_car", "store"]
+__all__ = [
+    "file_bytes", "gateway_get", "ipfs_server", "leaves_of", "read_car", "sound_and_faulty",
+    "store",
+]
+
+V1 = "unixfs-v1-2025"
 
 
 def store(svc: ServiceProcess, data: bytes, profile: str = "unixfs-v0-2015") -> str:
@@ -83,3 +89,27 @@ async def ipfs_server(
         yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
+
+
+def leaves_of(svc: ServiceProcess, cid: str) -> list[bytes]:
+    root = gateway_get(svc, cid, "format=raw").body
+    return [link.cid for link in decode_node(root).links]
+
+
+def sound_and_faulty(
+    service_factory: Callable[..., ServiceProcess], data: bytes, kind: GatewayFaultKind,
+    rate: float,
+) -> tuple[ServiceProcess, ServiceProcess, str, list[bytes], GatewayFaults]:
+    """Two services holding ``data``; the second's ``kind`` faults hit some leaves, not the root."""
+    sound = service_factory()
+    cid = store(sound, data, V1)
+    root, leaves = cid_from_str(cid), leaves_of(sound, cid)
+    for seed in range(200):
+        plan = GatewayFaults(((kind, rate),), seed)
+        if not plan.hits(kind, root) and any(plan.hits(kind, c) for c in leaves):
+            break
+    else:
+        raise AssertionError("no seed found")
+    faulty = service_factory("--gateway-faults", f"{kind}={rate}", "--fault-seed", str(seed))
+    store(faulty, data, V1)
+    return sound, faulty, cid, leaves, plan

@@ -11,9 +11,7 @@ import pytest
 from aiohttp import web
 
 from bulkpin.client.retry import RetryPolicy
-from bulkpin.service.gateway_faults import GatewayFaultKind as FaultKind
-from bulkpin.service.gateway_faults import GatewayFaults
-from bulkpin.unixfs.node import cid_from_str, cid_to_str, decode_node
+from bulkpin.unixfs.node import cid_to_str
 from bulkpin.verify import (
     Corrupt,
     Incomplete,
@@ -23,7 +21,7 @@ from bulkpin.verify import (
     WrongSize,
     verify_cid,
 )
-from tests.support.gateway import gateway_get, ipfs_server, store
+from tests.support.gateway import ipfs_server, sound_and_faulty, store
 from tests.support.push import manifest, run_push
 from tests.support.service import ServiceProcess
 
@@ -46,29 +44,6 @@ def _policy(attempts: int = 2) -> RetryPolicy:
 async def _verify(gateways: list[str], cid: str, **kwargs: object) -> Outcome:
     async with aiohttp.ClientSession() as session:
         return await verify_cid(session, gateways, cid, retry=_policy(), **kwargs)  # type: ignore[arg-type]
-
-
-def _leaves(svc: ServiceProcess, cid: str) -> list[bytes]:
-    root = gateway_get(svc, cid, "format=raw").body
-    return [link.cid for link in decode_node(root).links]
-
-
-def _sound_and_faulty(
-    service_factory: Callable[..., ServiceProcess], data: bytes, kind: FaultKind, rate: float,
-) -> tuple[ServiceProcess, ServiceProcess, str, list[bytes], GatewayFaults]:
-    """Two services holding ``data``; the second's ``kind`` faults hit some leaves, not the root."""
-    sound = service_factory()
-    cid = store(sound, data, V1)
-    root, leaves = cid_from_str(cid), _leaves(sound, cid)
-    for seed in range(200):
-        plan = GatewayFaults(((kind, rate),), seed)
-        if not plan.hits(kind, root) and any(plan.hits(kind, c) for c in leaves):
-            break
-    else:
-        raise AssertionError("no seed found")
-    faulty = service_factory("--gateway-faults", f"{kind}={rate}", "--fault-seed", str(seed))
-    store(faulty, data, V1)
-    return sound, faulty, cid, leaves, plan
 
 
 async def test_a_pushed_trees_cids_verify_through_the_service(
@@ -104,7 +79,7 @@ async def test_a_corrupt_block_names_the_gateway_that_sent_it(
     service_factory: Callable[..., ServiceProcess],
 ) -> None:
     data = random.Random(5).randbytes(6 * 1024 * 1024)
-    sound, faulty, cid, leaves, plan = _sound_and_faulty(service_factory, data, "corrupt", 0.3)
+    sound, faulty, cid, leaves, plan = sound_and_faulty(service_factory, data, "corrupt", 0.3)
     first_bad = next(c for c in leaves if plan.hits("corrupt", c))
     outcome = await _verify([faulty.cloud_url, sound.cloud_url], cid)
     assert isinstance(outcome, Corrupt), outcome
@@ -117,7 +92,7 @@ async def test_missing_blocks_are_incomplete_alone_and_retrievable_with_a_sound_
     service_factory: Callable[..., ServiceProcess],
 ) -> None:
     data = random.Random(6).randbytes(7 * 1024 * 1024 + 3)
-    sound, faulty, cid, leaves, plan = _sound_and_faulty(service_factory, data, "missing", 0.4)
+    sound, faulty, cid, leaves, plan = sound_and_faulty(service_factory, data, "missing", 0.4)
     expected = tuple(cid_to_str(c) for c in leaves if plan.hits("missing", c))
     alone = await _verify([faulty.cloud_url], cid)
     assert alone == Incomplete(cid, faulty.cloud_url, expected)

@@ -35,6 +35,7 @@ _COMMANDS: dict[str, str] = {
     "push": "push:push_command",
     "serve": "serve:serve_command",
     "status": "status:status_command",
+    "verify": "verify:verify_command",
 }
 
 

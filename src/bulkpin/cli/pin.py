@@ -21,14 +21,13 @@ from ..migrate import (
     migrate,
     source_key,
 )
-from ..push import JournalError, ManifestError, RunAborted, manifest_format
+from ..push import ManifestError, manifest_format
 from ..sources import InvalidCid, PinSource, PsaSource, load_token, open_source
 from ..target import open_target
-from . import EXIT_USAGE
-from .journal_failure import journal_failure
 from .logs import configure_logging, logging_options
 from .options import RATE, poll_interval
 from .pin_render import PinJsonRenderer, PinPlainRenderer, PinQuietRenderer, PinRichRenderer
+from .run_errors import run_and_exit
 from .stopping import run_stoppable
 from .target_options import Target, failover_option, target_options
 
@@ -94,11 +93,6 @@ async def _run(source: PinSource, key: str, relist: Relister | None, options: Pi
 
     return await run_stoppable(
         run, "Stopping: no new pinByHash starts; requests in flight finish.", notice)
-
-
-def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    first = group.exceptions[0]
-    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 @click.command("pin")
@@ -173,33 +167,8 @@ def pin_command(
         dry_run=dry_run, list_account=account_listing, poll_interval=poll_interval(),
     )
     renderer = _renderer(as_json, quiet)
-    try:
-        try:
-            summary = anyio.run(_run, source, key, relist, options,
-                                Target(profile, zone, endpoint, failover),
-                                renderer, timeout)
-        except BaseExceptionGroup as group:
-            raise _first_leaf(group) from None
-    except ConfigurationError as exc:
-        _stop_drawing(renderer)
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    except RunAborted as exc:
-        _stop_drawing(renderer)
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_status)
-    except JournalError as exc:
-        _stop_drawing(renderer)
-        click.echo(journal_failure(exc), err=True)
-        sys.exit(EXIT_USAGE)
-    except OSError as exc:
-        _stop_drawing(renderer)
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    renderer.summary(summary)
-    sys.exit(summary.exit_status)
+    target = Target(profile, zone, endpoint, failover)
+    run_and_exit(
+        lambda: anyio.run(_run, source, key, relist, options, target, renderer, timeout),
+        renderer)
 
-
-def _stop_drawing(renderer: Renderer) -> None:
-    if isinstance(renderer, PinRichRenderer):
-        renderer.stop()

@@ -23,6 +23,7 @@ from ..migrate import (
     PinSummary,
 )
 from .display import jobs_waiting, listing_line, plain_console
+from .summary_text import print_counts, print_ending, print_failures, print_line
 from .terminal_text import failure_line, failure_text, for_terminal
 
 if TYPE_CHECKING:
@@ -194,13 +195,8 @@ class PinRichRenderer:
 
 def print_pin_summary(summary: PinSummary, console: Console) -> None:
     """The end-of-run table, failures, then where the journal and manifest are."""
-    from rich.table import Table  # noqa: PLC0415
-
     s, counts = summary.snapshot, summary.counts
-    table = Table(title=f"bulkpin pin from {summary.source}", show_header=False, box=None)
-    table.add_column(justify="right", style="bold")
-    table.add_column()
-    rows = [
+    print_counts(console, f"bulkpin pin from {summary.source}", [
         ("pinned", counts["pinned"]),
         ("requested, job not yet final", counts["requested"]),
         ("requested this run", s.requested),
@@ -214,25 +210,11 @@ def print_pin_summary(summary: PinSummary, console: Console) -> None:
         ("pinJobs requests", f"{summary.poll_requests} in {summary.poll_rounds} rounds"),
         ("time", f"{s.elapsed:.1f} s"),
         ("rate", f"{s.rate:.1f} CIDs/s"),
-    ]
-    for label, value in rows:
-        table.add_row(label, str(value))
-    console.print(table)
-    for what, error in summary.failures[:20]:
-        console.print(failure_line(what, error), markup=False, highlight=False,
-                      soft_wrap=True)
-    if len(summary.failures) > 20:
-        console.print("... and more: see the manifest (--manifest)", markup=False)
+    ])
+    print_failures(console, summary.failures, "see the manifest (--manifest)")
     if summary.listing is not None:
         cost = summary.listing
-        console.print(listing_line(summary.destination, cost.pins_total, cost.jobs_seen,
-                                   cost.requests), markup=False, highlight=False,
-                      soft_wrap=True)
-    console.print(f"journal: {summary.journal}", markup=False, highlight=False, soft_wrap=True)
-    if summary.manifest:
-        console.print(f"manifest: {summary.manifest}", markup=False, highlight=False,
-                      soft_wrap=True)
-    console.print(f"{summary.reason} (exit status {summary.exit_status})", markup=False,
-                  highlight=False, soft_wrap=True)
-    if summary.exit_status == 3:
-        console.print("Run the same command again to resume.", markup=False)
+        print_line(console, listing_line(summary.destination, cost.pins_total,
+                                         cost.jobs_seen, cost.requests))
+    print_ending(console, [("journal", summary.journal), ("manifest", summary.manifest)],
+                 summary.reason, summary.exit_status)

@@ -11,26 +11,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from .events import BadLineEvent, MigrateEvent, PinEvent, PinSnapshot
+from ..push.cid_counters import CidCounters
+from .events import MigrateEvent, PinEvent, PinSnapshot
 
 __all__ = ["PinAccounting"]
 
 
-class PinAccounting:
+class PinAccounting(CidCounters[MigrateEvent]):
     """Counters for one run."""
 
     def __init__(self, emit: Callable[[MigrateEvent], None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._emit = emit or (lambda event: None)
-        self._clock = clock
-        self.started = clock()
-        self.listing_done = False
-        self.found = 0
-        self.finished = 0
-        self.in_flight = 0
-        self.outcomes: dict[str, int] = {}
+        super().__init__(emit, clock)
         self.pinned = 0
-        self.bad_lines = 0
         self.retries = 0
         self.waiting_jobs = 0
         #: Failed jobs the service may still retry, and the seconds until the first
@@ -38,32 +31,13 @@ class PinAccounting:
         self.failing_jobs = 0
         self.gives_up_in: float | None = None
 
-    def take(self) -> None:
-        """The listing took a CID."""
-        self.found += 1
-
-    def bad_line(self, event: BadLineEvent) -> None:
-        """The listing met an entry that is no CID."""
-        self.bad_lines += 1
-        self._emit(event)
-
-    def begin(self) -> None:
-        """A worker took a CID."""
-        self.in_flight += 1
-
-    def end(self) -> None:
-        """The worker let go of it."""
-        self.in_flight -= 1
-
     def retry(self) -> None:
         """A CID will be requested again after a pause."""
         self.retries += 1
 
     def done(self, event: PinEvent) -> None:
         """A CID needs no more from the request stage: its outcome."""
-        self.finished += 1
-        self.outcomes[event.outcome] = self.outcomes.get(event.outcome, 0) + 1
-        self._emit(event)
+        self.finish(event.outcome, event)
 
     def jobs(self, *, pinned: int, waiting: int, failing: int = 0,
              gives_up_in: float | None = None) -> None:
@@ -75,7 +49,7 @@ class PinAccounting:
 
     def snapshot(self) -> PinSnapshot:
         """Everything at once."""
-        elapsed = self._clock() - self.started
+        elapsed = self.elapsed()
         get = self.outcomes.get
         return PinSnapshot(
             elapsed=elapsed, listing_done=self.listing_done, found=self.found,
@@ -84,5 +58,5 @@ class PinAccounting:
             unchanged=get("unchanged", 0), pinned=self.pinned, failed=get("failed", 0),
             bad_lines=self.bad_lines, retries=self.retries, waiting_jobs=self.waiting_jobs,
             failing_jobs=self.failing_jobs, gives_up_in=self.gives_up_in,
-            rate=self.finished / elapsed if elapsed > 0 else 0.0,
+            rate=self.rate(elapsed),
         )

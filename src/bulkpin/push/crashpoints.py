@@ -8,7 +8,8 @@ read and hashed before sending), ``sending`` (an upload's first bytes went out),
 ``after_send`` (an upload's file bytes are all sent, its answer not yet read),
 ``after_answer`` (the service answered, the journal does not know yet),
 ``commit`` (the kill lands while a journal commit runs), ``polling`` (between
-two ``pinJobs`` pages).
+two ``pinJobs`` pages), ``verified`` (a verification's outcome is committed, not
+yet told).
 
 ``BULKPIN_SIGNAL_AT=POINT:N:SIGNAL[,POINT:N:SIGNAL...]`` sends the process
 SIGINT or SIGTERM instead, and goes on: how tests stop a run in a given phase.

@@ -1,0 +1,52 @@
+"""One accounting object for a verification: every counter the display and summary show.
+
+The stages report each CID once (:meth:`VerifyAccounting.done`); renderers
+read only :meth:`~VerifyAccounting.snapshot`. What it shares with ``pin``'s
+is :class:`~bulkpin.push.cid_counters.CidCounters`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from ..push.cid_counters import CidCounters
+from ._events import ChangedEvent, CidEvent, VerifyEvent, VerifySnapshot
+from ._outcomes import Retrievable
+
+__all__ = ["VerifyAccounting"]
+
+
+class VerifyAccounting(CidCounters[VerifyEvent]):
+    """Counters for one run."""
+
+    def __init__(self, emit: Callable[[VerifyEvent], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(emit, clock)
+        self.changed = 0
+        #: Block bytes received from gateways.
+        self.bytes = 0
+
+    def changed_file(self, event: ChangedEvent) -> None:
+        """A pushed file is no longer what was pushed."""
+        self.changed += 1
+        self._emit(event)
+
+    def done(self, event: CidEvent) -> None:
+        """A CID is done with: its result."""
+        if isinstance(event.outcome, Retrievable):
+            self.bytes += event.outcome.bytes
+        self.finish(event.result, event)
+
+    def snapshot(self) -> VerifySnapshot:
+        """Everything at once."""
+        elapsed = self.elapsed()
+        get = self.outcomes.get
+        return VerifySnapshot(
+            elapsed=elapsed, listing_done=self.listing_done, found=self.found,
+            done=self.finished, in_flight=self.in_flight, retrievable=get("retrievable", 0),
+            incomplete=get("incomplete", 0), corrupt=get("corrupt", 0),
+            wrong_size=get("wrong-size", 0), unreachable=get("unreachable", 0),
+            proven=get("proven", 0), changed=self.changed, bad_lines=self.bad_lines,
+            bytes=self.bytes, rate=self.rate(elapsed),
+        )
