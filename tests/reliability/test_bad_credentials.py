@@ -268,6 +268,8 @@ def _nothing_listens(service: ServiceProcess, profile: Path, tmp_path: Path) -> 
                journal, "--patience", "1")
     assert proc.returncode == 3
     assert "unreachable for over 1 s" in flat(proc.stderr)
+    # Ended before any summary, it still says how to go on.
+    assert "Run the same command again to resume." in proc.stderr
     assert journal_states(journal).get("failed", 0) == 0
 
 

@@ -51,6 +51,7 @@ from .options import (
 )
 from .push_remote import RemoteArgs, remote_options, run_remote
 from .render import STATS_INTERVAL, JsonRenderer, PlainRenderer, QuietRenderer, RichRenderer
+from .run_errors import aborted_text
 from .stopping import run_stoppable
 from .target_options import Target, failover_option, target_options
 from .terminal_text import for_terminal
@@ -314,7 +315,7 @@ def push_command(
     except RunAborted as exc:
         if isinstance(renderer, RichRenderer):
             renderer.progress.stop()
-        click.echo(f"error: {exc}", err=True)
+        click.echo(aborted_text(exc), err=True)
         sys.exit(exc.exit_status)
     except JournalError as exc:
         # Mid-run (a full disk...): SQLite kept every committed mark.

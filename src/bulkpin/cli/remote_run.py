@@ -30,6 +30,7 @@ from ..sources.s3 import S3Location, S3Options, S3Source
 from ..target import open_target
 from . import EXIT_INTERRUPTED, EXIT_USAGE
 from .push_remote import RemoteArgs
+from .run_errors import aborted_text
 from .target_options import Target
 
 __all__ = ["main"]
@@ -163,7 +164,7 @@ def main(paths: tuple[str, ...], files_from: str | None, remote: RemoteArgs,
         sys.exit(EXIT_USAGE)
     except RunAborted as exc:
         shown.stop()
-        click.echo(f"error: {exc}", err=True)
+        click.echo(aborted_text(exc), err=True)
         sys.exit(exc.exit_status)
     if summary is None:
         click.echo("error: stopped at once; run the same command again to resume", err=True)

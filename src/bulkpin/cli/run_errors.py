@@ -15,10 +15,10 @@ import click
 
 from ..client import ConfigurationError
 from ..push import JournalError, RunAborted
-from . import EXIT_USAGE
+from . import EXIT_INTERRUPTED, EXIT_USAGE
 from .journal_failure import journal_failure
 
-__all__ = ["first_leaf", "run_and_exit"]
+__all__ = ["aborted_text", "first_leaf", "run_and_exit"]
 
 S = TypeVar("S", bound="_Summary")
 S_contra = TypeVar("S_contra", bound="_Summary", contravariant=True)
@@ -33,6 +33,19 @@ class Renderer(Protocol[S_contra]):
     """What shows a run: its events (not used here) and its summary."""
 
     def summary(self, summary: S_contra) -> None: ...
+
+
+def aborted_text(exc: RunAborted) -> str:
+    """What a run that could not go on says: why, and for exit 3, that it resumes.
+
+    The summary says "Run the same command again" for a stopped run; a run that
+    ends before its summary (a listing interrupted, an outage past --patience)
+    must say it too.
+    """
+    text = f"error: {exc}"
+    if exc.exit_status == EXIT_INTERRUPTED:
+        text += "\nRun the same command again to resume."
+    return text
 
 
 def first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -56,7 +69,7 @@ def run_and_exit(run: Callable[[], S], renderer: Renderer[S]) -> NoReturn:
             raise first_leaf(group) from None
     except RunAborted as exc:
         stop_drawing()
-        click.echo(f"error: {exc}", err=True)
+        click.echo(aborted_text(exc), err=True)
         sys.exit(exc.exit_status)
     except JournalError as exc:
         stop_drawing()
