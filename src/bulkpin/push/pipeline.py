@@ -51,6 +51,9 @@ from .upload import Uploader, WorkItem
 
 __all__ = ["Pipeline", "PushStages", "run_pipeline"]
 
+#: Seconds between looks, by the revival stage, at whether the movers may end.
+REVIVAL_CHECK = 0.2
+
 log = logging.getLogger(__name__)
 
 
@@ -85,8 +88,10 @@ class PushStages:
                        index: AccountIndex | None) -> None:
         """Files the poller hands back (someone else's job for their CID failed), to upload.
 
-        Keeps the movers' stream open until the planner is done and, if the run
-        waits, until no file waits on such a job: the movers end after that.
+        Keeps the movers' stream open until the planner is done, no file is queued
+        or in a worker's hands (a worker may yet find it held by such a job), and,
+        if the run waits, no file waits on such a job: the movers end after that.
+        Looked at again after each polling round and every :data:`REVIVAL_CHECK`.
         """
         assert self.poller is not None
         revived: list[int] = []
@@ -111,10 +116,13 @@ class PushStages:
                         f"{os.fsdecode(record.display)}: the account's job for its content"
                         " failed; uploading it", "info"))
                     await work.send(WorkItem(record))
-                if self.stop.is_set() or (planned.is_set() and not (
-                        self.options.wait and self.journal.hinted_cids())):
+                if self.stop.is_set() or (
+                        planned.is_set() and self.acct.in_flight == 0
+                        and work.statistics().current_buffer_used == 0
+                        and not (self.options.wait and self.journal.hinted_cids())):
                     return
-                await first_of(wake, planned, self.stop)
+                with anyio.move_on_after(REVIVAL_CHECK):
+                    await first_of(wake, planned, self.stop)
                 wake = anyio.Event()
 
     @property
