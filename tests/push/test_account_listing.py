@@ -163,3 +163,5 @@ async def test_a_stop_during_the_listings_retries_ends_them(tmp_path: Path) -> N
     assert "interrupted while listing the account" in str(caught.value)
     assert len(warnings) == 1
     assert "giving up in" in warnings[0]
+    # One listing attempt's requests (the client's own retries), and no second round.
+    assert len(tries) == client.retry_policy.max_attempts

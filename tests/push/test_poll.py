@@ -20,6 +20,13 @@ from bulkpin.unixfs import hash_bytes
 pytestmark = pytest.mark.anyio
 
 
+async def _followed(journal: Journal, client: DecooClient, cid: str) -> None:
+    """A file of ``journal`` uploaded as ``cid``, with the job a pinByHash of it made."""
+    record = journal.discover(b"/x/f", b"x/f", journal.root_id(b"/x"), FileIdentity(8, 1, 1))
+    job = await client.pin_by_hash(cid)
+    journal.mark_uploaded(record.id, cid, job.job_id)
+
+
 async def test_a_failed_job_seen_again_is_not_progress(
     service_factory: Callable[..., ServeProcess], tmp_path: Path
 ) -> None:
@@ -27,11 +34,8 @@ async def test_a_failed_job_seen_again_is_not_progress(
     svc = service_factory("--fetch-timeout", "0.2")
     cid = hash_bytes(b"content nobody has").cid
     with Journal(tmp_path / "j.sqlite", profile_name="unixfs-v0-2015") as journal:
-        record = journal.discover(b"/x/f", b"x/f", journal.root_id(b"/x"),
-                                  FileIdentity(18, 1, 1))
         async with DecooClient(load_credentials(profile=svc.profile_path, env={})) as client:
-            job = await client.pin_by_hash(cid)
-            journal.mark_uploaded(record.id, cid, job.job_id)
+            await _followed(journal, client, cid)
             for _ in range(600):  # the service's own clock fails the job; ask until it has
                 if (await client.pin_jobs_page(pin_hash=cid)).jobs[0].status.value == "failed":
                     break
@@ -64,11 +68,8 @@ async def test_a_journal_that_cannot_be_written_while_polling_is_not_an_outage(
     svc = service_factory()
     cid = hash_bytes(b"followed").cid
     with Journal(tmp_path / "j.sqlite", profile_name="unixfs-v0-2015") as journal:
-        record = journal.discover(b"/x/f", b"x/f", journal.root_id(b"/x"),
-                                  FileIdentity(8, 1, 1))
         async with DecooClient(load_credentials(profile=svc.profile_path, env={})) as client:
-            job = await client.pin_by_hash(cid)
-            journal.mark_uploaded(record.id, cid, job.job_id)
+            await _followed(journal, client, cid)
 
             def full(*args: object) -> int:
                 raise sqlite3.OperationalError("database or disk is full")

@@ -23,10 +23,10 @@ backend can use it directly.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import email.utils
 import logging
-import math
 import os
 import random
 import ssl
@@ -359,9 +359,11 @@ class DecooClient:
             # A request with no file body is bounded whole (--timeout): a per-read
             # limit alone let an answer trickled a byte a second hold a listing
             # for ever. An upload's body may take hours; its answer is bounded
-            # once the body is sent.
-            whole = self._connect_timeout + self._read_timeout if body is None else math.inf
-            with anyio.fail_after(whole):
+            # once the body is sent. One cancel scope a request either way.
+            whole: contextlib.AbstractContextManager[object] = (
+                anyio.fail_after(self._connect_timeout + self._read_timeout) if body is None
+                else contextlib.nullcontext())
+            with whole:
                 async with session.request(
                     method,
                     url,
@@ -371,8 +373,11 @@ class DecooClient:
                     headers=headers,
                     allow_redirects=False,
                 ) as response:
-                    with anyio.fail_after(self._read_timeout):
+                    if body is None:
                         raw = await _read_answer(response)
+                    else:
+                        with anyio.fail_after(self._read_timeout):
+                            raw = await _read_answer(response)
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
                 if cloud:
@@ -572,9 +577,8 @@ class DecooClient:
 
     # -- Endpoint routes ---------------------------------------------------------------
 
-    async def _probe(self, endpoint: Endpoint) -> float | None:
-        """Seconds for one round trip to ``endpoint`` (any HTTP answer), or None."""
-        started = self._clock()
+    async def _touch(self, endpoint: Endpoint) -> BaseException | None:
+        """One GET of ``endpoint``'s root, bounded by the connect timeout; its error, if any."""
         try:
             async with self.session.get(
                 endpoint.url + "/",
@@ -582,7 +586,14 @@ class DecooClient:
                 timeout=aiohttp.ClientTimeout(total=self._connect_timeout),
             ) as response:
                 await response.read()
-        except (aiohttp.ClientError, OSError, TimeoutError):
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            return exc
+        return None
+
+    async def _probe(self, endpoint: Endpoint) -> float | None:
+        """Seconds for one round trip to ``endpoint`` (any HTTP answer), or None."""
+        started = self._clock()
+        if await self._touch(endpoint) is not None:
             return None
         return self._clock() - started
 
@@ -591,27 +602,19 @@ class DecooClient:
 
         Any answer, even a cut or a late one, means an Endpoint is there: a
         flaky or slow link is the uploads' retries' and patience's business,
-        not a wrong --endpoint. A refusal is asked again once, a moment later
-        (a service restarting).
+        not a wrong --endpoint; so is a certificate the uploads will refuse by
+        name. A refusal is asked again once, a moment later (a service
+        restarting).
         """
         why = None
         for attempt in range(2):
             if attempt:
                 await anyio.sleep(0.5)
-            try:
-                async with self.session.get(
-                    endpoint.url + "/", allow_redirects=False,
-                    timeout=aiohttp.ClientTimeout(total=self._connect_timeout),
-                ) as response:
-                    await response.read()
-            except aiohttp.ClientSSLError:
-                return None  # there, with a certificate the uploads will refuse by name
-            except aiohttp.ClientConnectorError as exc:
-                why = exc.strerror or str(exc)
-                continue
-            except (TimeoutError, aiohttp.ClientError, OSError):
-                return None  # something is there, if slow or broken
-            return None
+            failure = await self._touch(endpoint)
+            if not isinstance(failure, aiohttp.ClientConnectorError) \
+                    or isinstance(failure, aiohttp.ClientSSLError):
+                return None
+            why = failure.strerror or str(failure)
         return why
 
     async def _on_endpoint(

@@ -168,8 +168,7 @@ async def _lifecycle(plan: RunPlan[J, S, R], journal: J, client: DecooClient | N
             plan.write_manifest(journal, manifest)
         except ManifestWriteError as exc:
             # How the run went still comes, and every row is in the journal.
-            warn(f"error: {exc}; every row is in the journal: write it once there is room"
-                 f" with `bulkpin status --journal {journal.path} --manifest {manifest}`")
+            warn(f"error: {exc}; every row is in the journal: {exc.remedy}")
             manifest = None
             if status == ExitStatus.OK:
                 status, reason = ExitStatus.FAILED, "done, but the manifest could not be written"

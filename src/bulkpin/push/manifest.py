@@ -34,7 +34,15 @@ class ManifestError(ValueError):
 
 
 class ManifestWriteError(PushError):
-    """The manifest could not be written (a full disk...); no partial file is left."""
+    """The manifest could not be written (a full disk...); no partial file is left.
+
+    ``remedy`` says how to write it later from the journal, which has every row;
+    each kind of run knows its own way.
+    """
+
+    def __init__(self, message: str, remedy: str) -> None:
+        super().__init__(message)
+        self.remedy = remedy
 
 
 def manifest_format(path: Path) -> str:
@@ -84,7 +92,9 @@ def write_manifest(journal: Journal, path: Path) -> int:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise ManifestWriteError(
-            f"cannot write the manifest {path}: {exc.strerror or exc}") from exc
+            f"cannot write the manifest {path}: {exc.strerror or exc}",
+            f"write it once there is room with `bulkpin status --journal {journal.path}"
+            f" --manifest {path}`") from exc
     return count
 
 

@@ -195,7 +195,10 @@ class _VerifyPlan:
                 writer.abort()
                 raise
         except (OSError, ManifestReadError) as exc:
-            raise ManifestWriteError(f"cannot write the report {path}: {exc}") from exc
+            raise ManifestWriteError(
+                f"cannot write the report {path}: {exc}",
+                "run the same command again once there is room (what is proven is not"
+                " checked again; the report is written from the journal)") from exc
 
     def failures(self, counts: dict[str, int]) -> str | None:
         parts = [f"{counts[name]} CID(s) {name}" for name in
