@@ -101,14 +101,28 @@ def test_paths_find_the_push_journal_and_a_file_changed_on_disk_is_told(
     assert clean.returncode == 0, clean.stderr + clean.stdout
     assert events(clean, "changed") == []
     (tree / "sub/c").write_bytes(b"not what was pushed")
-    changed = verify(*args)
+    (tree / "a").unlink()
+    report = tmp_path / "report.jsonl"
+    changed = verify(*args, "--report", report)
     assert changed.returncode == 1, changed.stderr + changed.stdout
-    (event,) = events(changed, "changed")
+    told = {Path(e["name"]).name: e for e in events(changed, "changed")}
+    assert set(told) == {"c", "a"}
+    event = told["c"]
     assert event["name"].endswith("sub/c")
     assert event["disk"] is not None
     assert event["disk"] != event["pushed"]
+    assert told["a"]["disk"] is None
     # What was pushed is still proven: nothing is fetched again for it.
     assert {e["outcome"] for e in events(changed, "cid")} == {"proven"}
+    # The report has a row per changed file: its outcome and both CIDs.
+    rows = [json.loads(line) for line in report.read_text().splitlines()]
+    files = {Path(r["name"]).name: r for r in rows if r["outcome"] == "changed"}
+    assert set(files) == {"c", "a"}
+    assert (files["c"]["cid"], files["c"]["disk_cid"]) == (event["pushed"], event["disk"])
+    assert (files["a"]["cid"], files["a"]["disk_cid"]) == (told["a"]["pushed"], None)
+    assert files["a"]["reason"] == "gone from disk"
+    # ... beside the rows of the CIDs themselves, still retrievable.
+    assert {r["outcome"] for r in rows if r["outcome"] != "changed"} == {"retrievable"}
 
 
 def test_a_corrupt_block_names_the_gateway_that_served_it(

@@ -6,6 +6,7 @@ is no URL, a bad --sample or --since) is found here, before anything is fetched.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import sqlite3
 import sys
@@ -18,11 +19,13 @@ import click
 
 from ..client import ConfigurationError
 from ..client.credentials import default_profile_path, read_profile, resolve_profile
+from ..destination import EMBEDDED_CLOUD
 from ..fs import Selection
 from ..manifests.rows import ManifestReadError, format_of
 from ..push import JournalError, PushOptions
 from ..push.journal import Journal
-from ..push.journal_lookup import PIN_JOURNAL_KIND
+from ..push.journal_lookup import PIN_JOURNAL_KIND, read_found
+from ..target import account_configured
 from ..unixfs import PROFILES, CidProfile
 from ..verify import (
     DEFAULT_GATEWAYS,
@@ -103,6 +106,23 @@ def _gateways(given: tuple[str, ...], profile: str | None) -> tuple[str, ...]:
     return (local, *DEFAULT_GATEWAYS) if local else DEFAULT_GATEWAYS
 
 
+def _pinned_in_embedded(source: VerifyInput, profile: str | None) -> bool:
+    """Whether the CIDs of ``source`` went to the embedded local service.
+
+    A push journal says where its files went (the account is the truth): its
+    destination decides, whatever is configured now. Other inputs, and
+    journals older than destinations, follow what a push would do today: the
+    embedded service when no Decoo account is configured. Its pins are held
+    nowhere else, so it is then the only gateway that can prove them.
+    """
+    if isinstance(source, JournalInput):
+        found = read_found(source.path)
+        label = found.destination if found is not None else None
+        if label:
+            return label.partition(" ")[0] == EMBEDDED_CLOUD
+    return not account_configured(profile, None)
+
+
 def _since(text: str | None) -> float | None:
     if text is None:
         return None
@@ -161,12 +181,23 @@ def _input(paths: tuple[str, ...], journal: Path | None, manifest: Path | None,
 
 
 async def _run(source: VerifyInput, options: VerifyOptions, profile: CidProfile | None,
-               renderer: Renderer) -> VerifySummary:
+               renderer: Renderer, embedded: bool) -> VerifySummary:
     def notice(message: str) -> None:
         renderer(NoticeEvent(message))
 
     async def run(stop: anyio.Event) -> VerifySummary:
-        return await verify_all(source, options, profile=profile, on_event=renderer, stop=stop)
+        if not embedded:
+            return await verify_all(source, options, profile=profile, on_event=renderer,
+                                    stop=stop)
+        # Imported only when used, as push does: it loads the whole local service.
+        from ..embedded import EmbeddedService  # noqa: PLC0415
+
+        # Started as push starts it (the same data dir), and only for this run:
+        # its Cloud URL is its trustless gateway.
+        with EmbeddedService() as service:
+            local = dataclasses.replace(options, gateways=(service.cloud_url,))
+            return await verify_all(source, local, profile=profile, on_event=renderer,
+                                    stop=stop)
 
     return await run_stoppable(
         run, "Stopping: no new check starts; checks in flight get"
@@ -185,7 +216,8 @@ async def _run(source: VerifyInput, options: VerifyOptions, profile: CidProfile 
 @click.option("--gateway", "gateways", multiple=True, metavar="URL",
               help="A trustless gateway to fetch from; repeat for more, tried in order"
                    f" [default: {', '.join(DEFAULT_GATEWAYS)}, after the profile's own"
-                   " Cloud URL when it is a local service].")
+                   " Cloud URL when it is a local service; the embedded local service"
+                   " alone when the pins are there].")
 @click.option("--sample", default=None, metavar="N|P%",
               help="Check only N CIDs, or P per cent of them, chosen by --seed.")
 @click.option("--seed", default="0", show_default=True,
@@ -238,11 +270,12 @@ def verify_command(
         raise click.UsageError(str(exc)) from exc
     cids = build_profile(cid_profile, chunk_size, max_links, raw_leaves, cid_version)
     source, disk_profile = _input(paths, journal, manifest, from_spec, cids, profile)
+    embedded = not gateways and _pinned_in_embedded(source, profile)
     options = VerifyOptions(
         gateways=_gateways(gateways, profile), concurrency=concurrency, timeout=timeout,
         sample=parsed_sample, since=_since(since), journal=verify_journal, report=report,
     )
     renderer = _renderer(as_json, quiet)
-    run_and_exit(lambda: anyio.run(_run, source, options, disk_profile, renderer),
+    run_and_exit(lambda: anyio.run(_run, source, options, disk_profile, renderer, embedded),
                  renderer)
 

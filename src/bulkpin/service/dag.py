@@ -6,7 +6,8 @@ with, so the blocks are rebuilt rather than stored: one pass of the CID
 engine over the blob (:func:`~bulkpin.unixfs.file_builder.hash_file`, the same
 code that verified the upload) yields every internal node; leaves are slices
 of the blob at fixed offsets, re-framed on demand. The rebuilt root must equal
-the CID asked for, so a block served is one the CID proves.
+the CID asked for, so a block served is one the CID proves; a blob damaged on
+disk is served as it is (see :func:`rebuild`), for a verifier to catch.
 
 Only internal nodes are kept (:class:`FileDag`), about 1/5000 of the file for
 ``unixfs-v0-2015`` and far less for ``unixfs-v1-2025``, plus each leaf's
@@ -117,9 +118,9 @@ class FileDag:
 def rebuild(path: Path, root: bytes, profiles: Sequence[CidProfile]) -> FileDag | None:
     """The DAG of the blob at ``path`` under the first profile whose root is ``root``.
 
-    Blocking: a full pass of the CID engine per profile tried. None if no
-    profile rebuilds ``root`` (the store holds no other bytes under a CID, so
-    that means the pin's profile is not among ``profiles``).
+    Blocking: a full pass of the CID engine per profile tried. If none
+    rebuilds ``root``, the blob is damaged: its DAG under the first profile,
+    its root block named ``root`` (None only with no profile).
     """
     size = path.stat().st_size
     for profile in profiles:
@@ -130,7 +131,19 @@ def rebuild(path: Path, root: bytes, profiles: Sequence[CidProfile]) -> FileDag 
         dag = FileDag(root, profile, path, size, nodes)
         dag._index_leaves()
         return dag
-    return None
+    if not profiles:
+        return None
+    # Uploads are verified under a named profile, the first of ``profiles``:
+    # bytes that no longer rebuild ``root`` were damaged on disk. Served under
+    # their CID as a block store without hash-on-read would serve them, so a
+    # verifier sees the damage rather than a 404 that hides it.
+    nodes = {}
+    damaged = hash_file(path, profiles[0], on_node=nodes.__setitem__).cid_bytes
+    if damaged in nodes:
+        nodes[root] = nodes.pop(damaged)
+    dag = FileDag(root, profiles[0], path, size, nodes)
+    dag._index_leaves()
+    return dag
 
 
 class DagCache:

@@ -26,7 +26,7 @@ from ..push.errors import JournalError
 from ._outcomes import Corrupt, Incomplete, Outcome, Retrievable, Unreachable, WrongSize
 
 __all__ = [
-    "OUTCOMES", "REPORT_COLUMNS", "OutcomeName", "Proof", "VerifyJournal", "describe",
+    "CHANGED", "OUTCOMES", "REPORT_COLUMNS", "OutcomeName", "Proof", "VerifyJournal", "describe",
     "outcome_name",
 ]
 
@@ -68,11 +68,16 @@ CREATE TABLE IF NOT EXISTS verify_changed (
 );
 """
 
-#: The report's columns, in order (:meth:`VerifyJournal.report_rows`).
+#: The report's columns, in order (:meth:`VerifyJournal.report_rows`). A file
+#: changed on disk has a row of its own: ``outcome`` :data:`CHANGED`, ``cid``
+#: the one pushed, ``disk_cid`` the one its bytes have now (empty: gone, or
+#: not readable; ``reason`` says which).
 REPORT_COLUMNS: Final = (
     "cid", "name", "size", "outcome", "gateway", "ttfb", "bytes_per_second", "bytes",
-    "missing_blocks", "missing", "failures", "reason", "checked_at", "proven_at",
+    "missing_blocks", "missing", "failures", "reason", "checked_at", "proven_at", "disk_cid",
 )
+#: The report's outcome of a pushed file whose content on disk is no longer what was pushed.
+CHANGED: Final = "changed"
 
 #: Missing block CIDs kept per CID: their count is always kept; a DAG with a
 #: million missing leaves must not make a million-CID row.
@@ -201,7 +206,25 @@ class VerifyJournal(JournalStore):
             " GROUP BY gateway ORDER BY 2 DESC", (self.run_id,))}
 
     def report_rows(self) -> Iterator[dict[str, Any]]:
-        """One row per CID of this run, for ``--report`` (read in pages)."""
+        """One row per CID of this run, then one per file changed on disk (read in pages)."""
+        yield from self._cid_rows()
+        yield from self._changed_rows()
+
+    def _changed_rows(self) -> Iterator[dict[str, Any]]:
+        last = b""
+        while True:
+            rows = self.conn.execute(
+                "SELECT path, name, pushed_cid, disk_cid, reason FROM verify_changed"
+                " WHERE seen_run = ? AND path > ? ORDER BY path LIMIT 1000",
+                (self.run_id, last)).fetchall()
+            if not rows:
+                return
+            for _, name, pushed, disk, reason in rows:
+                yield {"cid": pushed, "name": name, "outcome": CHANGED, "reason": reason,
+                       "disk_cid": disk}
+            last = rows[-1][0]
+
+    def _cid_rows(self) -> Iterator[dict[str, Any]]:
         last = ""
         while True:
             rows = self.conn.execute(
@@ -223,5 +246,6 @@ class VerifyJournal(JournalStore):
                                           f"{'' if f['status'] is None else ' ' + str(f['status'])}"
                                           for f in json.loads(failures)) if failures else None,
                     "reason": reason, "checked_at": checked_at, "proven_at": proven_at,
+                    "disk_cid": None,
                 }
             last = rows[-1][0]
