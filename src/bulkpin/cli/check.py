@@ -79,7 +79,7 @@ def check_command(
             missing.write(result.path + b"\n")
 
     async def run() -> CheckSummary:
-        say = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
+        say = None if quiet else (lambda m: click.echo(m, err=True))
         with open_target(profile, zone, endpoint, say) as creds:
             async with DecooClient(creds, endpoint=endpoint) as client:
                 return await check(paths, options, client=client, on_result=report)

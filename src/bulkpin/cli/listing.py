@@ -29,7 +29,7 @@ async def _each(
     quiet: bool,
 ) -> int:
     profile, zone, endpoint = target
-    say = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
+    say = None if quiet else (lambda m: click.echo(m, err=True))
     with open_target(profile, zone, endpoint, say) as creds:
         async with DecooClient(creds, endpoint=endpoint) as client:
             count = 0

@@ -84,7 +84,7 @@ async def _run(source: PinSource, key: str, relist: Relister | None, options: Pi
             return await migrate(source, options, source_key=key, on_event=renderer, stop=stop,
                                  relist=relist)
         profile, zone, endpoint, failover = target
-        with open_target(profile, zone, endpoint, notice) as credentials:
+        with open_target(profile, zone, endpoint, notice, uploads=True) as credentials:
             async with DecooClient(credentials, concurrency=options.concurrency,
                                    endpoint=endpoint, failover=failover,
                                    read_timeout=read_timeout) as client:

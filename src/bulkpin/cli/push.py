@@ -107,7 +107,7 @@ async def _run(
     async def run(stop: anyio.Event) -> PushSummary:
         profile, zone, endpoint, failover = target
         # A dry run too: it lists the account (read-only) to say what would be sent.
-        with open_target(profile, zone, endpoint, notice) as credentials:
+        with open_target(profile, zone, endpoint, notice, uploads=True) as credentials:
             async with DecooClient(credentials, concurrency=options.pool_size,
                                    endpoint=endpoint, failover=failover,
                                    read_timeout=read_timeout) as client:

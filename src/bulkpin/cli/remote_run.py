@@ -111,7 +111,8 @@ async def _run(spec: RemoteSpec, remote: RemoteArgs, options: PushOptions,
         if options.dry_run:
             return await push_remote(spec, options, sources, on_event=renderer, stop=stop)
         profile, zone, endpoint, failover = target
-        with open_target(profile, zone, endpoint, lambda m: renderer(NoticeEvent(m))) as creds:
+        with open_target(profile, zone, endpoint, lambda m: renderer(NoticeEvent(m)),
+                         uploads=True) as creds:
             async with DecooClient(creds, concurrency=options.fixed_concurrency,
                                    endpoint=endpoint, failover=failover,
                                    read_timeout=read_timeout) as client:
