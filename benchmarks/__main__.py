@@ -28,6 +28,7 @@ from .harness import Context, Result
 BENCHMARKS = [
     "bwlimit",
     "cid_engine",
+    "client_cpu",
     "client_upload",
     "pin_bench",
     "push_bench",
