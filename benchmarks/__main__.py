@@ -30,6 +30,7 @@ BENCHMARKS = [
     "cid_engine",
     "client_cpu",
     "client_upload",
+    "listing_rss",
     "pin_bench",
     "push_bench",
     "s3_push",
