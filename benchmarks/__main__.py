@@ -35,6 +35,7 @@ BENCHMARKS = [
     "push_bench",
     "s3_push",
     "service_upload",
+    "verify_bench",
     "wan_bench",
 ]
 
