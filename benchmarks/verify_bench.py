@@ -9,6 +9,8 @@ nothing, with as many transfers at once as verify's default concurrency.
 
 from __future__ import annotations
 
+import json
+import random
 import statistics
 import subprocess
 import sys
@@ -18,43 +20,60 @@ from pathlib import Path
 from bulkpin.unixfs import hash_file
 from bulkpin.verify import DEFAULT_VERIFY_CONCURRENCY
 
-from .harness import Context, Result, write_file
+from .harness import Context, Result
 from .push_bench import _push, _service
 
 MiB = 1 << 20
 
 
-def _verify(cloud_url: str, cids: Path) -> float:
-    """Wall seconds of one ``bulkpin verify`` of the CIDs listed in ``cids``."""
+def _verify(cloud_url: str, cids: Path, count: int) -> float:
+    """Wall seconds of one ``bulkpin verify`` of the ``count`` CIDs listed in ``cids``.
+
+    Each run has a verification journal of its own: a run skips what an earlier
+    one proved, so a shared journal would time a run that checks nothing.
+    """
+    journal = cids.with_name(f"verify-{time.monotonic_ns()}.sqlite")
     started = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "bulkpin", "verify", "--from", str(cids), "--gateway", cloud_url,
-         "--json", "-q"], capture_output=True, text=True, check=False, timeout=3600)
+         "--verify-journal", str(journal), "--json", "-q"],
+        capture_output=True, text=True, check=False, timeout=3600)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"verify exited {proc.returncode}: {proc.stderr[-2000:]}")
+    summary = json.loads(proc.stdout.splitlines()[-1])
+    if summary.get("counts", {}).get("retrievable") != count:
+        raise RuntimeError(f"verify did not check all {count} CIDs: {summary.get('counts')}")
     return seconds
 
 
-def _curl(cloud_url: str, cids: list[str], config: Path) -> float:
-    """Wall seconds of ``curl --parallel`` fetching every CID's CAR to /dev/null."""
+def _curl(cloud_url: str, cids: list[str], config: Path, least: int) -> float:
+    """Wall seconds of ``curl --parallel`` fetching every CID's CAR to /dev/null.
+
+    Raises if the CARs hold fewer than ``least`` bytes: then curl was not given
+    what verify checks.
+    """
     config.write_text("".join(
         f'url = "{cloud_url}/ipfs/{cid}?format=car&dag-scope=all"\noutput = "/dev/null"\n'
         for cid in cids))
     started = time.perf_counter()
-    subprocess.run(
+    proc = subprocess.run(
         ["curl", "-sS", "--fail", "--parallel", "--parallel-max",
          str(DEFAULT_VERIFY_CONCURRENCY), "-H", "Accept: application/vnd.ipld.car",
-         "-K", str(config)], capture_output=True, check=True, timeout=3600)
-    return time.perf_counter() - started
+         "-w", "%{size_download}\\n", "-K", str(config)],
+        capture_output=True, text=True, check=True, timeout=3600)
+    seconds = time.perf_counter() - started
+    fetched = sum(int(n) for n in proc.stdout.split())
+    if fetched < least:
+        raise RuntimeError(f"curl fetched {fetched} bytes of CARs for {least} bytes of files")
+    return seconds
 
 
 def _workload(ctx: Context, name: str, count: int, size: int) -> tuple[float, float, int]:
     """(verify's median seconds, curl's, bytes) for ``count`` files of ``size`` bytes."""
     tree = ctx.workdir / name
     tree.mkdir()
-    files = [write_file(tree / f"f{i:05}", size, seed=i + 1) if size >= MiB else
-             _small(tree / f"f{i:05}", size, i) for i in range(count)]
+    files = [_distinct(tree / f"f{i:05}", size, i) for i in range(count)]
     cids = [hash_file(f).cid for f in files]
     listing = ctx.workdir / f"{name}.cids"
     listing.write_text("".join(f"{cid}\n" for cid in cids))
@@ -65,13 +84,15 @@ def _workload(ctx: Context, name: str, count: int, size: int) -> tuple[float, fl
         if pushed.summary.get("snapshot", {}).get("pinned") != count:
             raise RuntimeError(f"push did not pin the {name} tree: {pushed.summary}")
         for _ in range(ctx.repeats):
-            verify_s.append(_verify(svc.cloud_url, listing))
-            curl_s.append(_curl(svc.cloud_url, cids, ctx.workdir / f"{name}.curl"))
+            verify_s.append(_verify(svc.cloud_url, listing, count))
+            curl_s.append(_curl(svc.cloud_url, cids, ctx.workdir / f"{name}.curl", count * size))
     return statistics.median(verify_s), statistics.median(curl_s), count * size
 
 
-def _small(path: Path, size: int, i: int) -> Path:
-    path.write_bytes(i.to_bytes(8, "big") * (size // 8))
+def _distinct(path: Path, size: int, seed: int) -> Path:
+    """Seeded bytes with no repeated leaf: a CAR holds each distinct block once, so a
+    file of repeated pieces would make a small CAR of a large file."""
+    path.write_bytes(random.Random(seed).randbytes(size))
     return path
 
 
