@@ -28,11 +28,14 @@ from .harness import Context, Result
 BENCHMARKS = [
     "bwlimit",
     "cid_engine",
+    "client_cpu",
     "client_upload",
+    "listing_rss",
     "pin_bench",
     "push_bench",
     "s3_push",
     "service_upload",
+    "verify_bench",
     "wan_bench",
 ]
 
