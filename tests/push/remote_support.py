@@ -42,7 +42,7 @@ async def push_bucket(
     credentials = load_credentials(profile=service.profile_path, env={})
     spec = RemoteSpec((S3Location.parse(location),))
     async with S3Source(source) as s3, HttpSource() as http, \
-            DecooClient(credentials, concurrency=options.fixed_concurrency) as client:
+            DecooClient(credentials, concurrency=options.pool_size) as client:
         return await push_remote(spec, options, RemoteSources(s3, http), client=client,
                                  on_event=on_event)
 

@@ -6,6 +6,7 @@ Decoo-compatible service, and the seeded fault proxy between them.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -15,7 +16,10 @@ from pathlib import Path
 import anyio
 import pytest
 
+from bulkpin.client.multipart import THROTTLE_PIECE
+from bulkpin.movers import pin_file as mover_module
 from bulkpin.push import ProgressEvent, PushEvent, PushOptions
+from bulkpin.push.pacing import TokenBucket, wire_bucket
 from bulkpin.sources.s3 import S3Source
 from bulkpin.testing.proxy import ChaosProxy, Fault
 from bulkpin.testing.s3server import (
@@ -262,3 +266,64 @@ def test_usage_errors_exit_2_before_anything_is_sent(
     assert proc.returncode == 2, proc.stderr
     assert "AWS_ACCESS_KEY_ID" in proc.stderr
     assert "pinFile" not in service.stats()["requests"]
+
+
+# A bucket push paces itself as a local push does: --concurrency auto runs the
+# adaptive gate fed by the client's answers; --bwlimit is paid piece by piece as
+# bytes go to the socket, never per object before its first byte.
+
+@pytest.mark.anyio
+async def test_a_bucket_push_under_concurrency_auto_adapts_and_pins_every_object(
+    moto: MotoServer, service_factory: object, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert callable(service_factory)
+    service: ServiceProcess = service_factory("--fault-seed", "7",
+                                              "--faults", "pinFile:429=0.3,503=0.2")
+    caplog.set_level(logging.INFO, logger="bulkpin.push.pipeline")
+    options = PushOptions(journal=tmp_path / "j", small_file=64 * 1024, concurrency=None,
+                          max_concurrency=8, poll_interval=POLL_INTERVAL)
+    summary = await push_bucket(service, f"s3://{BUCKET}", options, s3_options(moto.url))
+    assert summary.exit_status == 0, summary.reason
+    assert set(pinned_cids(service)) == {hash_bytes(data).cid for data in FILES.values()}
+    decided = [r.getMessage() for r in caplog.records if "--concurrency auto" in r.getMessage()]
+    # The gate ran, and the service's overload answers cut its limit.
+    assert decided, "no adaptive gate ran"
+    assert "'overload answer': " in decided[-1], decided
+
+
+class _Recorded(TokenBucket):
+    """The run's real wire bucket, keeping what each payment was."""
+
+    paid: list[float]
+
+    async def take(self, amount: float = 1.0) -> None:
+        self.paid.append(amount)
+        await super().take(amount)
+
+
+@pytest.mark.anyio
+async def test_a_bucket_push_under_bwlimit_pays_as_bytes_go_to_the_wire(
+    moto: MotoServer, service: ServiceProcess, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    buckets: list[_Recorded] = []
+
+    def recording(rate: float) -> TokenBucket:
+        real = wire_bucket(rate)
+        bucket = _Recorded(real.rate, real.burst)
+        bucket.paid = []
+        buckets.append(bucket)
+        return bucket
+
+    monkeypatch.setattr(mover_module, "wire_bucket", recording)
+    # High enough that nothing waits: the test observes payments, not time.
+    options = PushOptions(journal=tmp_path / "j", small_file=64 * 1024, concurrency=4,
+                          bwlimit=1 << 30, poll_interval=POLL_INTERVAL)
+    summary = await push_bucket(service, f"s3://{BUCKET}", options, s3_options(moto.url))
+    assert summary.exit_status == 0, summary.reason
+    assert set(pinned_cids(service)) == {hash_bytes(data).cid for data in FILES.values()}
+    [bucket] = buckets
+    # Every byte sent was paid for, in pieces as it went out: none up front.
+    assert sum(bucket.paid) == summary.snapshot.bytes_sent > 8 * 1024 * 1024
+    assert max(bucket.paid) <= THROTTLE_PIECE

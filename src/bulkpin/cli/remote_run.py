@@ -101,7 +101,7 @@ async def _run(spec: RemoteSpec, remote: RemoteArgs, options: PushOptions,
         endpoint_url=remote.s3_endpoint_url, region=remote.s3_region,
         profile=remote.s3_profile, path_style=remote.s3_path_style,
         anonymous=remote.s3_no_sign_request,
-        max_pool_connections=max(16, options.fixed_concurrency + 4),
+        max_pool_connections=max(16, options.pool_size + 4),
     )
     stop = anyio.Event()
     async with S3Source(s3_options) as s3, HttpSource() as http:
@@ -113,7 +113,7 @@ async def _run(spec: RemoteSpec, remote: RemoteArgs, options: PushOptions,
         profile, zone, endpoint, failover = target
         with open_target(profile, zone, endpoint, lambda m: renderer(NoticeEvent(m)),
                          uploads=True) as creds:
-            async with DecooClient(creds, concurrency=options.fixed_concurrency,
+            async with DecooClient(creds, concurrency=options.pool_size,
                                    endpoint=endpoint, failover=failover,
                                    read_timeout=read_timeout) as client:
                 return await _with_signals(stop, renderer, lambda: push_remote(

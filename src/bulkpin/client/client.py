@@ -753,18 +753,20 @@ class DecooClient:
         name: str | None = None,
         profile: CidProfile = DEFAULT_PROFILE,
         on_progress: ProgressCallback | None = None,
+        throttle: Throttle | None = None,
     ) -> PinResult:
         """Upload the bytes ``open_reader()`` yields (opened again per attempt) and pin them.
 
         ``size`` gives an exact ``Content-Length`` (None: a chunked request). The
         CID is computed while the bytes are sent and must equal ``cid`` if given.
+        ``on_progress`` and ``throttle`` are :meth:`pin_file`'s.
         Raises what :meth:`pin_file` raises, and the reader's own errors.
         """
         upload = StreamUpload(
             open_reader, size=size, filename=filename, sign=self._credentials.sign,
             secret_length=self._secret_length, cid=cid, name=name, profile=profile,
             chunk_size=self._chunk_size, on_progress=on_progress,
-            stall_timeout=self._read_timeout,
+            stall_timeout=self._read_timeout, throttle=throttle,
         )
 
         async def send_body(

@@ -306,8 +306,12 @@ class BodyStream(Payload):
     timeout on each write.
     """
 
-    def __init__(self, stall_timeout: float | None) -> None:
+    def __init__(self, stall_timeout: float | None, *,
+                 on_progress: ProgressCallback | None = None,
+                 throttle: Throttle | None = None) -> None:
         self._stall_timeout = stall_timeout
+        self._on_progress = on_progress
+        self._throttle = throttle
         self._boundary = f"bulkpin-{uuid.uuid4().hex}"
         super().__init__(None, content_type=f"multipart/form-data; boundary={self._boundary}")
         self.complete = False
@@ -339,6 +343,34 @@ class BodyStream(Payload):
             if self.error is None:
                 self.error = exc
             raise
+
+    async def _send_file_bytes(
+        self, writer: AbstractStreamWriter, data: bytes | memoryview
+    ) -> None:
+        """Hand file bytes to the socket, each piece paid to the throttle first.
+
+        The one place a body's file bytes go out, whatever they are read from,
+        so ``--bwlimit`` paces the wire (not each item up front) and progress
+        counts what was handed over.
+        """
+        throttle, progress = self._throttle, self._on_progress
+        # Unthrottled, the chunk goes whole: no extra writes on the fast path.
+        step = THROTTLE_PIECE if throttle is not None else max(len(data), 1)
+        view = memoryview(data)
+        for start in range(0, len(view), step):
+            piece = view[start : start + step]
+            if throttle is not None:
+                await throttle(len(piece))
+            await self._send(writer, piece)
+            self.sent += len(piece)
+            if progress is not None:
+                progress(len(piece))
+
+    def rewind_progress(self) -> None:
+        """Report the negative of what this attempt sent (it failed)."""
+        if self.sent and self._on_progress is not None:
+            self._on_progress(-self.sent)
+        self.sent = 0
 
     async def _produce(self, writer: AbstractStreamWriter) -> None:
         raise NotImplementedError
@@ -379,7 +411,8 @@ class UploadBody(BodyStream):
         self._upload = upload
         self._handle = handle
         self._attempt = attempt
-        super().__init__(upload.stall_timeout)
+        super().__init__(upload.stall_timeout, on_progress=upload.on_progress,
+                         throttle=upload.throttle)
         assert upload.size is not None
         self._file_size = upload.size
         self._head_bytes = upload._head(self._boundary)
@@ -458,24 +491,6 @@ class UploadBody(BodyStream):
         view = memoryview(data)
         for start in range(0, len(data), self._upload.chunk_size):
             await self._send_file_bytes(writer, view[start : start + self._upload.chunk_size])
-
-    async def _send_file_bytes(
-        self, writer: AbstractStreamWriter, data: bytes | memoryview
-    ) -> None:
-        """Hand file bytes to the socket, each piece paid to the throttle first."""
-        upload = self._upload
-        throttle, progress = upload.throttle, upload.on_progress
-        # Unthrottled, the chunk goes whole: no extra writes on the fast path.
-        step = THROTTLE_PIECE if throttle is not None else max(len(data), 1)
-        view = memoryview(data)
-        for start in range(0, len(view), step):
-            piece = view[start : start + step]
-            if throttle is not None:
-                await throttle(len(piece))
-            await self._send(writer, piece)
-            self.sent += len(piece)
-            if progress is not None:
-                progress(len(piece))
 
     def _track(self, future: asyncio.Future[T]) -> asyncio.Future[T]:
         # Work handed to threads must finish before the file is closed.
@@ -597,9 +612,3 @@ class UploadBody(BodyStream):
             await asyncio.gather(*self._inflight, return_exceptions=True)
         if self._handle is not None:
             await self._handle.close()
-
-    def rewind_progress(self) -> None:
-        """Report the negative of what this attempt sent (it failed)."""
-        if self.sent and self._upload.on_progress is not None:
-            self._upload.on_progress(-self.sent)
-        self.sent = 0

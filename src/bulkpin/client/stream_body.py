@@ -41,7 +41,13 @@ from aiohttp.abc import AbstractStreamWriter
 
 from ..unixfs import DEFAULT_PROFILE, CidProfile, FileBuilder
 from .errors import DecooError, FileChangedError, TransportError
-from .multipart import DEFAULT_CHUNK_SIZE, BodyStream, MultipartUpload, ProgressCallback
+from .multipart import (
+    DEFAULT_CHUNK_SIZE,
+    BodyStream,
+    MultipartUpload,
+    ProgressCallback,
+    Throttle,
+)
 
 __all__ = ["MIN_PIECE", "READ_AHEAD", "ByteReader", "ReaderOpener", "StreamBody", "StreamUpload",
            "buffer_bytes"]
@@ -92,6 +98,7 @@ class StreamUpload:
         on_progress: ProgressCallback | None = None,
         stall_timeout: float | None = None,
         read_ahead: int = READ_AHEAD,
+        throttle: Throttle | None = None,
     ) -> None:
         if chunk_size <= 0:
             raise ValueError("chunk_size must be positive")
@@ -111,6 +118,7 @@ class StreamUpload:
         self.chunk_size = chunk_size
         self.read_ahead = read_ahead
         self.on_progress = on_progress
+        self.throttle = throttle
         self.stall_timeout = stall_timeout
         #: Bytes the stream has: as promised, or as the first complete attempt read.
         self.size = size
@@ -161,7 +169,8 @@ class StreamBody(BodyStream):
         self._reader = reader
         self._stack = stack
         self.attempt = attempt
-        super().__init__(upload.stall_timeout)
+        super().__init__(upload.stall_timeout, on_progress=upload.on_progress,
+                         throttle=upload.throttle)
         self._head_bytes = upload.parts._head(self._boundary)
         self._size = (
             len(self._head_bytes) + upload.size + upload.parts._trailer_length(self._boundary)
@@ -240,12 +249,9 @@ class StreamBody(BodyStream):
                                        " bytes listed", operation="pinFile")
             hashing = loop.run_in_executor(None, builder.update, chunk)
             try:
-                await self._send(writer, chunk)
+                await self._send_file_bytes(writer, chunk)
             finally:
                 await hashing
-            self.sent += len(chunk)
-            if upload.on_progress is not None:
-                upload.on_progress(len(chunk))
         await self._reading
         self._reading = None
         if upload.size is not None and total != upload.size:
@@ -280,9 +286,3 @@ class StreamBody(BodyStream):
             if not reading.cancelled():
                 reading.exception()
         await self._stack.aclose()
-
-    def rewind_progress(self) -> None:
-        """Report the negative of what this attempt sent (it failed)."""
-        if self.sent and self._upload.on_progress is not None:
-            self._upload.on_progress(-self.sent)
-        self.sent = 0

@@ -26,6 +26,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ..client import DecooClient
 from ..fs import Candidate, batched
+from ..movers.pin_file import Uploader, WorkItem
 from ..units import human_bytes
 from .account_index import AccountIndex
 from .accounting import Accounting
@@ -47,7 +48,6 @@ from .stages import (
     worker_pool,
 )
 from .summary import PushSummary
-from .upload import Uploader, WorkItem
 
 __all__ = ["Pipeline", "PushStages", "run_pipeline"]
 
@@ -81,6 +81,11 @@ class PushStages:
         self.poller = Poller(client, journal, self.acct, wait_timeout=options.wait_timeout) \
             if client is not None and not options.dry_run else None
         self.uploads_done = anyio.Event()
+        # --concurrency auto: the client's answers decide how many uploads are in flight.
+        self.gate: AdaptiveGate | None = None
+        if options.adaptive and client is not None:
+            self.gate = AdaptiveGate(ConcurrencyController(ceiling=options.max_concurrency))
+            client.observer = self.gate.observe
         self.aborted: RunAborted | None = None
         self.poll_timed_out = False
 
@@ -128,6 +133,15 @@ class PushStages:
                 with anyio.move_on_after(REVIVAL_CHECK):
                     await first_of(*events)
                 wake = anyio.Event()
+
+    def movers_done(self) -> None:
+        """The movers ended: the poller may finish, and auto says what it decided."""
+        self.uploads_done.set()
+        if self.gate is not None:
+            ctl = self.gate.controller
+            log.info("--concurrency auto: limit %d at the end; decisions %s; last: %s",
+                     ctl.limit, dict(ctl.reasons),
+                     ", ".join(f"{d.limit} ({d.reason})" for d in list(ctl.decisions)[-8:]))
 
     @property
     def source_failed(self) -> str | None:
@@ -182,11 +196,6 @@ class Pipeline(PushStages):
         self.candidates = candidates
         self.planner = Planner(roots, options, journal, self.acct, stop, index,
                                whole_walk=whole_walk)
-        # --concurrency auto: the client's answers decide how many uploads are in flight.
-        self.gate: AdaptiveGate | None = None
-        if options.adaptive and client is not None:
-            self.gate = AdaptiveGate(ConcurrencyController(ceiling=options.max_concurrency))
-            client.observer = self.gate.observe
 
     async def walk(
         self, send: MemoryObjectSendStream[list[Candidate]], candidates: Iterable[Candidate]
@@ -228,12 +237,7 @@ class Pipeline(PushStages):
                     " their pace: abandoned now; the next run checks them first", "warning")),
             )
         finally:
-            self.uploads_done.set()
-            if self.gate is not None:
-                ctl = self.gate.controller
-                log.info("--concurrency auto: limit %d at the end; decisions %s; last: %s",
-                         ctl.limit, dict(ctl.reasons),
-                         ", ".join(f"{d.limit} ({d.reason})" for d in list(ctl.decisions)[-8:]))
+            self.movers_done()
 
 
     async def main(self) -> None:

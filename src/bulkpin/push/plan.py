@@ -20,6 +20,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..fs import Candidate
+from ..movers.pin_file import WorkItem
 from ._packed import unpack_cid
 from .account_index import AccountIndex, pin_lost
 from .accounting import Accounting
@@ -27,7 +28,6 @@ from .crashpoints import crash_point
 from .events import FileEvent
 from .journal import Journal
 from .options import PushOptions
-from .upload import WorkItem
 from .walk_rows import WalkRows
 
 __all__ = ["Planner"]

@@ -30,6 +30,7 @@ from contextlib import asynccontextmanager
 
 from ..client import DecooError, FileChangedError, FileContent, LocalFileError, PinResult
 from ..client.stream_body import ByteReader, buffer_bytes
+from ..movers.pin_file import MAX_CHANGED_RETRIES, Uploader
 from ..sources.http import UrlEntry
 from ..sources.remote import RemoteObject
 from ..sources.remote_errors import ObjectNotFound
@@ -47,7 +48,6 @@ from .remote_read import (
     identity_of,
     read_upto,
 )
-from .upload import MAX_CHANGED_RETRIES, Uploader
 
 __all__ = ["RemoteUploader"]
 
@@ -237,8 +237,6 @@ class RemoteUploader(Uploader):
         size = len(content) if content is not None else record.size
         if self.rate is not None:
             await self.rate.take()
-        if self.bandwidth is not None:
-            await self.bandwidth.take(size)
         self.journal.mark_uploading(record.id, cid)
         await self.journal.sync()
         sent = 0
@@ -250,11 +248,13 @@ class RemoteUploader(Uploader):
             if delta > 0 and sent == size:
                 crash_point("after_send")
 
+        # --bwlimit paid piece by piece as the body goes to the socket, as for files.
+        throttle = self.bandwidth.take if self.bandwidth is not None else None
         result: PinResult
         if content is not None:
             result = await self.client.pin_file(
                 item.name, cid=cid, name=item.name, profile=opts.profile,
-                on_progress=progress, content=FileContent(content, 0, 0),
+                on_progress=progress, content=FileContent(content, 0, 0), throttle=throttle,
             )
         else:
             known = item.listed.size if isinstance(item.listed, S3Object) else (
@@ -262,6 +262,7 @@ class RemoteUploader(Uploader):
             result = await self.client.pin_stream(
                 handoff_opener(self.sources, item, first), size=known, filename=item.name,
                 cid=cid, name=item.name, profile=opts.profile, on_progress=progress,
+                throttle=throttle,
             )
         crash_point("after_answer")
         self._uploaded(record, result)

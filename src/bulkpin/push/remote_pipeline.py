@@ -67,13 +67,13 @@ class _RemoteRun(PushStages):
         try:
             await worker_pool(
                 work, self.uploader.handle_remote, concurrency=self.options.fixed_concurrency,
-                stop=self.stop, grace=self.options.grace,
+                stop=self.stop, grace=self.options.grace, adaptive=self.gate,
                 in_flight=lambda: self.acct.in_flight,
                 on_abandon=abandoned_notice(self.emit, self.options.grace, "upload(s)"),
                 after_each=self.journal.commit_if_due,
             )
         finally:
-            self.uploads_done.set()
+            self.movers_done()
 
     async def list_objects(self, send: MemoryObjectSendStream[Listed]) -> None:
         """The listing stage; a listing that fails for good ends the run."""
@@ -90,7 +90,7 @@ class _RemoteRun(PushStages):
     async def main(self) -> None:
         listed_send, listed_receive = anyio.create_memory_object_stream[Listed](256)
         work_send, work_receive = anyio.create_memory_object_stream[RemoteItem](
-            self.options.fixed_concurrency * 2
+            self.options.pool_size * 2
         )
         self.aborted = await run_stages(
             [partial(self.list_objects, listed_send),

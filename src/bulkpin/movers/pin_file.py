@@ -41,17 +41,17 @@ from ..client import (
 )
 from ..client.multipart import DEFAULT_CHUNK_SIZE
 from ..fs import ChangedWhileRead, FileIdentity
-from .account_index import AccountIndex
-from .accounting import Accounting
-from .crashpoints import crash_point
-from .dedup import Claims, ShapeKey, known_content
-from .errors import reason_of
-from .events import FileEvent, FileOutcome
-from .hashing import hash_checked, prefix_digest, read_checked, stream_check
-from .item_retry import ItemRetry
-from .journal import FileRecord, Journal
-from .options import PushOptions
-from .pacing import ByteSemaphore, Outage, TokenBucket, wire_bucket
+from ..push.account_index import AccountIndex
+from ..push.accounting import Accounting
+from ..push.crashpoints import crash_point
+from ..push.dedup import Claims, ShapeKey, known_content
+from ..push.errors import reason_of
+from ..push.events import FileEvent, FileOutcome
+from ..push.hashing import hash_checked, prefix_digest, read_checked, stream_check
+from ..push.item_retry import ItemRetry
+from ..push.journal import FileRecord, Journal
+from ..push.options import PushOptions
+from ..push.pacing import ByteSemaphore, Outage, TokenBucket, wire_bucket
 
 __all__ = ["UPLOAD_BUFFER", "Uploader", "WorkItem"]
 
