@@ -1,10 +1,10 @@
-"""The movers: what takes one item to the service.
+"""The movers: what takes one item's bytes to the service.
 
-- :mod:`.pin_file`: bytes, by ``pinFile`` (a local file, an ``s3://`` object, a URL);
-- :mod:`.pin_by_hash`: references, by ``pinByHash`` (``bulkpin pin``'s CIDs).
-
-A mover takes an item to its outcome (``handle(item)``) and knows nothing of
-where the item was found; the run around it (``push``'s stages) hands it work.
+:mod:`.pin_file` is the ``pinFile`` mover, whatever the bytes are read from: a
+local file through :mod:`.local_files`, an ``s3://`` object or URL through
+:mod:`bulkpin.push.remote`, each holding the run's one mover rather than
+inheriting and re-implementing it. The run around them (``push``'s stages)
+hands them work.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 # The run's package first: its stages import the movers, so loading it here,
 # before them, makes the import order the same whichever package is imported first.
 from .. import push as _push  # noqa: F401
-from .pin_file import UPLOAD_BUFFER, Uploader, WorkItem
+from .local_files import UPLOAD_BUFFER, LocalFiles, WorkItem
+from .pin_file import MAX_CHANGED_RETRIES, PinFileMover
 
-__all__ = ["UPLOAD_BUFFER", "Uploader", "WorkItem"]
+__all__ = ["MAX_CHANGED_RETRIES", "UPLOAD_BUFFER", "LocalFiles", "PinFileMover", "WorkItem"]

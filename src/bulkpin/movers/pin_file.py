@@ -1,79 +1,48 @@
-"""The upload stage: one file from the journal to the service, exactly once.
+"""The ``pinFile`` mover: what every upload shares, whatever its bytes are read from.
 
-For each file a worker decides how to read it:
+A local file (:mod:`.local_files`) and an ``s3://`` object or URL
+(:mod:`bulkpin.push.remote`) differ in how they are read, how they are told
+apart and what "deleted" means; the rest is this one object, held by both (not
+inherited and re-implemented):
 
-- small files (``PushOptions.whole_file_max``) are read whole and hashed first, so
-  a copy is skipped before anything is sent, and uploaded from memory;
-- larger files stream: the CID is computed while the body is sent, every byte
-  read once; only a file that may be a copy is hashed first: one whose size and
-  first bytes match another known file's, or whose size matches a pin the
-  account holds;
-- a file left ``uploading`` by an interrupted run is hashed and looked up with
-  ``pinJobs?pin-hash=`` before anything is sent again.
-
-Content already there is not sent again (:mod:`.dedup`): ``deduplicated`` when
-the journal has it, ``held`` when the account does. A file deleted under us is
-``gone``, not failed. The ``uploading`` mark is committed before the first
-byte goes out. Errors follow the three tiers of DESIGN.md: the client retries a
-request (tenacity); :func:`bulkpin.client.classify_item` decides whether the
-file is tried again after a pause (until the service has been unreachable for
-longer than the run's patience), failed, or the run stopped; the next run
-resumes whatever is left.
+- what an upload may hold in memory (``--memory``), its turn at ``--rate-limit``
+  and its share of ``--bwlimit``, paid on the wire piece by piece;
+- the claims that keep two copies of one content from being sent at once, and
+  the rule that content already there is not sent again (:mod:`bulkpin.push.dedup`):
+  ``deduplicated`` when the journal has it, ``held`` when the account does;
+- ``pinJobs?pin-hash=`` for an item a past attempt may have sent (``recovered``);
+- the ``uploading`` mark, committed before the first byte goes out, and what
+  the answer is recorded as;
+- the item tier of DESIGN.md's three (:class:`~bulkpin.push.item_retry.ItemRetry`):
+  tried again after a pause, failed, or the run stopped.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import random
-import stat
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 
 import anyio
 
-from ..client import (
-    DecooClient,
-    DecooError,
-    FileChangedError,
-    FileContent,
-    LocalFileError,
-    PinResult,
-)
-from ..client.multipart import DEFAULT_CHUNK_SIZE
-from ..fs import ChangedWhileRead, FileIdentity
+from ..client import DecooClient, DecooError, PinResult
 from ..push.account_index import AccountIndex
 from ..push.accounting import Accounting
-from ..push.crashpoints import crash_point
 from ..push.dedup import Claims, ShapeKey, known_content
-from ..push.errors import reason_of
 from ..push.events import FileEvent, FileOutcome
-from ..push.hashing import hash_checked, prefix_digest, read_checked, stream_check
 from ..push.item_retry import ItemRetry
 from ..push.journal import FileRecord, Journal
 from ..push.options import PushOptions
 from ..push.pacing import ByteSemaphore, Outage, TokenBucket, wire_bucket
 
-__all__ = ["UPLOAD_BUFFER", "Uploader", "WorkItem"]
+__all__ = ["MAX_CHANGED_RETRIES", "PinFileMover"]
 
-log = logging.getLogger(__name__)
-
-#: Bytes one upload holds in the client's read-ahead (three 1 MiB chunks).
-UPLOAD_BUFFER = 3 * DEFAULT_CHUNK_SIZE
-
-#: Times a file that keeps changing under us is re-read before it is failed.
+#: Times an item that keeps changing under us is read again before it is failed.
 MAX_CHANGED_RETRIES = 2
 
 
-@dataclass(slots=True)
-class WorkItem:
-    """A file handed to a worker; ``verify`` when a past run may have sent it."""
-
-    record: FileRecord
-    verify: bool = False
-
-
-class Uploader:
-    """Runs one file at a time through hashing, dedup and upload; several run at once."""
+class PinFileMover:
+    """One run's uploads: shared by every worker, and by every kind of item."""
 
     def __init__(
         self,
@@ -99,176 +68,71 @@ class Uploader:
         self.rate = TokenBucket(options.rate_limit) if options.rate_limit else None
         # One bucket for all uploads, paid as bytes go to the socket (--bwlimit).
         self.bandwidth = wire_bucket(options.bwlimit) if options.bwlimit else None
-        #: The item tier: files tried again after a pause, taking turns in an outage.
+        #: The item tier: items tried again after a pause, taking turns in an outage.
         self.retry = ItemRetry(outage, stop=stop, rng=rng, on_retry=accounting.retry)
-        self._claims = Claims()
+        self.claims = Claims()
 
-    # -- outcomes --
+    @property
+    def throttle(self) -> Callable[[int], Awaitable[None]] | None:
+        """What a body pays each piece it sends with (``--bwlimit``), or None."""
+        return self.bandwidth.take if self.bandwidth is not None else None
 
-    def _finish(self, record: FileRecord, outcome: FileOutcome, cid: str | None,
-                error: str | None = None) -> None:
+    def finish(self, record: FileRecord, outcome: FileOutcome, cid: str | None,
+               error: str | None = None) -> None:
+        """Count one item's outcome (the journal already says it)."""
         self.acct.file_done(
             FileEvent(os.fsdecode(record.display), outcome, record.size, cid, error)
         )
 
-    def _fail(self, record: FileRecord, message: str) -> None:
-        if not os.path.lexists(record.path):
-            # Deleted under us: not a failure of the tree, and said once.
-            message = "deleted before it was pinned"
-            self.journal.mark_gone(record.id, message)
-            self._finish(record, "gone", record.cid, message)
-            return
-        self.journal.mark_failed(record.id, message)
-        self._finish(record, "failed", record.cid, message)
-
-    # -- the stage --
-
-    async def handle(self, item: WorkItem) -> None:
-        """Take one file to an outcome (or raise :class:`RunAborted`)."""
-        record = item.record
-        changed = attempt = 0
-        name = os.fsdecode(record.display)
-        self.acct.begin(name, record.size)
-        try:
-            while True:
-                try:
-                    await self._once(record, item.verify)
-                except (ChangedWhileRead, FileChangedError) as exc:
-                    changed += 1
-                    fresh = self._rediscover(record)
-                    if fresh is None or changed > MAX_CHANGED_RETRIES:
-                        self._fail(record, f"{reason_of(exc)}; not pinned")
-                        return
-                    record = fresh
-                    # An abandoned request may have reached the service.
-                    item.verify = item.verify or isinstance(exc, FileChangedError)
-                except (OSError, LocalFileError) as exc:
-                    self._fail(record, reason_of(exc))
-                    return
-                except DecooError as exc:
-                    if not await self._after_error(record, exc, attempt):
-                        return
-                    attempt += 1
-                    item.verify = True  # the file may have been sent: ask pinJobs first
-                else:
-                    return
-        finally:
-            self.acct.end(name)
-
-    async def _after_error(self, record: FileRecord, exc: DecooError, attempt: int) -> bool:
-        """The item tier's verdict (:class:`~.item_retry.ItemRetry`): True to try again."""
+    async def after_error(self, record: FileRecord, exc: DecooError, attempt: int,
+                          fail: Callable[[str], None]) -> bool:
+        """The item tier's verdict: True to try again; ``fail`` records a final failure."""
         return await self.retry.after_error(exc, attempt, what=os.fsdecode(record.display),
-                                            fail=lambda reason: self._fail(record, reason))
+                                            fail=fail)
 
-    def _rediscover(self, record: FileRecord) -> FileRecord | None:
-        try:
-            st = os.stat(record.path) if self.options.follow_symlinks else os.lstat(record.path)
-        except OSError:
-            return None
-        if not stat.S_ISREG(st.st_mode):  # replaced by a directory, FIFO...
-            return None
-        return self.journal.discover(record.path, record.display, record.root,
-                                     FileIdentity.of(st))
+    def may_be_held(self, size: int) -> bool:
+        """Whether the account holds a pin of this size: such an item may be a copy."""
+        return self.index is not None and self.index.has_size(size)
 
-    async def _once(self, record: FileRecord, verify: bool) -> None:
-        opts = self.options
-        identity = record.identity
-        cid = record.cid
-        if opts.dry_run:
-            # What a real run would do, decided as it would, in the journal's copy:
-            # held or a copy of another file sends nothing; the rest would be sent.
-            if cid is None:
-                cid = await self._hash(record, identity)
-            if not self._already_there(record, cid, ours_maybe=verify):
-                self.journal.mark_uploaded(record.id, cid)  # a later copy shares it
-                self._finish(record, "hashed", cid)
-            return
-        # What an upload holds, bounded across all workers by --memory: a small
-        # file's bytes, or the client's read-ahead of a few chunks.
-        in_memory = record.size <= opts.whole_file_max
-        reserved = await self.memory.acquire(
-            record.size if in_memory else min(record.size, UPLOAD_BUFFER)
-        )
-        try:
-            content = None
-            shape: ShapeKey = (record.size, None)
-            if in_memory:
-                # Read whole and hashed first, so a copy is known before anything
-                # is sent, then sent from memory: the file is read once in all.
-                crash_point("hashing")
-                cid, content = await anyio.to_thread.run_sync(
-                    read_checked, record.path, identity, opts.profile, opts.follow_symlinks,
-                    limiter=self.hash_limiter, abandon_on_cancel=True,
-                )
-            elif cid is None:
-                shape = await self._shape(record, identity)
-                if verify or self._maybe_copy(record, shape):
-                    # Hashed first only if it may be a copy or may have been sent.
-                    cid = await self._hash(record, identity)
-            await self._send_once(record, cid, shape, identity, verify, content)
-        finally:
-            self.memory.release(reserved)
+    async def send(self, record: FileRecord, cid: str | None, shape: ShapeKey, *,
+                   verify: bool, ours_maybe: bool,
+                   upload: Callable[[], Awaitable[None]]) -> None:
+        """``upload()`` unless the same content is there or on its way; never twice at once.
 
-    async def _shape(self, record: FileRecord, identity: FileIdentity) -> ShapeKey:
-        """A large file's size and first bytes' digest, recorded for later twins."""
-        prefix = await anyio.to_thread.run_sync(
-            prefix_digest, record.path, identity, self.options.follow_symlinks,
-            limiter=self.hash_limiter, abandon_on_cancel=True,
-        )
-        self.journal.set_prefix(record.id, prefix)
-        return (record.size, prefix)
-
-    def _maybe_copy(self, record: FileRecord, shape: ShapeKey) -> bool:
-        size, prefix = shape
-        assert prefix is not None
-        if self.index is not None and self.index.has_size(size):
-            return True
-        return self.journal.twin_seen(size, prefix, record.id)
-
-    async def _hash(self, record: FileRecord, identity: FileIdentity) -> str:
-        crash_point("hashing")
-        opts = self.options
-        return await anyio.to_thread.run_sync(
-            hash_checked, record.path, identity, opts.profile, opts.follow_symlinks,
-            limiter=self.hash_limiter, abandon_on_cancel=True,
-        )
-
-    async def _send_once(
-        self, record: FileRecord, cid: str | None, shape: ShapeKey, identity: FileIdentity,
-        verify: bool, content: FileContent | None,
-    ) -> None:
-        """Upload unless the same content is there or on its way; never twice at once."""
+        ``verify``: a past attempt may have sent it, so ask ``pinJobs`` first
+        when the account was not listed. ``ours_maybe``: see :meth:`already_there`.
+        """
         # Wait out any upload of the same content, then decide. Nothing awaits
         # between the last check and the claim, so the claim is exclusive.
-        await self._claims.wait(cid, shape)
-        if cid is not None and self._already_there(record, cid, ours_maybe=verify):
+        await self.claims.wait(cid, shape)
+        if cid is not None and self.already_there(record, cid, ours_maybe=ours_maybe):
             return
-        with self._claims.claim(cid, shape):
+        with self.claims.claim(cid, shape):
             if verify and self.index is None and cid is not None \
                     and await self._recover(record, cid):
                 return
-            await self._upload(record, cid, identity, content)
+            await upload()
 
-    def _already_there(self, record: FileRecord, cid: str, *, ours_maybe: bool) -> bool:
+    def already_there(self, record: FileRecord, cid: str, *, ours_maybe: bool) -> bool:
         """Whether ``cid`` needs no upload for ``record`` (recorded as such if so).
 
-        ``ours_maybe``: an earlier attempt may have sent the file, so a job the
+        ``ours_maybe``: an earlier attempt may have sent the item, so a job the
         account has for it may be ours. Otherwise such a job is someone
         else's: a hint that the content is coming, followed as such
-        (:meth:`~.journal.Journal.mark_held`'s ``hint``).
+        (:meth:`~bulkpin.push.journal.Journal.mark_held`'s ``hint``).
         """
         known = known_content(self.journal, self.index, record, cid)
         if known is None:
             return False
         if known.row is not None:
             self.journal.mark_duplicate(record.id, known.row)
-            self._finish(record, "deduplicated", cid)
+            self.finish(record, "deduplicated", cid)
         else:
             assert known.held is not None
             held = known.held
             self.journal.mark_held(record.id, cid, job_id=held.job_id, pinned=held.pinned,
                                    pin_date=held.date, hint=not ours_maybe)
-            self._finish(record, "held", cid)
+            self.finish(record, "held", cid)
         return True
 
     async def _recover(self, record: FileRecord, cid: str) -> bool:
@@ -281,46 +145,20 @@ class Uploader:
             return False
         self.outage.success()
         self.journal.mark_uploaded(record.id, cid, job.id)
-        self._finish(record, "recovered", cid)
+        self.finish(record, "recovered", cid)
         return True
 
-    async def _upload(
-        self, record: FileRecord, cid: str | None, identity: FileIdentity,
-        content: FileContent | None,
-    ) -> None:
+    async def begin_upload(self, record: FileRecord, cid: str | None) -> DecooClient:
+        """Take a turn at ``--rate-limit`` and commit the ``uploading`` mark; the client."""
         assert self.client is not None
-        opts = self.options
         if self.rate is not None:
             await self.rate.take()
         self.journal.mark_uploading(record.id, cid)
         await self.journal.sync()
+        return self.client
 
-        verify = stream_check(record.path, record.display, identity, opts.follow_symlinks)
-
-        sent = 0
-        name = os.fsdecode(record.display)
-
-        def progress(delta: int) -> None:
-            nonlocal sent
-            if sent == 0 and delta > 0:
-                crash_point("sending")
-            sent += delta
-            self.acct.sent(delta, name)
-            if delta > 0 and sent == record.size:
-                crash_point("after_send")
-
-        result: PinResult = await self.client.pin_file(
-            os.fsdecode(record.path),
-            cid=cid,
-            # The path below the PATH argument, so `bulkpin ls` maps back to files.
-            name=os.fsdecode(record.display.partition(b"/")[2] or record.display),
-            profile=opts.profile,
-            on_progress=progress,
-            verify=verify,
-            content=content,
-            throttle=self.bandwidth.take if self.bandwidth is not None else None,
-        )
-        crash_point("after_answer")
+    def uploaded(self, record: FileRecord, result: PinResult) -> None:
+        """Record ``pinFile``'s answer: the job to follow, or the pin it already is."""
         self.outage.success()
         date = result.date.isoformat() if result.date is not None else None
         self.journal.mark_uploaded(record.id, result.cid, result.job_id, date)
@@ -328,4 +166,4 @@ class Uploader:
             self.index.record_job(result.cid, result.job_id, "queued")
         if result.job_status is not None and result.job_status.value == "pinned":
             self.journal.set_job_status(result.cid, "pinned", result.job_id, None)
-        self._finish(record, "recovered" if result.recovered else "uploaded", result.cid)
+        self.finish(record, "recovered" if result.recovered else "uploaded", result.cid)

@@ -1,7 +1,7 @@
 """The bulk pipeline behind ``bulkpin push``; :func:`push` is its library entry point.
 
 One module per stage of DESIGN.md's picture: the walk is :mod:`bulkpin.fs`;
-:mod:`.plan` (journal check), :mod:`.upload` (hash and send), :mod:`.poll`
+:mod:`.plan` (journal check), :mod:`bulkpin.movers` (hash and send), :mod:`.poll`
 (batched ``pinJobs``), :mod:`.manifest` and :mod:`.roots` (report);
 :mod:`.pipeline` only wires them. Around them: :mod:`.journal` (what every file
 became) on :mod:`._store` (crash-safe SQLite), :mod:`.accounting` (counters fed

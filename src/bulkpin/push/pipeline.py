@@ -3,7 +3,7 @@
 ::
 
     paths ─▶ walk ─▶ journal check ─▶ hash+upload workers ─▶ job poller ─▶ manifest
-           (thread)    (plan.py)          (upload.py)          (poll.py)   (manifest.py)
+           (thread)    (plan.py)          (movers/)            (poll.py)   (manifest.py)
 
 Only this module starts tasks: one task group owns the walk (in a thread,
 handing batches over a bounded stream), the planner, the upload workers, the
@@ -26,7 +26,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ..client import DecooClient
 from ..fs import Candidate, batched
-from ..movers.pin_file import Uploader, WorkItem
+from ..movers import LocalFiles, PinFileMover, WorkItem
 from ..units import human_bytes
 from .account_index import AccountIndex
 from .accounting import Accounting
@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 
 
 class PushStages:
-    """What a local and a remote push share: accounting, the uploader, the poller, and
+    """What a local and a remote push share: accounting, the mover, the poller, and
     the two stages beside the movers (following jobs, ticking progress).
 
     A subclass adds its planner and its movers.
@@ -66,13 +66,14 @@ class PushStages:
 
     def __init__(self, options: PushOptions, journal: Journal, client: DecooClient | None,
                  emit: Callable[[PushEvent], None], stop: anyio.Event,
-                 index: AccountIndex | None, uploader: type[Uploader] = Uploader) -> None:
+                 index: AccountIndex | None) -> None:
         self.options = options
         self.journal = journal
         self.emit = emit
         self.stop = stop
         self.acct = Accounting(emit)
-        self.uploader = uploader(
+        #: The ``pinFile`` mover, held by what reads each kind of item.
+        self.mover = PinFileMover(
             options, journal, client, self.acct,
             hash_limiter=anyio.CapacityLimiter(options.hash_workers),
             outage=Outage(options.patience), index=index, stop=stop,
@@ -196,6 +197,7 @@ class Pipeline(PushStages):
         self.candidates = candidates
         self.planner = Planner(roots, options, journal, self.acct, stop, index,
                                whole_walk=whole_walk)
+        self.files = LocalFiles(self.mover)
 
     async def walk(
         self, send: MemoryObjectSendStream[list[Candidate]], candidates: Iterable[Candidate]
@@ -225,7 +227,7 @@ class Pipeline(PushStages):
 
         try:
             await worker_pool(
-                work, self.uploader.handle, concurrency=self.options.fixed_concurrency,
+                work, self.files.handle, concurrency=self.options.fixed_concurrency,
                 stop=self.stop, grace=self.options.grace, adaptive=self.gate,
                 in_flight=lambda: self.acct.in_flight,
                 on_abandon=abandoned_notice(self.emit, self.options.grace, "upload(s)"),

@@ -20,7 +20,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..fs import Candidate
-from ..movers.pin_file import WorkItem
+from ..movers.local_files import WorkItem
 from ._packed import unpack_cid
 from .account_index import AccountIndex, pin_lost
 from .accounting import Accounting

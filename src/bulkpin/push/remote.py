@@ -1,8 +1,9 @@
 """The upload stage for remote objects: one ``s3://`` object or URL to the service, once.
 
-The counterpart of :mod:`.upload` for bytes that live elsewhere. It shares the
-file uploader's machinery (dedup claims, the account index, the item-tier
-retry, pacing, ``--memory``), and decides, per object, how to read it:
+The counterpart of :mod:`bulkpin.movers.local_files` for bytes that live elsewhere. It holds the
+run's :class:`~bulkpin.movers.pin_file.PinFileMover` (dedup claims, the account
+index, the item-tier retry, pacing, ``--memory``), as local files do, and
+decides, per object, how to read it:
 
 - a URL is opened first: its answer describes it (size, ETag,
   ``Last-Modified``), and an unchanged URL already pinned goes no further;
@@ -18,7 +19,7 @@ retry, pacing, ``--memory``), and decides, per object, how to read it:
 An object that changes while it is read (the source raises
 :class:`~bulkpin.sources.remote_errors.ObjectChanged` before the end, so the
 request never gets its ``cid`` part) is listed again and re-read, at most
-:data:`~.upload.MAX_CHANGED_RETRIES` times, then failed; one deleted meanwhile
+:data:`~bulkpin.movers.pin_file.MAX_CHANGED_RETRIES` times, then failed; one deleted meanwhile
 is ``gone``.
 """
 
@@ -27,10 +28,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from ..client import DecooError, FileChangedError, FileContent, LocalFileError, PinResult
 from ..client.stream_body import ByteReader, buffer_bytes
-from ..movers.pin_file import MAX_CHANGED_RETRIES, Uploader
+from ..movers.pin_file import MAX_CHANGED_RETRIES, PinFileMover
 from ..sources.http import UrlEntry
 from ..sources.remote import RemoteObject
 from ..sources.remote_errors import ObjectNotFound
@@ -38,6 +40,7 @@ from ..sources.resume import ResumingReader
 from ..sources.s3 import S3Object
 from .crashpoints import crash_point
 from .dedup import ShapeKey
+from .events import FileOutcome
 from .journal import FileRecord
 from .remote_journal import discover_remote, remote_twin, set_size
 from .remote_read import (
@@ -49,7 +52,7 @@ from .remote_read import (
     read_upto,
 )
 
-__all__ = ["RemoteUploader"]
+__all__ = ["RemoteObjects"]
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +60,19 @@ log = logging.getLogger(__name__)
 STREAM_BUFFER = buffer_bytes()
 
 
-class RemoteUploader(Uploader):
-    """Runs remote objects through hashing, dedup and upload; several run at once.
+class RemoteObjects:
+    """Takes one remote object at a time to an outcome; several workers share it."""
 
-    Built like :class:`~.upload.Uploader`, then given the run's open sources.
-    """
+    def __init__(self, mover: PinFileMover, sources: RemoteSources) -> None:
+        self.mover = mover
+        self.sources = sources
+        self.options = mover.options
+        self.journal = mover.journal
+        self.acct = mover.acct
 
-    sources: RemoteSources
+    def _finish(self, record: FileRecord, outcome: FileOutcome, cid: str | None,
+                error: str | None = None) -> None:
+        self.mover.finish(record, outcome, cid, error)
 
     def _fail(self, record: FileRecord, message: str) -> None:
         # No local path to look at: deletions are told by the source (ObjectNotFound).
@@ -74,7 +83,7 @@ class RemoteUploader(Uploader):
         self.journal.mark_gone(record.id, message)
         self._finish(self.journal.get_id(record.id), "gone", record.cid, message)
 
-    async def handle_remote(self, item: RemoteItem) -> None:
+    async def handle(self, item: RemoteItem) -> None:
         """Take one object to an outcome (or raise :class:`~.errors.RunAborted`)."""
         changed = attempt = 0
         self.acct.begin()
@@ -98,7 +107,8 @@ class RemoteUploader(Uploader):
                     self._fail(record, exc.message)
                     return
                 except DecooError as exc:
-                    if not await self._after_error(record, exc, attempt):
+                    if not await self.mover.after_error(
+                            record, exc, attempt, partial(self._fail, record)):
                         return
                     attempt += 1
                     item.verify = True  # it may have been sent: ask before sending again
@@ -159,7 +169,7 @@ class RemoteUploader(Uploader):
             return
         small = size is not None and size <= opts.whole_file_max
         # A streamed object holds its read-ahead (see client.stream_body).
-        reserved = await self.memory.acquire(
+        reserved = await self.mover.memory.acquire(
             opts.whole_file_max if size is None or small else min(size, STREAM_BUFFER)
         )
         try:
@@ -171,7 +181,7 @@ class RemoteUploader(Uploader):
                 # kept if small), so a copy is known before anything is sent.
                 async with _reader(self.sources, item, first) as reader:
                     cid, content, length = await read_upto(reader, opts.whole_file_max,
-                                                           opts.profile, self.hash_limiter)
+                                                           opts.profile, self.mover.hash_limiter)
                 first = None
                 if size is None:
                     # Now known: claim as a streamed object of this size would, so
@@ -183,7 +193,7 @@ class RemoteUploader(Uploader):
                 first = None
             await self._send_remote(item, record, cid, shape, content, first)
         finally:
-            self.memory.release(reserved)
+            self.mover.memory.release(reserved)
 
     def _remote_shape(self, item: RemoteItem, record: FileRecord, size: int | None) -> ShapeKey:
         """What a streamed object claims while its CID is unknown (and marks in the journal).
@@ -205,40 +215,31 @@ class RemoteUploader(Uploader):
         size, prefix = shape
         if size < 0:
             return False
-        if self.index is not None and self.index.has_size(size):
+        if self.mover.may_be_held(size):
             return True
         md5 = prefix[len("etag:"):] if prefix and prefix.startswith("etag:") else None
         return remote_twin(self.journal, size, md5, record.id)
 
     async def _hash_remote(self, item: RemoteItem, first: ResumingReader | None) -> str:
         async with _reader(self.sources, item, first) as reader:
-            cid, _ = await hash_stream(reader, self.options.profile, self.hash_limiter)
+            cid, _ = await hash_stream(reader, self.options.profile, self.mover.hash_limiter)
         return cid
 
     async def _send_remote(self, item: RemoteItem, record: FileRecord, cid: str | None,
                            shape: ShapeKey, content: bytes | None,
                            first: ResumingReader | None) -> None:
         """Upload unless the same content is there or on its way; never twice at once."""
-        await self._claims.wait(cid, shape)
         # Every job taken as ours: the remote run has no stage that would send
         # an object again in the same run if someone else's job failed.
-        if cid is not None and self._already_there(record, cid, ours_maybe=True):
-            return
-        with self._claims.claim(cid, shape):
-            if item.verify and self.index is None and cid is not None \
-                    and await self._recover(record, cid):
-                return
-            await self._upload_remote(item, record, cid, content, first)
+        await self.mover.send(
+            record, cid, shape, verify=item.verify, ours_maybe=True,
+            upload=lambda: self._upload_remote(item, record, cid, content, first))
 
     async def _upload_remote(self, item: RemoteItem, record: FileRecord, cid: str | None,
                              content: bytes | None, first: ResumingReader | None) -> None:
-        assert self.client is not None
         opts = self.options
         size = len(content) if content is not None else record.size
-        if self.rate is not None:
-            await self.rate.take()
-        self.journal.mark_uploading(record.id, cid)
-        await self.journal.sync()
+        client = await self.mover.begin_upload(record, cid)
         sent = 0
 
         def progress(delta: int) -> None:
@@ -249,17 +250,17 @@ class RemoteUploader(Uploader):
                 crash_point("after_send")
 
         # --bwlimit paid piece by piece as the body goes to the socket, as for files.
-        throttle = self.bandwidth.take if self.bandwidth is not None else None
+        throttle = self.mover.throttle
         result: PinResult
         if content is not None:
-            result = await self.client.pin_file(
+            result = await client.pin_file(
                 item.name, cid=cid, name=item.name, profile=opts.profile,
                 on_progress=progress, content=FileContent(content, 0, 0), throttle=throttle,
             )
         else:
             known = item.listed.size if isinstance(item.listed, S3Object) else (
                 item.described.size if item.described is not None else None)
-            result = await self.client.pin_stream(
+            result = await client.pin_stream(
                 handoff_opener(self.sources, item, first), size=known, filename=item.name,
                 cid=cid, name=item.name, profile=opts.profile, on_progress=progress,
                 throttle=throttle,
@@ -268,18 +269,10 @@ class RemoteUploader(Uploader):
         self._uploaded(record, result)
 
     def _uploaded(self, record: FileRecord, result: PinResult) -> None:
-        self.outage.success()
-        date = result.date.isoformat() if result.date is not None else None
-        self.journal.mark_uploaded(record.id, result.cid, result.job_id, date)
         if record.size != result.size and not result.recovered:
             # A URL sent chunked: its size is known only now.
             set_size(self.journal, record.id, result.size)
-        if self.index is not None:
-            self.index.record_job(result.cid, result.job_id, "queued")
-        if result.job_status is not None and result.job_status.value == "pinned":
-            self.journal.set_job_status(result.cid, "pinned", result.job_id, None)
-        self._finish(self.journal.get_id(record.id),
-                     "recovered" if result.recovered else "uploaded", result.cid)
+        self.mover.uploaded(self.journal.get_id(record.id), result)
 
 
 def _md5_etag(item: RemoteItem) -> str | None:

@@ -33,7 +33,7 @@ from .lifecycle import Ended, run
 from .manifest import write_manifest
 from .options import PushOptions
 from .pipeline import PushStages
-from .remote import RemoteUploader
+from .remote import RemoteObjects
 from .remote_listing import Listed, RemoteSpec, list_remote
 from .remote_plan import RemotePlanner
 from .remote_read import RemoteItem, RemoteSources
@@ -49,24 +49,22 @@ NO_ROOT_CID = "no directory CID is computed for a remote source"
 class _RemoteRun(PushStages):
     """The stages of one remote push and what they share."""
 
-    uploader: RemoteUploader
-
     def __init__(self, spec: RemoteSpec, options: PushOptions, journal: Journal,
                  sources: RemoteSources, client: DecooClient | None,
                  emit: Callable[[PushEvent], None], stop: anyio.Event,
                  index: AccountIndex | None, root_ids: list[int]) -> None:
-        super().__init__(options, journal, client, emit, stop, index, RemoteUploader)
+        super().__init__(options, journal, client, emit, stop, index)
         self.spec = spec
         self.sources = sources
         self.root_ids = root_ids
         self.planner = RemotePlanner(options, journal, self.acct, stop, index, root_ids,
                                      whole_listing=spec.keys is None)
-        self.uploader.sources = sources
+        self.objects = RemoteObjects(self.mover, sources)
 
     async def uploads(self, work: MemoryObjectReceiveStream[RemoteItem]) -> None:
         try:
             await worker_pool(
-                work, self.uploader.handle_remote, concurrency=self.options.fixed_concurrency,
+                work, self.objects.handle, concurrency=self.options.fixed_concurrency,
                 stop=self.stop, grace=self.options.grace, adaptive=self.gate,
                 in_flight=lambda: self.acct.in_flight,
                 on_abandon=abandoned_notice(self.emit, self.options.grace, "upload(s)"),
