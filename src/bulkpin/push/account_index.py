@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -135,6 +135,33 @@ async def list_account(
     return index, listing
 
 
+async def _unless_stopped(listing: Awaitable[ListingCost],
+                          stop: anyio.Event | None) -> ListingCost | None:
+    """``await listing``, or None as soon as ``stop`` is set.
+
+    A stop cancels the request in flight with its tenacity attempts: waiting
+    them out kept a stopped run listing for minutes while Cloud was down.
+    """
+    if stop is None:
+        return await listing
+    result: ListingCost | None = None
+    failed: Exception | None = None
+    async with anyio.create_task_group() as tg:
+        async def cut() -> None:
+            await stop.wait()
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(cut)
+        try:
+            result = await listing
+        except Exception as exc:  # raised below, outside the group: not wrapped in one
+            failed = exc
+        tg.cancel_scope.cancel()
+    if failed is not None:
+        raise failed
+    return result
+
+
 def _packed_id(job_id: str | None) -> bytes | str | None:
     return None if job_id is None else pack_id(job_id)
 
@@ -231,7 +258,7 @@ class AccountIndex:
 
         The item tier of retries (:class:`~.item_retry.ItemRetry`) applies to
         the listing as to an upload: the run's patience, and a stop asked
-        during a pause ends it at once. Raises :class:`~.errors.RunAborted`:
+        during a pause or a request ends it at once. Raises :class:`~.errors.RunAborted`:
         exit 2 if no listing can succeed (credentials, configuration), 3 once
         the outage outlasts ``patience``, or when the run is stopped.
         """
@@ -241,7 +268,9 @@ class AccountIndex:
         attempt = 0
         while True:
             try:
-                return await self.refresh(client)
+                listed = await _unless_stopped(self.refresh(client), stop)
+                if listed is not None:
+                    return listed
             except ListingDiverged as exc:
                 # Asking again would read the same moving listing: say what it is.
                 raise RunAborted(f"cannot list the account: {exc}",
