@@ -45,6 +45,7 @@ from .options import (
     SIZE,
     build_profile,
     cid_profile_options,
+    follow_options,
     poll_interval,
     read_patterns,
     refuse_unverifiable,
@@ -210,12 +211,7 @@ def _read_list(source: str) -> list[bytes]:
 @click.option("--files-from", type=str, default=None,
               help="Read the paths to push from this file, one per line ('-': stdin).")
 @cid_profile_options
-@click.option("--wait/--no-wait", default=True, show_default=True,
-              help="Wait until every pin job is final.")
-@click.option("--wait-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True,
-              help="Seconds a job may stay failed, or all jobs make no progress, before giving up.")
-@click.option("--patience", type=click.FloatRange(min=0), default=300.0, show_default=True,
-              help="Seconds the service may be unreachable before the run stops (exit 3).")
+@follow_options
 @click.option("--grace", type=click.FloatRange(min=0), default=DEFAULT_GRACE, show_default=True,
               help="Seconds uploads in flight may take to finish after Ctrl-C or SIGTERM"
                    " (Kubernetes kills 30 s after SIGTERM by default).")
