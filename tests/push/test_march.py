@@ -1,11 +1,11 @@
-"""The one rule every planner asks (:func:`bulkpin.push.march.march`), case by case."""
+"""The one rule every planner asks (:func:`bulkpin.core.march.march`), case by case."""
 
 from __future__ import annotations
 
 import pytest
 
+from bulkpin.core.march import MarchState, Step, file_state, march, pin_state
 from bulkpin.push.account_index import Held
-from bulkpin.push.march import MarchState, Step, file_state, march, pin_state
 
 CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
 

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ..push.move_options import DEFAULT_PATIENCE, DEFAULT_WAIT_TIMEOUT
+from ..core.options import DEFAULT_PATIENCE, DEFAULT_WAIT_TIMEOUT
 from ..unixfs import PROFILES, CidProfile, ProfileError, get_profile
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -193,7 +193,7 @@ def follow_options(func: F) -> F:
     """``--wait``, ``--wait-timeout`` and ``--patience``: following jobs and the service.
 
     The same on every command that moves things, with the defaults of
-    :mod:`bulkpin.push.move_options`.
+    :mod:`bulkpin.core.options`.
     """
     for option in reversed((
         click.option("--wait/--no-wait", default=True, show_default=True,

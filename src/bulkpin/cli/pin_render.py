@@ -7,10 +7,10 @@ status line every few seconds otherwise, one JSON object per event with ``--json
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
-import dataclasses
 from dataclasses import asdict
 from typing import IO, TYPE_CHECKING, Any
 

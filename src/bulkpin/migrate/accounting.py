@@ -2,14 +2,14 @@
 
 Stages report each CID's outcome once (:meth:`PinAccounting.done`); the
 poller reports through :meth:`~PinAccounting.jobs` (it is a
-:class:`~bulkpin.push.job_tally.JobTally`). Renderers read only
+:class:`~bulkpin.core.job_tally.JobTally`). Renderers read only
 :meth:`~PinAccounting.snapshot`.
 """
 
 from __future__ import annotations
 
-from ..push.cid_counters import CidCounters
-from ..push.job_tally import JobTally
+from ..core.cid_counters import CidCounters
+from ..core.job_tally import JobTally
 from .events import MigrateEvent, PinEvent, PinSnapshot
 
 __all__ = ["PinAccounting"]

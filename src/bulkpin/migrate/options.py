@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from ..core.options import MoveOptions
 from ..fs import Shard
-from ..push.move_options import MoveOptions
 
 __all__ = ["DEFAULT_PIN_CONCURRENCY", "PinOptions"]
 
@@ -20,7 +20,7 @@ DEFAULT_PIN_CONCURRENCY: Final = 16
 class PinOptions(MoveOptions):
     """How a ``pin`` run goes. The CLI builds one from its flags.
 
-    What every run is told is :class:`~bulkpin.push.move_options.MoveOptions`'s.
+    What every run is told is :class:`~bulkpin.core.options.MoveOptions`'s.
     """
 
     concurrency: int = DEFAULT_PIN_CONCURRENCY

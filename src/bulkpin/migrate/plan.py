@@ -12,8 +12,8 @@ when an earlier run may have sent it and no index says otherwise.
 
 from __future__ import annotations
 
+from ..core.march import march, pin_state
 from ..push.account_index import AccountIndex
-from ..push.march import march, pin_state
 from ..sources import PinItem
 from .accounting import PinAccounting
 from .events import PinEvent, PinOutcome

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..push.run_summary import MoveSummary
+from ..core.summary import MoveSummary
 from .events import PinSnapshot
 
 __all__ = ["PinSummary"]
@@ -12,7 +12,7 @@ __all__ = ["PinSummary"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PinSummary(MoveSummary):
-    """How a run ended; what every run says is :class:`~bulkpin.push.run_summary.MoveSummary`'s.
+    """How a run ended; what every run says is :class:`~bulkpin.core.summary.MoveSummary`'s.
 
     ``counts`` has ``bad`` (bad lines) besides the journal's states;
     ``failures`` are bad lines (``cids.txt:12``) and failed CIDs.

@@ -31,7 +31,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -44,12 +43,13 @@ from ..client import (
     Pin,
     PinJob,
 )
+from ..core.errors import ExitStatus, RunAborted
+from ..core.item_retry import ItemRetry
+from ..core.offset_pages import ListingDiverged, stable_pages
+from ..core.options import ListingOptions
+from ..core.pacing import Outage
 from ._packed import pack_cid, pack_id, pack_moment, unpack_date, unpack_id
 from ._store import JournalStore
-from .errors import ExitStatus, RunAborted
-from .item_retry import ItemRetry
-from .offset_pages import ListingDiverged, stable_pages
-from .pacing import Outage
 
 __all__ = ["AccountIndex", "Held", "ListingCost", "ListingOptions", "list_account"]
 
@@ -91,15 +91,6 @@ class ListingCost:
         whole = ", listed whole" if self.rebuilt else ""
         return (f"the account holds {self.pins_total} pins and {self.jobs_seen} unfinished jobs"
                 f" ({self.requests} requests{whole})")
-
-
-class ListingOptions(Protocol):
-    """What listing the account needs of a run's options (push's and pin's both have it)."""
-
-    @property
-    def list_account(self) -> bool: ...
-    @property
-    def patience(self) -> float: ...
 
 
 async def list_account(

@@ -19,14 +19,14 @@ from typing import Literal
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ..core.accounting import Accounting
+from ..core.crashpoints import crash_point
+from ..core.events import FileEvent
+from ..core.march import file_state, march, march_stream
 from ..fs import Candidate
 from ._packed import unpack_cid
 from .account_index import AccountIndex
-from .accounting import Accounting
-from .crashpoints import crash_point
-from .events import FileEvent
 from .journal import Journal
-from .march import file_state, march, march_stream
 from .options import PushOptions
 from .upload import WorkItem
 from .walk_rows import WalkRows

@@ -30,12 +30,12 @@ from contextlib import asynccontextmanager
 
 from ..client import DecooError, FileChangedError, FileContent, LocalFileError, PinResult
 from ..client.stream_body import ByteReader, buffer_bytes
+from ..core.crashpoints import crash_point
 from ..sources.http import UrlEntry
 from ..sources.remote import RemoteObject
 from ..sources.remote_errors import ObjectNotFound
 from ..sources.resume import ResumingReader
 from ..sources.s3 import S3Object
-from .crashpoints import crash_point
 from .dedup import ShapeKey
 from .journal import FileRecord
 from .remote_journal import discover_remote, remote_twin, set_size

@@ -19,14 +19,14 @@ from collections.abc import AsyncIterable, AsyncIterator
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ..core.accounting import Accounting
+from ..core.crashpoints import crash_point
+from ..core.events import FileEvent, FileOutcome
+from ..core.march import Step, file_state, march, march_stream
 from ..sources.http import BadLine, UrlEntry
 from ..sources.remote import Skipped
 from .account_index import AccountIndex
-from .accounting import Accounting
-from .crashpoints import crash_point
-from .events import FileEvent, FileOutcome
 from .journal import FileRecord, Journal
-from .march import Step, file_state, march, march_stream
 from .options import PushOptions
 from .remote_journal import discover_remote, record_not_taken, touch_remote
 from .remote_listing import Listed

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .events import Snapshot
-from .run_summary import MoveSummary
+from ..core.events import Snapshot
+from ..core.summary import MoveSummary
 
 __all__ = ["PushSummary"]
 

@@ -40,18 +40,18 @@ from ..client import (
     PinResult,
 )
 from ..client.multipart import DEFAULT_CHUNK_SIZE
+from ..core.accounting import Accounting
+from ..core.crashpoints import crash_point
+from ..core.errors import reason_of
+from ..core.events import FileEvent, FileOutcome
+from ..core.item_retry import ItemRetry
+from ..core.pacing import ByteSemaphore, Outage, TokenBucket, wire_bucket
 from ..fs import ChangedWhileRead, FileIdentity
 from .account_index import AccountIndex
-from .accounting import Accounting
-from .crashpoints import crash_point
 from .dedup import Claims, ShapeKey, known_content
-from .errors import reason_of
-from .events import FileEvent, FileOutcome
 from .hashing import hash_checked, prefix_digest, read_checked, stream_check
-from .item_retry import ItemRetry
 from .journal import FileRecord, Journal
 from .options import PushOptions
-from .pacing import ByteSemaphore, Outage, TokenBucket, wire_bucket
 
 __all__ = ["UPLOAD_BUFFER", "Uploader", "WorkItem"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..push.run_summary import RunSummary
+from ..core.summary import RunSummary
 from ._events import VerifySnapshot
 
 __all__ = ["VerifySummary"]
@@ -13,7 +13,7 @@ __all__ = ["VerifySummary"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerifySummary(RunSummary):
-    """How a run ended; what every run says is :class:`~bulkpin.push.run_summary.RunSummary`'s.
+    """How a run ended; what every run says is :class:`~bulkpin.core.summary.RunSummary`'s.
 
     ``counts`` are this run's CIDs per outcome, ``unchecked``, and ``changed``
     files; ``failures`` the first findings that are not "retrievable".

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 __all__ = [
     "DEFAULT_PATIENCE", "DEFAULT_POLL_INTERVAL", "DEFAULT_POLL_MAX_INTERVAL",
-    "DEFAULT_WAIT_TIMEOUT", "MoveOptions",
+    "DEFAULT_WAIT_TIMEOUT", "ListingOptions", "MoveOptions",
 ]
 
 #: Seconds a job may stay failed (or every job make no progress) before giving up.
@@ -45,3 +45,12 @@ class MoveOptions:
     #: List the account's pins and unfinished jobs first, so nothing it holds is
     #: sent again (:mod:`~.account_index`); off for accounts too big to list.
     list_account: bool = True
+
+
+class ListingOptions(Protocol):
+    """What listing the account needs of a run's options (push's and pin's both have it)."""
+
+    @property
+    def list_account(self) -> bool: ...
+    @property
+    def patience(self) -> float: ...

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..destination import Destination
-from .account_index import ListingCost
 from .errors import ExitStatus
+
+if TYPE_CHECKING:
+    from ..push.account_index import ListingCost
 
 __all__ = ["MoveSummary", "RunSummary"]
 

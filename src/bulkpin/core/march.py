@@ -25,12 +25,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, cast
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
-from .account_index import Held
+if TYPE_CHECKING:
+    from ..push.account_index import Held
 
 __all__ = [
     "Holdings", "MarchState", "Step", "Verdict", "file_state", "march", "march_stream", "pin_state",
