@@ -171,3 +171,30 @@ def test_the_summary_says_why_a_root_is_missing_and_what_the_account_held() -> N
     assert "see the manifest" not in text
     assert re.search(r"pinned\s+8,389", text)
     assert "8389" not in text
+
+
+def test_pin_s_final_frame_shows_the_final_counts() -> None:
+    # The last tick can come before the listing ended and the poller's last
+    # round (issue 26: "CIDs 0/1 … listing…" above "pinned 2").
+    from bulkpin.cli.pin_render import PinRichRenderer  # noqa: PLC0415
+    from bulkpin.migrate import PinProgress, PinSnapshot, PinSummary  # noqa: PLC0415
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120, color_system=None)
+    render = PinRichRenderer(console)
+    base = PinSnapshot(elapsed=1.0, listing_done=False, found=1, done=0, in_flight=0,
+                       requested=0, recovered=0, held=0, unchanged=0, pinned=0, failed=0,
+                       bad_lines=0, retries=0, waiting_jobs=0, rate=2.0)
+    render(PinProgress(base))
+    final = dataclasses.replace(base, listing_done=True, found=2, done=2, pinned=1)
+    counts = {"pinned": 2, "requested": 0, "failed": 0, "bad": 0, "discovered": 0}
+    render.summary(PinSummary(exit_status=ExitStatus.OK, reason="done", source="cids.txt",
+                              snapshot=final, counts=counts, journal=Path("j"),
+                              manifest=None))
+    text = out.getvalue()
+    table = text.index("bulkpin pin")
+    last_frame = text.rindex("CIDs", 0, table)
+    frame = text[last_frame:table]
+    assert re.search(r"CIDs\b.*\b2/2\b", frame), frame
+    assert "listing…" not in frame
+    assert re.search(r"pinned\b.*\b2/2\b", frame), frame

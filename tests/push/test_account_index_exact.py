@@ -23,12 +23,12 @@ import pytest
 from aiohttp import web
 
 from bulkpin.client import Credentials, DecooClient, Secret, load_credentials
+from bulkpin.core.errors import ExitStatus, RunAborted
+from bulkpin.core.events import NoticeEvent
+from bulkpin.core.offset_pages import OVERLAP
 from bulkpin.push import PushOptions, check, push
 from bulkpin.push.account_index import AccountIndex
-from bulkpin.push.errors import ExitStatus, RunAborted
-from bulkpin.push.events import NoticeEvent
 from bulkpin.push.journal import Journal
-from bulkpin.push.offset_pages import OVERLAP
 from bulkpin.service.config import ServiceConfig
 from bulkpin.service.server import LocalService
 from bulkpin.signing import generate_private_key

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bulkpin.core.accounting import TRANSFERS_SHOWN
+from bulkpin.core.rate import RateMeter
 from bulkpin.push import Accounting, FileEvent
-from bulkpin.push.accounting import TRANSFERS_SHOWN
-from bulkpin.push.rate import RateMeter
 
 MiB = 1024 * 1024
 

@@ -13,12 +13,12 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from bulkpin.push.concurrency import (
+from bulkpin.core.concurrency import (
     ConcurrencyController,
     Outcome,
     outcome_of,
 )
-from bulkpin.push.stages import AdaptiveGate, worker_pool
+from bulkpin.core.stages import AdaptiveGate, worker_pool
 
 
 class Clock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import anyio.lowlevel
 
-from bulkpin.push.pacing import ByteSemaphore, TokenBucket, wire_bucket
+from bulkpin.core.pacing import ByteSemaphore, TokenBucket, wire_bucket
 
 
 def test_token_bucket_paces_to_the_rate() -> None:

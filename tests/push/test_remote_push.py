@@ -17,9 +17,9 @@ import anyio
 import pytest
 
 from bulkpin.client.multipart import THROTTLE_PIECE
+from bulkpin.core.pacing import TokenBucket, wire_bucket
 from bulkpin.movers import pin_file as mover_module
 from bulkpin.push import ProgressEvent, PushEvent, PushOptions
-from bulkpin.push.pacing import TokenBucket, wire_bucket
 from bulkpin.sources.s3 import S3Source
 from bulkpin.testing.proxy import ChaosProxy, Fault
 from bulkpin.testing.s3server import (

@@ -1,7 +1,7 @@
 """Stopping a push (issue 14): in every phase, by SIGINT or SIGTERM, then resuming.
 
 The signal is sent by the process to itself at a named point of the pipeline
-(``BULKPIN_SIGNAL_AT``, see ``push/crashpoints.py``), so each test stops the
+(``BULKPIN_SIGNAL_AT``, see ``core/crashpoints.py``), so each test stops the
 run in the phase it names, every time.
 """
 

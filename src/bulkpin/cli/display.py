@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import IO, TYPE_CHECKING
 
-from ..push.events import Snapshot, Transfer
+from ..core.events import Snapshot, Transfer
 from ..units import human_bytes, human_duration, human_rate
 
 if TYPE_CHECKING:

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
+from ..core.options import DEFAULT_PATIENCE, DEFAULT_WAIT_TIMEOUT
 from ..unixfs import PROFILES, CidProfile, ProfileError, get_profile
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -186,3 +187,25 @@ SIZE = SizeType()
 POSITIVE_SIZE = SizeType(minimum=1)
 RATE = RateType()
 DURATION = DurationType()
+
+
+def follow_options(func: F) -> F:
+    """``--wait``, ``--wait-timeout`` and ``--patience``: following jobs and the service.
+
+    The same on every command that moves things, with the defaults of
+    :mod:`bulkpin.core.options`.
+    """
+    for option in reversed((
+        click.option("--wait/--no-wait", default=True, show_default=True,
+                     help="Wait until every pin job is final."),
+        click.option("--wait-timeout", type=click.FloatRange(min=0),
+                     default=DEFAULT_WAIT_TIMEOUT, show_default=True,
+                     help="Seconds a job may stay failed, or all jobs make no progress,"
+                          " before giving up."),
+        click.option("--patience", type=click.FloatRange(min=0), default=DEFAULT_PATIENCE,
+                     show_default=True,
+                     help="Seconds the service may be unreachable before the run stops"
+                          " (exit 3)."),
+    )):
+        func = option(func)
+    return func

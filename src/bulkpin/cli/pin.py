@@ -25,7 +25,7 @@ from ..push import ManifestError, manifest_format
 from ..sources import InvalidCid, PinSource, PsaSource, load_token, open_source
 from ..target import open_target
 from .logs import configure_logging, logging_options
-from .options import RATE, poll_interval
+from .options import RATE, follow_options, poll_interval
 from .pin_render import PinJsonRenderer, PinPlainRenderer, PinQuietRenderer, PinRichRenderer
 from .run_errors import run_and_exit
 from .stopping import run_stoppable
@@ -110,12 +110,7 @@ async def _run(source: PinSource, key: str, relist: Relister | None, options: Pi
               show_default=True, help="pinByHash requests in flight.")
 @click.option("--rate-limit", type=RATE, default=None,
               help="pinByHash requests started per second (N/s).")
-@click.option("--wait/--no-wait", default=True, show_default=True,
-              help="Wait until every pin job is final.")
-@click.option("--wait-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True,
-              help="Seconds a job may stay failed, or all jobs make no progress, before giving up.")
-@click.option("--patience", type=click.FloatRange(min=0), default=300.0, show_default=True,
-              help="Seconds the service may be unreachable before the run stops (exit 3).")
+@follow_options
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0,
               show_default=True, help="Seconds a request may wait for an answer before that"
                                       " attempt fails and is retried.")

@@ -7,6 +7,7 @@ status line every few seconds otherwise, one JSON object per event with ``--json
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -189,8 +190,16 @@ class PinRichRenderer:
         self.progress.stop()
 
     def summary(self, summary: PinSummary) -> None:
+        """The final counts drawn once more (the last tick may lag), then the summary."""
+        self(PinProgress(final_pin_snapshot(summary)))
         self.progress.stop()
         print_pin_summary(summary, self.console)
+
+
+def final_pin_snapshot(summary: PinSummary) -> PinSnapshot:
+    """The run's last snapshot, with the journal's pinned and failed counts (as the table)."""
+    return dataclasses.replace(summary.snapshot, pinned=summary.counts["pinned"],
+                               failed=summary.counts["failed"])
 
 
 def print_pin_summary(summary: PinSummary, console: Console) -> None:

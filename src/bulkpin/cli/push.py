@@ -13,20 +13,18 @@ import anyio
 import anyio.lowlevel
 import click
 
-from ..client import ConfigurationError, DecooClient
+from ..client import DecooClient
 from ..push import (
     DEFAULT_CEILING,
     DEFAULT_GRACE,
     DEFAULT_MEMORY,
     DEFAULT_SMALL_FILE,
     FileEvent,
-    JournalError,
     ManifestError,
     NoticeEvent,
     PushEvent,
     PushOptions,
     PushSummary,
-    RunAborted,
     Selection,
     SelectionError,
     Shard,
@@ -35,8 +33,6 @@ from ..push import (
 )
 from ..target import open_target
 from ..unixfs.tree import DEFAULT_HASH_WORKERS
-from . import EXIT_USAGE
-from .journal_failure import journal_failure
 from .logs import configure_logging, logging_options
 from .options import (
     DURATION,
@@ -45,13 +41,14 @@ from .options import (
     SIZE,
     build_profile,
     cid_profile_options,
+    follow_options,
     poll_interval,
     read_patterns,
     refuse_unverifiable,
 )
 from .push_remote import RemoteArgs, remote_options, run_remote
 from .render import STATS_INTERVAL, JsonRenderer, PlainRenderer, QuietRenderer, RichRenderer
-from .run_errors import aborted_text
+from .run_errors import run_and_exit
 from .stopping import run_stoppable
 from .target_options import Target, failover_option, target_options
 from .terminal_text import for_terminal
@@ -117,11 +114,6 @@ async def _run(
     return await run_stoppable(
         run, f"Stopping: no new files start; uploads in flight have up to {options.grace:g} s"
              " to finish.", notice)
-
-
-def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    first = group.exceptions[0]
-    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 class _ListingDryRun:
@@ -210,12 +202,7 @@ def _read_list(source: str) -> list[bytes]:
 @click.option("--files-from", type=str, default=None,
               help="Read the paths to push from this file, one per line ('-': stdin).")
 @cid_profile_options
-@click.option("--wait/--no-wait", default=True, show_default=True,
-              help="Wait until every pin job is final.")
-@click.option("--wait-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True,
-              help="Seconds a job may stay failed, or all jobs make no progress, before giving up.")
-@click.option("--patience", type=click.FloatRange(min=0), default=300.0, show_default=True,
-              help="Seconds the service may be unreachable before the run stops (exit 3).")
+@follow_options
 @click.option("--grace", type=click.FloatRange(min=0), default=DEFAULT_GRACE, show_default=True,
               help="Seconds uploads in flight may take to finish after Ctrl-C or SIGTERM"
                    " (Kubernetes kills 30 s after SIGTERM by default).")
@@ -302,29 +289,5 @@ def push_command(
     events: Callable[[PushEvent], None] = renderer
     if dry_run and verbose and not as_json:
         events = _ListingDryRun(renderer)
-    try:
-        try:
-            summary = anyio.run(_run, paths, options, target, events,
-                                file_list, timeout)
-        except BaseExceptionGroup as group:
-            # The signal watcher's task group wraps what push raised: unwrap it.
-            raise _first_leaf(group) from None
-    except ConfigurationError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    except RunAborted as exc:
-        if isinstance(renderer, RichRenderer):
-            renderer.progress.stop()
-        click.echo(aborted_text(exc), err=True)
-        sys.exit(exc.exit_status)
-    except JournalError as exc:
-        # Mid-run (a full disk...): SQLite kept every committed mark.
-        if isinstance(renderer, RichRenderer):
-            renderer.progress.stop()
-        click.echo(journal_failure(exc), err=True)
-        sys.exit(EXIT_USAGE)
-    except OSError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    renderer.summary(summary)
-    sys.exit(summary.exit_status)
+    run_and_exit(lambda: anyio.run(_run, paths, options, target, events, file_list, timeout),
+                 renderer)

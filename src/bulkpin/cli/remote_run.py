@@ -19,8 +19,8 @@ from typing import Any, NoReturn
 import anyio
 import click
 
-from ..client import ConfigurationError, DecooClient
-from ..push import JournalError, NoticeEvent, PushOptions, PushSummary, RunAborted
+from ..client import DecooClient
+from ..push import NoticeEvent, PushOptions, PushSummary
 from ..push.remote_listing import RemoteSpec
 from ..push.remote_pipeline import push_remote
 from ..push.remote_read import RemoteSources
@@ -28,9 +28,8 @@ from ..sources.http import HttpSource
 from ..sources.remote_errors import LocationError, SourceConfigError
 from ..sources.s3 import S3Location, S3Options, S3Source
 from ..target import open_target
-from . import EXIT_INTERRUPTED, EXIT_USAGE
 from .push_remote import RemoteArgs
-from .run_errors import aborted_text
+from .run_errors import run_and_exit
 from .target_options import Target
 
 __all__ = ["main"]
@@ -142,36 +141,14 @@ async def _with_signals(stop: anyio.Event, renderer: Any,
     return summary
 
 
-def _leaf(exc: BaseException) -> BaseException:
-    while isinstance(exc, BaseExceptionGroup):
-        exc = exc.exceptions[0]
-    return exc
-
-
 def main(paths: tuple[str, ...], files_from: str | None, remote: RemoteArgs,
                options: PushOptions, target: Target,
                make_renderer: Callable[[], Any], read_timeout: float) -> NoReturn:
     """Run a remote push to its end and exit with its status (2 before anything is sent)."""
     spec = _spec(paths, files_from, remote)
     shown = _Display(make_renderer)
-    try:
-        try:
-            summary = anyio.run(_run, spec, remote, options, target, shown, read_timeout)
-        except BaseExceptionGroup as group:
-            raise _leaf(group) from None
-    except (ConfigurationError, JournalError, OSError) as exc:
-        shown.stop()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    except RunAborted as exc:
-        shown.stop()
-        click.echo(aborted_text(exc), err=True)
-        sys.exit(exc.exit_status)
-    if summary is None:
-        click.echo("error: stopped at once; run the same command again to resume", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    shown.start().summary(summary)
-    sys.exit(summary.exit_status)
+    run_and_exit(lambda: anyio.run(_run, spec, remote, options, target, shown, read_timeout),
+                 shown)
 
 
 class _Display:
@@ -187,6 +164,7 @@ class _Display:
         return self._renderer
 
     def stop(self) -> None:
-        progress = getattr(self._renderer, "progress", None)
-        if progress is not None:
-            progress.stop()
+        getattr(self._renderer, "stop", lambda: None)()
+
+    def summary(self, summary: PushSummary) -> None:
+        self.start().summary(summary)

@@ -202,6 +202,10 @@ class RichRenderer:
                              redirect_stdout=False, redirect_stderr=False)
         self.progress.start()
 
+    def stop(self) -> None:
+        """Stop drawing (before an error message)."""
+        self.progress.stop()
+
     def __call__(self, event: PushEvent) -> None:
         if isinstance(event, FileEvent):
             if event.outcome == "failed":

@@ -1,4 +1,4 @@
-"""How ``pin`` and ``verify`` turn what ends a run early into a message and an exit status.
+"""How every run command turns what ends a run early into a message and an exit status.
 
 A run's task groups wrap what ended it in exception groups; the first leaf is
 what the user is told. The display stops drawing first, so the message is not
@@ -54,12 +54,14 @@ def first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
-def run_and_exit(run: Callable[[], S], renderer: Renderer[S]) -> NoReturn:
+def run_and_exit(run: Callable[[], S | None], renderer: Renderer[S]) -> NoReturn:
     """Render ``run()``'s summary and exit with its status; or say what ended it, and exit.
 
-    Exit 2 for configuration, journal and OS errors (nothing was done, or the
-    journal says what was); a :class:`RunAborted` carries its own status. A
-    renderer that draws (one with ``stop()``) stops before the message.
+    The one exit mapping of ``push``, ``pin`` and ``verify``: exit 2 for
+    configuration, journal and OS errors (nothing was done, or the journal says
+    what was); a :class:`RunAborted` carries its own status; a run stopped
+    before it had a summary (None) is exit 3. A renderer that draws (one with
+    ``stop()``) stops before the message.
     """
     stop_drawing: Callable[[], None] = getattr(renderer, "stop", lambda: None)
     try:
@@ -79,5 +81,8 @@ def run_and_exit(run: Callable[[], S], renderer: Renderer[S]) -> NoReturn:
         stop_drawing()
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    if summary is None:
+        click.echo("error: stopped at once; run the same command again to resume", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     renderer.summary(summary)
     sys.exit(summary.exit_status)

@@ -8,7 +8,7 @@ the library entry point.
 
 One module per stage: :mod:`.listing` (the source, sharded, recorded) with
 :mod:`.plan` (journal and account-index check), :mod:`.request` (``pinByHash``),
-``push``'s poller (:mod:`bulkpin.push.poll`) and :mod:`.manifest`;
+``push``'s poller (:mod:`bulkpin.core.poll`) and :mod:`.manifest`;
 :mod:`.pipeline` only wires them. Around them: :mod:`.journal` (what every CID
 became, in ``push``'s crash-safe store), :mod:`.journal_path`,
 :mod:`.accounting`, :mod:`.events`, :mod:`.options`, :mod:`.summary`,

@@ -1,6 +1,6 @@
 """What a ``pin`` run tells its caller while it runs: the ``on_event`` callback's types.
 
-Notices are ``push``'s :class:`~bulkpin.push.events.NoticeEvent`; the rest is
+Notices are ``push``'s :class:`~bulkpin.core.events.NoticeEvent`; the rest is
 about CIDs rather than files and bytes, so it has types of its own.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..push.events import NoticeEvent
+from ..core.events import NoticeEvent
 
 __all__ = [
     "BadLineEvent", "MigrateEvent", "NoticeEvent", "PinEvent", "PinOutcome", "PinProgress",

@@ -17,7 +17,7 @@ resumed run looks such a CID up (account index, or ``pinJobs?pin-hash=``)
 before requesting it again. Lines of a source that are no CID are kept in
 ``pin_bad_lines`` (by source and line), for the report and the manifest.
 
-It implements :class:`~bulkpin.push.job_book.JobBook`, so ``push``'s poller
+It implements :class:`~bulkpin.core.job_book.JobBook`, so ``push``'s poller
 follows its jobs.
 """
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final
 
+from ..core.options import MoveOptions
 from ..fs import Shard
 
 __all__ = ["DEFAULT_PIN_CONCURRENCY", "PinOptions"]
@@ -17,27 +17,12 @@ DEFAULT_PIN_CONCURRENCY: Final = 16
 
 
 @dataclass(frozen=True, slots=True)
-class PinOptions:
-    """How a ``pin`` run goes. The CLI builds one from its flags."""
+class PinOptions(MoveOptions):
+    """How a ``pin`` run goes. The CLI builds one from its flags.
+
+    What every run is told is :class:`~bulkpin.core.options.MoveOptions`'s.
+    """
 
     concurrency: int = DEFAULT_PIN_CONCURRENCY
-    #: ``pinByHash`` requests started per second (None: unlimited)
-    rate_limit: float | None = None
     #: Take only the CIDs of this share (by a hash of the CID).
     shard: Shard | None = None
-    #: Keep polling after the last request until every job is final.
-    wait: bool = True
-    #: How long a job may stay failed (or all jobs make no progress) before giving up.
-    wait_timeout: float = 600.0
-    #: How long the service may be unreachable before the run stops (exit 3).
-    patience: float = 300.0
-    journal: Path | None = None
-    manifest: Path | None = None
-    #: List and check the source, record it in the journal; request nothing.
-    dry_run: bool = False
-    #: First and longest pause between polling rounds.
-    poll_interval: float = 1.0
-    poll_max_interval: float = 30.0
-    #: List the account's pins and unfinished jobs first, so nothing it holds is
-    #: requested again (see :mod:`bulkpin.push.account_index`).
-    list_account: bool = True

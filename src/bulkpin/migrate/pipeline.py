@@ -21,13 +21,13 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from ..client import DecooClient
+from ..core.errors import RunAborted
+from ..core.lifecycle import Ended, run
+from ..core.pacing import Outage
+from ..core.poll import Poller
+from ..core.stages import abandoned_notice, follow_jobs, run_stages, ticker, worker_pool
 from ..destination import Destination
 from ..push.account_index import AccountIndex
-from ..push.errors import RunAborted
-from ..push.lifecycle import Ended, run
-from ..push.pacing import Outage
-from ..push.poll import Poller
-from ..push.stages import abandoned_notice, follow_jobs, run_stages, ticker, worker_pool
 from ..sources import PinSource
 from .accounting import PinAccounting
 from .events import MigrateEvent, NoticeEvent, PinProgress
@@ -149,7 +149,7 @@ async def migrate(
 
 
 class _PinPlan:
-    """A ``pin`` run, as the lifecycle (:mod:`bulkpin.push.lifecycle`) runs it."""
+    """A ``pin`` run, as the lifecycle (:mod:`bulkpin.core.lifecycle`) runs it."""
 
     def __init__(self, source: PinSource, options: PinOptions, source_key: str,
                  client: DecooClient | None, emit: Callable[[MigrateEvent], None],

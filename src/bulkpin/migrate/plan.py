@@ -12,7 +12,8 @@ when an earlier run may have sent it and no index says otherwise.
 
 from __future__ import annotations
 
-from ..push.account_index import AccountIndex, Held, pin_lost
+from ..core.march import march, pin_state
+from ..push.account_index import AccountIndex
 from ..sources import PinItem
 from .accounting import PinAccounting
 from .events import PinEvent, PinOutcome
@@ -40,37 +41,27 @@ class Planner:
         """Record one listed CID; the request it needs, or None."""
         journal = self.journal
         record = journal.discover(item, source)
-        if record.seen_run == journal.run_id:
+        step = march(pin_state(record.state, answered=record.answered), item.cid,
+                     seen_run=record.seen_run, run_id=journal.run_id, index=self.index,
+                     ask_held=True)
+        if step.verdict == "again":
             return None  # listed twice in this run (a PSA page overlap, a repeated line)
         self.acct.take()
         if self.dry_run:
             self._done(record, "unchanged" if record.state == "pinned" else "planned")
             return None
-        held = self.index.holds(item.cid) if self.index is not None else None
-        if pin_lost(self.index, record.state, item.cid):
+        held = step.held
+        if step.verdict == "lost":
             journal.forget_pin(item.cid)
             return WorkItem(record)
-        if self._settled(record, held):
+        if step.verdict == "skip":
+            # Pinned, or requested by an earlier run which got its job: the poller follows it.
+            if record.state != "pinned" and held is not None and held.pinned:
+                journal.mark_held(record.cid, job_id=held.job_id, pinned=True)
+            self._done(record, "unchanged")
             return None
-        # "requested" without an answer: a run stopped while it was being sent.
-        # "failed": tried again, but a job of the last attempt may be pending.
-        # With a fresh index neither has an active job (it would be held).
-        verify = self.index is None and record.state in ("requested", "failed")
-        return WorkItem(record, verify)
-
-    def _settled(self, record: PinRecord, held: Held | None) -> bool:
-        """Whether ``record`` needs no request (recording why)."""
-        if record.state == "pinned":  # and still pinned: see pin_lost
-            self._done(record, "unchanged")
-            return True
-        if record.state == "requested" and record.answered:
-            # Requested by an earlier run, which got its job: the poller follows it.
-            if held is not None and held.pinned:
-                self.journal.mark_held(record.cid, job_id=held.job_id, pinned=True)
-            self._done(record, "unchanged")
-            return True
         if held is not None:
-            self.journal.mark_held(record.cid, job_id=held.job_id, pinned=held.pinned)
+            journal.mark_held(record.cid, job_id=held.job_id, pinned=held.pinned)
             self._done(record, "held", held.job_id)
-            return True
-        return False
+            return None
+        return WorkItem(record, step.verify)

@@ -18,9 +18,9 @@ import random
 import anyio
 
 from ..client import DecooClient, DecooError, JobStatus
-from ..push.crashpoints import crash_point
-from ..push.item_retry import ItemRetry
-from ..push.pacing import Outage, TokenBucket
+from ..core.crashpoints import crash_point
+from ..core.item_retry import ItemRetry
+from ..core.pacing import Outage, TokenBucket
 from .accounting import PinAccounting
 from .events import PinEvent, PinOutcome
 from .journal import PinJournal, PinRecord
@@ -55,7 +55,7 @@ class Requester:
     async def handle(self, item: WorkItem) -> None:
         """Take one CID to an outcome, or leave it for the next run once the run stops.
 
-        Raises :class:`~bulkpin.push.errors.RunAborted` when no request can succeed.
+        Raises :class:`~bulkpin.core.errors.RunAborted` when no request can succeed.
         """
         record, verify = item.record, item.verify
         attempt = 0
@@ -97,7 +97,7 @@ class Requester:
         self._done(record, "recovered" if result.recovered else "requested", result.job_id)
 
     async def _after_error(self, record: PinRecord, exc: DecooError, attempt: int) -> bool:
-        """The item tier's verdict (:class:`~bulkpin.push.item_retry.ItemRetry`)."""
+        """The item tier's verdict (:class:`~bulkpin.core.item_retry.ItemRetry`)."""
 
         def fail(reason: str) -> None:
             self.journal.mark_failed(record.cid, reason)

@@ -28,10 +28,10 @@ import anyio
 
 from ..client import DecooError, FileChangedError, FileContent, LocalFileError, PinResult
 from ..client.multipart import DEFAULT_CHUNK_SIZE
+from ..core.crashpoints import crash_point
+from ..core.errors import reason_of
 from ..fs import ChangedWhileRead, FileIdentity
-from ..push.crashpoints import crash_point
 from ..push.dedup import ShapeKey
-from ..push.errors import reason_of
 from ..push.hashing import hash_checked, prefix_digest, read_checked, stream_check
 from ..push.journal import FileRecord
 from .pin_file import MAX_CHANGED_RETRIES, PinFileMover

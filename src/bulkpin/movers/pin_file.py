@@ -13,7 +13,7 @@ inherited and re-implemented):
 - ``pinJobs?pin-hash=`` for an item a past attempt may have sent (``recovered``);
 - the ``uploading`` mark, committed before the first byte goes out, and what
   the answer is recorded as;
-- the item tier of DESIGN.md's three (:class:`~bulkpin.push.item_retry.ItemRetry`):
+- the item tier of DESIGN.md's three (:class:`~bulkpin.core.item_retry.ItemRetry`):
   tried again after a pause, failed, or the run stopped.
 """
 
@@ -26,14 +26,14 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from ..client import DecooClient, DecooError, PinResult
+from ..core.accounting import Accounting
+from ..core.events import FileEvent, FileOutcome
+from ..core.item_retry import ItemRetry
+from ..core.pacing import ByteSemaphore, Outage, TokenBucket, wire_bucket
 from ..push.account_index import AccountIndex
-from ..push.accounting import Accounting
 from ..push.dedup import Claims, ShapeKey, known_content
-from ..push.events import FileEvent, FileOutcome
-from ..push.item_retry import ItemRetry
 from ..push.journal import FileRecord, Journal
 from ..push.options import PushOptions
-from ..push.pacing import ByteSemaphore, Outage, TokenBucket, wire_bucket
 
 __all__ = ["MAX_CHANGED_RETRIES", "PinFileMover"]
 

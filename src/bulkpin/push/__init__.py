@@ -8,13 +8,14 @@ became) on :mod:`._store` (crash-safe SQLite), :mod:`.accounting` (counters fed
 by per-file outcomes), :mod:`.pacing` (limits, patience), :mod:`.errors`.
 """
 
+from ..core.accounting import Accounting
+from ..core.concurrency import DEFAULT_CEILING, ConcurrencyController
+from ..core.errors import ExitStatus, JournalError, JournalLocked, PushError, RunAborted
+from ..core.events import FileEvent, FileOutcome, NoticeEvent, ProgressEvent, PushEvent, Snapshot
+from ..core.poll import Poller, PollSchedule, RoundResult
 from ..fs import Selection, SelectionError, Shard
 from .account_index import AccountIndex, ListingCost
-from .accounting import Accounting
 from .check import CheckResult, CheckSummary, check
-from .concurrency import DEFAULT_CEILING, ConcurrencyController
-from .errors import ExitStatus, JournalError, JournalLocked, PushError, RunAborted
-from .events import FileEvent, FileOutcome, NoticeEvent, ProgressEvent, PushEvent, Snapshot
 from .journal import Journal
 from .journal_lookup import FoundJournal, default_journal_path, journals_for, read_found
 from .manifest import ManifestError, ManifestWriteError, manifest_format, write_manifest
@@ -25,7 +26,6 @@ from .options import (
     DEFAULT_SMALL_FILE,
     PushOptions,
 )
-from .poll import Poller, PollSchedule, RoundResult
 from .run import push
 from .summary import PushSummary
 

@@ -26,9 +26,9 @@ from typing import Literal, Self
 
 import anyio
 
+from ..core.crashpoints import crash_during
+from ..core.errors import JournalError, JournalLocked
 from ._schema import SCHEMA_VERSION, create, is_v1, upgrade
-from .crashpoints import crash_during
-from .errors import JournalError, JournalLocked
 
 __all__ = ["STATES", "JournalStore", "State"]
 

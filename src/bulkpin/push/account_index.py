@@ -31,7 +31,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -44,14 +43,15 @@ from ..client import (
     Pin,
     PinJob,
 )
+from ..core.errors import ExitStatus, RunAborted
+from ..core.item_retry import ItemRetry
+from ..core.offset_pages import ListingDiverged, stable_pages
+from ..core.options import ListingOptions
+from ..core.pacing import Outage
 from ._packed import pack_cid, pack_id, pack_moment, unpack_date, unpack_id
 from ._store import JournalStore
-from .errors import ExitStatus, RunAborted
-from .item_retry import ItemRetry
-from .offset_pages import ListingDiverged, stable_pages
-from .pacing import Outage
 
-__all__ = ["AccountIndex", "Held", "ListingCost", "ListingOptions", "list_account", "pin_lost"]
+__all__ = ["AccountIndex", "Held", "ListingCost", "ListingOptions", "list_account"]
 
 log = logging.getLogger(__name__)
 
@@ -91,29 +91,6 @@ class ListingCost:
         whole = ", listed whole" if self.rebuilt else ""
         return (f"the account holds {self.pins_total} pins and {self.jobs_seen} unfinished jobs"
                 f" ({self.requests} requests{whole})")
-
-
-def pin_lost(index: AccountIndex | None, state: str, cid: str | None) -> bool:
-    """Whether a row the journal calls pinned is no longer pinned on the account.
-
-    The journal is a cache: every planner asks this of a pinned row, and one
-    that is lost is done again. A job not yet final does not keep a pin (it
-    may fail); without an index (``--no-account-listing``) the journal is
-    trusted.
-    """
-    if state != "pinned" or cid is None or index is None:
-        return False
-    held = index.holds(cid)
-    return held is None or not held.pinned
-
-
-class ListingOptions(Protocol):
-    """What listing the account needs of a run's options (push's and pin's both have it)."""
-
-    @property
-    def list_account(self) -> bool: ...
-    @property
-    def patience(self) -> float: ...
 
 
 async def list_account(

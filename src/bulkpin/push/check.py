@@ -20,10 +20,10 @@ from typing import Literal
 import anyio
 
 from ..client import DecooClient
+from ..core.errors import ExitStatus, JournalError, JournalLocked, RunAborted
 from ..destination import Destination
 from ..fs import Candidate, walk_candidates
 from .account_index import AccountIndex, ListingCost
-from .errors import ExitStatus, JournalError, JournalLocked, RunAborted
 from .hashing import hash_checked
 from .journal import Journal
 from .journal_lookup import KnownFiles, default_journal_path

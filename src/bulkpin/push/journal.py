@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.errors import JournalError, JournalLocked
 from ..fs import FileIdentity
 from ._jobs import JobColumns
 from ._packed import pack_cid, pack_date, pack_id, unpack_cid, unpack_date, unpack_id
 from ._schema import LARGE_ONLY, WHOLE_FILE_FLOOR, pack_display, split_path
 from ._store import STATES, State
-from .errors import JournalError, JournalLocked
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import PushError
+from ..core.errors import PushError
 from .journal import Journal
 
 FIELDS = ("kind", "path", "size", "cid", "job_id", "status", "pin_date", "attempts", "error",

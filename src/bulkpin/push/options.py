@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from ..core.concurrency import DEFAULT_CEILING
+from ..core.options import MoveOptions
 from ..fs import Selection
 from ..unixfs import DEFAULT_PROFILE, CidProfile
 from ..unixfs.tree import DEFAULT_HASH_WORKERS
 from ._schema import WHOLE_FILE_FLOOR
-from .concurrency import DEFAULT_CEILING
 
 #: Uploads in flight for a pipeline that cannot adapt (the remote push) when the
 #: user left ``--concurrency auto``: the best of 1, 4, 16, 64 on loopback in
@@ -26,8 +26,11 @@ DEFAULT_GRACE = 20.0
 
 
 @dataclass(frozen=True, slots=True)
-class PushOptions:
-    """How a push runs. The CLI builds one from its flags; library users build their own."""
+class PushOptions(MoveOptions):
+    """How a push runs. The CLI builds one from its flags; library users build their own.
+
+    What every run is told is :class:`~.move_options.MoveOptions`'s.
+    """
 
     profile: CidProfile = DEFAULT_PROFILE
     selection: Selection = field(default_factory=Selection)
@@ -40,30 +43,14 @@ class PushOptions:
     #: The most uploads in flight ``auto`` may reach (bounds workers, connections, buffers).
     max_concurrency: int = DEFAULT_CEILING
     hash_workers: int = DEFAULT_HASH_WORKERS
-    #: uploads started per second (None: unlimited)
-    rate_limit: float | None = None
     #: file bytes sent per second (None: unlimited)
     bwlimit: int | None = None
     small_file: int = DEFAULT_SMALL_FILE
     memory: int = DEFAULT_MEMORY
-    wait: bool = True
-    #: how long a job may stay failed (or queued with no progress) before we give up
-    wait_timeout: float = 600.0
-    #: how long the service may be unreachable before the run stops (exit 3)
-    patience: float = 300.0
     #: after a stop is asked, how long uploads in flight may take to finish
     #: (Kubernetes sends SIGKILL 30 s after SIGTERM by default: leave time to commit)
     grace: float = DEFAULT_GRACE
-    journal: Path | None = None
-    manifest: Path | None = None
-    dry_run: bool = False
-    #: first and longest pause between polling rounds
-    poll_interval: float = 1.0
-    poll_max_interval: float = 30.0
     endpoint: str | None = None
-    #: List the account's pins and unfinished jobs before uploading, so nothing it
-    #: holds is sent again (see push.account_index); off for accounts too big to list.
-    list_account: bool = True
 
     @property
     def whole_file_max(self) -> int:

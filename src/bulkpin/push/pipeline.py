@@ -25,21 +25,14 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..client import DecooClient
-from ..fs import Candidate, batched
-from ..movers import LocalFiles, PinFileMover, WorkItem
-from ..units import human_bytes
-from .account_index import AccountIndex
-from .accounting import Accounting
-from .concurrency import ConcurrencyController
-from .errors import ExitStatus, RunAborted
-from .events import NoticeEvent, ProgressEvent, PushEvent
-from .journal import Journal
-from .lifecycle import Ended
-from .options import PushOptions
-from .pacing import Outage
-from .plan import Planner
-from .poll import Poller, first_of
-from .stages import (
+from ..core.accounting import Accounting
+from ..core.concurrency import ConcurrencyController
+from ..core.errors import ExitStatus, RunAborted
+from ..core.events import NoticeEvent, ProgressEvent, PushEvent
+from ..core.lifecycle import Ended
+from ..core.pacing import Outage
+from ..core.poll import Poller, first_of
+from ..core.stages import (
     AdaptiveGate,
     abandoned_notice,
     follow_jobs,
@@ -47,6 +40,13 @@ from .stages import (
     ticker,
     worker_pool,
 )
+from ..fs import Candidate, batched
+from ..movers import LocalFiles, PinFileMover, WorkItem
+from ..units import human_bytes
+from .account_index import AccountIndex
+from .journal import Journal
+from .options import PushOptions
+from .plan import Planner
 from .summary import PushSummary
 
 __all__ = ["Pipeline", "PushStages", "run_pipeline"]

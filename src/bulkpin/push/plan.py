@@ -19,13 +19,14 @@ from typing import Literal
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ..core.accounting import Accounting
+from ..core.crashpoints import crash_point
+from ..core.events import FileEvent
+from ..core.march import file_state, march, march_stream
 from ..fs import Candidate
 from ..movers.local_files import WorkItem
 from ._packed import unpack_cid
-from .account_index import AccountIndex, pin_lost
-from .accounting import Accounting
-from .crashpoints import crash_point
-from .events import FileEvent
+from .account_index import AccountIndex
 from .journal import Journal
 from .options import PushOptions
 from .walk_rows import WalkRows
@@ -63,27 +64,18 @@ class Planner:
         work: MemoryObjectSendStream[WorkItem],
     ) -> None:
         """Candidates in, work items out, until the walk ends or the run stops."""
-        async with receive, work:
-            try:
-                async for batch in receive:
-                    for cand in batch:
-                        if self.stop.is_set():
-                            self.acct.stop_asked()
-                            return
-                        item = self.plan(cand)
-                        if item is None:
-                            continue
-                        try:
-                            await work.send(item)
-                        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                            return  # every worker stopped: the run is stopping
-                    self._flush_seen()
-                    self.journal.commit_if_due()
-            finally:
-                self._flush_seen()
-            if self.whole_walk:
-                self._sweep_gone()
-            self.acct.walk_finished()
+        async with receive:
+            if not await march_stream(receive, work, self.plan, stop=self.stop,
+                                      stop_asked=self.acct.stop_asked,
+                                      after_batch=self._after_batch):
+                return
+        if self.whole_walk:
+            self._sweep_gone()
+        self.acct.walk_finished()
+
+    def _after_batch(self) -> None:
+        self._flush_seen()
+        self.journal.commit_if_due()
 
     def _flush_seen(self) -> None:
         if self._seen:
@@ -117,20 +109,19 @@ class Planner:
         self._flush_seen()
         self._rows.drop(cand.path)
         record = journal.discover(cand.path, cand.display, root, cand.identity)
-        if record.seen_run == journal.run_id:
+        step = march(file_state(record.state), record.cid, seen_run=record.seen_run,
+                     run_id=journal.run_id, index=self.index)
+        if step.verdict == "again":
             return None  # met before in this run: one file, taken once
         acct.found(cand.size)
-        if pin_lost(self.index, record.state, record.cid):
+        if step.verdict == "lost":
             journal.forget_pin(record.id)
             return WorkItem(journal.get_id(record.id))
-        if record.state in ("pinned", "uploaded"):
+        if step.verdict == "skip":
             acct.file_done(FileEvent(os.fsdecode(cand.display), "unchanged", record.size,
                                      record.cid))
             return None
-        # "uploading": an earlier run may have sent it. "failed": try again, but a
-        # failed job or an unknown outcome may have left a job behind, so check first.
-        verify = record.state in ("uploading", "failed")
-        return WorkItem(record, verify=verify)
+        return WorkItem(record, verify=step.verify)
 
     def _unchanged(self, cand: Candidate) -> bool:
         """A re-run's common case, from the page of rows alone; False: not sure, look closer.

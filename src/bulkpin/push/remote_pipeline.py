@@ -23,13 +23,14 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..client import DecooClient, DecooError, Fate, classify_item
+from ..core.errors import ExitStatus, RunAborted
+from ..core.events import NoticeEvent, PushEvent
+from ..core.lifecycle import Ended, run
+from ..core.stages import abandoned_notice, run_stages, worker_pool
 from ..destination import Destination
 from .account_index import AccountIndex
-from .errors import ExitStatus, RunAborted
-from .events import NoticeEvent, PushEvent
 from .journal import Journal
 from .journal_lookup import default_journal_path
-from .lifecycle import Ended, run
 from .manifest import write_manifest
 from .options import PushOptions
 from .pipeline import PushStages
@@ -37,7 +38,6 @@ from .remote import RemoteObjects
 from .remote_listing import Listed, RemoteSpec, list_remote
 from .remote_plan import RemotePlanner
 from .remote_read import RemoteItem, RemoteSources
-from .stages import abandoned_notice, run_stages, worker_pool
 from .summary import PushSummary
 
 __all__ = ["push_remote"]

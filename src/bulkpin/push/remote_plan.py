@@ -14,16 +14,19 @@ it no longer met are recorded as ``gone``.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable, AsyncIterator
+
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ..core.accounting import Accounting
+from ..core.crashpoints import crash_point
+from ..core.events import FileEvent, FileOutcome
+from ..core.march import Step, file_state, march, march_stream
 from ..sources.http import BadLine, UrlEntry
 from ..sources.remote import Skipped
-from .account_index import AccountIndex, pin_lost
-from .accounting import Accounting
-from .crashpoints import crash_point
-from .events import FileEvent, FileOutcome
-from .journal import Journal
+from .account_index import AccountIndex
+from .journal import FileRecord, Journal
 from .options import PushOptions
 from .remote_journal import discover_remote, record_not_taken, touch_remote
 from .remote_listing import Listed
@@ -50,17 +53,14 @@ class RemotePlanner:
     async def run(self, receive: MemoryObjectReceiveStream[Listed],
                   work: MemoryObjectSendStream[RemoteItem]) -> None:
         """Listed objects in, work items out, until the listings end or the run stops."""
-        async with receive, work:
-            async for listed in receive:
-                if self.stop.is_set():
-                    return
-                item = self.plan(listed)
-                if item is not None:
-                    await work.send(item)
-                self.journal.commit_if_due()
-            if self.whole_listing:
-                self._sweep_gone()
-            self.acct.walk_finished()
+        async with receive:
+            if not await march_stream(_one_by_one(receive), work, self.plan, stop=self.stop,
+                                      stop_asked=self.acct.stop_asked,
+                                      after_batch=self.journal.commit_if_due):
+                return
+        if self.whole_listing:
+            self._sweep_gone()
+        self.acct.walk_finished()
 
     def _sweep_gone(self) -> None:
         why = "no longer in the source's listing before it was pinned"
@@ -76,45 +76,39 @@ class RemotePlanner:
             self._report(listed.root, entry)
             return None
         crash_point("walk")
-        if isinstance(entry, UrlEntry):
-            return self._plan_url(listed.root, entry)
         journal = self.journal
-        record = discover_remote(journal, entry.url, listed.root, identity_of(entry))
-        if record.seen_run == journal.run_id:
+        if isinstance(entry, UrlEntry):
+            # A URL goes to a worker, which opens it and compares what its answer says.
+            record = touch_remote(journal, entry.url, listed.root)
+            step = self._march(record, record.seen_run)
+            item = RemoteItem(entry.url, url_name(entry), listed.root, entry, record.id)
+        else:
+            found = discover_remote(journal, entry.url, listed.root, identity_of(entry))
+            record = journal.get_id(found.id)
+            step = self._march(record, found.seen_run)
+            item = RemoteItem(entry.url, listed.name, listed.root, entry, record.id,
+                              verify=step.verify)
+        if step.verdict == "again":
             return None  # listed twice (overlapping locations): taken once
-        record = journal.get_id(record.id)
         self.acct.found(record.size)
-        item = RemoteItem(entry.url, listed.name, listed.root, entry, record.id,
-                          verify=record.state in ("uploading", "failed"))
-        if self._forget_if_not_held(record.id, record.state, record.cid):
+        if step.verdict == "lost":
+            journal.forget_pin(record.id)
             return item
-        done = self._already_done(record.state, record.cid)
+        done = self._already_done(step, record.cid) if not isinstance(entry, UrlEntry) else None
         if done is not None:
             self.acct.file_done(FileEvent(entry.url, done, record.size, record.cid))
             return None
         return item
 
-    def _already_done(self, state: str, cid: str | None) -> FileOutcome | None:
+    def _march(self, record: FileRecord, seen_run: int | None) -> Step:
+        return march(file_state(record.state), record.cid, seen_run=seen_run,
+                     run_id=self.journal.run_id, index=self.index)
+
+    def _already_done(self, step: Step, cid: str | None) -> FileOutcome | None:
         """``unchanged`` (or, in a dry run, ``hashed``) when nothing is left to do."""
         if self.options.dry_run:
             return "hashed" if cid is not None else None
-        return "unchanged" if state in ("pinned", "uploaded") else None
-
-    def _plan_url(self, root: int, entry: UrlEntry) -> RemoteItem | None:
-        """A URL goes to a worker, which opens it and compares what its answer says."""
-        record = touch_remote(self.journal, entry.url, root)
-        if record.seen_run == self.journal.run_id:
-            return None
-        self.acct.found(record.size)
-        self._forget_if_not_held(record.id, record.state, record.cid)
-        return RemoteItem(entry.url, url_name(entry), root, entry, record.id)
-
-    def _forget_if_not_held(self, file_id: int, state: str, cid: str | None) -> bool:
-        """A pin the account no longer holds is done again (:func:`pin_lost`)."""
-        if pin_lost(self.index, state, cid):
-            self.journal.forget_pin(file_id)
-            return True
-        return False
+        return "unchanged" if step.verdict == "skip" else None
 
     def _report(self, root: int, entry: Skipped | BadLine) -> None:
         if isinstance(entry, Skipped):
@@ -124,3 +118,9 @@ class RemotePlanner:
         where = f"line {entry.line}: {entry.text}"
         record_not_taken(self.journal, where, root, "failed", entry.reason)
         self.acct.not_taken(FileEvent(where, "failed", 0, None, entry.reason))
+
+
+async def _one_by_one(receive: AsyncIterable[Listed]) -> AsyncIterator[tuple[Listed]]:
+    """The listings' entries as the march's batches: each is committed as it is planned."""
+    async for listed in receive:
+        yield (listed,)

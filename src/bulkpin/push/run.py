@@ -16,13 +16,13 @@ from pathlib import Path
 import anyio
 
 from ..client import DecooClient
+from ..core.events import NoticeEvent, PushEvent
+from ..core.lifecycle import Ended, run
 from ..destination import Destination
 from ..fs import Candidate, files_from, walk_candidates
 from .account_index import AccountIndex
-from .events import NoticeEvent, PushEvent
 from .journal import Journal, dry_run_copy
 from .journal_lookup import default_journal_path
-from .lifecycle import Ended, run
 from .manifest import SHARD_META, write_manifest
 from .options import PushOptions
 from .pipeline import Pipeline

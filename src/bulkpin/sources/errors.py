@@ -2,7 +2,9 @@
 
 A source talks HTTP through the client's boundary, so transport failures, 5xx,
 429 and unreadable answers arrive as the client's own classes (retried by the one
-classifier, :func:`bulkpin.client.classify`). Three cases need a name of their own::
+classifier, :func:`bulkpin.client.classify`). Three cases need a name of their own
+(what a remote source's objects add below :class:`SourceError` is drawn in
+:mod:`.remote_errors`)::
 
     DecooError
     ├── ConfigurationError
@@ -12,7 +14,8 @@ classifier, :func:`bulkpin.client.classify`). Three cases need a name of their o
     ├── HTTPStatusError
     │   └── AuthenticationError
     │       └── SourceAuthenticationError  the *source* refused its token (401/403)
-    └── SourceError                    the source said its listing failed, or cannot be paged
+    └── SourceError                    the source said its listing failed, or cannot be
+                                       paged; a remote object or location could not be read
 
 An exception raised while iterating a source always concerns that source; the
 caller ends the run resumably (the journal remembers what was already done).
@@ -41,4 +44,13 @@ class SourceAuthenticationError(AuthenticationError):
 
 
 class SourceError(DecooError):
-    """The source reported that its listing failed, or it cannot be paged to the end."""
+    """A source could not be read: its listing failed or cannot be paged to the end, or
+    (:mod:`.remote_errors`) a remote object or location; ``url`` names it, if one does."""
+
+    def __init__(self, message: str, *, url: str | None = None,
+                 operation: str | None = None) -> None:
+        super().__init__(message, operation=operation)
+        self.url = url
+        # The source retried already (its own policy, botocore's retry mode): the
+        # request tier must not retry it again.
+        self.final = True

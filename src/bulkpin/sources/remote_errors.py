@@ -9,7 +9,7 @@ unavailable source is tried again later.
 ::
 
     DecooError
-    └── SourceError                 a remote source could not be read
+    └── SourceError                 a source could not be read (:mod:`.errors`: the one class)
         ├── SourceConfigError       (+ConfigurationError) a bad location, missing or refused
         │   │                       credentials, no such bucket: every item would fail alike
         │   └── LocationError       an ``s3://`` location or URL that cannot be used
@@ -31,11 +31,11 @@ from __future__ import annotations
 
 from ..client.errors import (
     ConfigurationError,
-    DecooError,
     FileChangedError,
     LocalFileError,
     TransportError,
 )
+from .errors import SourceError
 
 __all__ = [
     "LocationError",
@@ -47,16 +47,6 @@ __all__ = [
     "SourceError",
     "SourceUnavailable",
 ]
-
-
-class SourceError(DecooError):
-    """Base of every error a remote source raises; ``url`` names the object or location."""
-
-    def __init__(self, message: str, *, url: str | None = None) -> None:
-        super().__init__(message, operation=None)
-        self.url = url
-        # The source retried already (botocore's retry mode, the HTTP source's policy).
-        self.final = True
 
 
 class SourceConfigError(SourceError, ConfigurationError):

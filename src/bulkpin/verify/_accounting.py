@@ -2,7 +2,7 @@
 
 The stages report each CID once (:meth:`VerifyAccounting.done`); renderers
 read only :meth:`~VerifyAccounting.snapshot`. What it shares with ``pin``'s
-is :class:`~bulkpin.push.cid_counters.CidCounters`.
+is :class:`~bulkpin.core.cid_counters.CidCounters`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ..push.cid_counters import CidCounters
+from ..core.cid_counters import CidCounters
 from ._events import ChangedEvent, CidEvent, VerifyEvent, VerifySnapshot
 from ._outcomes import Retrievable
 

@@ -1,7 +1,7 @@
 """What a verification tells its caller while it runs: the ``on_event`` callback's types.
 
 Notices and bad lines are push's and pin's own
-(:class:`~bulkpin.push.events.NoticeEvent`, :class:`~bulkpin.migrate.events.BadLineEvent`).
+(:class:`~bulkpin.core.events.NoticeEvent`, :class:`~bulkpin.migrate.events.BadLineEvent`).
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..core.events import NoticeEvent
 from ..migrate.events import BadLineEvent
-from ..push.events import NoticeEvent
 from ._journal import OutcomeName
 from ._outcomes import Outcome
 

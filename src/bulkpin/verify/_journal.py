@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from ..core.errors import JournalError
 from ..push._store import JournalStore
-from ..push.errors import JournalError
 from ._outcomes import Corrupt, Incomplete, Outcome, Retrievable, Unreachable, WrongSize
 
 __all__ = [

@@ -29,7 +29,7 @@ DEFAULT_VERIFY_CONCURRENCY: Final = 8
 class VerifyOptions:
     """How a verification run goes. The CLI builds one from its flags.
 
-    It is also the lifecycle's :class:`~bulkpin.push.lifecycle.RunOptions`: a
+    It is also the lifecycle's :class:`~bulkpin.core.lifecycle.RunOptions`: a
     verification talks to no Decoo account, so it never lists one, is never a
     dry run and follows no jobs.
     """

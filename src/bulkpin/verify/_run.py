@@ -5,10 +5,10 @@
     input ─▶ sample ─▶ journal check ─▶ fetch_verify workers ─▶ report
     (_items)  (_sample)  (proven? changed on disk?)  (verify_cid)
 
-It is push's and pin's run (:func:`bulkpin.push.lifecycle.run`), told by
+It is push's and pin's run (:func:`bulkpin.core.lifecycle.run`), told by
 :class:`_VerifyPlan` which journal and stages: the lister and a
-:func:`~bulkpin.push.stages.worker_pool` of gateway checks, joined by a
-bounded stream, with the progress ticker, in :func:`~bulkpin.push.stages.run_stages`.
+:func:`~bulkpin.core.stages.worker_pool` of gateway checks, joined by a
+bounded stream, with the progress ticker, in :func:`~bulkpin.core.stages.run_stages`.
 Nothing is sent to Decoo: the run has no client, so the lifecycle checks no
 destination and lists no account. Requests are retried by the client's policy
 inside :func:`~._verify.verify_cid`; what is still not proven is checked
@@ -26,14 +26,14 @@ import aiohttp
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ..core.crashpoints import crash_point
+from ..core.errors import RunAborted
+from ..core.lifecycle import Ended, run
+from ..core.stages import abandoned_notice, run_stages, ticker, worker_pool
 from ..destination import Destination
 from ..manifests.rows import ManifestReadError, ManifestWriter
 from ..push.account_index import AccountIndex
-from ..push.crashpoints import crash_point
-from ..push.errors import RunAborted
-from ..push.lifecycle import Ended, run
 from ..push.manifest import ManifestWriteError
-from ..push.stages import abandoned_notice, run_stages, ticker, worker_pool
 from ..sources import BadLine, SourceError
 from ..unixfs import CidProfile
 from ._accounting import VerifyAccounting
@@ -155,7 +155,7 @@ class _Stages:
 
 
 class _VerifyPlan:
-    """A verification, as the lifecycle (:mod:`bulkpin.push.lifecycle`) runs it."""
+    """A verification, as the lifecycle (:mod:`bulkpin.core.lifecycle`) runs it."""
 
     def __init__(self, source: VerifyInput, options: VerifyOptions,
                  session: aiohttp.ClientSession, profile: CidProfile | None,

@@ -21,22 +21,24 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import anyio
 
 from ..client import DecooClient
 from ..destination import Destination
-from ._store import JournalStore
-from .account_index import AccountIndex, ListingCost, ListingOptions, list_account
 from .errors import ExitStatus, JournalError, RunAborted, ending, is_damage
-from .manifest import ManifestWriteError
+from .options import ListingOptions
 from .preflight import check_destination
+
+if TYPE_CHECKING:
+    from ..push._store import JournalStore
+    from ..push.account_index import AccountIndex, ListingCost
 
 __all__ = ["Ended", "RunOptions", "RunPlan", "RunStages", "run"]
 
 
-J = TypeVar("J", bound=JournalStore)
+J = TypeVar("J", bound="JournalStore")
 S = TypeVar("S", bound="RunStages")
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
@@ -147,6 +149,11 @@ async def run(plan: RunPlan[J, S, R], *, client: DecooClient | None, options: Ru
 async def _lifecycle(plan: RunPlan[J, S, R], journal: J, client: DecooClient | None,
                      options: RunOptions, stop: anyio.Event, say: Callable[[str], None],
                      warn: Callable[[str], None], destination: Destination | None) -> R:
+    # Imported here, not at the top: the account index and the manifest writer
+    # are still push's, whose package imports this module.
+    from ..push.account_index import list_account  # noqa: PLC0415
+    from ..push.manifest import ManifestWriteError  # noqa: PLC0415
+
     run_id = journal.begin_run()
     plan.begin(journal)
     index, listing = await list_account(journal, client, options, stop=stop, say=say,

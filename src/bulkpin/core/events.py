@@ -54,7 +54,7 @@ class Snapshot:
     gone: int
     retries: int
     waiting_jobs: int
-    rate: float  # bytes sent per second, smoothed (push.rate.RATE_TIME_CONSTANT)
+    rate: float  # bytes sent per second, smoothed (core.rate.RATE_TIME_CONSTANT)
     files_rate: float  # files done per second since the start
     bytes_moving: int = 0
     #: the largest uploads in flight (at most accounting.TRANSFERS_SHOWN), largest first

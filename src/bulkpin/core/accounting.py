@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .events import FileEvent, FileOutcome, PushEvent, Snapshot, Transfer
+from .job_tally import JobTally
 from .rate import RateMeter
 
 __all__ = ["TRANSFERS_SHOWN", "Accounting"]
@@ -46,7 +47,7 @@ class _InFlight:
     sent: int = 0
 
 
-class Accounting:
+class Accounting(JobTally):
     """Counters for one run; cheap enough to call per chunk."""
 
     def __init__(
@@ -66,7 +67,6 @@ class Accounting:
         self.bytes_sent = 0
         self.in_flight = 0
         self.uploaded = 0
-        self.pinned = 0
         self.unchanged = 0
         self.held = 0
         self.deduplicated = 0
@@ -76,12 +76,6 @@ class Accounting:
         self.failed = 0
         self.skipped = 0
         self.gone = 0
-        self.retries = 0
-        self.waiting_jobs = 0
-        #: Failed jobs the service may still retry, and the seconds until the first
-        #: of them is given up on (--wait-timeout).
-        self.failing_jobs = 0
-        self.gives_up_in: float | None = None
         self._meter = RateMeter()
         self._moving: dict[str, _InFlight] = {}
 
@@ -138,10 +132,6 @@ class Accounting:
         if name is not None:
             self._moving.pop(name, None)
 
-    def retry(self) -> None:
-        """A file will be tried again after a pause."""
-        self.retries += 1
-
     def _count(self, event: FileEvent) -> None:
         counter = _COUNTERS.get(event.outcome)
         if counter is not None:
@@ -161,14 +151,6 @@ class Accounting:
     def not_taken(self, event: FileEvent) -> None:
         """A path the walk reported but no stage takes (skipped, or unreadable)."""
         self._count(event)
-
-    def jobs(self, *, pinned: int, waiting: int, failing: int = 0,
-             gives_up_in: float | None = None) -> None:
-        """The poller's report: files pinned in the journal, jobs still not final."""
-        self.pinned = pinned
-        self.waiting_jobs = waiting
-        self.failing_jobs = failing
-        self.gives_up_in = gives_up_in
 
     def snapshot(self) -> Snapshot:
         """Everything at once, with rates."""
