@@ -23,11 +23,11 @@ import pytest
 from aiohttp import web
 
 from bulkpin.client import Credentials, DecooClient, Secret, load_credentials
+from bulkpin.journal import Journal
 from bulkpin.push import PushOptions, check, push
 from bulkpin.push.account_index import AccountIndex
 from bulkpin.push.errors import ExitStatus, RunAborted
 from bulkpin.push.events import NoticeEvent
-from bulkpin.push.journal import Journal
 from bulkpin.push.offset_pages import OVERLAP
 from bulkpin.service.config import ServiceConfig
 from bulkpin.service.server import LocalService

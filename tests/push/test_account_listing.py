@@ -18,9 +18,9 @@ import pytest
 from aiohttp import web
 
 from bulkpin.client import Credentials, DecooClient, Secret
+from bulkpin.journal import Journal
 from bulkpin.push.account_index import AccountIndex
 from bulkpin.push.errors import ExitStatus, RunAborted
-from bulkpin.push.journal import Journal
 from bulkpin.signing import generate_private_key
 from bulkpin.unixfs.node import cid_to_str
 from tests.client.helpers import Sleeps

@@ -2,7 +2,7 @@
 
 Stages report each CID's outcome once (:meth:`PinAccounting.done`); the
 poller reports through :meth:`~PinAccounting.jobs` (it is a
-:class:`~bulkpin.push.job_book.JobCounters`). Renderers read only
+:class:`~bulkpin.journal.JobCounters`). Renderers read only
 :meth:`~PinAccounting.snapshot`.
 """
 

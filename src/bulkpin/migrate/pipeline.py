@@ -22,6 +22,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from ..client import DecooClient
 from ..destination import Destination
+from ..journal import PinJournal, default_pin_journal_path
 from ..push.account_index import AccountIndex
 from ..push.errors import RunAborted
 from ..push.lifecycle import Ended, run
@@ -31,8 +32,6 @@ from ..push.stages import abandoned_notice, follow_jobs, run_stages, ticker, wor
 from ..sources import PinSource
 from .accounting import PinAccounting
 from .events import MigrateEvent, NoticeEvent, PinProgress
-from .journal import PinJournal
-from .journal_path import default_pin_journal_path
 from .listing import Lister, Relister
 from .manifest import write_pin_manifest
 from .options import PinOptions

@@ -12,11 +12,11 @@ when an earlier run may have sent it and no index says otherwise.
 
 from __future__ import annotations
 
+from ..journal import PinJournal, PinRecord
 from ..push.account_index import AccountIndex, Held, pin_lost
 from ..sources import PinItem
 from .accounting import PinAccounting
 from .events import PinEvent, PinOutcome
-from .journal import PinJournal, PinRecord
 from .work import WorkItem
 
 __all__ = ["Planner"]

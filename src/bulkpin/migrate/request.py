@@ -18,12 +18,12 @@ import random
 import anyio
 
 from ..client import DecooClient, DecooError, JobStatus
+from ..journal import PinJournal, PinRecord
 from ..push.crashpoints import crash_point
 from ..push.item_retry import ItemRetry
 from ..push.pacing import Outage, TokenBucket
 from .accounting import PinAccounting
 from .events import PinEvent, PinOutcome
-from .journal import PinJournal, PinRecord
 from .work import WorkItem
 
 __all__ = ["Requester"]

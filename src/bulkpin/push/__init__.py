@@ -9,14 +9,13 @@ by per-file outcomes), :mod:`.pacing` (limits, patience), :mod:`.errors`.
 """
 
 from ..fs import Selection, SelectionError, Shard
+from ..journal import FoundJournal, Journal, default_journal_path, journals_for, read_found
 from .account_index import AccountIndex, ListingCost
 from .accounting import Accounting
 from .check import CheckResult, CheckSummary, check
 from .concurrency import DEFAULT_CEILING, ConcurrencyController
 from .errors import ExitStatus, JournalError, JournalLocked, PushError, RunAborted
 from .events import FileEvent, FileOutcome, NoticeEvent, ProgressEvent, PushEvent, Snapshot
-from .journal import Journal
-from .journal_lookup import FoundJournal, default_journal_path, journals_for, read_found
 from .manifest import ManifestError, ManifestWriteError, manifest_format, write_manifest
 from .options import (
     DEFAULT_CONCURRENCY,

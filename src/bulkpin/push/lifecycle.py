@@ -17,7 +17,6 @@ the summary kept, exit 1 for a run otherwise done) and how the run ended
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ import anyio
 
 from ..client import DecooClient
 from ..destination import Destination
-from ._store import JournalStore
+from ..journal import DATABASE_ERRORS, JournalStore
 from .account_index import AccountIndex, ListingCost, ListingOptions, list_account
 from .errors import ExitStatus, JournalError, RunAborted, ending, is_damage
 from .manifest import ManifestWriteError
@@ -140,7 +139,7 @@ async def run(plan: RunPlan[J, S, R], *, client: DecooClient | None, options: Ru
         with journal:
             return await _lifecycle(plan, journal, client, options, stop, say, warn,
                                     destination)
-    except* (JournalError, sqlite3.DatabaseError) as group:
+    except* DATABASE_ERRORS as group:
         raise _journal_failure(group, plan.journal_path)  # noqa: B904 - the cause is kept
 
 

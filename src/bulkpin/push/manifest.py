@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..journal import Journal
 from .errors import PushError
-from .journal import Journal
 
 FIELDS = ("kind", "path", "size", "cid", "job_id", "status", "pin_date", "attempts", "error",
           "shard")

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..fs import Selection
+from ..journal import WHOLE_FILE_FLOOR
 from ..unixfs import DEFAULT_PROFILE, CidProfile
 from ..unixfs.tree import DEFAULT_HASH_WORKERS
-from ._schema import WHOLE_FILE_FLOOR
 from .concurrency import DEFAULT_CEILING
 
 #: Uploads in flight for a pipeline that cannot adapt (the remote push) when the

@@ -26,13 +26,13 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ..client import DecooClient
 from ..fs import Candidate, batched
+from ..journal import Journal
 from ..units import human_bytes
 from .account_index import AccountIndex
 from .accounting import Accounting
 from .concurrency import ConcurrencyController
 from .errors import ExitStatus, RunAborted
 from .events import NoticeEvent, ProgressEvent, PushEvent
-from .journal import Journal
 from .lifecycle import Ended
 from .options import PushOptions
 from .pacing import Outage

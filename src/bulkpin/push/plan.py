@@ -20,15 +20,13 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..fs import Candidate
-from ._packed import unpack_cid
+from ..journal import Journal, WalkRows, unpack_cid
 from .account_index import AccountIndex, pin_lost
 from .accounting import Accounting
 from .crashpoints import crash_point
 from .events import FileEvent
-from .journal import Journal
 from .options import PushOptions
 from .upload import WorkItem
-from .walk_rows import WalkRows
 
 __all__ = ["Planner"]
 

@@ -30,6 +30,7 @@ from contextlib import asynccontextmanager
 
 from ..client import DecooError, FileChangedError, FileContent, LocalFileError, PinResult
 from ..client.stream_body import ByteReader, buffer_bytes
+from ..journal import FileRecord, discover_remote, remote_twin, set_size
 from ..sources.http import UrlEntry
 from ..sources.remote import RemoteObject
 from ..sources.remote_errors import ObjectNotFound
@@ -37,8 +38,6 @@ from ..sources.resume import ResumingReader
 from ..sources.s3 import S3Object
 from .crashpoints import crash_point
 from .dedup import ShapeKey
-from .journal import FileRecord
-from .remote_journal import discover_remote, remote_twin, set_size
 from .remote_read import (
     RemoteItem,
     RemoteSources,

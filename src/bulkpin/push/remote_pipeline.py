@@ -24,11 +24,10 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ..client import DecooClient, DecooError, Fate, classify_item
 from ..destination import Destination
+from ..journal import Journal, default_journal_path
 from .account_index import AccountIndex
 from .errors import ExitStatus, RunAborted
 from .events import NoticeEvent, PushEvent
-from .journal import Journal
-from .journal_lookup import default_journal_path
 from .lifecycle import Ended, run
 from .manifest import write_manifest
 from .options import PushOptions

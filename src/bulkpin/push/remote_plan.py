@@ -17,15 +17,14 @@ from __future__ import annotations
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ..journal import Journal, discover_remote, record_not_taken, touch_remote
 from ..sources.http import BadLine, UrlEntry
 from ..sources.remote import Skipped
 from .account_index import AccountIndex, pin_lost
 from .accounting import Accounting
 from .crashpoints import crash_point
 from .events import FileEvent, FileOutcome
-from .journal import Journal
 from .options import PushOptions
-from .remote_journal import discover_remote, record_not_taken, touch_remote
 from .remote_listing import Listed
 from .remote_read import RemoteItem, identity_of, url_name
 

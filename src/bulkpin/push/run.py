@@ -18,10 +18,9 @@ import anyio
 from ..client import DecooClient
 from ..destination import Destination
 from ..fs import Candidate, files_from, walk_candidates
+from ..journal import Journal, default_journal_path, dry_run_copy
 from .account_index import AccountIndex
 from .events import NoticeEvent, PushEvent
-from .journal import Journal, dry_run_copy
-from .journal_lookup import default_journal_path
 from .lifecycle import Ended, run
 from .manifest import SHARD_META, write_manifest
 from .options import PushOptions

@@ -41,6 +41,7 @@ from ..client import (
 )
 from ..client.multipart import DEFAULT_CHUNK_SIZE
 from ..fs import ChangedWhileRead, FileIdentity
+from ..journal import FileRecord, Journal
 from .account_index import AccountIndex
 from .accounting import Accounting
 from .crashpoints import crash_point
@@ -49,7 +50,6 @@ from .errors import reason_of
 from .events import FileEvent, FileOutcome
 from .hashing import hash_checked, prefix_digest, read_checked, stream_check
 from .item_retry import ItemRetry
-from .journal import FileRecord, Journal
 from .options import PushOptions
 from .pacing import ByteSemaphore, Outage, TokenBucket, wire_bucket
 
