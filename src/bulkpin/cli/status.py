@@ -109,8 +109,8 @@ def _report(journal: Journal, as_json: bool, quiet: bool = False) -> int:
     return _exit_status(counts)
 
 
-#: What the names ``status`` lists of each kind of journal are.
-_NAMES_ARE = {"push": "paths", "pin": "CIDs from", "verify": "CIDs verified"}
+#: What the names ``status`` lists of each kind of journal are (a verification keeps none).
+_NAMES_ARE = {"push": "paths", "pin": "CIDs from", "verify": "a verification of CIDs"}
 
 
 def _list_journals(as_json: bool) -> None:
@@ -128,9 +128,11 @@ def _list_journals(as_json: bool) -> None:
         else:
             done = ", ".join(f"{k} {v:,}" for k, v in counts.items() if v)
             what = _NAMES_ARE[found.kind]
+            names = f": {' '.join(map(for_terminal, shown)) or '-'}" if found.kind != "verify" \
+                else ""
             shard = f"\n  shard: {found.shard}" if found.shard else ""
             click.echo(f"{for_terminal(str(path))}"
-                       f"\n  {what}: {' '.join(map(for_terminal, shown)) or '-'}{shard}"
+                       f"\n  {what}{names}{shard}"
                        f"\n  destination: {for_terminal(dest)}\n  {done or 'empty'}")
 
 
