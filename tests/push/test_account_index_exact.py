@@ -26,9 +26,9 @@ from bulkpin.client import Credentials, DecooClient, Secret, load_credentials
 from bulkpin.core.errors import ExitStatus, RunAborted
 from bulkpin.core.events import NoticeEvent
 from bulkpin.core.offset_pages import OVERLAP
+from bulkpin.journal import Journal
 from bulkpin.push import PushOptions, check, push
 from bulkpin.push.account_index import AccountIndex
-from bulkpin.push.journal import Journal
 from bulkpin.service.config import ServiceConfig
 from bulkpin.service.server import LocalService
 from bulkpin.signing import generate_private_key

@@ -19,8 +19,8 @@ from aiohttp import web
 
 from bulkpin.client import Credentials, DecooClient, Secret
 from bulkpin.core.errors import ExitStatus, RunAborted
+from bulkpin.journal import Journal
 from bulkpin.push.account_index import AccountIndex
-from bulkpin.push.journal import Journal
 from bulkpin.signing import generate_private_key
 from bulkpin.unixfs.node import cid_to_str
 from tests.client.helpers import Sleeps

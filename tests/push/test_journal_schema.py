@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bulkpin.fs import FileIdentity
-from bulkpin.push._packed import (
+from bulkpin.journal import SCHEMA_VERSION, Journal, JournalError
+from bulkpin.journal.packed import (
     pack_cid,
     pack_date,
     pack_id,
@@ -22,7 +23,6 @@ from bulkpin.push._packed import (
     unpack_id,
 )
 from bulkpin.push.account_index import AccountIndex
-from bulkpin.push.journal import Journal, JournalError
 from bulkpin.push.options import PushOptions
 from bulkpin.unixfs import PROFILES, hash_bytes
 
@@ -134,7 +134,8 @@ def test_a_schema_1_journal_is_upgraded_on_open_with_nothing_lost(tmp_path: Path
     with pytest.raises(JournalError, match="older bulkpin"):
         Journal(path, profile_name=PROFILE, read_only=True)
     with Journal(path, profile_name=PROFILE) as j:
-        assert j.meta("schema") == "2"
+        assert j.meta("schema") == SCHEMA_VERSION == "3"
+        assert j.meta("kind") == "push"
         seen = {r.path: r for r in j.all_files()}
         assert seen.keys() == rows.keys()
         for path_, (_, display, root, size, mtime_ns, inode, state, cid, job, date, attempts,

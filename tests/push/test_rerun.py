@@ -1,6 +1,6 @@
 """A re-run reads the journal a page at a time, and still trusts only what the account holds.
 
-The planner's fast path (``push.walk_rows``) settles an unchanged, pinned file
+The planner's fast path (``journal.walk_rows``) settles an unchanged, pinned file
 from a page of rows; these tests pin down that it reaches the very outcomes the
 per-file path did, against ``bulkpin serve``.
 """
@@ -14,7 +14,7 @@ import tomllib
 import urllib.request
 from pathlib import Path
 
-from bulkpin.push.walk_rows import WalkRows
+from bulkpin.journal import WalkRows
 from tests.support.push import all_pins, cloud_get, pin_file_requests, run_push
 from tests.support.service import ServiceProcess
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bulkpin.push import JournalError
-from bulkpin.verify import Incomplete, Retrievable, VerifyJournal
+from bulkpin.verify import Incomplete, Retrievable, VerifyJournal, record_outcome
 
 CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
 
@@ -20,7 +20,7 @@ def test_an_outcome_is_kept_across_runs_and_counted_for_the_run_that_saw_it(
     with VerifyJournal(path) as journal:
         journal.begin_run()
         assert journal.see(CID, "f", 0).outcome is None
-        journal.record(Retrievable(CID, "http://g", 0.1, 10.0, 0, 1, 0))
+        record_outcome(journal, Retrievable(CID, "http://g", 0.1, 10.0, 0, 1, 0))
         assert journal.counts()["retrievable"] == 1
     with VerifyJournal(path) as journal:
         journal.begin_run()
@@ -30,7 +30,7 @@ def test_an_outcome_is_kept_across_runs_and_counted_for_the_run_that_saw_it(
         assert proof.proven_at is not None
         assert journal.see(CID, "f", 0).seen_now
         # A later failure does not erase when it was last proven.
-        journal.record(Incomplete(CID, "http://g", ("bafy-missing",)))
+        record_outcome(journal, Incomplete(CID, "http://g", ("bafy-missing",)))
         assert journal.counts()["incomplete"] == 1
         (row,) = journal.report_rows()
         assert (row["outcome"], row["missing_blocks"], row["missing"]) == (
@@ -42,6 +42,6 @@ def test_a_journal_of_another_layout_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "v.sqlite"
     VerifyJournal(path).close()
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE meta SET value = '99' WHERE key = 'verify_schema'")
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
     with pytest.raises(JournalError, match="incompatible"):
         VerifyJournal(path)

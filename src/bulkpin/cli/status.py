@@ -9,10 +9,10 @@ from pathlib import Path
 
 import anyio
 import click
-import platformdirs
 
 from ..client import ConfigurationError, DecooClient, load_credentials
 from ..destination import Destination
+from ..journal import all_journals
 from ..push import (
     Accounting,
     Journal,
@@ -27,7 +27,6 @@ from ..push import (
     SelectionError,
     Shard,
     journals_for,
-    read_found,
     write_manifest,
 )
 from ..target import open_target
@@ -110,11 +109,13 @@ def _report(journal: Journal, as_json: bool, quiet: bool = False) -> int:
     return _exit_status(counts)
 
 
+#: What the names ``status`` lists of each kind of journal are (a verification keeps none).
+_NAMES_ARE = {"push": "paths", "pin": "CIDs from", "verify": "a verification of CIDs"}
+
+
 def _list_journals(as_json: bool) -> None:
-    """Every journal in the user's state directory: its kind, PATHs, destination and counts."""
-    base = Path(platformdirs.user_state_dir("bulkpin")) / "journals"
-    for path in sorted(base.glob("**/*.sqlite")):
-        found = read_found(path)
+    """Every journal in the user's state directories: its kind, names, destination and counts."""
+    for path, found in all_journals():
         if found is None:
             click.echo(for_terminal(f"{path}: not a bulkpin journal (or damaged)"), err=True)
             continue
@@ -126,10 +127,12 @@ def _list_journals(as_json: bool) -> None:
                                    "counts": counts}, ensure_ascii=False))
         else:
             done = ", ".join(f"{k} {v:,}" for k, v in counts.items() if v)
-            what = "CIDs from" if found.kind == "pin" else "paths"
+            what = _NAMES_ARE[found.kind]
+            names = f": {' '.join(map(for_terminal, shown)) or '-'}" if found.kind != "verify" \
+                else ""
             shard = f"\n  shard: {found.shard}" if found.shard else ""
             click.echo(f"{for_terminal(str(path))}"
-                       f"\n  {what}: {' '.join(map(for_terminal, shown)) or '-'}{shard}"
+                       f"\n  {what}{names}{shard}"
                        f"\n  destination: {for_terminal(dest)}\n  {done or 'empty'}")
 
 

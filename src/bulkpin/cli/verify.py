@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import sqlite3
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -21,10 +20,9 @@ from ..client import ConfigurationError
 from ..client.credentials import default_profile_path, read_profile, resolve_profile
 from ..destination import EMBEDDED_CLOUD
 from ..fs import Selection
+from ..journal import JOURNAL_ERRORS, Journal, read_found
 from ..manifests.rows import ManifestReadError, format_of
-from ..push import JournalError, PushOptions
-from ..push.journal import Journal
-from ..push.journal_lookup import PIN_JOURNAL_KIND, read_found
+from ..push import PushOptions
 from ..target import account_configured
 from ..unixfs import PROFILES, CidProfile
 from ..verify import (
@@ -142,14 +140,15 @@ def _journal_input(path: Path) -> tuple[JournalInput, CidProfile | None]:
     """
     if not path.is_file():
         raise click.UsageError(f"--journal {path}: no such file")
-    try:
-        with Journal(path, profile_name="", read_only=True) as journal:
-            kind = journal.meta("profile") or ""
-    except (JournalError, sqlite3.Error) as exc:
-        raise click.UsageError(f"--journal {path}: not a push journal ({exc})") from None
-    if kind == PIN_JOURNAL_KIND:
+    found = read_found(path)
+    if found is not None and found.kind == "pin":
         raise click.UsageError(f"--journal {path} is a `bulkpin pin` journal: give its CIDs"
                                " with --from")
+    try:
+        with Journal(path, profile_name=None, read_only=True) as journal:
+            kind = journal.profile_name or ""
+    except JOURNAL_ERRORS as exc:
+        raise click.UsageError(f"--journal {path}: not a push journal ({exc})") from None
     return JournalInput(path, kind), PROFILES.get(kind)
 
 

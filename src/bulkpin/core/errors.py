@@ -3,9 +3,9 @@
 ::
 
     PushError
-     ├── RunAborted        the run cannot go on; ``exit_status`` says how it ends
-     └── JournalError      the journal cannot be opened or written (exit 2)
-          └── JournalLocked   another run holds it
+     └── RunAborted        the run cannot go on; ``exit_status`` says how it ends
+    JournalError           the journal cannot be opened or written (exit 2; bulkpin.journal)
+     └── JournalLocked     another run holds it
 
 Errors of one item (a file that cannot be read, a request the service
 refuses) are not exceptions here: they are recorded in the journal as that
@@ -15,11 +15,9 @@ by :func:`bulkpin.client.classify_item`, not in this package.
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 from ..client import DecooError
 from ..exit_status import ExitStatus
+from ..journal.errors import JournalError, JournalLocked, is_damage
 
 __all__ = [
     "ExitStatus", "JournalError", "JournalLocked", "PushError", "RunAborted", "ending",
@@ -38,39 +36,6 @@ class RunAborted(PushError):
     def __init__(self, message: str, exit_status: int) -> None:
         super().__init__(message)
         self.exit_status = ExitStatus(exit_status)
-
-
-#: SQLite's primary codes for a file that is not (or no longer) a whole database.
-_DAMAGE_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
-
-
-class JournalError(PushError):
-    """The journal cannot be opened or written (locked, corrupt, disk full...).
-
-    ``path`` is the journal's file, where the raiser knows it; ``damaged`` says
-    SQLite found the file corrupt (no retry mends it), not full or locked. Both
-    are attributes, not read from ``__cause__``: the CLI re-raises the error out
-    of its task groups ``from None``.
-    """
-
-    def __init__(self, message: str, path: Path | None = None, *, damaged: bool = False) -> None:
-        super().__init__(message)
-        self.path = path
-        self.damaged = damaged
-
-
-def is_damage(exc: BaseException | None) -> bool:
-    """Whether ``exc``, or an error it was raised from, is SQLite finding a corrupt file."""
-    while exc is not None:
-        code = getattr(exc, "sqlite_errorcode", None)
-        if isinstance(code, int) and code & 0xFF in _DAMAGE_CODES:
-            return True
-        exc = exc.__cause__
-    return False
-
-
-class JournalLocked(JournalError):
-    """Another run holds the journal."""
 
 
 def reason_of(exc: BaseException) -> str:

@@ -17,7 +17,6 @@ the summary kept, exit 1 for a run otherwise done) and how the run ended
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +26,12 @@ import anyio
 
 from ..client import DecooClient
 from ..destination import Destination
+from ..journal import DATABASE_ERRORS, JournalStore
 from .errors import ExitStatus, JournalError, RunAborted, ending, is_damage
 from .options import ListingOptions
 from .preflight import check_destination
 
 if TYPE_CHECKING:
-    from ..push._store import JournalStore
     from ..push.account_index import AccountIndex, ListingCost
 
 __all__ = ["Ended", "RunOptions", "RunPlan", "RunStages", "run"]
@@ -142,7 +141,7 @@ async def run(plan: RunPlan[J, S, R], *, client: DecooClient | None, options: Ru
         with journal:
             return await _lifecycle(plan, journal, client, options, stop, say, warn,
                                     destination)
-    except* (JournalError, sqlite3.DatabaseError) as group:
+    except* DATABASE_ERRORS as group:
         raise _journal_failure(group, plan.journal_path)  # noqa: B904 - the cause is kept
 
 

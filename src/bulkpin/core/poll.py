@@ -17,7 +17,6 @@ so a file is failed only after its job has stayed failed for the run's
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,9 +33,9 @@ from ..client import (
     classify_item,
     job_rank,
 )
+from ..journal import JOURNAL_ERRORS, JobBook, JobCounters
 from .crashpoints import crash_point
-from .errors import ExitStatus, JournalError, RunAborted
-from .job_book import JobBook, JobCounters
+from .errors import ExitStatus, RunAborted
 from .pacing import Outage
 
 __all__ = ["PollSchedule", "Poller", "RoundResult", "first_of"]
@@ -257,7 +256,7 @@ class Poller:
             return None
         try:
             result = await self.poll_once()
-        except (JournalError, sqlite3.Error):
+        except JOURNAL_ERRORS:
             # The journal, not the service: no patience helps (exit 2, said by
             # the lifecycle with the journal's path), where "service
             # unreachable" would have sent the operator looking at the network.

@@ -15,6 +15,14 @@ became, in ``push``'s crash-safe store), :mod:`.journal_path`,
 :mod:`.cid_args` (CIDs on the command line).
 """
 
+from ..journal import (
+    PIN_STATES,
+    BadLineRecord,
+    PinJournal,
+    PinRecord,
+    PinState,
+    default_pin_journal_path,
+)
 from .accounting import PinAccounting
 from .cid_args import CidArguments
 from .events import (
@@ -26,8 +34,7 @@ from .events import (
     PinProgress,
     PinSnapshot,
 )
-from .journal import PIN_STATES, BadLineRecord, PinJournal, PinRecord, PinState
-from .journal_path import default_pin_journal_path, source_key
+from .journal_path import source_key
 from .listing import Relister
 from .manifest import PIN_MANIFEST_FIELDS, pin_manifest_rows, write_pin_manifest
 from .options import DEFAULT_PIN_CONCURRENCY, PinOptions

@@ -32,10 +32,10 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from ..client import DecooError
 from ..fs import Shard
+from ..journal import PinJournal
 from ..sources import BadLine, PinItem, PinSource
 from .accounting import PinAccounting
 from .events import BadLineEvent
-from .journal import PinJournal
 from .plan import Planner
 from .work import WorkItem
 

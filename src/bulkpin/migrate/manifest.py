@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from ..journal import PinJournal
 from ..push.manifest import manifest_format
-from .journal import PinJournal
 
 __all__ = ["PIN_MANIFEST_FIELDS", "pin_manifest_rows", "write_pin_manifest"]
 

@@ -27,12 +27,11 @@ from ..core.pacing import Outage
 from ..core.poll import Poller
 from ..core.stages import abandoned_notice, follow_jobs, run_stages, ticker, worker_pool
 from ..destination import Destination
+from ..journal import PinJournal, default_pin_journal_path
 from ..push.account_index import AccountIndex
 from ..sources import PinSource
 from .accounting import PinAccounting
 from .events import MigrateEvent, NoticeEvent, PinProgress
-from .journal import PinJournal
-from .journal_path import default_pin_journal_path
 from .listing import Lister, Relister
 from .manifest import write_pin_manifest
 from .options import PinOptions

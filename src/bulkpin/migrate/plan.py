@@ -13,11 +13,11 @@ when an earlier run may have sent it and no index says otherwise.
 from __future__ import annotations
 
 from ..core.march import march, pin_state
+from ..journal import PinJournal, PinRecord
 from ..push.account_index import AccountIndex
 from ..sources import PinItem
 from .accounting import PinAccounting
 from .events import PinEvent, PinOutcome
-from .journal import PinJournal, PinRecord
 from .work import WorkItem
 
 __all__ = ["Planner"]

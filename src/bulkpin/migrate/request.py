@@ -21,9 +21,9 @@ from ..client import DecooClient, DecooError, JobStatus
 from ..core.crashpoints import crash_point
 from ..core.item_retry import ItemRetry
 from ..core.pacing import Outage, TokenBucket
+from ..journal import PinJournal, PinRecord
 from .accounting import PinAccounting
 from .events import PinEvent, PinOutcome
-from .journal import PinJournal, PinRecord
 from .work import WorkItem
 
 __all__ = ["Requester"]

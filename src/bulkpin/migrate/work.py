@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .journal import PinRecord
+from ..journal import PinRecord
 
 __all__ = ["WorkItem"]
 

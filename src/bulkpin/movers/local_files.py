@@ -31,9 +31,9 @@ from ..client.multipart import DEFAULT_CHUNK_SIZE
 from ..core.crashpoints import crash_point
 from ..core.errors import reason_of
 from ..fs import ChangedWhileRead, FileIdentity
+from ..journal import FileRecord
 from ..push.dedup import ShapeKey
 from ..push.hashing import hash_checked, prefix_digest, read_checked, stream_check
-from ..push.journal import FileRecord
 from .pin_file import MAX_CHANGED_RETRIES, PinFileMover
 
 __all__ = ["UPLOAD_BUFFER", "LocalFiles", "WorkItem"]

@@ -30,9 +30,9 @@ from ..core.accounting import Accounting
 from ..core.events import FileEvent, FileOutcome
 from ..core.item_retry import ItemRetry
 from ..core.pacing import ByteSemaphore, Outage, TokenBucket, wire_bucket
+from ..journal import FileRecord, Journal
 from ..push.account_index import AccountIndex
 from ..push.dedup import Claims, ShapeKey, known_content
-from ..push.journal import FileRecord, Journal
 from ..push.options import PushOptions
 
 __all__ = ["MAX_CHANGED_RETRIES", "PinFileMover"]

@@ -14,10 +14,9 @@ from ..core.errors import ExitStatus, JournalError, JournalLocked, PushError, Ru
 from ..core.events import FileEvent, FileOutcome, NoticeEvent, ProgressEvent, PushEvent, Snapshot
 from ..core.poll import Poller, PollSchedule, RoundResult
 from ..fs import Selection, SelectionError, Shard
+from ..journal import FoundJournal, Journal, default_journal_path, journals_for, read_found
 from .account_index import AccountIndex, ListingCost
 from .check import CheckResult, CheckSummary, check
-from .journal import Journal
-from .journal_lookup import FoundJournal, default_journal_path, journals_for, read_found
 from .manifest import ManifestError, ManifestWriteError, manifest_format, write_manifest
 from .options import (
     DEFAULT_CONCURRENCY,

@@ -48,8 +48,7 @@ from ..core.item_retry import ItemRetry
 from ..core.offset_pages import ListingDiverged, stable_pages
 from ..core.options import ListingOptions
 from ..core.pacing import Outage
-from ._packed import pack_cid, pack_id, pack_moment, unpack_date, unpack_id
-from ._store import JournalStore
+from ..journal import AccountTables, JournalStore
 
 __all__ = ["AccountIndex", "Held", "ListingCost", "ListingOptions", "list_account"]
 
@@ -139,92 +138,46 @@ async def _unless_stopped(listing: Awaitable[ListingCost],
     return result
 
 
-def _packed_id(job_id: str | None) -> bytes | str | None:
-    return None if job_id is None else pack_id(job_id)
-
-
 class AccountIndex:
     """The destination's CIDs, read from and written to the journal's tables."""
 
     def __init__(self, journal: JournalStore) -> None:
         self.journal = journal
+        self.tables = AccountTables(journal)
         self._rng = random.Random()  # noqa: S311 - jitter, not security
-        journal.conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS run_jobs"
-            " (cid BLOB PRIMARY KEY, job_id BLOB, status TEXT NOT NULL)"
-        )
 
     # -- the tables --
 
     def _add_pins(self, pins: Sequence[Pin]) -> None:
-        # A pin's size and date do not change, and every later listing repeats
-        # the last day's pins: keep the row there is (REPLACE deleted and wrote
-        # it again, a tenth of a no-op re-run).
-        self.journal.write_many(
-            "INSERT OR IGNORE INTO account_pins VALUES (?, ?, ?, ?)",
-            [(pack_cid(pin.cid), pack_id(pin.id), pin.size, pack_moment(_utc(pin.date)))
-             for pin in pins],
-        )
-        self.journal.write_many("INSERT OR IGNORE INTO account_sizes VALUES (?)",
-                                [(size,) for size in {pin.size for pin in pins}
-                                 if size is not None])
+        self.tables.add_pins((pin.cid, pin.id, pin.size, _utc(pin.date)) for pin in pins)
 
     def pin_count(self) -> int:
         """How many of the account's pins the index holds."""
-        return int(self.journal.conn.execute("SELECT COUNT(*) FROM account_pins").fetchone()[0])
-
-    def _clear_jobs(self) -> None:
-        self.journal.write_many("DELETE FROM account_jobs", [()])
-        self.journal.write_many("DELETE FROM run_jobs", [()])
+        return self.tables.pin_count()
 
     def _add_jobs(self, jobs: Sequence[PinJob]) -> None:
         # Stored page by page as the listing goes: an account with a million
         # queued jobs is not held in memory whole.
-        self.journal.write_many(
-            "INSERT INTO account_jobs VALUES (?, ?, ?)",
-            [(pack_cid(job.cid), _packed_id(job.id), job.status.value) for job in jobs],
-        )
+        self.tables.add_jobs((job.cid, job.id, job.status.value) for job in jobs)
 
     # -- lookups (one indexed query each) --
 
     def holds(self, cid: str) -> Held | None:
         """Whether the account holds ``cid`` or has a job for it not yet final."""
-        conn = self.journal.conn
-        key = pack_cid(cid)
-        row = conn.execute(
-            "SELECT date FROM account_pins WHERE cid = ? LIMIT 1", (key,)
-        ).fetchone()
-        if row is not None:
-            return Held(cid, True, None, unpack_date(row[0]))
-        row = conn.execute(
-            "SELECT job_id, status FROM account_jobs WHERE cid = ? LIMIT 1", (key,)
-        ).fetchone()
-        if row is None:
-            row = conn.execute(
-                "SELECT job_id, status FROM run_jobs WHERE cid = ?", (key,)
-            ).fetchone()
-        if row is not None:
-            job_id = None if row[0] is None else unpack_id(row[0])
-            return Held(cid, row[1] == JobStatus.PINNED.value, job_id)
-        return None
+        row = self.tables.holds(cid, JobStatus.PINNED.value)
+        return None if row is None else Held(cid, *row)
 
     def has_size(self, size: int) -> bool:
         """Whether the account holds a pin of exactly ``size`` bytes (a possible copy)."""
-        row = self.journal.conn.execute(
-            "SELECT 1 FROM account_sizes WHERE size = ?", (size,)
-        ).fetchone()
-        return row is not None
+        return self.tables.has_size(size)
 
     def forget_job(self, cid: str) -> None:
         """The account's job for ``cid`` failed: it no longer counts as coming."""
-        key = pack_cid(cid)
-        self.journal.write_many("DELETE FROM account_jobs WHERE cid = ?", [(key,)])
-        self.journal.write_many("DELETE FROM run_jobs WHERE cid = ?", [(key,)])
+        self.tables.forget_job(cid)
 
     def record_job(self, cid: str, job_id: str | None, status: str) -> None:
         """A job this run created (or found): the account has it now."""
-        self.journal.write_many("INSERT OR REPLACE INTO run_jobs VALUES (?, ?, ?)",
-                                [(pack_cid(cid), _packed_id(job_id), status)])
+        self.tables.record_job(cid, job_id, status)
 
     # -- listing --
 
@@ -276,7 +229,7 @@ class AccountIndex:
         # as a job or as a pin. Pins first, a job that was pinning then and
         # pinned by the time the jobs were listed was in neither, and a resumed
         # run requested its CID again.
-        self._clear_jobs()
+        self.tables.clear_jobs()
         jobs_seen = 0
         for status in (JobStatus.QUEUED, JobStatus.PINNING):
             pager = _JobPager(client, status)
@@ -298,8 +251,7 @@ class AccountIndex:
         rebuilt = False
         if reason is not None:
             log.info("account index: %s; listing the account whole", reason)
-            journal.write_many("DELETE FROM account_pins", [()])
-            journal.write_many("DELETE FROM account_sizes", [()])
+            self.tables.clear_pins()
             listed = await self._list_pins(client, None)
             requests += listed.requests
             rebuilt = True
@@ -327,9 +279,7 @@ class AccountIndex:
             # Dates are kept in UTC (_add_pins), so they compare as numbers; a
             # row from an older bulkpin kept as text counts as in the window,
             # and its mismatch lists the account whole once, in numbers.
-            in_window = int(self.journal.conn.execute(
-                "SELECT COUNT(*) FROM account_pins WHERE date >= ?", (pack_moment(_utc(start)),)
-            ).fetchone()[0])
+            in_window = self.tables.pins_since(_utc(start))
             if in_window != listed.count:
                 return (f"{in_window} pins known since {start.isoformat()}, the account lists"
                         f" {listed.count}")

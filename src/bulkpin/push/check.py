@@ -23,10 +23,9 @@ from ..client import DecooClient
 from ..core.errors import ExitStatus, JournalError, JournalLocked, RunAborted
 from ..destination import Destination
 from ..fs import Candidate, walk_candidates
+from ..journal import Journal, KnownFiles, default_journal_path
 from .account_index import AccountIndex, ListingCost
 from .hashing import hash_checked
-from .journal import Journal
-from .journal_lookup import KnownFiles, default_journal_path
 from .options import PushOptions
 
 __all__ = ["CheckResult", "CheckSummary", "check"]

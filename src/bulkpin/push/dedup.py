@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import anyio
 
+from ..journal import FileRecord, Journal
 from .account_index import AccountIndex, Held
-from .journal import FileRecord, Journal
 
 __all__ = ["Claims", "Known", "known_content"]
 

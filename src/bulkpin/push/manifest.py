@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import PushError
-from .journal import Journal
+from ..journal import Journal
 
 FIELDS = ("kind", "path", "size", "cid", "job_id", "status", "pin_date", "attempts", "error",
           "shard")

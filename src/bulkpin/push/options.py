@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from ..core.concurrency import DEFAULT_CEILING
 from ..core.options import MoveOptions
 from ..fs import Selection
+from ..journal import WHOLE_FILE_FLOOR
 from ..unixfs import DEFAULT_PROFILE, CidProfile
 from ..unixfs.tree import DEFAULT_HASH_WORKERS
-from ._schema import WHOLE_FILE_FLOOR
 
 #: Uploads in flight for a pipeline that cannot adapt (the remote push) when the
 #: user left ``--concurrency auto``: the best of 1, 4, 16, 64 on loopback in

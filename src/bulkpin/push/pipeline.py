@@ -41,10 +41,10 @@ from ..core.stages import (
     worker_pool,
 )
 from ..fs import Candidate, batched
+from ..journal import Journal
 from ..movers import LocalFiles, PinFileMover, WorkItem
 from ..units import human_bytes
 from .account_index import AccountIndex
-from .journal import Journal
 from .options import PushOptions
 from .plan import Planner
 from .summary import PushSummary

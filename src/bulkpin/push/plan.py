@@ -24,12 +24,10 @@ from ..core.crashpoints import crash_point
 from ..core.events import FileEvent
 from ..core.march import file_state, march, march_stream
 from ..fs import Candidate
+from ..journal import Journal, WalkRows, unpack_cid
 from ..movers.local_files import WorkItem
-from ._packed import unpack_cid
 from .account_index import AccountIndex
-from .journal import Journal
 from .options import PushOptions
-from .walk_rows import WalkRows
 
 __all__ = ["Planner"]
 

@@ -34,6 +34,7 @@ from ..client import DecooError, FileChangedError, FileContent, LocalFileError, 
 from ..client.stream_body import ByteReader, buffer_bytes
 from ..core.crashpoints import crash_point
 from ..core.events import FileOutcome
+from ..journal import FileRecord, discover_remote, remote_twin, set_size
 from ..movers.pin_file import MAX_CHANGED_RETRIES, PinFileMover
 from ..sources.http import UrlEntry
 from ..sources.remote import RemoteObject
@@ -41,8 +42,6 @@ from ..sources.remote_errors import ObjectNotFound
 from ..sources.resume import ResumingReader
 from ..sources.s3 import S3Object
 from .dedup import ShapeKey
-from .journal import FileRecord
-from .remote_journal import discover_remote, remote_twin, set_size
 from .remote_read import (
     RemoteItem,
     RemoteSources,

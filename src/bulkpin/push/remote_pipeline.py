@@ -28,9 +28,8 @@ from ..core.events import NoticeEvent, PushEvent
 from ..core.lifecycle import Ended, run
 from ..core.stages import abandoned_notice, run_stages, worker_pool
 from ..destination import Destination
+from ..journal import Journal, default_journal_path
 from .account_index import AccountIndex
-from .journal import Journal
-from .journal_lookup import default_journal_path
 from .manifest import write_manifest
 from .options import PushOptions
 from .pipeline import PushStages

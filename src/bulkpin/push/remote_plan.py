@@ -23,12 +23,11 @@ from ..core.accounting import Accounting
 from ..core.crashpoints import crash_point
 from ..core.events import FileEvent, FileOutcome
 from ..core.march import Step, file_state, march, march_stream
+from ..journal import FileRecord, Journal, discover_remote, record_not_taken, touch_remote
 from ..sources.http import BadLine, UrlEntry
 from ..sources.remote import Skipped
 from .account_index import AccountIndex
-from .journal import FileRecord, Journal
 from .options import PushOptions
-from .remote_journal import discover_remote, record_not_taken, touch_remote
 from .remote_listing import Listed
 from .remote_read import RemoteItem, identity_of, url_name
 

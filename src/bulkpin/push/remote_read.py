@@ -22,13 +22,13 @@ from urllib.parse import unquote, urlsplit
 import anyio
 
 from ..client.stream_body import ByteReader, ReaderOpener
+from ..journal import RemoteIdentity
 from ..sources.http import HttpObject, HttpSource, UrlEntry
 from ..sources.remote import RemoteObject
 from ..sources.remote_errors import ObjectChanged
 from ..sources.resume import ResumingReader
 from ..sources.s3 import S3Location, S3Object, S3Source
 from ..unixfs import CidProfile, FileBuilder, hash_bytes
-from .remote_journal import RemoteIdentity
 
 __all__ = [
     "READ_SIZE",

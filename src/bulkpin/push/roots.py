@@ -18,10 +18,9 @@ import os
 from collections.abc import Callable
 
 from ..fs import TreeFingerprint, WalkEntry
+from ..journal import Journal, KnownFiles
 from ..unixfs import FileResult, TreeEntry, TreeImporter
 from ..unixfs.file_builder import file_tsize
-from .journal import Journal
-from .journal_lookup import KnownFiles
 from .options import PushOptions
 
 __all__ = ["WalkPrints", "fingerprint_for", "root_cids"]

@@ -20,9 +20,8 @@ from ..core.events import NoticeEvent, PushEvent
 from ..core.lifecycle import Ended, run
 from ..destination import Destination
 from ..fs import Candidate, files_from, walk_candidates
+from ..journal import Journal, default_journal_path, dry_run_copy
 from .account_index import AccountIndex
-from .journal import Journal, dry_run_copy
-from .journal_lookup import default_journal_path
 from .manifest import SHARD_META, write_manifest
 from .options import PushOptions
 from .pipeline import Pipeline

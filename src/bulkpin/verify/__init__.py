@@ -12,6 +12,7 @@ seeded :class:`Sample` of them, as one run of push's lifecycle: resumable
 through a :class:`VerifyJournal`, reported through events and a summary.
 """
 
+from ..journal import default_verify_journal_path
 from ._events import (
     BadLineEvent,
     ChangedEvent,
@@ -23,8 +24,7 @@ from ._events import (
 )
 from ._http import same_origin_get
 from ._items import CidListInput, JournalInput, ManifestInput, VerifyInput, VerifyItem
-from ._journal import OUTCOMES, REPORT_COLUMNS, OutcomeName, VerifyJournal
-from ._journal_path import default_verify_journal_path
+from ._journal import OUTCOMES, REPORT_COLUMNS, OutcomeName, VerifyJournal, record_outcome
 from ._options import DEFAULT_GATEWAYS, DEFAULT_VERIFY_CONCURRENCY, VerifyOptions
 from ._outcomes import (
     Corrupt,
@@ -75,6 +75,7 @@ __all__ = [
     "VerifySummary",
     "WrongSize",
     "default_verify_journal_path",
+    "record_outcome",
     "same_origin_get",
     "verify_all",
     "verify_cid",

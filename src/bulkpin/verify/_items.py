@@ -17,8 +17,8 @@ from typing import Protocol
 import anyio.lowlevel
 
 from ..fs import FileIdentity
+from ..journal import Journal
 from ..manifests.rows import read_rows
-from ..push.journal import Journal
 from ..sources import BadLine, CidListSource, InvalidCid, normalise_cid
 
 __all__ = ["CidListInput", "JournalInput", "ManifestInput", "VerifyInput", "VerifyItem"]

@@ -31,6 +31,7 @@ from ..core.errors import RunAborted
 from ..core.lifecycle import Ended, run
 from ..core.stages import abandoned_notice, run_stages, ticker, worker_pool
 from ..destination import Destination
+from ..journal import default_verify_journal_path
 from ..manifests.rows import ManifestReadError, ManifestWriter
 from ..push.account_index import AccountIndex
 from ..push.manifest import ManifestWriteError
@@ -40,8 +41,7 @@ from ._accounting import VerifyAccounting
 from ._disk import check_on_disk
 from ._events import BadLineEvent, CidEvent, NoticeEvent, VerifyEvent, VerifyProgress
 from ._items import VerifyInput, VerifyItem
-from ._journal import REPORT_COLUMNS, VerifyJournal, describe, outcome_name
-from ._journal_path import default_verify_journal_path
+from ._journal import REPORT_COLUMNS, VerifyJournal, describe, outcome_name, record_outcome
 from ._options import VerifyOptions
 from ._summary import VerifySummary
 from ._verify import verify_cid
@@ -123,7 +123,7 @@ class _Stages:
             outcome = await verify_cid(self.session, self.options.gateways, item.cid,
                                        expected_size=item.size,
                                        answer_timeout=self.options.timeout)
-            self.journal.record(outcome)
+            record_outcome(self.journal, outcome)
             await self.journal.sync()
             crash_point("verified")
         finally:

@@ -5,7 +5,7 @@ states, the account index, the poller, ``status`` and the manifest all work
 on it unchanged: its ``path`` and ``display`` are the object's URL (the
 manifest row names the source), ``mtime_ns`` and ``inode`` are 0, and its
 identity is the validators its source gives, kept in the ``etag``,
-``version`` and ``modified`` columns (added on open by :mod:`._store`).
+``version`` and ``modified`` columns (:mod:`.schema`).
 
 An object is unchanged when its size and every validator both sides know
 agree: the ETag (S3, HTTP), the version id (versioned buckets) and, for a
@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass
 
 from ..fs import FileIdentity
-from ._schema import LARGE_ONLY, WHOLE_FILE_FLOOR
-from .journal import FileRecord, Journal
+from .files import FileRecord, Journal
+from .schema import LARGE_ONLY, WHOLE_FILE_FLOOR
 
 __all__ = [
     "RemoteIdentity",

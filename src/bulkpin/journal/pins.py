@@ -1,8 +1,8 @@
-"""The journal of ``bulkpin pin``: what became of every CID, in push's crash-safe store.
+"""The journal of ``bulkpin pin``: what became of every CID, in the one crash-safe store.
 
-Same file format and guarantees as ``push``'s journal (:class:`~bulkpin.push._store.JournalStore`:
+Same file format and guarantees as ``push``'s journal (:class:`~.store.JournalStore`:
 one run at a time, WAL, group commits, bound to one destination, with the
-account index's tables), plus a table of its own, ``pins``, keyed by CID::
+account index's tables); its rows are the schema's ``pins``, keyed by CID::
 
     discovered ─▶ requested ─▶ pinned
          │            └──────▶ failed (the job failed past the wait timeout,
@@ -17,8 +17,8 @@ resumed run looks such a CID up (account index, or ``pinJobs?pin-hash=``)
 before requesting it again. Lines of a source that are no CID are kept in
 ``pin_bad_lines`` (by source and line), for the report and the manifest.
 
-It implements :class:`~bulkpin.core.job_book.JobBook`, so ``push``'s poller
-follows its jobs.
+Its job transitions are :mod:`.jobs`'s, the same as push's (a
+:class:`~.job_book.JobBook`), so one poller follows both.
 """
 
 from __future__ import annotations
@@ -31,9 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
-from ..push._store import JournalStore
-from ..push.journal_lookup import PIN_JOURNAL_KIND
 from ..sources import BadLine, PinItem
+from .jobs import PIN_JOBS, JobTransitions
 
 if TYPE_CHECKING:
     from ..destination import Destination
@@ -42,42 +41,6 @@ __all__ = ["PIN_STATES", "BadLineRecord", "PinJournal", "PinRecord", "PinState"]
 
 PinState = Literal["discovered", "requested", "pinned", "failed"]
 PIN_STATES: Final[tuple[PinState, ...]] = ("discovered", "requested", "pinned", "failed")
-
-#: The journal's ``profile``: a pin journal holds no CIDs computed with a profile,
-#: and a push journal given as ``--journal`` is refused by this name.
-JOURNAL_KIND: Final = PIN_JOURNAL_KIND
-
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS pins (
-    cid TEXT PRIMARY KEY,
-    name TEXT,
-    meta TEXT,
-    source TEXT NOT NULL,
-    origin TEXT NOT NULL,
-    created TEXT,
-    state TEXT NOT NULL,
-    answered INTEGER NOT NULL DEFAULT 0,
-    job_id TEXT,
-    discovered_at REAL NOT NULL,
-    requested_at REAL,
-    pinned_at REAL,
-    error TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    failed_since REAL,
-    seen_run INTEGER,
-    updated REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS pins_state ON pins(state);
-CREATE TABLE IF NOT EXISTS pin_bad_lines (
-    source TEXT NOT NULL,
-    line INTEGER NOT NULL,
-    origin TEXT NOT NULL,
-    text TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    seen_run INTEGER,
-    PRIMARY KEY (source, line)
-);
-"""
 
 _COLUMNS: Final = (
     "cid, name, meta, source, origin, created, state, answered, job_id, discovered_at,"
@@ -127,16 +90,19 @@ def _record(row: tuple[object, ...]) -> PinRecord:
     return PinRecord(*values)  # type: ignore[arg-type]
 
 
-class PinJournal(JournalStore):
+class PinJournal(JobTransitions):
     """What ``bulkpin pin`` learnt of every CID. Not thread-safe: one event loop."""
 
-    def __init__(self, path: Path, *, destination: Destination | None = None) -> None:
+    JOBS = PIN_JOBS
+
+    def __init__(self, path: Path, *, destination: Destination | None = None,
+                 read_only: bool = False) -> None:
         super().__init__(
-            path, profile_name=JOURNAL_KIND,
+            path, kind="pin",
             destination=destination.key if destination is not None else None,
             destination_label=str(destination) if destination is not None else None,
+            read_only=read_only,
         )
-        self.conn.executescript(_SCHEMA)
 
     # -- rows --
 
@@ -275,49 +241,6 @@ class PinJournal(JournalStore):
 
     # -- the poller's side (JobBook) --
 
-    def waiting_cids(self) -> set[str]:
-        """CIDs requested and answered whose job is not yet known to be final."""
-        return {r[0] for r in self.conn.execute(
-            "SELECT cid FROM pins WHERE state = 'requested' AND answered = 1"
-        )}
-
-    def failed_job_cids(self) -> set[str]:
-        """CIDs failed because of their job, which a late ``pinned`` would revive."""
-        return {r[0] for r in self.conn.execute(
-            "SELECT cid FROM pins WHERE state = 'failed' AND failed_since IS NOT NULL"
-        )}
-
-    def set_job_status(self, cid: str, status: str, job_id: str | None,
-                       error: str | None) -> int:
-        """Apply a polled job status to ``cid``'s row; 1 if it changed the row's state."""
-        now = time.time()
-        if status == "pinned":
-            # Also revives a CID given up on after its job failed: Decoo retries
-            # failed jobs, and a late success is still a success.
-            cursor = self._write(
-                "UPDATE pins SET state = 'pinned', job_id = COALESCE(?, job_id), error = NULL,"
-                " failed_since = NULL, pinned_at = ?, updated = ? WHERE cid = ? AND"
-                " ((state = 'requested' AND answered = 1)"
-                " OR (state = 'failed' AND failed_since IS NOT NULL))",
-                (job_id, now, now, cid),
-            )
-        elif status == "failed":
-            cursor = self._write(
-                "UPDATE pins SET job_id = COALESCE(?, job_id), error = ?,"
-                " failed_since = COALESCE(failed_since, ?), updated = ?"
-                " WHERE cid = ? AND state = 'requested' AND answered = 1",
-                (job_id, error, now, now, cid),
-            )
-            return 0
-        else:
-            self._write(
-                "UPDATE pins SET job_id = COALESCE(?, job_id), failed_since = NULL, updated = ?"
-                " WHERE cid = ? AND state = 'requested' AND answered = 1",
-                (job_id, now, cid),
-            )
-            return 0
-        return cursor.rowcount
-
     # A pin request is the same request whoever made the job first: a CID held
     # by the account's job is settled (migrate.plan), never a hint to act on.
     def hinted_cids(self) -> set[str]:
@@ -330,23 +253,3 @@ class PinJournal(JournalStore):
 
     def drop_hints(self, cid: str) -> None:
         """Nothing to drop: see :meth:`hinted_cids`."""
-
-    def give_up_failed_jobs(self, older_than: float) -> int:
-        """CIDs whose job has stayed failed since before ``older_than`` become failed."""
-        cursor = self._write(
-            "UPDATE pins SET state = 'failed', updated = ? WHERE state = 'requested'"
-            " AND answered = 1 AND failed_since IS NOT NULL AND failed_since <= ?",
-            (time.time(), older_than),
-        )
-        return cursor.rowcount
-
-    def fail_cid(self, cid: str, error: str) -> int:
-        """A requested CID ends failed (``failed_since`` keeps it revivable)."""
-        now = time.time()
-        cursor = self._write(
-            "UPDATE pins SET state = 'failed', error = ?, failed_since = COALESCE(failed_since,"
-            " ?), updated = ? WHERE cid = ? AND state = 'requested' AND answered = 1",
-            (error, now, now, cid),
-        )
-        return cursor.rowcount
-

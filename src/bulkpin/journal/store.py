@@ -20,15 +20,22 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal, Self
 
 import anyio
 
-from ..core.crashpoints import crash_during
-from ..core.errors import JournalError, JournalLocked
-from ._schema import SCHEMA_VERSION, create, is_v1, upgrade
+from .errors import JournalError, JournalLocked
+from .schema import (
+    READABLE_VERSIONS,
+    SCHEMA_VERSION,
+    UPGRADABLE_VERSIONS,
+    Kind,
+    kind_of,
+    upgrade,
+    version_of,
+)
 
 __all__ = ["STATES", "JournalStore", "State"]
 
@@ -45,9 +52,12 @@ def _root_print_key(root: int) -> str:
 class JournalStore:
     """The open journal file, its lock and its commits. Not thread-safe: one event loop."""
 
-    def __init__(self, path: Path, *, profile_name: str, destination: str | None = None,
-                 destination_label: str | None = None, read_only: bool = False) -> None:
+    def __init__(self, path: Path, *, kind: Kind, profile_name: str | None = None,
+                 destination: str | None = None, destination_label: str | None = None,
+                 read_only: bool = False) -> None:
         self.path = path
+        #: What kind of run keeps it (``push``, ``pin``, ``verify``): each its own rows.
+        self.kind = kind
         #: Opened to read only, with no lock: a run may be writing it meanwhile
         #: (WAL lets a reader see the last commit), and nothing here may write.
         self.read_only = read_only
@@ -66,6 +76,8 @@ class JournalStore:
             self._open_read_only()
         else:
             self._open(profile_name, destination, destination_label)
+        # A push journal may be read with no profile named (``profile_name=None``).
+        self.profile_name = profile_name or self.meta("profile")
 
     # -- lifecycle --
 
@@ -73,16 +85,27 @@ class JournalStore:
         try:
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
                                    check_same_thread=False)
-            old = is_v1(conn)
+            version = version_of(conn)
+            stored = dict(conn.execute("SELECT key, value FROM meta").fetchall()) \
+                if version is not None else {}
         except sqlite3.Error as exc:
             raise JournalError(f"cannot read the journal {self.path}: {exc}") from exc
-        if old:
+        try:
+            self._check_readable(version)
+            self._check_kind(stored)
+        except JournalError:
             conn.close()
-            raise JournalError(f"{self.path} was written by an older bulkpin; a push on it"
-                               " brings it up to date")
+            raise
         self._conn = conn
 
-    def _open(self, profile_name: str, destination: str | None,
+    def _check_readable(self, version: str | None) -> None:
+        if version == "1":
+            raise JournalError(f"{self.path} was written by an older bulkpin; a run on it"
+                               " brings it up to date")
+        if version not in READABLE_VERSIONS:
+            raise JournalError(f"{self.path} was written by an incompatible bulkpin")
+
+    def _open(self, profile_name: str | None, destination: str | None,
               destination_label: str | None) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,17 +126,17 @@ class JournalStore:
             conn.execute("PRAGMA synchronous=FULL")
             # One transaction: an upgrade cut short leaves the old journal whole.
             conn.execute("BEGIN IMMEDIATE")
-            if is_v1(conn):
-                upgrade(conn)
-            else:
-                create(conn)
+            self._check_upgradable(version_of(conn))
+            upgrade(conn)
             stored = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-            self._check_meta(stored, profile_name)
+            self._check_kind(stored)
+            self._check_profile(stored, profile_name)
             if destination is not None:
                 self._bind(conn, stored, destination, destination_label or destination)
             conn.executemany(
                 "INSERT OR IGNORE INTO meta VALUES (?, ?)",
-                [("schema", SCHEMA_VERSION), ("profile", profile_name)],
+                [("schema", SCHEMA_VERSION), ("kind", self.kind),
+                 *([("profile", profile_name)] if profile_name is not None else [])],
             )
             conn.commit()
         except sqlite3.DatabaseError as exc:
@@ -124,10 +147,20 @@ class JournalStore:
             raise
         self._conn = conn
 
-    def _check_meta(self, stored: dict[str, str], profile_name: str) -> None:
-        if stored.get("schema", SCHEMA_VERSION) != SCHEMA_VERSION:
+    def _check_upgradable(self, version: str | None) -> None:
+        if version not in (None, *UPGRADABLE_VERSIONS):
             raise JournalError(f"{self.path} was written by an incompatible bulkpin")
-        if stored.get("profile", profile_name) != profile_name:
+
+    def _check_kind(self, stored: dict[str, str]) -> None:
+        """Refuse another kind's journal (a pin journal given to a push, say)."""
+        # A new file has no kind yet; schema 2 told it by the profile.
+        kind = kind_of(stored) if {"kind", "profile"} & stored.keys() else self.kind
+        if kind != self.kind:
+            raise JournalError(f"{self.path} is a `bulkpin {kind}` journal, not one of"
+                               f" `bulkpin {self.kind}`; give this run another --journal")
+
+    def _check_profile(self, stored: dict[str, str], profile_name: str | None) -> None:
+        if profile_name is not None and stored.get("profile", profile_name) != profile_name:
             raise JournalError(
                 f"{self.path} holds CIDs of profile {stored['profile']!r}, not "
                 f"{profile_name!r}; use another --journal for another profile"
@@ -203,7 +236,8 @@ class JournalStore:
             raise JournalError("the journal is closed")
         return self._conn
 
-    def _write(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
+    def _write(self, sql: str,
+               params: Sequence[object] | Mapping[str, object] = ()) -> sqlite3.Cursor:
         try:
             cursor = self.conn.execute(sql, params)
         except sqlite3.Error as exc:
@@ -218,6 +252,9 @@ class JournalStore:
         if self._committed == self._writes:
             return
         target = self._writes
+        # Imported here: the run machinery imports the journal, and this is its test hook.
+        from ..core.crashpoints import crash_during  # noqa: PLC0415
+
         crash_during("commit")
         try:
             self.conn.commit()

@@ -16,7 +16,8 @@ A journal belongs to one destination (:mod:`bulkpin.destination`): what it
 calls pinned was learnt from that account, and it also keeps the account's
 index (``account_pins``, ``account_jobs``: see :mod:`.account_index`).
 
-How the file is kept safe (locking, WAL, group commits) is :mod:`._store`'s job.
+How the file is kept safe (locking, WAL, group commits) is :mod:`.store`'s job;
+the job transitions are :mod:`.jobs`'s, shared with ``pin``'s journal.
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import JournalError, JournalLocked
 from ..fs import FileIdentity
-from ._jobs import JobColumns
-from ._packed import pack_cid, pack_date, pack_id, unpack_cid, unpack_date, unpack_id
-from ._schema import LARGE_ONLY, WHOLE_FILE_FLOOR, pack_display, split_path
-from ._store import STATES, State
+from .errors import JournalError, JournalLocked
+from .jobs import FILE_JOBS, JobTransitions
+from .packed import pack_cid, pack_date, pack_id, unpack_cid, unpack_date, unpack_id
+from .schema import LARGE_ONLY, WHOLE_FILE_FLOOR, pack_display, split_path
+from .store import STATES, State
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -116,13 +117,15 @@ def dry_run_copy(path: Path, scratch: Path) -> Path:
     return copy
 
 
-class Journal(JobColumns):
+class Journal(JobTransitions):
     """What a run learnt of every file. Not thread-safe: use it from one event loop."""
 
-    def __init__(self, path: Path, *, profile_name: str,
+    JOBS = FILE_JOBS
+
+    def __init__(self, path: Path, *, profile_name: str | None,
                  destination: Destination | None = None, read_only: bool = False) -> None:
         super().__init__(
-            path, profile_name=profile_name,
+            path, kind="push", profile_name=profile_name,
             destination=destination.key if destination is not None else None,
             destination_label=str(destination) if destination is not None else None,
             read_only=read_only,
@@ -361,3 +364,33 @@ class Journal(JobColumns):
     def all_files(self) -> Iterator[FileRecord]:
         """Every file, by id, read in pages."""
         return self.in_state(*STATES)
+
+    # -- hints: files waiting on a job the account had before this journal sent them --
+
+    def hinted_cids(self) -> set[str]:
+        """CIDs of files waiting on a job this journal did not make (see ``hinted``)."""
+        return {
+            unpack_cid(r[0]) for r in self.conn.execute(
+                "SELECT DISTINCT files.cid FROM hinted JOIN files ON files.id = hinted.file_id"
+                " WHERE files.state = 'uploaded' AND files.state <> 'pinned'"
+            )
+        }
+
+    def revive_hinted(self, cid: str) -> list[int]:
+        """The account's own job for ``cid`` failed: its waiting files are to be uploaded.
+
+        Returns their ids; they are ``discovered`` again, with no job.
+        """
+        ids = [int(r[0]) for r in self.conn.execute(
+            "SELECT files.id FROM hinted JOIN files ON files.id = hinted.file_id"
+            " WHERE files.cid = ? AND files.state = 'uploaded'", (pack_cid(cid),))]
+        for file_id in ids:
+            self._write("UPDATE files SET state = 'discovered', job_id = NULL, error = NULL,"
+                        " failed_since = NULL, updated = ? WHERE id = ?", (_now(), file_id))
+            self._write("DELETE FROM hinted WHERE file_id = ?", (file_id,))
+        return ids
+
+    def drop_hints(self, cid: str) -> None:
+        """The account's job for ``cid`` ended pinned: its files hold it now."""
+        self._write("DELETE FROM hinted WHERE file_id IN (SELECT id FROM files WHERE cid = ?)",
+                    (pack_cid(cid),))

@@ -1,56 +1,43 @@
 """Finding journals, and reading one from other threads while a run writes it.
 
-Where a push keeps its journal by default (one per destination, set of PATHs,
-profile and shard), which journals exist for some PATHs, and
-:class:`KnownFiles`, the read-only per-thread lookups the root-CID walk uses.
+Which journals exist (every kind, as ``status`` lists them; a push's for some
+PATHs), and :class:`KnownFiles`, the read-only per-thread lookups the root-CID
+walk uses. Where a journal lives is :mod:`.paths`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import platformdirs
-
 from ..fs import FileIdentity
 from ..unixfs.node import cid_from_str
-from ._packed import unpack_cid
+from .packed import unpack_cid
+from .paths import default_journal_path, journal_dirs
+from .schema import Kind, kind_of
 from .walk_rows import WalkRows
 
 if TYPE_CHECKING:
-    from ..destination import Destination
-    from .options import PushOptions
+    from ..push.options import PushOptions
 
-__all__ = ["FoundJournal", "KnownFiles", "default_journal_path", "journals_for", "read_found"]
+__all__ = ["FoundJournal", "KnownFiles", "all_journals", "journals_for", "read_found"]
 
-#: The ``profile`` meta of a ``bulkpin pin`` journal (:mod:`bulkpin.migrate.journal`).
-PIN_JOURNAL_KIND = "pinByHash"
-
-
-def default_journal_path(roots: Sequence[bytes], options: PushOptions,
-                         destination: Destination | None = None) -> Path:
-    """A journal per destination, set of PATHs, profile and shard.
-
-    Re-running a command resumes it; the same PATHs pushed to another account
-    get a journal of their own (a directory per destination).
-    """
-    key = hashlib.sha256()
-    for root in sorted(roots):
-        key.update(root + b"\0")
-    key.update(options.profile.name.encode())
-    if options.selection.shard is not None:
-        shard = options.selection.shard
-        key.update(f"shard {shard.index}/{shard.count}".encode())
-    journals = Path(platformdirs.user_state_dir("bulkpin")) / "journals"
-    if destination is not None:
-        journals /= destination.key
-    return journals / f"{key.hexdigest()[:20]}.sqlite"
+#: What ``status`` counts of each kind of journal: its rows by state (or outcome).
+_COUNTED = {
+    "push": "SELECT state, COUNT(*) FROM files GROUP BY state",
+    "pin": "SELECT state, COUNT(*) FROM pins GROUP BY state",
+    "verify": "SELECT COALESCE(outcome, 'unchecked'), COUNT(*) FROM verified GROUP BY 1",
+}
+#: ... and the names it shows: PATHs pushed, sources of CIDs (a verification has none).
+_NAMED = {
+    "push": "SELECT path FROM roots ORDER BY id",
+    "pin": "SELECT DISTINCT source FROM pins",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +49,8 @@ class FoundJournal:
     destination: str | None
     #: The destination's key (:attr:`~bulkpin.destination.Destination.key`), or None.
     destination_key: str | None
-    #: ``push`` or ``pin`` (a ``bulkpin pin`` journal).
-    kind: str
+    #: ``push``, ``pin`` or ``verify``: the command whose journal it is.
+    kind: Kind
     #: ``I/N`` when its last run took one share of the tree.
     shard: str | None
     #: Rows (files, or CIDs) by state.
@@ -83,20 +70,23 @@ def read_found(path: Path) -> FoundJournal | None:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-            if meta.get("profile") == PIN_JOURNAL_KIND:
-                kind, table = "pin", "pins"
-                names = [str(r[0]) for r in conn.execute("SELECT DISTINCT source FROM pins")]
-            else:
-                kind, table = "push", "files"
-                names = [os.fsdecode(r[0]) for r in conn.execute("SELECT path FROM roots")]
-            counts = {str(state): int(n) for state, n in conn.execute(
-                f"SELECT state, COUNT(*) FROM {table} GROUP BY state")}  # noqa: S608
+            kind = kind_of(meta)
+            names = [os.fsdecode(r[0]) if isinstance(r[0], bytes) else str(r[0])
+                     for r in conn.execute(_NAMED[kind])] if kind in _NAMED else []
+            counts = {str(state): int(n) for state, n in conn.execute(_COUNTED[kind])}
         finally:
             conn.close()
     except sqlite3.Error:
         return None
     return FoundJournal(path, meta.get("destination_label"), meta.get("destination"), kind,
                         meta.get("shard") or None, counts, names)
+
+
+def all_journals() -> Iterator[tuple[Path, FoundJournal | None]]:
+    """Every journal in the user's state directories, of every kind (None: not one)."""
+    for base in journal_dirs():
+        for path in sorted(base.glob("**/*.sqlite")):
+            yield path, read_found(path)
 
 
 def journals_for(roots: Sequence[bytes], options: PushOptions) -> list[FoundJournal]:

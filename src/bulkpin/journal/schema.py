@@ -1,5 +1,9 @@
 """The journal's tables, and how a journal written by an earlier bulkpin is brought up to date.
 
+One schema for every kind of journal (``meta.kind``: ``push``, ``pin``,
+``verify``): each uses its own tables and leaves the others empty, so one
+version number and one chain of upgrades covers them all.
+
 Schema 2 is sized for millions of files (issue 17: under 300 bytes a file):
 
 - a file's path is its directory (a row of ``dirs``, shared by its siblings)
@@ -12,23 +16,42 @@ Schema 2 is sized for millions of files (issue 17: under 300 bytes a file):
 - jobs this run created live in a TEMP table (:mod:`.account_index`): every
   run lists the account's unfinished jobs anew, so keeping them is no use.
 
-A schema-1 journal is rewritten on open for writing (:func:`upgrade`); columns
-added to schema 1 over time are added first (their absence means "not known").
+Schema 3 takes in what ``pin`` and ``verify`` used to add outside the
+version (their tables, created on open, and a kind told by the ``profile``
+key: ``pinByHash``, ``verify``): the tables are part of it, and the kind is
+``meta.kind``.
+
+On open for writing a journal is brought up to date one version at a time
+(:func:`upgrade`): schema 1 is rewritten as schema 2 (columns added to schema 1
+over time are added first; their absence means "not known"), schema 2 gains
+the tables and its kind.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Literal
 
-from ._packed import pack_cid, pack_date, pack_id
+from .errors import JournalError
+from .packed import pack_cid, pack_date, pack_id
 
 __all__ = [
-    "LARGE_ONLY", "SCHEMA", "SCHEMA_VERSION", "WHOLE_FILE_FLOOR", "create", "is_v1", "pack_display",
-    "split_path", "upgrade",
+    "KINDS", "LARGE_ONLY", "READABLE_VERSIONS", "SCHEMA", "SCHEMA_VERSION", "UPGRADABLE_VERSIONS",
+    "WHOLE_FILE_FLOOR", "Kind", "create", "kind_of", "pack_display", "split_path", "upgrade",
+    "version_of",
 ]
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
+#: Versions a read-only open reads as they are (no table it reads differs).
+READABLE_VERSIONS = ("2", SCHEMA_VERSION)
+#: Versions an open for writing brings up to date (:func:`upgrade`).
+UPGRADABLE_VERSIONS = ("1", *READABLE_VERSIONS)
+
+Kind = Literal["push", "pin", "verify"]
+KINDS: tuple[Kind, ...] = ("push", "pin", "verify")
+#: How schema 2 told a journal that was not a push's: by its ``profile``.
+_V2_KIND_PROFILES: dict[str, Kind] = {"pinByHash": "pin", "verify": "verify"}
 #: Files up to this size are always read whole and hashed first, so only larger
 #: ones are in SCHEMA's files_large.
 WHOLE_FILE_FLOOR = 65536
@@ -144,6 +167,63 @@ CREATE INDEX IF NOT EXISTS account_jobs_cid ON account_jobs(cid);
 -- hint, not a holding (it may fail where nobody has the content); if it does,
 -- the file is uploaded after all. Usually empty.
 CREATE TABLE IF NOT EXISTS hinted (file_id INTEGER PRIMARY KEY);
+-- A pin journal's CIDs (journal.pins), keyed by CID.
+CREATE TABLE IF NOT EXISTS pins (
+    cid TEXT PRIMARY KEY,
+    name TEXT,
+    meta TEXT,
+    source TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    created TEXT,
+    state TEXT NOT NULL,
+    answered INTEGER NOT NULL DEFAULT 0,
+    job_id TEXT,
+    discovered_at REAL NOT NULL,
+    requested_at REAL,
+    pinned_at REAL,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    failed_since REAL,
+    seen_run INTEGER,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pins_state ON pins(state);
+-- Lines of a pin source that are no CID, by source and line.
+CREATE TABLE IF NOT EXISTS pin_bad_lines (
+    source TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    origin TEXT NOT NULL,
+    text TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    seen_run INTEGER,
+    PRIMARY KEY (source, line)
+);
+-- What a verification proved of each CID (journal.verified).
+CREATE TABLE IF NOT EXISTS verified (
+    cid TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    size INTEGER,
+    outcome TEXT,
+    gateway TEXT,
+    ttfb REAL,
+    bytes_per_second REAL,
+    bytes INTEGER,
+    missing TEXT,
+    failures TEXT,
+    reason TEXT,
+    checked_at REAL,
+    proven_at REAL,
+    seen_run INTEGER
+);
+CREATE INDEX IF NOT EXISTS verified_seen ON verified(seen_run, outcome);
+CREATE TABLE IF NOT EXISTS verify_changed (
+    path BLOB PRIMARY KEY,
+    name TEXT NOT NULL,
+    pushed_cid TEXT NOT NULL,
+    disk_cid TEXT,
+    reason TEXT NOT NULL,
+    seen_run INTEGER
+);
 """  # noqa: S608 - constants only
 
 # Columns added to schema 1 over time: (table, column, declaration). A journal
@@ -208,7 +288,7 @@ def _v1_rows(conn: sqlite3.Connection) -> Iterator[tuple[object, ...]]:
 
 
 def create(conn: sqlite3.Connection) -> None:
-    """Create what is missing of schema 2, statement by statement.
+    """Create what is missing of the schema, statement by statement.
 
     Not ``executescript``: it commits first, and :func:`upgrade` must stay
     one transaction.
@@ -229,7 +309,55 @@ def is_v1(conn: sqlite3.Connection) -> bool:
     return "path" in {row[1] for row in conn.execute("PRAGMA table_info(files)")}
 
 
+def kind_of(meta: Mapping[str, str]) -> Kind:
+    """The kind of journal its ``meta`` says, schema 2's way (``profile``) or schema 3's."""
+    kind = meta.get("kind")
+    if kind in KINDS:
+        return kind
+    return _V2_KIND_PROFILES.get(meta.get("profile", ""), "push")
+
+
+def version_of(conn: sqlite3.Connection) -> str | None:
+    """The journal's schema version; None for a new, empty file."""
+    if is_v1(conn):
+        return "1"
+    have = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "meta" not in have:
+        return None
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    # Schema 1 wrote no version; every later one does.
+    return "2" if row is None else str(row[0])
+
+
 def upgrade(conn: sqlite3.Connection) -> None:
+    """Bring the journal up to the current schema, one version at a time, in one transaction.
+
+    The caller's transaction: a crash part-way leaves the journal as it was.
+    """
+    version = version_of(conn)
+    if version == "1":
+        _v1_to_v2(conn)
+        version = "2"
+    create(conn)
+    if version == "2":
+        _v2_to_v3(conn)
+    conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    """The kind moves from ``profile`` to ``kind`` (the tables are :func:`create`'s)."""
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    kind = kind_of(meta)
+    if meta.get("verify_schema", "1") != "1":
+        raise JournalError(f"written by an incompatible bulkpin (verification schema"
+                           f" {meta['verify_schema']})")
+    conn.execute("INSERT OR REPLACE INTO meta VALUES ('kind', ?)", (kind,))
+    if kind != "push":
+        # Not a CID profile, and what a push journal's profile is checked against.
+        conn.execute("DELETE FROM meta WHERE key IN ('profile', 'verify_schema')")
+
+
+def _v1_to_v2(conn: sqlite3.Connection) -> None:
     """Rewrite a schema-1 journal as schema 2, in the caller's transaction.
 
     Nothing is lost: every row is copied, its values packed where exact. A
@@ -265,4 +393,3 @@ def upgrade(conn: sqlite3.Connection) -> None:
     )
     for old in ("files", "account_pins", "account_jobs"):
         conn.execute(f"DROP TABLE v1_{old}")
-    conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))

@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from ._schema import split_path
+from .schema import split_path
 
 __all__ = ["WalkRows"]
 
