@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.push import all_pins, run_push
+from tests.support.push import all_pins, run_push, run_push_subprocess
 from tests.support.service import ServiceProcess
 
 _EMBEDDED_NOTICE = "No Decoo account configured"
@@ -95,9 +95,9 @@ def test_a_journal_damaged_mid_run_says_how_to_set_it_aside(
 ) -> None:
     tree = _tree(tmp_path / "t", 300)
     journal = tmp_path / "j.sqlite"
-    assert run_push(service, tree, "--journal", journal).returncode == 0
+    assert run_push_subprocess(service, tree, "--journal", journal).returncode == 0
     _damage(journal)
-    proc = run_push(service, tree, "--journal", journal)
+    proc = run_push_subprocess(service, tree, "--journal", journal)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     line = proc.stderr.strip().splitlines()[-1]
@@ -109,7 +109,7 @@ def test_a_journal_damaged_mid_run_says_how_to_set_it_aside(
     # As told: set it aside, run the same command; nothing is sent twice.
     sent = service.stats()["requests"]["pinFile"]
     subprocess.run(["sh", "-c", line.split("(", 1)[1].split(")", 1)[0]], check=True)
-    again = run_push(service, tree, "--journal", journal)
+    again = run_push_subprocess(service, tree, "--journal", journal)
     assert again.returncode == 0, again.stderr[-2000:]
     assert service.stats()["requests"]["pinFile"] == sent
     assert len(all_pins(service)) == 300

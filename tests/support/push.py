@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests.support.cli import invoke
 from tests.support.service import ServiceProcess
 
 #: Seconds between pin-job polls in tests, in-process (``PushOptions(poll_interval=...)``)
@@ -31,7 +32,14 @@ def push_command(service: ServiceProcess | None, *args: str | Path) -> list[str]
 
 def run_push(service: ServiceProcess | None, *args: str | Path,
              timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """Run a push to completion; stdout/stderr captured as text."""
+    """Run a push to completion in-process (:func:`tests.support.cli.invoke`); output as text."""
+    del timeout  # a subprocess's limit: pytest-timeout bounds an in-process run
+    return invoke(*push_command(service, *args)[3:], env={"BULKPIN_PROFILE": None})
+
+
+def run_push_subprocess(service: ServiceProcess | None, *args: str | Path,
+                        timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run a push to completion as ``python -m bulkpin``; stdout/stderr captured as text."""
     env = dict(os.environ)
     env.pop("BULKPIN_PROFILE", None)
     return subprocess.run(push_command(service, *args), capture_output=True, text=True,

@@ -22,7 +22,7 @@ from bulkpin.verify import (
     verify_cid,
 )
 from tests.support.gateway import ipfs_server, sound_and_faulty, store
-from tests.support.push import manifest, run_push
+from tests.support.push import manifest, run_push_subprocess
 from tests.support.service import ServiceProcess
 
 pytestmark = pytest.mark.anyio
@@ -54,8 +54,9 @@ async def test_a_pushed_trees_cids_verify_through_the_service(
     sizes = {"empty": 0, "small": 100, "one-chunk": 256 * 1024, "sub/big": 1_300_000}
     for name, size in sizes.items():
         (tree / name).write_bytes(random.Random(name).randbytes(size))
+    # A test of asyncio runs inside its event loop: the push needs a process of its own.
     out = tmp_path / "m.jsonl"
-    proc = run_push(service, tree, "--journal", tmp_path / "j", "--manifest", out)
+    proc = run_push_subprocess(service, tree, "--journal", tmp_path / "j", "--manifest", out)
     assert proc.returncode == 0, proc.stderr
     rows = [r for r in manifest(out) if r.get("cid") and r.get("size") is not None]
     assert len(rows) == len(sizes)
