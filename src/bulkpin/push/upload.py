@@ -52,6 +52,7 @@ from .item_retry import ItemRetry
 from .journal import FileRecord, Journal
 from .options import PushOptions
 from .pacing import ByteSemaphore, Outage, TokenBucket, wire_bucket
+from .shared_claims import SharedClaims
 
 __all__ = ["UPLOAD_BUFFER", "Uploader", "WorkItem"]
 
@@ -102,6 +103,8 @@ class Uploader:
         #: The item tier: files tried again after a pause, taking turns in an outage.
         self.retry = ItemRetry(outage, stop=stop, rng=rng, on_retry=accounting.retry)
         self._claims = Claims()
+        #: Claims shared with the other runs to this destination (:mod:`.shared_claims`).
+        self.shared: SharedClaims | None = None
 
     # -- outcomes --
 
@@ -202,8 +205,10 @@ class Uploader:
                 )
             elif cid is None:
                 shape = await self._shape(record, identity)
-                if verify or self._maybe_copy(record, shape):
-                    # Hashed first only if it may be a copy or may have been sent.
+                if verify or self._maybe_copy(record, shape) or \
+                        (self.shared is not None and self.shared.others_running()):
+                    # Hashed first only if it may be a copy or may have been sent
+                    # (or another run may be sending it: a claim needs the CID).
                     cid = await self._hash(record, identity)
             await self._send_once(record, cid, shape, identity, verify, content)
         finally:
@@ -244,10 +249,27 @@ class Uploader:
         if cid is not None and self._already_there(record, cid, ours_maybe=verify):
             return
         with self._claims.claim(cid, shape):
+            if cid is not None and self.shared is not None and self._claimed_elsewhere(record, cid):
+                return
             if verify and self.index is None and cid is not None \
                     and await self._recover(record, cid):
                 return
-            await self._upload(record, cid, identity, content)
+            try:
+                await self._upload(record, cid, identity, content)
+            except BaseException:
+                if cid is not None and self.shared is not None:
+                    self.shared.release(cid)  # whoever waits on it sends it
+                raise
+
+    def _claimed_elsewhere(self, record: FileRecord, cid: str) -> bool:
+        """Another live run is sending ``cid``: follow its job, as a hint, instead."""
+        assert self.shared is not None
+        other = self.shared.claim(cid)
+        if other is None:
+            return False
+        self.journal.mark_held(record.id, cid, job_id=other.job_id, pinned=False, hint=True)
+        self._finish(record, "held", cid)
+        return True
 
     def _already_there(self, record: FileRecord, cid: str, *, ours_maybe: bool) -> bool:
         """Whether ``cid`` needs no upload for ``record`` (recorded as such if so).
@@ -326,6 +348,8 @@ class Uploader:
         self.journal.mark_uploaded(record.id, result.cid, result.job_id, date)
         if self.index is not None:
             self.index.record_job(result.cid, result.job_id, "queued")
+        if self.shared is not None and result.job_id is not None:
+            self.shared.sent(result.cid, result.job_id)
         if result.job_status is not None and result.job_status.value == "pinned":
             self.journal.set_job_status(result.cid, "pinned", result.job_id, None)
         self._finish(record, "recovered" if result.recovered else "uploaded", result.cid)
