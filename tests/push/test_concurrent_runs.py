@@ -13,6 +13,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.reliability.helpers import KiB, killed, push_env, start
 from tests.support.push import all_pins, manifest
 from tests.support.service import ServiceProcess
@@ -43,22 +45,24 @@ def _two_trees(tmp_path: Path) -> None:
 
 def _both(service: ServiceProcess, tmp_path: Path,
           runs: list[tuple[str, list[str | Path]]],
-          crash_at: dict[str, str] | None = None) -> list[list[dict[str, object]]]:
+          env_of: dict[str, dict[str, str]] | None = None) -> list[list[dict[str, object]]]:
     """Start every run at once, wait for all; each one's manifest rows.
 
-    ``crash_at``: run name -> ``BULKPIN_CRASH_AT`` (that run is to be killed).
+    ``env_of``: run name -> more environment; one with ``BULKPIN_CRASH_AT`` is
+    to be killed (and has no manifest).
     """
-    crash_at = crash_at or {}
-    procs: list[tuple[str, subprocess.Popen[str], Path]] = []
+    env_of = env_of or {}
+    procs: list[tuple[bool, subprocess.Popen[str], Path]] = []
     for name, args in runs:
         out = tmp_path / f"{name}.jsonl"
-        env = push_env(BULKPIN_CRASH_AT=crash_at[name]) if name in crash_at else push_env()
-        procs.append((name, start("--profile", service.profile_path, "--rate-limit", RATE,
-                                  "--manifest", out, "-q", *args, env=env), out))
+        extra = env_of.get(name, {})
+        procs.append(("BULKPIN_CRASH_AT" in extra, start(
+            "--profile", service.profile_path, "--rate-limit", RATE, "--manifest", out, "-q",
+            *args, env=push_env(**extra)), out))
     rows: list[list[dict[str, object]]] = []
-    for name, proc, out in procs:
+    for crashes, proc, out in procs:
         _, err = proc.communicate(timeout=300)
-        if name in crash_at:
+        if crashes:
             assert killed(proc), err
             rows.append([])
         else:
@@ -95,17 +99,21 @@ def test_two_trees_sharing_every_content_pushed_at_once(service: ServiceProcess,
     _each_pinned_once(service, one, two, files=2 * CONTENTS)
 
 
-def test_two_shards_of_a_tree_of_copies_run_at_once(service: ServiceProcess,
-                                                    tmp_path: Path) -> None:
+@pytest.mark.parametrize("machines", [1, 2], ids=["one-machine", "two-machines"])
+def test_two_shards_of_a_tree_of_copies_run_at_once(service: ServiceProcess, tmp_path: Path,
+                                                    machines: int) -> None:
+    """On two machines (here: two homes, so no claims file in common) too: every
+    copy of a content is one shard's."""
     tree = tmp_path / "tree"
     names = [f"a/f{i:03}.bin" for i in range(CONTENTS)]
     _write(tree, names, "copies")
     _write(tree, [f"b/copy-of-{i:03}.bin" for i in range(CONTENTS)], "copies")
     journal = tmp_path / "journals"
+    homes = {f"s{i}": {"XDG_STATE_HOME": str(tmp_path / f"state-{i}")} for i in range(machines)}
     shard0, shard1 = _both(service, tmp_path, [
         ("s0", ["--shard", "0/2", "--journal", journal / "s0.sqlite", tree]),
         ("s1", ["--shard", "1/2", "--journal", journal / "s1.sqlite", tree]),
-    ])
+    ], homes if machines > 1 else None)
     _each_pinned_once(service, shard0, shard1, files=2 * CONTENTS)
 
 
@@ -116,6 +124,7 @@ def test_kill_9_of_either_run_then_resume_loses_and_repeats_nothing(
     _two_trees(tmp_path)
     runs: list[tuple[str, list[str | Path]]] = [("one", [tmp_path / "one"]),
                                                 ("two", [tmp_path / "two"])]
-    _both(service, tmp_path, runs, crash_at={"one": "sending:20", "two": "polling:12"})
+    _both(service, tmp_path, runs, {"one": {"BULKPIN_CRASH_AT": "sending:20"},
+                                    "two": {"BULKPIN_CRASH_AT": "polling:12"}})
     one, two = _both(service, tmp_path, runs)
     _each_pinned_once(service, one, two, files=2 * CONTENTS)
