@@ -29,6 +29,7 @@ BENCHMARKS = [
     "bwlimit",
     "cid_engine",
     "client_upload",
+    "concurrent_runs",
     "pin_bench",
     "push_bench",
     "s3_push",
