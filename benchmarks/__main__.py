@@ -30,6 +30,7 @@ BENCHMARKS = [
     "cid_engine",
     "client_cpu",
     "client_upload",
+    "concurrent_runs",
     "listing_rss",
     "pin_bench",
     "push_bench",

@@ -20,6 +20,30 @@ def test_shards_are_disjoint_and_cover_the_tree(paths: list[bytes], count: int) 
     assert all(len(o) == 1 for o in owners)
 
 
+def test_every_copy_of_a_content_is_one_shards(tmp_path: Path) -> None:
+    """Shares by content: copies under other names (and in other PATHs) go together,
+    and the shares still split the tree disjointly and cover it."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    for i in range(60):
+        data = bytes([i]) * (1 + 701 * i)
+        for path in (one / f"d{i % 4}" / f"f{i}", one / "copies" / f"c{i}", two / f"x{i}"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    roots = [os.fsencode(one), os.fsencode(two)]
+    owner: dict[bytes, int] = {}
+    for index in range(3):
+        sel = Selection(shard=Shard(index, 3))
+        for cand in walk_candidates(roots, sel):
+            assert cand.display not in owner
+            owner[cand.display] = index
+    assert len(owner) == 180
+    by_content: dict[bytes, set[int]] = {}
+    for display, index in owner.items():
+        by_content.setdefault((tmp_path / os.fsdecode(display)).read_bytes(), set()).add(index)
+    assert all(len(shards) == 1 for shards in by_content.values())
+    assert len(set(owner.values())) == 3  # and still spread
+
+
 def test_shard_parse() -> None:
     assert Shard.parse("2/4") == Shard(2, 4)
     for bad in ("4/4", "-1/2", "x", "1/0", "1/2/3"):

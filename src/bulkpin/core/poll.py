@@ -98,6 +98,11 @@ class Poller:
         self.on_revive: Callable[[str, list[int]], None] | None = None
         #: Told after every round (the revival stage re-checks what it waits for).
         self.after_round: Callable[[], None] | None = None
+        #: Asked about a hinted CID with no job: "coming" (another run is sending
+        #: it: wait), "void" (its claim died with its run: send it now), or None
+        #: (:meth:`bulkpin.journal.SharedClaims.state`); and told what is revived.
+        self.claim_state: Callable[[str], str | None] | None = None
+        self.forget_claim: Callable[[str], None] | None = None
 
     async def _collect(self, status: JobStatus, wanted: set[str], found: dict[str, PinJob],
                        stop_when_done: bool) -> None:
@@ -150,7 +155,7 @@ class Poller:
             job = found.get(cid)
             if job is None:
                 missing += 1
-                self._missing_since.setdefault(cid, now)
+                self._no_job(cid, cid in hinted, now)
                 continue
             self._missing_since.pop(cid, None)
             if cid in hinted and self._hinted(cid, job):
@@ -183,6 +188,17 @@ class Poller:
                        gives_up_in=self.wait_timeout - (now - min(failing)) if failing else None)
         return RoundResult(self.requests - before, pinned_n, failed_n, waiting_n, missing)
 
+    def _no_job(self, cid: str, hinted: bool, now: float) -> None:
+        """The account shows no job for ``cid``: since when, unless a claim says more."""
+        said = self.claim_state(cid) if hinted and self.claim_state is not None else None
+        if said == "void":
+            self._missing_since.pop(cid, None)
+            self._revive(cid)
+        elif said == "coming":
+            self._missing_since[cid] = now
+        else:
+            self._missing_since.setdefault(cid, now)
+
     def _hinted(self, cid: str, job: PinJob) -> bool:
         """A job the journal did not make: True if its status is not the rows' to take."""
         if job.status is JobStatus.PINNED:
@@ -195,6 +211,8 @@ class Poller:
         return True
 
     def _revive(self, cid: str) -> None:
+        if self.forget_claim is not None:
+            self.forget_claim(cid)
         ids = self.journal.revive_hinted(cid)
         if ids and self.on_revive is not None:
             self.on_revive(cid, ids)

@@ -11,8 +11,10 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
+from ._content_key import content_key
 from ._identity import FileIdentity
 from ._pseudo import pseudo_fs_type
 from ._selection import Selection
@@ -89,10 +91,12 @@ def walk_candidates(
             if entry.kind == "file":
                 assert entry.st is not None
                 rel = entry.rel or entry.name
-                if not selection.in_shard(rel, display):
-                    continue  # another share's file: pushed elsewhere, not left out
                 why = selection.left_out(rel, entry.st.st_size, entry.st.st_mtime)
                 pseudo = pseudo_fs_type(entry.st)
+                content = partial(content_key, entry.path, entry.st.st_size, follow_symlinks) \
+                    if why is None and pseudo is None else None
+                if not selection.in_shard(rel, display, content):
+                    continue  # another share's file: pushed elsewhere, not left out
                 if pseudo is not None:
                     yield Candidate("skipped", entry.path, display, index,
                                     reason=f"on the {pseudo} pseudo-filesystem: never read")
@@ -128,7 +132,8 @@ def files_from(lines: Iterable[bytes], selection: Selection, *, root: int = 0,
             yield Candidate("error", path, path, root, reason=describe_os_error(exc))
             continue
         if stat.S_ISREG(st.st_mode):
-            if selection.takes(path, st.st_size):
+            if selection.left_out(path, st.st_size) is None and selection.in_shard(
+                    path, content=partial(content_key, path, st.st_size, follow_symlinks)):
                 yield _file(os.path.abspath(path), path, root, st)
         elif stat.S_ISLNK(st.st_mode):
             yield Candidate("skipped", path, path, root,

@@ -1,5 +1,8 @@
 """Which files a run takes: glob filters, size bounds and the ``--shard`` share.
 
+A readable file's share is chosen by its content (:mod:`._content_key`), so
+every copy of a content is one shard's; anything else's by its path.
+
 Globs are matched against the path below the PATH argument, with ``fnmatch``
 rules: a pattern without ``/`` matches a name at any depth (``*.tmp``), one with
 ``/`` matches the whole relative path (``cache/*``). An exclude pattern that
@@ -13,7 +16,7 @@ import fnmatch
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 
@@ -119,9 +122,19 @@ class Selection:
             return f"modified more than --max-age {self.max_age:g} s ago"
         return None
 
-    def in_shard(self, rel: bytes, shard_key: bytes | None = None) -> bool:
-        """Whether this run's share owns the file (always, without ``--shard``)."""
-        return self.shard is None or self.shard.takes(rel if shard_key is None else shard_key)
+    def in_shard(self, rel: bytes, shard_key: bytes | None = None,
+                 content: Callable[[], bytes | None] | None = None) -> bool:
+        """Whether this run's share owns the file (always, without ``--shard``).
+
+        ``content`` gives the file's content key (:func:`~._content_key.content_key`),
+        read only when there is a share to choose; None, or a file it cannot
+        read, goes by ``shard_key`` (default ``rel``).
+        """
+        if self.shard is None:
+            return True
+        key = content() if content is not None else None
+        return self.shard.takes(key if key is not None else
+                                rel if shard_key is None else shard_key)
 
     def takes(self, rel: bytes, size: int, shard_key: bytes | None = None) -> bool:
         """Whether a regular file at ``rel`` of ``size`` bytes is part of this run.

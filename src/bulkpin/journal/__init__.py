@@ -18,6 +18,7 @@ that a CID is held, it only remembers what the account said.
 from __future__ import annotations
 
 from .account import AccountTables
+from .claims import SharedClaims, claims_path
 from .errors import DATABASE_ERRORS, JOURNAL_ERRORS, JournalError, JournalLocked, is_damage
 from .files import FileRecord, Journal, dry_run_copy
 from .found import FoundJournal, KnownFiles, all_journals, journals_for, read_found
@@ -71,10 +72,12 @@ __all__ = [
     "PinState",
     "Proof",
     "RemoteIdentity",
+    "SharedClaims",
     "State",
     "VerifyJournal",
     "WalkRows",
     "all_journals",
+    "claims_path",
     "default_journal_path",
     "default_pin_journal_path",
     "default_verify_journal_path",

@@ -118,7 +118,9 @@ class JournalStore:
             os.close(self._lock_fd)
             raise JournalLocked(
                 f"another bulkpin run is using the journal {self.path}; "
-                "wait for it to finish or give this run its own --journal"
+                "wait for it to finish, or give this run its own --journal: runs on this"
+                " machine to one account share their claims, so none uploads what another"
+                " is sending"
             ) from None
         try:
             conn = sqlite3.connect(self.path, isolation_level="DEFERRED", check_same_thread=False)

@@ -145,8 +145,9 @@ class LocalFiles:
                 )
             elif cid is None:
                 shape = await self._shape(record, identity)
-                if verify or self._maybe_copy(record, shape):
-                    # Hashed first only if it may be a copy or may have been sent.
+                if verify or self._maybe_copy(record, shape) or self.mover.others_running():
+                    # Hashed first only if it may be a copy or may have been sent
+                    # (or another run may be sending it: a claim needs the CID).
                     cid = await self._hash(record, identity)
             await self.mover.send(
                 record, cid, shape, verify=verify, ours_maybe=verify,

@@ -30,7 +30,7 @@ from ..core.accounting import Accounting
 from ..core.events import FileEvent, FileOutcome
 from ..core.item_retry import ItemRetry
 from ..core.pacing import ByteSemaphore, Outage, TokenBucket, wire_bucket
-from ..journal import FileRecord, Journal
+from ..journal import FileRecord, Journal, SharedClaims
 from ..push.account_index import AccountIndex
 from ..push.dedup import Claims, ShapeKey, known_content
 from ..push.options import PushOptions
@@ -71,6 +71,13 @@ class PinFileMover:
         #: The item tier: items tried again after a pause, taking turns in an outage.
         self.retry = ItemRetry(outage, stop=stop, rng=rng, on_retry=accounting.retry)
         self.claims = Claims()
+        #: Claims shared with the other runs to this destination
+        #: (:mod:`bulkpin.journal.claims`): set by a local push.
+        self.shared: SharedClaims | None = None
+
+    def others_running(self) -> bool:
+        """Whether another run to this destination is live (so may send what this one does)."""
+        return self.shared is not None and self.shared.others_running()
 
     @property
     def throttle(self) -> Callable[[int], Awaitable[None]] | None:
@@ -108,10 +115,27 @@ class PinFileMover:
         if cid is not None and self.already_there(record, cid, ours_maybe=ours_maybe):
             return
         with self.claims.claim(cid, shape):
+            if cid is not None and self.shared is not None and self._claimed_elsewhere(record, cid):
+                return
             if verify and self.index is None and cid is not None \
                     and await self._recover(record, cid):
                 return
-            await upload()
+            try:
+                await upload()
+            except BaseException:
+                if cid is not None and self.shared is not None:
+                    self.shared.release(cid)  # whoever waits on it sends it
+                raise
+
+    def _claimed_elsewhere(self, record: FileRecord, cid: str) -> bool:
+        """Another live run is sending ``cid``: follow its job, as a hint, instead."""
+        assert self.shared is not None
+        other = self.shared.claim(cid)
+        if other is None:
+            return False
+        self.journal.mark_held(record.id, cid, job_id=other.job_id, pinned=False, hint=True)
+        self.finish(record, "held", cid)
+        return True
 
     def already_there(self, record: FileRecord, cid: str, *, ours_maybe: bool) -> bool:
         """Whether ``cid`` needs no upload for ``record`` (recorded as such if so).
@@ -164,6 +188,8 @@ class PinFileMover:
         self.journal.mark_uploaded(record.id, result.cid, result.job_id, date)
         if self.index is not None:
             self.index.record_job(result.cid, result.job_id, "queued")
+        if self.shared is not None and result.job_id is not None:
+            self.shared.sent(result.cid, result.job_id)
         if result.job_status is not None and result.job_status.value == "pinned":
             self.journal.set_job_status(result.cid, "pinned", result.job_id, None)
         self.finish(record, "recovered" if result.recovered else "uploaded", result.cid)

@@ -20,7 +20,7 @@ from ..core.events import NoticeEvent, PushEvent
 from ..core.lifecycle import Ended, run
 from ..destination import Destination
 from ..fs import Candidate, files_from, walk_candidates
-from ..journal import Journal, default_journal_path, dry_run_copy
+from ..journal import Journal, SharedClaims, claims_path, default_journal_path, dry_run_copy
 from .account_index import AccountIndex
 from .manifest import SHARD_META, write_manifest
 from .options import PushOptions
@@ -76,6 +76,7 @@ class _LocalPush:
         self.destination: Destination | None = None
         self.walked = WalkPrints(options)
         self.roots_out: list[tuple[str, str | None]] = []
+        self.claims: SharedClaims | None = None
 
     def open_journal(self, destination: Destination | None) -> Journal:
         self.destination = destination
@@ -86,7 +87,11 @@ class _LocalPush:
             path = dry_run_copy(path, Path(self.scratch.enter_context(
                 tempfile.TemporaryDirectory(prefix="bulkpin-dry-run-"))))
             self.emit(NoticeEvent("dry run: nothing is sent, and the journal is left as it was"))
-        return Journal(path, profile_name=self.options.profile.name, destination=destination)
+        journal = Journal(path, profile_name=self.options.profile.name, destination=destination)
+        if destination is not None and not self.options.dry_run:
+            # After the journal: a run refused its journal claims nothing.
+            self.claims = self.scratch.enter_context(SharedClaims(claims_path(destination.key)))
+        return journal
 
     def begin(self, journal: Journal) -> None:
         # The manifest's root rows say which share of the tree it holds, so a
@@ -109,8 +114,11 @@ class _LocalPush:
                 self.roots, options.selection, hidden=options.hidden,
                 follow_symlinks=options.follow_symlinks,
                 observe=self.walked.observe if self.walked.enabled else None)
-        return Pipeline(self.roots, options, journal, self.client, self.emit, self.stop,
-                        candidates, index=index, whole_walk=self.file_list is None)
+        pipeline = Pipeline(self.roots, options, journal, self.client, self.emit, self.stop,
+                            candidates, index=index, whole_walk=self.file_list is None)
+        if self.claims is not None:
+            self.claims.attach(pipeline.mover, pipeline.poller)
+        return pipeline
 
     async def finish(self, journal: Journal, stages: Pipeline) -> None:
         if stages.aborted is None and not self.stop.is_set() and self.file_list is None:
