@@ -25,7 +25,9 @@ from bulkpin.journal import (
     Journal,
     JournalError,
     PinJournal,
+    SharedClaims,
     VerifyJournal,
+    claims_path,
     default_pin_journal_path,
     default_verify_journal_path,
 )
@@ -55,6 +57,10 @@ def test_status_lists_every_kind_of_journal_with_its_own_counts(tmp_path: Path) 
         verify.see(CID, "f", 1)
         verify.record(CID, "retrievable")
 
+    # The claims file a push keeps beside a destination's journals is none of them.
+    with SharedClaims(claims_path("some-destination")):
+        pass
+
     listed = CliRunner().invoke(status_command, ["--json"])
     assert listed.exit_code == 0, listed.output
     entries = {Path(e["journal"]): e for e in map(json.loads, listed.stdout.splitlines())}
@@ -71,6 +77,7 @@ def test_status_lists_every_kind_of_journal_with_its_own_counts(tmp_path: Path) 
 
     plain = CliRunner().invoke(status_command, [])
     assert plain.exit_code == 0
+    assert "not a bulkpin journal" not in plain.output
     assert f"CIDs from: {' '.join(entries[old_pin]['paths'])}" in plain.stdout
     for said in (f"pinned {pinned}", f"requested {requested}", f"discovered {discovered}",
                  "a verification of CIDs\n", "retrievable 1"):

@@ -59,9 +59,13 @@ CREATE TABLE IF NOT EXISTS claims (
 
 
 def claims_path(destination_key: str) -> Path:
-    """The claims file of a destination, beside its default journals (whatever ``--journal``)."""
+    """The claims file of a destination, beside its default journals (whatever ``--journal``).
+
+    Not ``.sqlite``: what lists journals (``bulkpin status``) takes every such
+    file there for one, and this one is not.
+    """
     return (Path(platformdirs.user_state_dir("bulkpin")) / "journals" / destination_key
-            / "claims.sqlite")
+            / "claims.db")
 
 
 @dataclass(frozen=True, slots=True)
