@@ -198,3 +198,30 @@ def test_pin_s_final_frame_shows_the_final_counts() -> None:
     assert re.search(r"CIDs\b.*\b2/2\b", frame), frame
     assert "listing…" not in frame
     assert re.search(r"pinned\b.*\b2/2\b", frame), frame
+
+
+def test_verify_s_final_frame_shows_the_final_counts() -> None:
+    # As pin's: a last tick taken while the input was still read left
+    # "CIDs 0/? … reading…" above the summary of 50 retrievable.
+    from bulkpin.cli.verify_render import VerifyRichRenderer  # noqa: PLC0415
+    from bulkpin.verify import VerifyProgress, VerifySnapshot, VerifySummary  # noqa: PLC0415
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120, color_system=None)
+    render = VerifyRichRenderer(console)
+    base = VerifySnapshot(elapsed=0.1, listing_done=False, found=0, done=0, in_flight=0,
+                          retrievable=0, incomplete=0, corrupt=0, wrong_size=0, unreachable=0,
+                          proven=0, changed=0, bad_lines=0, bytes=0, rate=0.0)
+    render(VerifyProgress(base))
+    final = dataclasses.replace(base, listing_done=True, found=3, done=3, retrievable=3)
+    counts = {"retrievable": 3, "incomplete": 0, "corrupt": 0, "wrong-size": 0,
+              "unreachable": 0, "unchecked": 0, "changed": 0}
+    render.summary(VerifySummary(exit_status=ExitStatus.OK, reason="done", counts=counts,
+                                 journal=Path("j"), source="cids.txt",
+                                 gateways=("http://127.0.0.1:1",), snapshot=final,
+                                 report=None))
+    text = out.getvalue()
+    table = text.index("bulkpin verify")
+    frame = text[text.rindex("CIDs", 0, table):table]
+    assert re.search(r"CIDs\b.*\b3/3\b", frame), frame
+    assert "reading…" not in frame

@@ -178,6 +178,8 @@ class VerifyRichRenderer:
         self.progress.stop()
 
     def summary(self, summary: VerifySummary) -> None:
+        """The final counts drawn once more (the last tick may lag), then the summary."""
+        self(VerifyProgress(summary.snapshot))
         self.progress.stop()
         print_verify_summary(summary, self.console)
 
