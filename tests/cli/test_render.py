@@ -225,3 +225,15 @@ def test_verify_s_final_frame_shows_the_final_counts() -> None:
     frame = text[text.rindex("CIDs", 0, table):table]
     assert re.search(r"CIDs\b.*\b3/3\b", frame), frame
     assert "reading…" not in frame
+
+
+def test_a_summary_not_on_a_terminal_has_no_trailing_blanks() -> None:
+    from bulkpin.cli.display import plain_console  # noqa: PLC0415
+    from bulkpin.cli.summary_text import print_counts  # noqa: PLC0415
+
+    out = io.StringIO()
+    print_counts(plain_console(out), "bulkpin push",
+                 [("pinned", "2"), ("root", "Qm" + "x" * 44 + "  /a/long/path/of/the/tree")])
+    lines = out.getvalue().splitlines()
+    assert any(line.endswith("pinned  2") for line in lines), lines
+    assert [line for line in lines if line != line.rstrip()] == []

@@ -35,7 +35,15 @@ def print_counts(console: Console, title: str, rows: Sequence[tuple[str, object]
     table.add_column()
     for label, value in rows:
         table.add_row(label, str(value))
-    console.print(table)
+    if console.is_terminal:
+        console.print(table)
+        return
+    # A table pads every row to its widest; in a log or a pipe that is trailing
+    # blanks on every line (a diff or a grep of the log sees them).
+    with console.capture() as drawn:
+        console.print(table)
+    for line in drawn.get().splitlines():
+        console.print(line.rstrip(), markup=False, highlight=False)
 
 
 def print_failures(console: Console, failures: Sequence[tuple[str, str]], more: str) -> None:
