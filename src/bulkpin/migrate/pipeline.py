@@ -3,7 +3,7 @@
 ::
 
     source ─▶ listing + journal check ─▶ pinByHash workers ─▶ job poller ─▶ manifest
-              (listing.py, plan.py)        (request.py)        (push's poll.py)
+              (listing.py, plan.py)  (movers/pin_by_hash.py)   (core/poll.py)
 
 Only this module starts tasks: one task group owns the listing, the request
 workers, the poller and the progress ticker, joined by a bounded stream, so a
@@ -28,6 +28,7 @@ from ..core.poll import Poller
 from ..core.stages import abandoned_notice, follow_jobs, run_stages, ticker, worker_pool
 from ..destination import Destination
 from ..journal import PinJournal, default_pin_journal_path
+from ..movers.pin_by_hash import Requester
 from ..push.account_index import AccountIndex
 from ..sources import PinSource
 from .accounting import PinAccounting
@@ -36,7 +37,6 @@ from .listing import Lister, Relister
 from .manifest import write_pin_manifest
 from .options import PinOptions
 from .plan import Planner
-from .request import Requester
 from .summary import PinSummary
 from .work import WorkItem
 

@@ -4,15 +4,20 @@
 local file through :mod:`.local_files`, an ``s3://`` object or URL through
 :mod:`bulkpin.push.remote`, each holding the run's one mover rather than
 inheriting and re-implementing it. The run around them (``push``'s stages)
-hands them work.
+hands them work. :mod:`.pin_by_hash` is the ``pinByHash`` mover of references
+(``bulkpin pin``'s CIDs), on the same item tier of retries.
 """
 
 from __future__ import annotations
 
-# The run's package first: its stages import the movers, so loading it here,
-# before them, makes the import order the same whichever package is imported first.
+# The runs' packages first: their stages import the movers' modules, so loading
+# them here, before those, makes the import order the same whichever package is
+# imported first (a mover imported first would otherwise meet itself half-built).
+from .. import migrate as _migrate  # noqa: F401
 from .. import push as _push  # noqa: F401
 from .local_files import UPLOAD_BUFFER, LocalFiles, WorkItem
+from .pin_by_hash import Requester
 from .pin_file import MAX_CHANGED_RETRIES, PinFileMover
 
-__all__ = ["MAX_CHANGED_RETRIES", "UPLOAD_BUFFER", "LocalFiles", "PinFileMover", "WorkItem"]
+__all__ = ["MAX_CHANGED_RETRIES", "UPLOAD_BUFFER", "LocalFiles", "PinFileMover", "Requester",
+           "WorkItem"]

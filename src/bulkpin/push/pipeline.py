@@ -42,7 +42,8 @@ from ..core.stages import (
 )
 from ..fs import Candidate, batched
 from ..journal import Journal
-from ..movers import LocalFiles, PinFileMover, WorkItem
+from ..movers.local_files import LocalFiles, WorkItem
+from ..movers.pin_file import PinFileMover
 from ..units import human_bytes
 from .account_index import AccountIndex
 from .options import PushOptions

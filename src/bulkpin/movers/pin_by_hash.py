@@ -22,9 +22,9 @@ from ..core.crashpoints import crash_point
 from ..core.item_retry import ItemRetry
 from ..core.pacing import Outage, TokenBucket
 from ..journal import PinJournal, PinRecord
-from .accounting import PinAccounting
-from .events import PinEvent, PinOutcome
-from .work import WorkItem
+from ..migrate.accounting import PinAccounting
+from ..migrate.events import PinEvent, PinOutcome
+from ..migrate.work import WorkItem
 
 __all__ = ["Requester"]
 
