@@ -80,3 +80,8 @@ class Destination:
 
     def __str__(self) -> str:
         return f"{self.cloud} (account {self.account})"
+
+    @staticmethod
+    def label_is_embedded(label: str) -> bool:
+        """Whether a stored label (``str()`` of a destination) names the embedded service."""
+        return label.partition(" ")[0] == EMBEDDED_CLOUD

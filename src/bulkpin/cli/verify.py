@@ -18,7 +18,7 @@ import click
 
 from ..client import ConfigurationError
 from ..client.credentials import default_profile_path, read_profile, resolve_profile
-from ..destination import EMBEDDED_CLOUD
+from ..destination import Destination
 from ..fs import Selection
 from ..journal import JOURNAL_ERRORS, Journal, read_found
 from ..manifests.rows import ManifestReadError, format_of
@@ -117,7 +117,7 @@ def _pinned_in_embedded(source: VerifyInput, profile: str | None) -> bool:
         found = read_found(source.path)
         label = found.destination if found is not None else None
         if label:
-            return label.partition(" ")[0] == EMBEDDED_CLOUD
+            return Destination.label_is_embedded(label)
     return not account_configured(profile, None)
 
 

@@ -1,7 +1,7 @@
 """The counters of following jobs, the same in every run that sends items to an account.
 
 The poller reports each round to :meth:`JobTally.jobs` (a
-:class:`~.job_book.JobCounters`), the movers each pause before a retry to
+:class:`~bulkpin.journal.JobCounters`), the movers each pause before a retry to
 :meth:`~JobTally.retry`; ``push``'s and ``pin``'s accountings are both one.
 """
 
