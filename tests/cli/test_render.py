@@ -156,8 +156,8 @@ def test_json_file_lines_are_flushed_together_and_other_events_at_once() -> None
 def test_the_summary_says_why_a_root_is_missing_and_what_the_account_held() -> None:
     """Issue 26 item 8: "root -" said why not; "0 pins" read as after the run; "see the
     manifest" was said with no manifest; numbers were mixed (8,389 and 8389)."""
-    base = summary_of(snap(files_found=8389, files_done=8389, walk_done=True),
-                      pinned=8389, skipped=2)
+    base = summary_of(snap(files_found=8389, files_done=8389, walk_done=True,
+                           files_rate=2946.9), pinned=8389, skipped=2)
     listing = ListingCost(requests=4, pins_seen=0, jobs_seen=0, rebuilt=False, pins_total=0)
     summary = dataclasses.replace(
         base, roots=[("/data", None)], listing=listing,
@@ -171,6 +171,7 @@ def test_the_summary_says_why_a_root_is_missing_and_what_the_account_held() -> N
     assert "see the manifest" not in text
     assert re.search(r"pinned\s+8,389", text)
     assert "8389" not in text
+    assert "2,946.9 files/s" in text
 
 
 def test_pin_s_final_frame_shows_the_final_counts() -> None:

@@ -255,7 +255,7 @@ def print_summary(summary: PushSummary, console: Console) -> None:
         ("not yet sent", f"{counts['discovered'] + counts['uploading']:,}"),
         ("bytes sent", human_bytes(s.bytes_sent)),
         ("time", f"{s.elapsed:.1f} s"),
-        ("rate", f"{human_rate(rate)}, {s.files_rate:.1f} files/s"),
+        ("rate", f"{human_rate(rate)}, {s.files_rate:,.1f} files/s"),
     ]
     for label, value in rows:
         table.add_row(label, str(value))
