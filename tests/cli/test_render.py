@@ -238,3 +238,10 @@ def test_a_summary_not_on_a_terminal_has_no_trailing_blanks() -> None:
     lines = out.getvalue().splitlines()
     assert any(line.endswith("pinned  2") for line in lines), lines
     assert [line for line in lines if line != line.rstrip()] == []
+
+
+def test_the_account_line_groups_its_numbers_as_the_summary_does() -> None:
+    listing = ListingCost(requests=1114, pins_seen=0, jobs_seen=5001, rebuilt=False,
+                          pins_total=100000)
+    assert listing.describe() == ("the account holds 100,000 pins and 5,001 unfinished jobs"
+                                  " (1,114 requests)")

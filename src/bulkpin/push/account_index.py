@@ -88,8 +88,8 @@ class ListingCost:
     def describe(self) -> str:
         """One line for the user."""
         whole = ", listed whole" if self.rebuilt else ""
-        return (f"the account holds {self.pins_total} pins and {self.jobs_seen} unfinished jobs"
-                f" ({self.requests} requests{whole})")
+        return (f"the account holds {self.pins_total:,} pins and {self.jobs_seen:,}"
+                f" unfinished jobs ({self.requests:,} requests{whole})")
 
 
 async def list_account(
