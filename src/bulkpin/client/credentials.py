@@ -21,7 +21,7 @@ import os
 import stat
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -42,6 +42,7 @@ __all__ = [
     "Credentials",
     "default_profile_path",
     "load_credentials",
+    "read_private_text",
     "read_profile",
     "zone_url",
 ]
@@ -129,32 +130,46 @@ class Credentials:
         )
 
 
-def _check_private_file(path: Path, what: str) -> None:
+def _check_private_file(
+    path: Path, what: str, error: Callable[[str], Exception], holds: str
+) -> None:
     """Refuse a file that group or others may read or write, or that is not a regular file."""
     if sys.platform == "win32":  # pragma: no cover - POSIX modes mean nothing there
         return
     try:
         mode = path.stat().st_mode
     except OSError as exc:
-        raise ConfigurationError(f"cannot read {what} {path}: {exc.strerror}") from None
+        raise error(f"cannot read {what} {path}: {exc.strerror}") from None
     if not stat.S_ISREG(mode):
         # Checked before opening: open() of a FIFO blocks until a writer comes,
         # and a process blocked there does not even see SIGTERM.
-        raise ConfigurationError(f"{what} {path} is not a regular file")
+        raise error(f"{what} {path} is not a regular file")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise InsecureFileError(
             f"{what} {path} is accessible by group or others (mode {stat.S_IMODE(mode):04o}); "
-            f"it holds your Decoo credentials, so make it private: chmod 600 {path}"
+            f"it holds {holds}, so make it private: chmod 600 {path}"
         )
 
 
-def _read_private_text(path: Path, what: str) -> str:
-    _check_private_file(path, what)
+def read_private_text(
+    path: Path,
+    what: str,
+    *,
+    error: Callable[[str], Exception] = ConfigurationError,
+    holds: str = "your Decoo credentials",
+) -> str:
+    """The UTF-8 text of a file only its owner may read: a profile, a key, a source's token.
+
+    ``what`` names the file in messages (``"profile"``, ``"token file"``). A
+    file that cannot be read raises ``error``; one that group or others may
+    read or write, :class:`~.errors.InsecureFileError` (it holds ``holds``).
+    """
+    _check_private_file(path, what, error, holds)
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise ConfigurationError(f"cannot read {what} {path}: {reason}") from None
+        raise error(f"cannot read {what} {path}: {reason}") from None
 
 
 def read_profile(path: Path) -> dict[str, str]:
@@ -162,7 +177,7 @@ def read_profile(path: Path) -> dict[str, str]:
 
     Relative ``private_key`` paths are resolved against the profile's directory.
     """
-    text = _read_private_text(path, "profile")
+    text = read_private_text(path, "profile")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -200,7 +215,7 @@ def _load_key(value: str, origin: str) -> rsa.RSAPrivateKey:
                 f"the private key from {origin} is neither the base64 key body Decoo issues, "
                 "a PEM text, nor the path of an existing file"
             )
-        text = _read_private_text(path, "private key file")
+        text = read_private_text(path, "private key file")
         origin = f"file {path}"
     register_secret(text.strip())
     try:

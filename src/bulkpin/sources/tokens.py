@@ -12,13 +12,11 @@ refuses such a profile or key file (and ssh such a key): it is a credential.
 from __future__ import annotations
 
 import os
-import stat
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..client.errors import InsecureFileError
+from ..client.credentials import read_private_text
 from ..client.redact import Secret
 from .errors import SourceSpecError
 
@@ -31,23 +29,6 @@ class SourceToken:
 
     secret: Secret
     origin: str
-
-
-def _check_private(path: Path) -> None:
-    if sys.platform == "win32":  # pragma: no cover - POSIX modes mean nothing there
-        return
-    try:
-        mode = path.stat().st_mode
-    except OSError as exc:
-        raise SourceSpecError(f"--from-token-file {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(mode):
-        raise SourceSpecError(f"--from-token-file {path}: not a regular file")
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise InsecureFileError(
-            f"token file {path} is accessible by group or others "
-            f"(mode {stat.S_IMODE(mode):04o}); it holds the source's credentials, "
-            f"so make it private: chmod 600 {path}"
-        )
 
 
 def load_token(
@@ -74,12 +55,9 @@ def load_token(
         return SourceToken(Secret(value), f"environment variable {token_env}")
     if token_file is not None:
         path = Path(token_file).expanduser()
-        _check_private(path)
-        try:
-            value = path.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise SourceSpecError(f"--from-token-file {path}: {reason}") from None
+        value = read_private_text(
+            path, "token file", error=SourceSpecError, holds="the source's credentials"
+        ).strip()
         if not value:
             raise SourceSpecError(f"--from-token-file {path}: the file is empty")
         return SourceToken(Secret(value), f"file {path}")
