@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
+from ._startstop import StartStop
 from .client import ConfigurationError
 from .service.config import default_data_dir
 from .service.process import ServeProcess, ServeProcessError
@@ -47,7 +48,7 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-class EmbeddedService:
+class EmbeddedService(StartStop):
     """``with EmbeddedService() as svc:`` runs the local service for the block's duration."""
 
     def __init__(
@@ -62,7 +63,7 @@ class EmbeddedService:
         self.profile_path: Path | None = None
         self._process: ServeProcess | None = None
 
-    def start(self) -> EmbeddedService:
+    def start(self) -> Self:
         """Start the service and wait until it serves."""
         _private_dir(self.data_dir, tighten=self._own_dir)
         log_path = self.data_dir / "embedded.log"
@@ -96,12 +97,3 @@ class EmbeddedService:
         process, self._process = self._process, None
         if process is not None:
             process.stop(15, check=False)
-
-    def __enter__(self) -> EmbeddedService:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

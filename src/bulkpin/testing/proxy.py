@@ -64,9 +64,10 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from types import TracebackType
 from typing import Literal, Self
 from urllib.parse import urlsplit
+
+from .._startstop import StartStop
 
 __all__ = [
     "PASS",
@@ -325,7 +326,7 @@ def _rst(writer: asyncio.StreamWriter) -> None:
     writer.transport.abort()
 
 
-class ChaosProxy:
+class ChaosProxy(StartStop):
     """Listens on a free loopback port and relays each connection to ``target_url``."""
 
     def __init__(self, target_url: str, *, seed: int = 0, port: int = 0,
@@ -464,15 +465,6 @@ class ChaosProxy:
             with contextlib.suppress(BaseException):
                 await task
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     # -- relaying (loop thread) --
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -517,6 +509,23 @@ class ChaosProxy:
                     self._writers.discard(w)
                     w.transport.abort()
             self._tasks.discard(task)
+
+
+async def _relay(line: _Line | None, writer: asyncio.StreamWriter, data: bytes) -> None:
+    """``data`` on to one direction's peer: through its line when the link is shaped."""
+    if line is not None:
+        await line.send(data)
+    else:
+        writer.write(data)
+        await writer.drain()
+
+
+async def _finish(line: _Line | None, writer: asyncio.StreamWriter) -> None:
+    """One direction's FIN, behind whatever is still on its line."""
+    if line is not None:
+        await line.finish()
+    elif writer.can_write_eof():
+        writer.write_eof()
 
 
 class _Connection:
@@ -584,17 +593,10 @@ class _Connection:
                         self.proxy.stats.bytes_up += len(data)
                     raise _Reset
                 await self._pace(len(data))
-                if self._up is not None:
-                    await self._up.send(data)
-                else:
-                    self.upstream.write(data)
-                    await self.upstream.drain()
+                await _relay(self._up, self.upstream, data)
                 self.sent_up += len(data)
                 self.proxy.stats.bytes_up += len(data)
-            if self._up is not None:
-                await self._up.finish()
-            elif self.upstream.can_write_eof():
-                self.upstream.write_eof()
+            await _finish(self._up, self.upstream)
         except (ConnectionError, OSError):
             self.client.transport.abort()
             self.upstream.transport.abort()
@@ -607,10 +609,7 @@ class _Connection:
             else:
                 while data := await reader.read(self._chunk()):
                     await self._send_down(data)
-            if self._down is not None:
-                await self._down.finish()
-            elif self.client.can_write_eof():
-                self.client.write_eof()
+            await _finish(self._down, self.client)
         except _CutShort:
             self.client.close()
             self.upstream.transport.abort()
@@ -622,20 +621,13 @@ class _Connection:
         if self.fault.kind == "cut" and self.sent_down + len(data) >= self.fault.at:
             keep = data[: self.fault.at - self.sent_down]
             self.proxy.stats.bytes_down += len(keep)
+            await _relay(self._down, self.client, keep)
             if self._down is not None:
                 # Behind what is still on the line, then the FIN.
-                await self._down.send(keep)
                 await self._down.finish()
-            else:
-                self.client.write(keep)
-                await self.client.drain()
             raise _CutShort
         await self._pace(len(data))
-        if self._down is not None:
-            await self._down.send(data)
-        else:
-            self.client.write(data)
-            await self.client.drain()
+        await _relay(self._down, self.client, data)
         self.sent_down += len(data)
         self.proxy.stats.bytes_down += len(data)
 

@@ -21,9 +21,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from .._startstop import StartStop
 from .proxy import Response, Rewrite
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def _free_port() -> int:
         return port
 
 
-class MotoServer:
+class MotoServer(StartStop):
     """``python -m moto.server`` on a free loopback port, its output in ``log``."""
 
     def __init__(self, home: Path) -> None:
@@ -102,15 +102,6 @@ class MotoServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def isolate_aws(monkeypatch: pytest.MonkeyPatch, home: Path, *, credentials: bool = True) -> None:
