@@ -33,11 +33,11 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
 import aiohttp
 import anyio
+from anyio.abc import AsyncResource
 
 from .. import __version__
 from ..unixfs import DEFAULT_PROFILE, CidProfile
@@ -175,7 +175,7 @@ def _ssl_context(ca_bundle: str | os.PathLike[str] | None, verify: bool) -> ssl.
         raise ConfigurationError(f"cannot use CA bundle {os.fspath(ca_bundle)}: {exc}") from None
 
 
-class DecooClient:
+class DecooClient(AsyncResource):
     """An async client for the Decoo API, for one account.
 
     Use it as an async context manager, one per run::
@@ -312,14 +312,6 @@ class DecooClient:
             trust_env=False,
         )
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the session and its connections; the client cannot be reused."""

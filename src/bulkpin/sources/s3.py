@@ -34,12 +34,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
 import aiohttp
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
+from anyio.abc import AsyncResource
 from botocore import UNSIGNED
 from botocore.exceptions import (
     BotoCoreError,
@@ -287,7 +287,7 @@ def _convert_answer(exc: ClientError, url: str, *, per_object: bool) -> SourceEr
 _BOTO_ERRORS = (ClientError, BotoCoreError, aiohttp.ClientError, OSError)
 
 
-class S3Source:
+class S3Source(AsyncResource):
     """One S3 client, shared by every listing and read of a run.
 
     Use as ``async with S3Source(options) as s3:``; the client (and its
@@ -316,12 +316,8 @@ class S3Source:
             raise _convert(exc, where, per_object=False) from exc
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
+        """Close the S3 client; the source cannot be reused."""
         self._client = None
         await self._stack.aclose()
 
