@@ -147,6 +147,22 @@ def new_uid() -> str:
     return str(uuid.uuid4())
 
 
+def _account_where(
+    account_id: int, *conditions: tuple[str, object | None]
+) -> tuple[str, list[object]]:
+    """The clause and arguments for one account's rows, under each condition whose value is given.
+
+    A condition whose value is None is no condition: a listing filter not asked for.
+    """
+    where = ["account_id = ?"]
+    args: list[object] = [account_id]
+    for condition, value in conditions:
+        if value is not None:
+            where.append(condition)
+            args.append(value)
+    return " AND ".join(where), args
+
+
 class Database:
     """Synchronous access; call from one thread at a time (see :class:`AsyncDatabase`)."""
 
@@ -343,15 +359,8 @@ class Database:
         descending: bool, offset: int, limit: int,
     ) -> tuple[int, list[JobRow]]:
         """(count of matching jobs, one page of them)."""
-        where = ["account_id = ?"]
-        args: list[object] = [account_id]
-        if cid is not None:
-            where.append("cid = ?")
-            args.append(cid)
-        if status is not None:
-            where.append("status = ?")
-            args.append(status)
-        count, rows = self._pager.page("jobs", "uid, status, cid", " AND ".join(where), args,
+        clause, args = _account_where(account_id, ("cid = ?", cid), ("status = ?", status))
+        count, rows = self._pager.page("jobs", "uid, status, cid", clause, args,
                                        descending=descending, offset=offset, limit=limit)
         return count, [JobRow(*r) for r in rows]  # type: ignore[arg-type]
 
@@ -360,16 +369,11 @@ class Database:
         descending: bool, offset: int, limit: int,
     ) -> tuple[int, list[PinRow]]:
         """(count of matching pins, one page of them)."""
-        where = ["account_id = ?"]
-        args: list[object] = [account_id]
-        if start_ms is not None:
-            where.append("created_ms >= ?")
-            args.append(start_ms)
-        if end_ms is not None:
-            where.append("created_ms <= ?")
-            args.append(end_ms)
+        clause, args = _account_where(
+            account_id, ("created_ms >= ?", start_ms), ("created_ms <= ?", end_ms)
+        )
         count, rows = self._pager.page("pins", "uid, cid, size, created_ms, name",
-                                       " AND ".join(where), args, descending=descending,
+                                       clause, args, descending=descending,
                                        offset=offset, limit=limit)
         return count, [PinRow(*r) for r in rows]  # type: ignore[arg-type]
 
