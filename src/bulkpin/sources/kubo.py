@@ -30,12 +30,12 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Final
 
 import aiohttp
-import anyio
 from aiohttp.http_exceptions import LineTooLong
 
 from ..client.errors import InvalidResponse, convert_transport_error
 from ..client.retry import Attempt, RetryPolicy
-from ._transport import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, new_session, open_answer
+from ._listing import ServiceListing
+from ._transport import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, open_answer
 from .cid_text import InvalidCid, normalise_cid
 from .errors import SourceError
 from .items import BadLine, PinItem, SourceEntry
@@ -53,7 +53,7 @@ _MAX_LINE_BYTES: Final = 64 * 1024
 _QUOTE_CHARS: Final = 200
 
 
-class KuboSource:
+class KuboSource(ServiceListing):
     """The pins of a kubo node (``base_url`` is its RPC API, ``http://127.0.0.1:5001``).
 
     ``pin_type``: which pins (``recursive`` by default: what ``ipfs pin add``
@@ -61,6 +61,8 @@ class KuboSource:
     ``session``: a session to use (the caller closes it); by default each
     listing opens its own.
     """
+
+    scheme = "kubo"
 
     def __init__(
         self,
@@ -76,27 +78,12 @@ class KuboSource:
     ) -> None:
         if pin_type not in KUBO_PIN_TYPES:
             raise ValueError(f"pin_type must be one of {', '.join(KUBO_PIN_TYPES)}")
-        self.base_url = base_url.rstrip("/")
-        self._token = token
+        super().__init__(base_url, token, retry=retry, session=session,
+                         connect_timeout=connect_timeout, read_timeout=read_timeout)
         self._pin_type = pin_type
         self._names = names
-        self._retry = retry or RetryPolicy()
-        self._session = session
-        self._timeouts = (connect_timeout, read_timeout)
-
-    @property
-    def label(self) -> str:
-        """``kubo:<base URL>``."""
-        return f"kubo:{self.base_url}"
-
-    def __repr__(self) -> str:
-        return f"KuboSource({self.base_url!r})"
-
-    def __aiter__(self) -> AsyncGenerator[SourceEntry, None]:
-        return self._entries()
 
     async def _entries(self) -> AsyncGenerator[SourceEntry, None]:
-        session = self._session or new_session(*self._timeouts)
         url = f"{self.base_url}/api/v0/pin/ls"
         params = {
             "type": self._pin_type,
@@ -104,13 +91,14 @@ class KuboSource:
             "names": "true" if self._names else "false",
         }
 
-        async def attempt(_: Attempt) -> aiohttp.ClientResponse:
-            return await open_answer(
-                session, "POST", url, operation=_OPERATION, source=self.label,
-                token=self._token, params=params,
-            )
+        async with self._listing_session() as session:
 
-        try:
+            async def attempt(_: Attempt) -> aiohttp.ClientResponse:
+                return await open_answer(
+                    session, "POST", url, operation=_OPERATION, source=self.label,
+                    token=self._token, params=params,
+                )
+
             response = await self._retry.call(_OPERATION, attempt)
             try:
                 number = 0
@@ -122,11 +110,6 @@ class KuboSource:
                 log.debug("%s: %d lines", self.label, number)
             finally:
                 response.release()
-        finally:
-            if self._session is None:
-                # Shielded: a listing cancelled part-way still closes its connections.
-                with anyio.CancelScope(shield=True):
-                    await session.close()
 
     def _entry(self, number: int, line: bytes, url: str) -> SourceEntry | None:
         text = line.strip()

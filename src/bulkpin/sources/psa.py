@@ -25,25 +25,32 @@ import json
 import logging
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 import aiohttp
-import anyio
 
 from ..client.errors import InvalidResponse
 from ..client.retry import Attempt, RetryPolicy
+from ._listing import ServiceListing
 from ._transport import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     MAX_ANSWER_BYTES,
-    new_session,
     open_answer,
     read_body,
 )
 from .cid_text import InvalidCid, normalise_cid
 from .items import BadLine, PinItem, SourceEntry
-from .psa_paging import MAX_PAGE_SIZE, Listed, PageWalk, format_time, parse_created
+from .psa_paging import (
+    MAX_PAGE_SIZE,
+    Listed,
+    PageWalk,
+    after_bound,
+    before_bound,
+    format_time,
+    parse_created,
+)
 from .tokens import SourceToken
 
 __all__ = ["PsaSource"]
@@ -53,7 +60,6 @@ log = logging.getLogger("bulkpin.sources")
 _OPERATION: Final = "psa list"
 _PINNED: Final = "pinned"
 _QUOTE_CHARS: Final = 200
-_MICROSECOND: Final = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,33 +73,7 @@ class _Status:
     meta: dict[str, str]
 
 
-def _before(value: datetime | str | None) -> datetime | None:
-    """The exclusive ``before`` that lists every pin printed as created at or before ``value``.
-
-    A service truncates what it prints, so a pin printed as ``…:28Z`` may have
-    been created up to one printed unit later.
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        created = parse_created(value)
-        return created.at + created.unit
-    return _utc(value) + _MICROSECOND
-
-
-def _after(value: datetime | str | None) -> datetime | None:
-    """The exclusive ``after`` that lists every pin printed as created at or after ``value``."""
-    if value is None:
-        return None
-    at = parse_created(value).at if isinstance(value, str) else _utc(value)
-    return at - _MICROSECOND
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class PsaSource:
+class PsaSource(ServiceListing):
     """The pinned pins of a Pinning Service API account, newest first.
 
     ``base_url`` is the API root (``https://api.pinata.cloud/psa``: requests go
@@ -102,6 +82,8 @@ class PsaSource:
     ``page_size``: pins per request (1 to 1000). ``session``: a session to use
     (the caller closes it); by default each listing opens its own.
     """
+
+    scheme = "psa"
 
     def __init__(
         self,
@@ -118,29 +100,14 @@ class PsaSource:
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1 to {MAX_PAGE_SIZE}")
-        self.base_url = base_url.rstrip("/")
-        self._token = token
-        self._before = _before(before)
-        self._after = _after(after)
+        super().__init__(base_url, token, retry=retry, session=session,
+                         connect_timeout=connect_timeout, read_timeout=read_timeout)
+        self._before = before_bound(before)
+        self._after = after_bound(after)
         self._page_size = page_size
-        self._retry = retry or RetryPolicy()
-        self._session = session
-        self._timeouts = (connect_timeout, read_timeout)
-
-    @property
-    def label(self) -> str:
-        """``psa:<base URL>``."""
-        return f"psa:{self.base_url}"
-
-    def __repr__(self) -> str:
-        return f"PsaSource({self.base_url!r})"
-
-    def __aiter__(self) -> AsyncGenerator[SourceEntry, None]:
-        return self._entries()
 
     async def _entries(self) -> AsyncGenerator[SourceEntry, None]:
-        session = self._session or new_session(*self._timeouts)
-        try:
+        async with self._listing_session() as session:
             walk = PageWalk(page_size=self._page_size, before=self._before, source=self.label)
             position = 0
             while not walk.done:
@@ -150,11 +117,6 @@ class PsaSource:
                     entry = self._entry(page[index], position)
                     if entry is not None:
                         yield entry
-        finally:
-            if self._session is None:
-                # Shielded: a listing cancelled part-way still closes its connections.
-                with anyio.CancelScope(shield=True):
-                    await session.close()
 
     def _entry(self, status: _Status, position: int) -> SourceEntry | None:
         if status.status != _PINNED:

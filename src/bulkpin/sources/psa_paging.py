@@ -33,7 +33,15 @@ from typing import Final
 
 from .errors import SourceError
 
-__all__ = ["MAX_PAGE_SIZE", "Created", "PageWalk", "format_time", "parse_created"]
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "Created",
+    "PageWalk",
+    "after_bound",
+    "before_bound",
+    "format_time",
+    "parse_created",
+]
 
 #: The largest ``limit`` the spec allows.
 MAX_PAGE_SIZE: Final = 1000
@@ -54,8 +62,7 @@ class Created:
 def parse_created(text: str) -> Created:
     """Read an RFC 3339 time (``Z`` or an offset; UTC if neither); ValueError if it is none."""
     value = text.strip()
-    at = datetime.fromisoformat(value)
-    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    at = _utc(datetime.fromisoformat(value))
     # The digits after the seconds' decimal point, if any, fix the unit.
     time_part = value.partition("T")[2] or value.partition(" ")[2]
     digits = 0
@@ -64,6 +71,32 @@ def parse_created(text: str) -> Created:
         digits = len(fraction) - len(fraction.lstrip("0123456789"))
     unit = timedelta(seconds=1) / math.pow(10, min(digits, 6)) if digits else timedelta(seconds=1)
     return Created(text, at, max(unit, _MICROSECOND))
+
+
+def before_bound(value: datetime | str | None) -> datetime | None:
+    """The exclusive ``before`` that lists every pin printed as created at or before ``value``.
+
+    A service truncates what it prints, so a pin printed as ``…:28Z`` may have
+    been created up to one printed unit later.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        created = parse_created(value)
+        return created.at + created.unit
+    return _utc(value) + _MICROSECOND
+
+
+def after_bound(value: datetime | str | None) -> datetime | None:
+    """The exclusive ``after`` that lists every pin printed as created at or after ``value``."""
+    if value is None:
+        return None
+    at = parse_created(value).at if isinstance(value, str) else _utc(value)
+    return at - _MICROSECOND
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def format_time(at: datetime) -> str:
