@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import ClassVar, Final
 
 from ._sample import Sample
 from ._verify import DEFAULT_TIMEOUT
@@ -59,18 +59,9 @@ class VerifyOptions:
         """The report, written where the lifecycle writes a run's manifest."""
         return self.report
 
-    @property
-    def dry_run(self) -> bool:
-        return False
-
-    @property
-    def wait_timeout(self) -> float:
-        return 0.0
-
-    @property
-    def list_account(self) -> bool:
-        return False
-
-    @property
-    def patience(self) -> float:
-        return 0.0
+    #: A verification talks to no Decoo account: it lists none, sends nothing
+    #: (so is never a dry run), follows no jobs and waits out no outage.
+    list_account: ClassVar[bool] = False
+    dry_run: ClassVar[bool] = False
+    wait_timeout: ClassVar[float] = 0.0
+    patience: ClassVar[float] = 0.0
