@@ -61,6 +61,20 @@ def auth_headers(token: SourceToken | None) -> dict[str, str]:
     return {} if token is None else {"Authorization": f"Bearer {token.secret.reveal()}"}
 
 
+async def error_excerpt(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The first ``limit`` bytes of an error answer, enough to quote; the answer is released.
+
+    An error answer that breaks off is still an error answer. Released before
+    its end, the answer's connection is closed, not reused.
+    """
+    try:
+        return await response.content.read(limit)
+    except (aiohttp.ClientError, OSError, TimeoutError):
+        return b""
+    finally:
+        response.release()
+
+
 def _error_text(raw: bytes) -> str:
     """The service's own words: the PSA ``error.reason: details``, kubo's ``Message``..."""
     try:
@@ -124,14 +138,7 @@ async def open_answer(
     log.debug("%s %s -> %d", method, response.url, response.status)
     if 200 <= response.status < 300:
         return response
-    try:
-        # Enough to quote; an error answer that breaks off is still an error answer.
-        raw = await response.content.read(_ERROR_BYTES)
-    except (aiohttp.ClientError, OSError, TimeoutError):
-        raw = b""
-    finally:
-        response.release()
-    text = _error_text(raw)
+    text = _error_text(await error_excerpt(response, _ERROR_BYTES))
     status = response.status
     if status in (401, 403):
         whose = f" from {token.origin}" if token is not None else " (none was given)"

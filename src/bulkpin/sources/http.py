@@ -28,11 +28,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Final, Self
 from urllib.parse import urlsplit
 
 import aiohttp
+from anyio.abc import AsyncResource
 
 from ..client.errors import (
     ConfigurationError,
@@ -43,6 +43,7 @@ from ..client.errors import (
     error_for_status,
 )
 from ..client.retry import Attempt, RetryPolicy, parse_retry_after
+from ._transport import error_excerpt
 from .remote_errors import (
     LocationError,
     ObjectChanged,
@@ -193,7 +194,7 @@ def _source_error(exc: DecooError, url: str) -> SourceError:
     return SourceUnavailable(exc.message, url=url)
 
 
-class HttpSource:
+class HttpSource(AsyncResource):
     """Reads URLs over one aiohttp session (its own, unless one is given).
 
     A given session must not decompress (``auto_decompress`` is turned off per
@@ -226,12 +227,8 @@ class HttpSource:
             self._session = aiohttp.ClientSession(auto_decompress=False, timeout=self._timeout)
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
+        """Close the session, unless it was given."""
         if self._given is None and self._session is not None:
             await self._session.close()
             self._session = None
@@ -309,12 +306,7 @@ class HttpSource:
                 ) from exc
             if response.status < 400:
                 return response
-            try:
-                text = await response.content.read(_ERROR_TEXT)
-            except (aiohttp.ClientError, OSError, TimeoutError):
-                text = b""
-            finally:
-                response.close()
+            text = await error_excerpt(response, _ERROR_TEXT)
             raise error_for_status(
                 response.status,
                 text.decode("utf-8", "replace"),
