@@ -19,6 +19,7 @@ from .target_options import target_options
 from .terminal_text import for_terminal
 
 T = TypeVar("T", Pin, PinJob)
+FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
 
 
 async def _each(
@@ -66,14 +67,26 @@ def _emit(as_json: bool, record: dict[str, Any], text: str) -> None:
     click.echo(json.dumps(record) if as_json else text)
 
 
+# The options ls and jobs share, worded once.
+_SORT = click.option(
+    "--sort", type=click.Choice(["ASC", "DESC"], case_sensitive=False), default="DESC",
+    show_default=True, help="By date: newest first (DESC) or oldest first (ASC).",
+)
+_JSON = click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+
+
+def _limit(noun: str) -> Callable[[FC], FC]:
+    return click.option("--limit", type=click.IntRange(min=1), default=None,
+                        help=f"Stop after N {noun}.")
+
+
 @click.command("ls")
 @target_options
-@click.option("--sort", type=click.Choice(["ASC", "DESC"], case_sensitive=False), default="DESC",
-              show_default=True, help="By date: newest first (DESC) or oldest first (ASC).")
+@_SORT
 @click.option("--start-date", default=None, help="Only pins after this ISO 8601 date.")
 @click.option("--end-date", default=None, help="Only pins before this ISO 8601 date.")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Stop after N pins.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@_limit("pins")
+@_JSON
 @logging_options(quiet="Only each pin's CID, one a line (as ipfs pin ls -q).")
 def ls_command(profile: str | None, zone: str | None, endpoint: str | None, sort: str,
                start_date: str | None, end_date: str | None, limit: int | None,
@@ -103,10 +116,9 @@ def ls_command(profile: str | None, zone: str | None, endpoint: str | None, sort
 @click.option("--status", type=click.Choice(["queued", "pinning", "pinned", "failed"]),
               default=None, help="Only jobs in this state [default: all].")
 @click.option("--pin-hash", default=None, help="Only jobs for this CID.")
-@click.option("--sort", type=click.Choice(["ASC", "DESC"], case_sensitive=False), default="DESC",
-              show_default=True, help="By date: newest first (DESC) or oldest first (ASC).")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Stop after N jobs.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@_SORT
+@_limit("jobs")
+@_JSON
 @logging_options(quiet="Only each job's id, one a line.")
 def jobs_command(profile: str | None, zone: str | None, endpoint: str | None,
                  status: str | None, pin_hash: str | None, sort: str, limit: int | None,
