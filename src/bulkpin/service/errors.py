@@ -157,9 +157,12 @@ def error_response_for(
     path: str, status: int, message: str, headers: Mapping[str, str] | None = None
 ) -> web.Response:
     """The error answer in the shape the API serving ``path`` uses."""
-    if path == PSA_PREFIX or path.startswith(PSA_PREFIX + "/"):
-        return psa_error_response(status, message, headers)
-    return error_response(status, message, headers)
+    answer = psa_error_response if _under_psa(path) else error_response
+    return answer(status, message, headers)
+
+
+def _under_psa(path: str) -> bool:
+    return path == PSA_PREFIX or path.startswith(PSA_PREFIX + "/")
 
 
 def _phrase(status: int) -> str:
@@ -172,9 +175,7 @@ def _phrase(status: int) -> str:
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every exception a handler raises into the JSON error shape."""
-    answer = error_response
-    if request.path == PSA_PREFIX or request.path.startswith(PSA_PREFIX + "/"):
-        answer = psa_error_response
+    answer = psa_error_response if _under_psa(request.path) else error_response
     try:
         return await handler(request)
     except ApiError as exc:
