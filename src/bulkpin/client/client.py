@@ -116,6 +116,13 @@ def _sort(value: str) -> str:
     return sort
 
 
+def _page_params(sort: str, offset: int, limit: int) -> dict[str, str]:
+    """The query of one page of a listing (pinJobs, pinList), checked against the contract."""
+    if not 1 <= limit <= MAX_PAGE_SIZE or offset < 0:
+        raise ValueError(f"limit must be 1..{MAX_PAGE_SIZE} and offset not negative")
+    return {"sort": _sort(sort), "offset": str(offset), "limit": str(limit)}
+
+
 def _status_param(status: JobStatus | str | None) -> str | None:
     if status is None:
         return None
@@ -466,9 +473,7 @@ class DecooClient(AsyncResource):
         limit: int = MAX_PAGE_SIZE,
     ) -> JobPage:
         """One page of pin jobs, filtered by CID and status, sorted by date."""
-        if not 1 <= limit <= MAX_PAGE_SIZE or offset < 0:
-            raise ValueError(f"limit must be 1..{MAX_PAGE_SIZE} and offset not negative")
-        params = {"sort": _sort(sort), "offset": str(offset), "limit": str(limit)}
+        params = _page_params(sort, offset, limit)
         if pin_hash is not None:
             params["pin-hash"] = pin_hash
         if (wanted := _status_param(status)) is not None:
@@ -504,9 +509,7 @@ class DecooClient(AsyncResource):
         limit: int = MAX_PAGE_SIZE,
     ) -> PinPage:
         """One page of pinned objects, optionally between two dates (ISO 8601)."""
-        if not 1 <= limit <= MAX_PAGE_SIZE or offset < 0:
-            raise ValueError(f"limit must be 1..{MAX_PAGE_SIZE} and offset not negative")
-        params = {"sort": _sort(sort), "offset": str(offset), "limit": str(limit)}
+        params = _page_params(sort, offset, limit)
         if (start := _date_param(start_date)) is not None:
             params["start-date"] = start
         if (end := _date_param(end_date)) is not None:

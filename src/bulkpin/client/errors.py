@@ -240,18 +240,7 @@ class AuthenticationError(HTTPStatusError):
     """
 
     status_code = 401
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        operation: str | None = None,
-        url: str | None = None,
-        renewable: bool = False,
-    ) -> None:
-        super().__init__(status, message, operation=operation, url=url)
-        self.renewable = renewable
+    renewable: bool = False
 
 
 class Forbidden(HTTPStatusError):
@@ -276,18 +265,7 @@ class RateLimited(HTTPStatusError):
     """429: too many requests; ``retry_after`` is the delay the service asked for, if usable."""
 
     status_code = 429
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        operation: str | None = None,
-        url: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(status, message, operation=operation, url=url)
-        self.retry_after = retry_after
+    retry_after: float | None = None
 
 
 class ServerError(HTTPStatusError):
@@ -331,17 +309,18 @@ def error_for_status(
     retry_after: float | None = None,
     renewable: bool = False,
 ) -> HTTPStatusError:
-    """The most specific :class:`HTTPStatusError` for an HTTP status."""
-    if status == 401:
-        return AuthenticationError(
-            status, message, operation=operation, url=url, renewable=renewable
-        )
-    if status == 429:
-        return RateLimited(status, message, operation=operation, url=url, retry_after=retry_after)
-    if status >= 500:
-        return ServerError(status, message, operation=operation, url=url)
-    cls = _STATUS_CLASSES.get(status, HTTPStatusError)
-    return cls(status, message, operation=operation, url=url)
+    """The most specific :class:`HTTPStatusError` for an HTTP status.
+
+    ``renewable`` is kept by an :class:`AuthenticationError`, ``retry_after`` by
+    :class:`RateLimited`; the other classes have no use for them.
+    """
+    cls = ServerError if status >= 500 else _STATUS_CLASSES.get(status, HTTPStatusError)
+    error = cls(status, message, operation=operation, url=url)
+    if isinstance(error, AuthenticationError):
+        error.renewable = renewable
+    elif isinstance(error, RateLimited):
+        error.retry_after = retry_after
+    return error
 
 
 def _describe(exc: BaseException) -> str:
