@@ -87,3 +87,15 @@ def test_one_status_line_labels_each_kind_from_its_table() -> None:
     assert "MiB" not in line
     verify = counters_line(VerifyAccounting(clock=lambda: 0.0).snapshot())
     assert verify.startswith("retrievable 0 · proven before 0 · incomplete 0")
+
+
+def test_a_stopped_pin_or_verify_says_stopping_as_a_push_does() -> None:
+    runs = ((PinAccounting(clock=lambda: 0.0), "listing"),
+            (VerifyAccounting(clock=lambda: 0.0), "reading"))
+    for acct, finding in runs:
+        acct.take()
+        assert status_line(acct.snapshot()).startswith(f"CIDs 0/1+, {finding}, ")
+        acct.stop_asked()
+        line = status_line(acct.snapshot())
+        assert line.startswith("CIDs 0/1+, stopping, ")
+        assert snapshot_record(acct.snapshot())["stopping"] is True

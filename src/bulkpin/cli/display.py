@@ -30,10 +30,8 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.table import Table
 
-    from ..push.account_index import ListingCost
-
 __all__ = ["KINDS", "LARGE_FILE", "NAME_WIDTH", "Kind", "counters_line", "display",
-           "jobs_waiting", "listing_line", "plain_console", "snapshot_record", "status_line"]
+           "jobs_waiting", "plain_console", "snapshot_record", "status_line"]
 
 #: Columns a summary may take off a terminal: more than any line needs, so a log
 #: keeps each line whole (no terminal decides where to wrap it).
@@ -89,7 +87,7 @@ class Kind:
 
 _NO_BYTES: dict[str, str | None] = {
     "rate": None, "bytes_found": None, "bytes_done": None, "bytes_sent": None,
-    "bytes_moving": None, "transfers": None, "stopping": None,
+    "bytes_moving": None, "transfers": None,
     "source_done": "listing_done", "items_rate": "rate"}
 _NO_JOBS: dict[str, str | None] = dict.fromkeys(
     ("pinned", "failed", "retries", "waiting_jobs", "failing_jobs", "gives_up_in"))
@@ -145,16 +143,6 @@ def counters_line(s: Snapshot, sep: str = " · ") -> str:
         if n or counter.always:
             parts.append(f"{counter.label} {n:,}")
     return sep.join(parts)
-
-
-def listing_line(destination: object, cost: ListingCost) -> str:
-    """What the account held when the run listed it, before anything moved.
-
-    Said as then: right after pinning thousands of files, "0 pins" alone read
-    as if they were not there.
-    """
-    return (f"account: {destination}: held {cost.pins_total:,} pins and {cost.jobs_seen:,}"
-            f" unfinished jobs when listed at the start ({cost.requests:,} requests)")
 
 
 def jobs_waiting(waiting: int, failing: int, gives_up_in: float | None) -> str:

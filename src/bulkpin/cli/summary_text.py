@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..units import human_bytes, human_rate
-from .display import listing_line
 from .terminal_text import failure_line, for_terminal
 
 if TYPE_CHECKING:
@@ -20,6 +19,7 @@ if TYPE_CHECKING:
     from ..core.snapshot import RunKind
     from ..migrate import PinSummary
     from ..push import PushSummary
+    from ..push.account_index import ListingCost
     from ..verify import VerifySummary
 
 __all__ = ["SHOWN_FAILURES", "SUMMARIES", "print_counts", "print_ending", "print_failures",
@@ -73,11 +73,12 @@ def print_failures(console: Console, failures: Sequence[tuple[str, str]], more: 
 
 
 def print_ending(console: Console, files: Sequence[tuple[str, object | None]], reason: str,
-                 exit_status: int, listing: tuple[object, Any] | None = None) -> None:
-    """What the account held (``(destination, ListingCost)``), where the run's files are
+                 exit_status: int,
+                 listing: tuple[object, ListingCost | None] | None = None) -> None:
+    """What the account held (``(destination, listing)``), where the run's files are
     (``(what, path)``, None left out), then how it ended."""
     if listing is not None and listing[1] is not None:
-        print_line(console, listing_line(*listing))
+        print_line(console, listing[1].as_then(listing[0]))
     for what, path in files:
         if path is not None:
             print_line(console, f"{what}: {for_terminal(str(path))}")

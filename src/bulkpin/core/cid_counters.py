@@ -32,6 +32,12 @@ class CidCounters(Generic[E]):
         self.in_flight = 0
         self.outcomes: dict[str, int] = {}
         self.bad_lines = 0
+        #: a stop was asked: the display says so (as a push's does)
+        self.stopping = False
+
+    def stop_asked(self) -> None:
+        """The run was asked to stop: nothing new starts."""
+        self.stopping = True
 
     def take(self) -> None:
         """The listing took a CID."""

@@ -32,7 +32,7 @@ class PinAccounting(CidCounters[MigrateEvent], JobTally):
             done=self.finished, in_flight=self.in_flight, pinned=self.pinned,
             failed=get("failed", 0), retries=self.retries, waiting_jobs=self.waiting_jobs,
             failing_jobs=self.failing_jobs, gives_up_in=self.gives_up_in,
-            items_rate=self.rate(elapsed),
+            items_rate=self.rate(elapsed), stopping=self.stopping,
             counts={"requested": get("requested", 0), "recovered": get("recovered", 0),
                     "held": get("held", 0), "unchanged": get("unchanged", 0),
                     "bad_lines": self.bad_lines},

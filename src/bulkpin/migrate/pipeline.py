@@ -114,7 +114,7 @@ class _Run:
     async def tick(self) -> None:
         """Progress events, until the run ends."""
         await ticker(lambda: ProgressEvent(self.acct.snapshot()), self.emit,
-                     )
+                     self.acct.stop_asked, self.stop)
 
 
 

@@ -46,6 +46,7 @@ class VerifyAccounting(CidCounters[VerifyEvent]):
         return Snapshot(
             kind="verify", elapsed=elapsed, source_done=self.listing_done, found=self.found,
             done=self.finished, in_flight=self.in_flight, items_rate=self.rate(elapsed),
+            stopping=self.stopping,
             counts={"retrievable": get("retrievable", 0), "incomplete": get("incomplete", 0),
                     "corrupt": get("corrupt", 0), "wrong_size": get("wrong-size", 0),
                     "unreachable": get("unreachable", 0), "proven": get("proven", 0),

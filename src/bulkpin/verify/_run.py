@@ -151,7 +151,8 @@ class _Stages:
 
     async def tick(self) -> None:
         """Progress events, until the run ends."""
-        await ticker(lambda: ProgressEvent(self.acct.snapshot()), self.emit)
+        await ticker(lambda: ProgressEvent(self.acct.snapshot()), self.emit,
+                     self.acct.stop_asked, self.stop)
 
 
 class _VerifyPlan:
