@@ -25,15 +25,9 @@ class PinAccounting(CidCounters[MigrateEvent], JobTally):
 
     def snapshot(self) -> Snapshot:
         """Everything at once."""
-        elapsed = self.elapsed()
-        get = self.outcomes.get
-        return Snapshot(
-            kind="pin", elapsed=elapsed, source_done=self.listing_done, found=self.found,
-            done=self.finished, in_flight=self.in_flight, pinned=self.pinned,
-            failed=get("failed", 0), retries=self.retries, waiting_jobs=self.waiting_jobs,
-            failing_jobs=self.failing_jobs, gives_up_in=self.gives_up_in,
-            items_rate=self.rate(elapsed), stopping=self.stopping,
-            counts={"requested": get("requested", 0), "recovered": get("recovered", 0),
-                    "held": get("held", 0), "unchanged": get("unchanged", 0),
-                    "bad_lines": self.bad_lines},
+        return self.snapshot_of(
+            "pin", ("requested", "recovered", "held", "unchanged"), pinned=self.pinned,
+            failed=self.outcomes.get("failed", 0), retries=self.retries,
+            waiting_jobs=self.waiting_jobs, failing_jobs=self.failing_jobs,
+            gives_up_in=self.gives_up_in,
         )

@@ -41,15 +41,7 @@ class VerifyAccounting(CidCounters[VerifyEvent]):
 
     def snapshot(self) -> Snapshot:
         """Everything at once (block bytes received are its own count, ``bytes``)."""
-        elapsed = self.elapsed()
-        get = self.outcomes.get
-        return Snapshot(
-            kind="verify", elapsed=elapsed, source_done=self.listing_done, found=self.found,
-            done=self.finished, in_flight=self.in_flight, items_rate=self.rate(elapsed),
-            stopping=self.stopping,
-            counts={"retrievable": get("retrievable", 0), "incomplete": get("incomplete", 0),
-                    "corrupt": get("corrupt", 0), "wrong_size": get("wrong-size", 0),
-                    "unreachable": get("unreachable", 0), "proven": get("proven", 0),
-                    "changed": self.changed, "bad_lines": self.bad_lines,
-                    "bytes": self.bytes},
+        return self.snapshot_of(
+            "verify", ("retrievable", "incomplete", "corrupt", "wrong-size", "unreachable",
+                       "proven"), counts={"changed": self.changed, "bytes": self.bytes},
         )
