@@ -57,7 +57,7 @@ def test_plain_lines_start_with_the_first_file_then_every_interval() -> None:
     found = 0
     while clocks.now < 33.0:
         found += 3
-        render(ProgressEvent(snap(files_found=found, bytes_found=found * MiB)))
+        render(ProgressEvent(snap(found=found, bytes_found=found * MiB)))
         clocks.now += 0.5
     lines = out.getvalue().splitlines()
     # At the first file (t=3), then every 10 s: 13, 23 (and 33 is not reached).
@@ -73,14 +73,14 @@ def clocks_at(seconds: int) -> str:
 
 
 def test_status_line_uses_human_units_and_marks_the_walk() -> None:
-    walking = status_line(snap(files_found=12, bytes_found=123_456_789, files_done=3,
+    walking = status_line(snap(found=12, bytes_found=123_456_789, done=3,
                                bytes_done=23_456_789, rate=2_000_000.0))
     assert "files 3/12+, walking" in walking
     assert "22.4 MiB/117.7 MiB+" in walking
     assert "ETA -" in walking  # no total yet, no ETA
     assert not re.search(r"\d{5,}", walking)  # no raw byte counts
-    done = status_line(snap(files_found=12, bytes_found=123_456_789, files_done=3,
-                            bytes_done=23_456_789, rate=2_000_000.0, walk_done=True))
+    done = status_line(snap(found=12, bytes_found=123_456_789, done=3,
+                            bytes_done=23_456_789, rate=2_000_000.0, source_done=True))
     assert "walking" not in done
     assert "+" not in done
     assert "ETA 0:50" in done
@@ -89,9 +89,9 @@ def test_status_line_uses_human_units_and_marks_the_walk() -> None:
 def test_plain_final_line_agrees_with_the_summary() -> None:
     out, clocks = io.StringIO(), Clocks()
     render = PlainRenderer(out, clock=clocks.monotonic, wall_clock=clocks.wall)
-    render(ProgressEvent(snap(files_found=2969, files_done=2969, pinned=2920, walk_done=True)))
-    render.summary(summary_of(snap(files_found=2969, files_done=2969, pinned=2920,
-                                   walk_done=True), pinned=2969))
+    render(ProgressEvent(snap(found=2969, done=2969, pinned=2920, source_done=True)))
+    render.summary(summary_of(snap(found=2969, done=2969, pinned=2920,
+                                   source_done=True), pinned=2969))
     lines = out.getvalue().splitlines()
     assert "pinned 2,920" in lines[0]
     assert "pinned 2,969" in lines[1]  # the final state, before the table
@@ -102,7 +102,7 @@ def test_terminal_final_frame_agrees_with_the_summary() -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=100, color_system=None)
     render = RichRenderer(console)
-    stale = snap(files_found=2969, files_done=2969, pinned=2920, walk_done=True)
+    stale = snap(found=2969, done=2969, pinned=2920, source_done=True)
     render(ProgressEvent(stale))
     render.summary(summary_of(stale, pinned=2969))
     text = out.getvalue()
@@ -114,9 +114,9 @@ def test_terminal_final_frame_agrees_with_the_summary() -> None:
 
 def test_a_stopped_walk_says_stopping_not_walking() -> None:
     # After a stop the walk ends where it is: "walking" would be untrue (issue 14).
-    walking = snap(walk_done=False, files_found=10)
+    walking = snap(source_done=False, found=10)
     assert ", walking" in status_line(walking)
-    stopping = snap(walk_done=False, files_found=10, stopping=True)
+    stopping = snap(source_done=False, found=10, stopping=True)
     line = status_line(stopping)
     assert ", stopping" in line
     assert "walking" not in line
@@ -156,8 +156,8 @@ def test_json_file_lines_are_flushed_together_and_other_events_at_once() -> None
 def test_the_summary_says_why_a_root_is_missing_and_what_the_account_held() -> None:
     """Issue 26 item 8: "root -" said why not; "0 pins" read as after the run; "see the
     manifest" was said with no manifest; numbers were mixed (8,389 and 8389)."""
-    base = summary_of(snap(files_found=8389, files_done=8389, walk_done=True,
-                           files_rate=2946.9), pinned=8389, skipped=2)
+    base = summary_of(snap(found=8389, done=8389, source_done=True,
+                           items_rate=2946.9), pinned=8389, skipped=2)
     listing = ListingCost(requests=4, pins_seen=0, jobs_seen=0, rebuilt=False, pins_total=0)
     summary = dataclasses.replace(
         base, roots=[("/data", None)], listing=listing,
@@ -177,17 +177,17 @@ def test_the_summary_says_why_a_root_is_missing_and_what_the_account_held() -> N
 def test_pin_s_final_frame_shows_the_final_counts() -> None:
     # The last tick can come before the listing ended and the poller's last
     # round (issue 26: "CIDs 0/1 … listing…" above "pinned 2").
-    from bulkpin.cli.pin_render import PinRichRenderer  # noqa: PLC0415
-    from bulkpin.migrate import PinProgress, PinSnapshot, PinSummary  # noqa: PLC0415
+    from bulkpin.core.snapshot import Snapshot  # noqa: PLC0415
+    from bulkpin.migrate import PinSummary  # noqa: PLC0415
 
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=120, color_system=None)
-    render = PinRichRenderer(console)
-    base = PinSnapshot(elapsed=1.0, listing_done=False, found=1, done=0, in_flight=0,
-                       requested=0, recovered=0, held=0, unchanged=0, pinned=0, failed=0,
-                       bad_lines=0, retries=0, waiting_jobs=0, rate=2.0)
-    render(PinProgress(base))
-    final = dataclasses.replace(base, listing_done=True, found=2, done=2, pinned=1)
+    render = RichRenderer(console)
+    base = Snapshot(kind="pin", elapsed=1.0, source_done=False, found=1, done=0, in_flight=0,
+                    items_rate=2.0, counts=dict.fromkeys(
+                        ("requested", "recovered", "held", "unchanged", "bad_lines"), 0))
+    render(ProgressEvent(base))
+    final = dataclasses.replace(base, source_done=True, found=2, done=2, pinned=1)
     counts = {"pinned": 2, "requested": 0, "failed": 0, "bad": 0, "discovered": 0}
     render.summary(PinSummary(exit_status=ExitStatus.OK, reason="done", source="cids.txt",
                               snapshot=final, counts=counts, journal=Path("j"),
@@ -204,17 +204,19 @@ def test_pin_s_final_frame_shows_the_final_counts() -> None:
 def test_verify_s_final_frame_shows_the_final_counts() -> None:
     # As pin's: a last tick taken while the input was still read left
     # "CIDs 0/? … reading…" above the summary of 50 retrievable.
-    from bulkpin.cli.verify_render import VerifyRichRenderer  # noqa: PLC0415
-    from bulkpin.verify import VerifyProgress, VerifySnapshot, VerifySummary  # noqa: PLC0415
+    from bulkpin.core.snapshot import Snapshot  # noqa: PLC0415
+    from bulkpin.verify import VerifySummary  # noqa: PLC0415
 
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=120, color_system=None)
-    render = VerifyRichRenderer(console)
-    base = VerifySnapshot(elapsed=0.1, listing_done=False, found=0, done=0, in_flight=0,
-                          retrievable=0, incomplete=0, corrupt=0, wrong_size=0, unreachable=0,
-                          proven=0, changed=0, bad_lines=0, bytes=0, rate=0.0)
-    render(VerifyProgress(base))
-    final = dataclasses.replace(base, listing_done=True, found=3, done=3, retrievable=3)
+    render = RichRenderer(console)
+    names = ("retrievable", "incomplete", "corrupt", "wrong_size", "unreachable", "proven",
+             "changed", "bad_lines", "bytes")
+    base = Snapshot(kind="verify", elapsed=0.1, source_done=False, found=0, done=0,
+                    in_flight=0, counts=dict.fromkeys(names, 0))
+    render(ProgressEvent(base))
+    final = dataclasses.replace(base, source_done=True, found=3, done=3,
+                                counts={**base.counts, "retrievable": 3})
     counts = {"retrievable": 3, "incomplete": 0, "corrupt": 0, "wrong-size": 0,
               "unreachable": 0, "unchecked": 0, "changed": 0}
     render.summary(VerifySummary(exit_status=ExitStatus.OK, reason="done", counts=counts,

@@ -220,7 +220,7 @@ async def test_a_removal_behind_a_clock_that_stepped_back_is_noticed(
         assert again.counts["pinned"] == 2
         assert again.listing is not None
         assert again.listing.rebuilt
-        assert again.snapshot.uploaded == 1
+        assert again.snapshot.count("uploaded") == 1
         assert old_cid in await asyncio.to_thread(_pinned_cids, svc)
         assert (await _check(svc, tree, journal))["on_account"] == 2
 
@@ -266,7 +266,7 @@ async def test_someone_elses_job_that_fails_is_followed_by_an_upload(tmp_path: P
         assert summary.counts["pinned"] == 2
         assert any("the account's job for its content failed; uploading it" in n
                    for n in notices), notices
-        assert summary.snapshot.uploaded == 2
+        assert summary.snapshot.count("uploaded") == 2
         assert cid in await asyncio.to_thread(_pinned_cids, svc)
         counts = await _check(svc, tree, journal)
         assert (counts["pending"], counts["on_account"]) == (0, 2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +25,14 @@ from ..sources import InvalidCid, PinSource, PsaSource, load_token, open_source
 from ..target import open_target
 from .logs import configure_logging, logging_options
 from .options import RATE, follow_options, poll_interval
-from .pin_render import PinJsonRenderer, PinPlainRenderer, PinQuietRenderer, PinRichRenderer
+from .render import Renderer, make_renderer
 from .run_errors import run_and_exit
 from .stopping import run_stoppable
 from .target_options import Target, failover_option, target_options
 
-Renderer = PinJsonRenderer | PinPlainRenderer | PinQuietRenderer | PinRichRenderer
-
 
 def _renderer(as_json: bool, quiet: bool = False) -> Renderer:
-    if as_json:
-        return PinJsonRenderer()
-    if quiet:
-        return PinQuietRenderer()
-    if sys.stderr.isatty():
-        return PinRichRenderer()
-    return PinPlainRenderer()
+    return make_renderer("pin", as_json, quiet)
 
 
 def _open(cids: tuple[str, ...], spec: str | None, token_env: str | None,

@@ -47,13 +47,11 @@ from .options import (
     refuse_unverifiable,
 )
 from .push_remote import RemoteArgs, remote_options, run_remote
-from .render import STATS_INTERVAL, JsonRenderer, PlainRenderer, QuietRenderer, RichRenderer
+from .render import STATS_INTERVAL, Renderer, make_renderer
 from .run_errors import run_and_exit
 from .stopping import run_stoppable
 from .target_options import Target, failover_option, target_options
 from .terminal_text import for_terminal
-
-Renderer = JsonRenderer | PlainRenderer | QuietRenderer | RichRenderer
 
 #: The most uploads in flight a user may ask for, fixed or as auto's ceiling.
 MAX_CONCURRENCY = 1024
@@ -81,13 +79,7 @@ class ConcurrencyType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
 
 
 def _renderer(as_json: bool, quiet: bool = False, stats: float = STATS_INTERVAL) -> Renderer:
-    if as_json:
-        return JsonRenderer()
-    if quiet:
-        return QuietRenderer()
-    if sys.stderr.isatty():
-        return RichRenderer()
-    return PlainRenderer(interval=stats)
+    return make_renderer("push", as_json, quiet, stats)
 
 
 async def _run(

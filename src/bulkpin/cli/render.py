@@ -1,14 +1,18 @@
-"""Showing a push to a person or a program; rendering only, from snapshots and events.
+"""Showing a run to a person or a program: one set of renderers for every kind of run.
 
-- On a terminal: the live display of :mod:`.display` (files and bytes out of
-  those found so far, rate, ETA, the largest uploads in flight with their own
-  bars, retries, failures), failures and notices printed above it.
+- On a terminal: the live display of :mod:`.display`, redrawn from each
+  snapshot, failures and notices printed above it.
 - Not on a terminal: one timestamped status line every ``--stats`` seconds on
-  stderr, starting once the first file is found.
+  stderr, starting once the first item is found.
+- ``-q``: failures (and findings) as they happen, then the final line; a
+  ``verify`` keeps its warnings and whole summary (:attr:`.display.Kind.quiet_keeps_summary`).
 - ``--json``: one JSON object per event on stdout, for programs.
 
-Before the summary, each renders the run's final state, with the journal's
-counts where the summary uses them, so the last thing drawn and the summary agree.
+``push``, ``pin`` and ``verify`` send the same :class:`~bulkpin.core.events.ProgressEvent`
+and notices; each has its own per-item events, drawn here as one failure
+line each. Before the summary, each renderer draws the run's final state, with
+the journal's counts where the summary uses them, so the last thing drawn and
+the summary agree.
 """
 
 from __future__ import annotations
@@ -22,17 +26,30 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from ..push import FileEvent, NoticeEvent, ProgressEvent, PushEvent, PushSummary, Snapshot
-from ..units import human_bytes, human_duration, human_rate
-from .display import counters_line, display, listing_line, plain_console
+from ..core.events import FileEvent, NoticeEvent, ProgressEvent
+from ..core.snapshot import RunKind, Snapshot
+from ..core.summary import MoveSummary
+from ..migrate import BadLineEvent, PinEvent, PinSummary
+from ..units import human_bytes
+from .display import KINDS, display, plain_console, snapshot_record, status_line
+from .summary_text import average_rate, print_summary
 from .terminal_text import failure_line, failure_text, for_terminal
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from ..push import PushSummary
+    from ..verify import ChangedEvent, CidEvent, VerifySummary
+
+    Summary = PushSummary | PinSummary | VerifySummary
+    #: Whatever any kind of run tells its caller.
+    Event = (FileEvent | PinEvent | CidEvent | ChangedEvent | BadLineEvent | ProgressEvent
+             | NoticeEvent)
+
 __all__ = [
-    "STATS_INTERVAL", "JsonRenderer", "PlainRenderer", "RichRenderer", "final_snapshot",
-    "human_bytes", "print_summary", "status_line",
+    "STATS_INTERVAL", "JsonRenderer", "PlainRenderer", "QuietRenderer", "Renderer",
+    "RichRenderer", "final_snapshot", "human_bytes", "make_renderer", "print_summary",
+    "status_line",
 ]
 
 # rich is imported by the renderers that draw with it, not at import: a --json
@@ -46,40 +63,110 @@ def _wall_clock() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def final_snapshot(summary: PushSummary) -> Snapshot:
+def final_snapshot(summary: Summary) -> Snapshot:
     """The run's last snapshot, with the journal's pinned and failed counts.
 
-    The poller reports pinned files after each round and the ticker draws
+    The poller reports pinned items after each round and the ticker draws
     twice a second, so the last frame drawn can lag the journal; the summary
-    reads the journal, and the final frame must say the same. Its rate is the
-    whole run's, as in the summary: the smoothed rate has decayed by the end.
+    reads the journal, and the final frame must say the same. Its byte rate is
+    the whole run's, as in the summary: the smoothed rate has decayed by the end.
     """
-    s = summary.snapshot
-    return dataclasses.replace(s, pinned=summary.counts["pinned"],
-                               failed=summary.counts["failed"], rate=_average_rate(s))
+    s, counts = summary.snapshot, summary.counts
+    return dataclasses.replace(s, pinned=counts.get("pinned", s.pinned),
+                               failed=counts.get("failed", s.failed),
+                               rate=average_rate(s.bytes_sent, s.elapsed))
 
 
-def _average_rate(s: Snapshot) -> float:
-    return s.bytes_sent / s.elapsed if s.elapsed > 0 else 0.0
+def _bad_line(event: BadLineEvent) -> str:
+    quoted = "" if event.text in event.reason else f": {event.text!r}"
+    return for_terminal(f"bad line: {event.origin}:{event.line}: {event.reason}{quoted}")
 
 
-def status_line(s: Snapshot) -> str:
-    """One line saying where the run is (human units only)."""
-    more = "" if s.walk_done else "+"
-    walking = ", stopping" if s.stopping else (", walking" if not s.walk_done else "")
-    return (
-        f"files {s.files_done:,}/{s.files_found:,}{more}{walking}"
-        f", {human_bytes(s.bytes_progress)}/{human_bytes(s.bytes_found)}{more}"
-        f", {human_rate(s.rate)}, ETA {human_duration(s.eta)}"
-        f", {counters_line(s).replace(' · ', ', ')}"
-    )
+def _failure(event: Event) -> tuple[str, str | None] | None:
+    """``(what, why)`` of an item event worth a line of its own, or None."""
+    if isinstance(event, FileEvent):
+        return (event.path, event.error) if event.outcome == "failed" else None
+    if isinstance(event, PinEvent):
+        return (f"{event.cid} ({event.origin})", event.error) \
+            if event.outcome == "failed" else None
+    # verify's types: loaded by a verify only, not by every push (import time).
+    from ..verify import ChangedEvent, CidEvent  # noqa: PLC0415
+
+    if isinstance(event, CidEvent):
+        if event.result in ("retrievable", "proven"):
+            return None
+        return f"{event.name} ({event.cid})", f"{event.result}: {event.reason}"
+    if isinstance(event, ChangedEvent):
+        return event.name, f"changed on disk since the push: {event.reason}"
+    return None
 
 
-#: File lines are flushed at most this often (seconds): a re-run of a million
+def _problem(event: Event) -> str | None:
+    """The line of an event worth one off a terminal: a failure, a finding, a bad line."""
+    if isinstance(event, BadLineEvent):
+        return _bad_line(event)
+    failed = _failure(event)
+    return failure_line(*failed) if failed is not None else None
+
+
+#: Item lines are flushed at most this often (seconds): a re-run of a million
 #: files flushed a line each, 1M write calls. Every other event is flushed at
 #: once, and a progress event comes every PROGRESS_INTERVAL, so no line waits
 #: longer than that for a reader.
 FILE_LINES_FLUSHED_EVERY = 0.05
+
+
+def _item_record(event: Event) -> dict[str, Any] | None:
+    """An item event as JSON, or None (not an item event)."""
+    # Spelled out, not dataclasses.asdict: it deep-copies, and a re-run of a
+    # large tree writes one of these per file.
+    if isinstance(event, FileEvent):
+        return {"event": "file", "path": event.path, "outcome": event.outcome,
+                "size": event.size, "cid": event.cid, "error": event.error}
+    if isinstance(event, PinEvent):
+        return {"event": "pin", "cid": event.cid, "outcome": event.outcome, "name": event.name,
+                "origin": event.origin, "job_id": event.job_id, "error": event.error}
+    from ..verify import CidEvent, Incomplete, Retrievable  # noqa: PLC0415 - see _failure
+
+    if isinstance(event, CidEvent):
+        outcome = event.outcome
+        return {
+            "event": "cid", "cid": event.cid, "name": event.name, "outcome": event.result,
+            "gateway": getattr(outcome, "gateway", None),
+            "ttfb": outcome.ttfb if isinstance(outcome, Retrievable) else None,
+            "bytes_per_second": outcome.bytes_per_second
+            if isinstance(outcome, Retrievable) else None,
+            "missing_blocks": len(outcome.missing) if isinstance(outcome, Incomplete) else None,
+            "failures": [asdict(f) for f in getattr(outcome, "failures", ())],
+            "reason": event.reason,
+        }
+    return None
+
+
+def _summary_record(summary: Summary) -> dict[str, Any]:
+    """What every summary says, then what its kind adds (under the names it always had)."""
+    record: dict[str, Any] = {
+        "event": "summary", "exit_status": summary.exit_status, "reason": summary.reason,
+        "counts": summary.counts, "journal": str(summary.journal),
+        "snapshot": snapshot_record(summary.snapshot),
+    }
+    failures = [{"what": w, "error": e} for w, e in summary.failures]
+    if not isinstance(summary, MoveSummary):
+        return {**record, "source": summary.source, "gateways": list(summary.gateways),
+                "sample": summary.sample, "corrupt_gateways": summary.corrupt_gateways,
+                "failures": failures,
+                "report": str(summary.report) if summary.report else None}
+    record.update({
+        "manifest": str(summary.manifest) if summary.manifest else None,
+        "poll_requests": summary.poll_requests, "poll_rounds": summary.poll_rounds,
+        "destination": str(summary.destination) if summary.destination else None,
+        "listing": asdict(summary.listing) if summary.listing else None,
+    })
+    if isinstance(summary, PinSummary):
+        return {**record, "source": summary.source, "pin_requests": summary.pin_requests,
+                "failures": failures}
+    return {**record, "roots": [{"path": p, "cid": c} for p, c in summary.roots],
+            "failures": [{"path": p, "error": e} for p, e in summary.failures]}
 
 
 class JsonRenderer:
@@ -99,37 +186,28 @@ class JsonRenderer:
             self.out.flush()
             self._flushed = now
 
-    def __call__(self, event: PushEvent) -> None:
-        if isinstance(event, FileEvent):
-            # Spelled out: dataclasses.asdict deep-copies, and a re-run of a
-            # large tree writes one of these per file.
-            self._write({"event": "file", "path": event.path, "outcome": event.outcome,
-                         "size": event.size, "cid": event.cid, "error": event.error},
-                        flush=False)
+    def __call__(self, event: Event) -> None:
+        item = _item_record(event)
+        if item is not None:
+            self._write(item, flush=False)
         elif isinstance(event, ProgressEvent):
-            self._write({"event": "progress", **asdict(event.snapshot)})
-        else:
+            self._write({"event": "progress", **snapshot_record(event.snapshot)})
+        elif isinstance(event, NoticeEvent):
             self._write({"event": "notice", "level": event.level, "message": event.message})
+        elif isinstance(event, BadLineEvent):
+            self._write({"event": "bad_line", "origin": event.origin, "line": event.line,
+                         "text": event.text, "reason": event.reason})
+        else:
+            self._write({"event": "changed", **asdict(event)})
 
-    def summary(self, summary: PushSummary) -> None:
-        self._write({
-            "event": "summary", "exit_status": summary.exit_status, "reason": summary.reason,
-            "counts": summary.counts, "journal": str(summary.journal),
-            "manifest": str(summary.manifest) if summary.manifest else None,
-            "roots": [{"path": p, "cid": c} for p, c in summary.roots],
-            "failures": [{"path": p, "error": e} for p, e in summary.failures],
-            "snapshot": asdict(summary.snapshot),
-            "poll_requests": summary.poll_requests,
-            "poll_rounds": summary.poll_rounds,
-            "destination": str(summary.destination) if summary.destination else None,
-            "listing": asdict(summary.listing) if summary.listing else None,
-        })
+    def summary(self, summary: Summary) -> None:
+        self._write(_summary_record(summary))
 
 
 class PlainRenderer:
     """Not a terminal: a status line now and then, failures as they happen.
 
-    Lines start once the first file is found (a line of zeros says nothing),
+    Lines start once the first item is found (a line of zeros says nothing),
     then come every ``interval`` seconds, each with an ISO 8601 timestamp: a
     log read hours later must say when. ``clock`` and ``wall_clock`` are
     injected so tests need not wait.
@@ -149,42 +227,59 @@ class PlainRenderer:
         self._wall_clock = wall_clock
         self._next: float | None = None
 
-    def _line(self, snapshot: Snapshot) -> None:
-        print(f"{self._wall_clock()} {status_line(snapshot)}", file=self.err, flush=True)
+    def _print(self, line: str) -> None:
+        print(line, file=self.err, flush=True)
 
-    def __call__(self, event: PushEvent) -> None:
-        if isinstance(event, FileEvent):
-            if event.outcome == "failed":
-                print(failure_line(event.path, event.error), file=self.err, flush=True)
-        elif isinstance(event, ProgressEvent):
-            if event.snapshot.files_found == 0:
+    def _line(self, snapshot: Snapshot) -> None:
+        self._print(f"{self._wall_clock()} {status_line(snapshot)}")
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, ProgressEvent):
+            if event.snapshot.found == 0:
                 return
             now = self._clock()
             if self._next is None or now >= self._next:
                 self._next = now + self.interval
                 self._line(event.snapshot)
         elif isinstance(event, NoticeEvent):
-            print(for_terminal(event.message), file=self.err, flush=True)
+            self._print(for_terminal(event.message))
+        elif (line := _problem(event)) is not None:
+            self._print(line)
 
-    def summary(self, summary: PushSummary) -> None:
+    def summary(self, summary: Summary) -> None:
         """The final status line, then the summary."""
         self._line(final_snapshot(summary))
         print_summary(summary, plain_console(self.err))
 
 
 class QuietRenderer:
-    """``-q``: failures as they happen and the final line, nothing else."""
+    """``-q``: failures as they happen and the final line, nothing else.
 
-    def __init__(self, err: IO[str] | None = None) -> None:
+    Unless the kind keeps its summary (``verify``: the summary is what it
+    found), then warnings and the whole summary too.
+    """
+
+    def __init__(self, err: IO[str] | None = None, kind: RunKind = "push") -> None:
         self.err = err or sys.stderr
+        self._keeps = KINDS[kind].quiet_keeps_summary
 
-    def __call__(self, event: PushEvent) -> None:
-        if isinstance(event, FileEvent) and event.outcome == "failed":
-            print(failure_line(event.path, event.error), file=self.err, flush=True)
+    def _print(self, line: str) -> None:
+        print(line, file=self.err, flush=True)
 
-    def summary(self, summary: PushSummary) -> None:
-        print(f"{summary.reason} (exit status {int(summary.exit_status)})", file=self.err,
-              flush=True)
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, ProgressEvent):
+            return
+        if isinstance(event, NoticeEvent):
+            if self._keeps and event.level == "warning":
+                self._print(for_terminal(event.message))
+        elif (line := _problem(event)) is not None:
+            self._print(line)
+
+    def summary(self, summary: Summary) -> None:
+        if self._keeps:
+            print_summary(summary, plain_console(self.err))
+        else:
+            self._print(f"{summary.reason} (exit status {int(summary.exit_status)})")
 
 
 class RichRenderer:
@@ -206,85 +301,36 @@ class RichRenderer:
         """Stop drawing (before an error message)."""
         self.progress.stop()
 
-    def __call__(self, event: PushEvent) -> None:
-        if isinstance(event, FileEvent):
-            if event.outcome == "failed":
-                self.console.print(failure_text(event.path, event.error), highlight=False)
-        elif isinstance(event, ProgressEvent):
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, ProgressEvent):
             self.progress.update(display(event.snapshot), refresh=True)
         elif isinstance(event, NoticeEvent):
             style = "yellow" if event.level == "warning" else "cyan"
             self.console.print(for_terminal(event.message), style=style, markup=False,
                                highlight=False)
+        elif isinstance(event, BadLineEvent):
+            self.console.print(_bad_line(event), markup=False, highlight=False, style="red")
+        elif (failed := _failure(event)) is not None:
+            self.console.print(failure_text(*failed), highlight=False)
 
-    def summary(self, summary: PushSummary) -> None:
+    def summary(self, summary: Summary) -> None:
         """The final state drawn once more, then the summary below it."""
         self.progress.update(display(final_snapshot(summary)), refresh=True)
         self.progress.stop()
         print_summary(summary, self.console)
 
 
-def print_summary(summary: PushSummary, console: Console) -> None:
-    """The end-of-run table, then where the journal and manifest are."""
-    from rich.table import Table  # noqa: PLC0415
-    from rich.text import Text  # noqa: PLC0415
+#: Any of the renderers: what a command hands its run as ``on_event``.
+Renderer = JsonRenderer | PlainRenderer | QuietRenderer | RichRenderer
 
-    s, counts = summary.snapshot, summary.counts
-    table = Table(title="bulkpin push", show_header=False, box=None)
-    table.add_column(justify="right", style="bold")
-    table.add_column()
-    rate = _average_rate(s)
-    rows: list[tuple[str, object]] = [
-        ("would be uploaded", f"{s.would_send:,} ({human_bytes(s.would_send_bytes)})"),
-        ("already on the account", f"{s.held:,}"),
-        ("skipped as unchanged", f"{s.unchanged:,}"),
-        ("copies of other files", f"{s.deduplicated:,}"),
-        ("failed", f"{counts['failed']:,}"),
-        ("skipped (left out)", f"{counts['skipped']:,}"),
-    ] if summary.dry_run else [
-        ("pinned", f"{counts['pinned']:,}"),
-        ("uploaded, job not yet final", f"{counts['uploaded']:,}"),
-        ("uploaded this run", f"{s.uploaded:,}"),
-        ("already on the account", f"{s.held:,}"),
-        ("skipped as unchanged", f"{s.unchanged:,}"),
-        ("deduplicated", f"{s.deduplicated:,}"),
-        ("failed", f"{counts['failed']:,}"),
-        ("gone (deleted before pinned)", f"{s.gone:,}"),
-        ("skipped (left out" + (": see the manifest)" if summary.manifest else ")"),
-         f"{counts['skipped']:,}"),
-        ("not yet sent", f"{counts['discovered'] + counts['uploading']:,}"),
-        ("bytes sent", human_bytes(s.bytes_sent)),
-        ("time", f"{s.elapsed:.1f} s"),
-        ("rate", f"{human_rate(rate)}, {s.files_rate:,.1f} files/s"),
-    ]
-    for label, value in rows:
-        table.add_row(label, str(value))
-    for path, cid in summary.roots:
-        why = summary.root_errors.get(path)
-        shown = cid or (f"- ({why})" if why else "-")
-        table.add_row("root", Text(for_terminal(f"{shown}  {path}")))
-    console.print(table)
-    for path, error in summary.failures[:20]:
-        console.print(failure_line(path, error), markup=False, highlight=False)
-    if len(summary.failures) > 20:
-        console.print(
-            "... and more: see the manifest or"
-            f" `bulkpin status --journal {for_terminal(str(summary.journal))}`",
-            markup=False,
-        )
-    if summary.listing is not None:
-        cost = summary.listing
-        console.print(listing_line(summary.destination, cost.pins_total, cost.jobs_seen,
-                                   cost.requests), markup=False, highlight=False)
-    journal = for_terminal(str(summary.journal))
-    if summary.dry_run:
-        journal += " (left as it was)" if summary.journal.exists() else \
-            " (not made: a real run would make it)"
-    console.print(f"journal: {journal}", markup=False, highlight=False)
-    if summary.manifest:
-        console.print(f"manifest: {for_terminal(str(summary.manifest))}", markup=False,
-                      highlight=False)
-    console.print(f"{summary.reason} (exit status {summary.exit_status})", markup=False,
-                  highlight=False)
-    if summary.exit_status == 3:
-        console.print("Run the same command again to resume.", markup=False)
+
+def make_renderer(kind: RunKind, as_json: bool, quiet: bool = False,
+                  stats: float = STATS_INTERVAL) -> Renderer:
+    """The renderer a command's flags and stderr ask for (every command alike)."""
+    if as_json:
+        return JsonRenderer()
+    if quiet:
+        return QuietRenderer(kind=kind)
+    if sys.stderr.isatty():
+        return RichRenderer()
+    return PlainRenderer(interval=stats)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import sys
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -41,24 +40,19 @@ from ..verify import (
 )
 from .logs import configure_logging, logging_options
 from .options import build_profile, cid_profile_options
+from .render import Renderer, make_renderer
 from .run_errors import run_and_exit
 from .status import _journal_path as push_journal_of
 from .stopping import run_stoppable
-from .verify_render import VerifyJsonRenderer, VerifyPlainRenderer, VerifyRichRenderer
 
 __all__ = ["verify_command"]
 
-Renderer = VerifyJsonRenderer | VerifyPlainRenderer | VerifyRichRenderer
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
 def _renderer(as_json: bool, quiet: bool) -> Renderer:
-    if as_json:
-        return VerifyJsonRenderer()
-    if sys.stderr.isatty():
-        return VerifyRichRenderer(quiet=quiet)
-    return VerifyPlainRenderer(quiet=quiet)
+    return make_renderer("verify", as_json, quiet)
 
 
 def _gateway(url: str) -> str:

@@ -21,15 +21,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .events import FileEvent, FileOutcome, PushEvent, Snapshot, Transfer
+from .events import FileEvent, FileOutcome, PushEvent
 from .job_tally import JobTally
 from .rate import RateMeter
+from .snapshot import TRANSFERS_SHOWN, Snapshot, Transfer
 
-__all__ = ["TRANSFERS_SHOWN", "Accounting"]
+__all__ = ["PUSH_COUNTS", "TRANSFERS_SHOWN", "Accounting"]
 
-#: Uploads in flight a snapshot names (the largest): a display shows a few
-#: bars, not one per worker.
-TRANSFERS_SHOWN = 4
+#: A push's own counts in its snapshot (:attr:`Snapshot.counts`), each an attribute here.
+PUSH_COUNTS = ("uploaded", "unchanged", "held", "deduplicated", "skipped", "gone",
+               "would_send", "would_send_bytes")
 
 #: Which counter each outcome adds to (a dry run's ``hashed``: a file it would send).
 _COUNTERS: dict[FileOutcome, str] = {
@@ -160,17 +161,14 @@ class Accounting(JobTally):
         largest = heapq.nlargest(TRANSFERS_SHOWN, self._moving.items(),
                                  key=lambda item: item[1].size)
         return Snapshot(
-            elapsed=elapsed, walk_done=self.walk_done, stopping=self.stopping,
-            files_found=self.files_found,
-            bytes_found=self.bytes_found, files_done=self.files_done,
-            bytes_done=self.bytes_done, bytes_sent=self.bytes_sent, in_flight=self.in_flight,
-            uploaded=self.uploaded, pinned=self.pinned, unchanged=self.unchanged,
-            held=self.held, deduplicated=self.deduplicated, failed=self.failed,
-            skipped=self.skipped, gone=self.gone,
-            retries=self.retries, waiting_jobs=self.waiting_jobs,
-            failing_jobs=self.failing_jobs, gives_up_in=self.gives_up_in, rate=self._meter.rate,
-            files_rate=self.files_done / elapsed if elapsed > 0 else 0.0,
-            bytes_moving=sum(m.sent for m in self._moving.values()),
+            kind="push", elapsed=elapsed, source_done=self.walk_done, stopping=self.stopping,
+            found=self.files_found, done=self.files_done, in_flight=self.in_flight,
+            pinned=self.pinned, failed=self.failed, retries=self.retries,
+            waiting_jobs=self.waiting_jobs, failing_jobs=self.failing_jobs,
+            gives_up_in=self.gives_up_in, bytes_found=self.bytes_found,
+            bytes_done=self.bytes_done, bytes_sent=self.bytes_sent,
+            bytes_moving=sum(m.sent for m in self._moving.values()), rate=self._meter.rate,
+            items_rate=self.files_done / elapsed if elapsed > 0 else 0.0,
             transfers=tuple(Transfer(name, m.size, m.sent) for name, m in largest),
-            would_send=self.would_send, would_send_bytes=self.would_send_bytes,
+            counts={name: getattr(self, name) for name in PUSH_COUNTS},
         )

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from .snapshot import RunKind, Snapshot
 
 __all__ = ["CidCounters"]
 
@@ -32,6 +34,12 @@ class CidCounters(Generic[E]):
         self.in_flight = 0
         self.outcomes: dict[str, int] = {}
         self.bad_lines = 0
+        #: a stop was asked: the display says so (as a push's does)
+        self.stopping = False
+
+    def stop_asked(self) -> None:
+        """The run was asked to stop: nothing new starts."""
+        self.stopping = True
 
     def take(self) -> None:
         """The listing took a CID."""
@@ -63,3 +71,15 @@ class CidCounters(Generic[E]):
     def rate(self, elapsed: float) -> float:
         """CIDs done per second over ``elapsed`` seconds."""
         return self.finished / elapsed if elapsed > 0 else 0.0
+
+    def snapshot_of(self, kind: RunKind, outcomes: tuple[str, ...], **fields: Any) -> Snapshot:
+        """A snapshot of these counters: ``outcomes`` (and bad lines) are the kind's own
+        counts (a ``-`` in an outcome's name is a ``_`` in the count's), ``fields`` the rest."""
+        elapsed = self.elapsed()
+        counts = {name.replace("-", "_"): self.outcomes.get(name, 0) for name in outcomes}
+        counts.update(fields.pop("counts", {}), bad_lines=self.bad_lines)
+        return Snapshot(
+            kind=kind, elapsed=elapsed, source_done=self.listing_done, found=self.found,
+            done=self.finished, in_flight=self.in_flight, items_rate=self.rate(elapsed),
+            stopping=self.stopping, counts=counts, **fields,
+        )

@@ -31,8 +31,7 @@ from .events import (
     NoticeEvent,
     PinEvent,
     PinOutcome,
-    PinProgress,
-    PinSnapshot,
+    ProgressEvent,
 )
 from .journal_path import source_key
 from .listing import Relister
@@ -55,11 +54,10 @@ __all__ = [
     "PinJournal",
     "PinOptions",
     "PinOutcome",
-    "PinProgress",
     "PinRecord",
-    "PinSnapshot",
     "PinState",
     "PinSummary",
+    "ProgressEvent",
     "Relister",
     "default_pin_journal_path",
     "migrate",

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from ..core.cid_counters import CidCounters
 from ..core.job_tally import JobTally
-from .events import MigrateEvent, PinEvent, PinSnapshot
+from ..core.snapshot import Snapshot
+from .events import MigrateEvent, PinEvent
 
 __all__ = ["PinAccounting"]
 
@@ -22,16 +23,11 @@ class PinAccounting(CidCounters[MigrateEvent], JobTally):
         """A CID needs no more from the request stage: its outcome."""
         self.finish(event.outcome, event)
 
-    def snapshot(self) -> PinSnapshot:
+    def snapshot(self) -> Snapshot:
         """Everything at once."""
-        elapsed = self.elapsed()
-        get = self.outcomes.get
-        return PinSnapshot(
-            elapsed=elapsed, listing_done=self.listing_done, found=self.found,
-            done=self.finished, in_flight=self.in_flight, requested=get("requested", 0),
-            recovered=get("recovered", 0), held=get("held", 0),
-            unchanged=get("unchanged", 0), pinned=self.pinned, failed=get("failed", 0),
-            bad_lines=self.bad_lines, retries=self.retries, waiting_jobs=self.waiting_jobs,
-            failing_jobs=self.failing_jobs, gives_up_in=self.gives_up_in,
-            rate=self.rate(elapsed),
+        return self.snapshot_of(
+            "pin", ("requested", "recovered", "held", "unchanged"), pinned=self.pinned,
+            failed=self.outcomes.get("failed", 0), retries=self.retries,
+            waiting_jobs=self.waiting_jobs, failing_jobs=self.failing_jobs,
+            gives_up_in=self.gives_up_in,
         )

@@ -32,7 +32,7 @@ from ..movers.pin_by_hash import Requester
 from ..push.account_index import AccountIndex
 from ..sources import PinSource
 from .accounting import PinAccounting
-from .events import MigrateEvent, NoticeEvent, PinProgress
+from .events import MigrateEvent, NoticeEvent, ProgressEvent
 from .listing import Lister, Relister
 from .manifest import write_pin_manifest
 from .options import PinOptions
@@ -113,8 +113,8 @@ class _Run:
 
     async def tick(self) -> None:
         """Progress events, until the run ends."""
-        await ticker(lambda: PinProgress(self.acct.snapshot()), self.emit,
-                     )
+        await ticker(lambda: ProgressEvent(self.acct.snapshot()), self.emit,
+                     self.acct.stop_asked, self.stop)
 
 
 

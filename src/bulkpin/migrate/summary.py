@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..core.snapshot import Snapshot
 from ..core.summary import MoveSummary
-from .events import PinSnapshot
 
 __all__ = ["PinSummary"]
 
@@ -19,6 +19,6 @@ class PinSummary(MoveSummary):
     """
 
     source: str
-    snapshot: PinSnapshot
+    snapshot: Snapshot
     #: pinByHash calls made by this run.
     pin_requests: int = 0

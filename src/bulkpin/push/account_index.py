@@ -86,10 +86,20 @@ class ListingCost:
     seconds: float = 0.0
 
     def describe(self) -> str:
-        """One line for the user."""
+        """One line for the user, said as the listing ends."""
         whole = ", listed whole" if self.rebuilt else ""
         return (f"the account holds {self.pins_total:,} pins and {self.jobs_seen:,}"
                 f" unfinished jobs ({self.requests:,} requests{whole})")
+
+    def as_then(self, destination: object) -> str:
+        """The same, said in a run's summary: as then, of ``destination``.
+
+        Right after pinning thousands of files, "0 pins" alone read as if they
+        were not there.
+        """
+        return (f"account: {destination}: held {self.pins_total:,} pins and"
+                f" {self.jobs_seen:,} unfinished jobs when listed at the start"
+                f" ({self.requests:,} requests)")
 
 
 async def list_account(

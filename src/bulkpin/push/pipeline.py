@@ -156,11 +156,12 @@ class PushStages:
         snap = self.acct.snapshot()
         reason = ended.reason
         if self.options.dry_run and ended.status == ExitStatus.OK:
-            reason = (f"dry run: would upload {snap.would_send:,} file(s),"
-                      f" {human_bytes(snap.would_send_bytes)}; ")
-            reason += (f"{snap.held:,} already on the account" if ended.listing is not None
-                       else "the account was not listed")
-            reason += f", {snap.unchanged:,} unchanged, {snap.deduplicated:,} copies"
+            reason = (f"dry run: would upload {snap.count('would_send'):,} file(s),"
+                      f" {human_bytes(snap.count('would_send_bytes'))}; ")
+            reason += (f"{snap.count('held'):,} already on the account"
+                       if ended.listing is not None else "the account was not listed")
+            reason += (f", {snap.count('unchanged'):,} unchanged,"
+                       f" {snap.count('deduplicated'):,} copies")
         assert journal_path is not None
         return PushSummary(
             exit_status=ended.status, reason=reason, snapshot=snap, counts=ended.counts,

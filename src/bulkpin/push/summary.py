@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..core.events import Snapshot
+from ..core.snapshot import Snapshot
 from ..core.summary import MoveSummary
 
 __all__ = ["PushSummary"]

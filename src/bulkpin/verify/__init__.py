@@ -18,9 +18,8 @@ from ._events import (
     ChangedEvent,
     CidEvent,
     NoticeEvent,
+    ProgressEvent,
     VerifyEvent,
-    VerifyProgress,
-    VerifySnapshot,
 )
 from ._http import same_origin_get
 from ._items import CidListInput, JournalInput, ManifestInput, VerifyInput, VerifyItem
@@ -62,6 +61,7 @@ __all__ = [
     "NoticeEvent",
     "Outcome",
     "OutcomeName",
+    "ProgressEvent",
     "Retrievable",
     "Sample",
     "Unreachable",
@@ -70,8 +70,6 @@ __all__ = [
     "VerifyItem",
     "VerifyJournal",
     "VerifyOptions",
-    "VerifyProgress",
-    "VerifySnapshot",
     "VerifySummary",
     "WrongSize",
     "default_verify_journal_path",

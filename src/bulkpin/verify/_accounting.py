@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable
 
 from ..core.cid_counters import CidCounters
-from ._events import ChangedEvent, CidEvent, VerifyEvent, VerifySnapshot
+from ..core.snapshot import Snapshot
+from ._events import ChangedEvent, CidEvent, VerifyEvent
 from ._outcomes import Retrievable
 
 __all__ = ["VerifyAccounting"]
@@ -38,15 +39,9 @@ class VerifyAccounting(CidCounters[VerifyEvent]):
             self.bytes += event.outcome.bytes
         self.finish(event.result, event)
 
-    def snapshot(self) -> VerifySnapshot:
-        """Everything at once."""
-        elapsed = self.elapsed()
-        get = self.outcomes.get
-        return VerifySnapshot(
-            elapsed=elapsed, listing_done=self.listing_done, found=self.found,
-            done=self.finished, in_flight=self.in_flight, retrievable=get("retrievable", 0),
-            incomplete=get("incomplete", 0), corrupt=get("corrupt", 0),
-            wrong_size=get("wrong-size", 0), unreachable=get("unreachable", 0),
-            proven=get("proven", 0), changed=self.changed, bad_lines=self.bad_lines,
-            bytes=self.bytes, rate=self.rate(elapsed),
+    def snapshot(self) -> Snapshot:
+        """Everything at once (block bytes received are its own count, ``bytes``)."""
+        return self.snapshot_of(
+            "verify", ("retrievable", "incomplete", "corrupt", "wrong-size", "unreachable",
+                       "proven"), counts={"changed": self.changed, "bytes": self.bytes},
         )

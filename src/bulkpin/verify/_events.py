@@ -1,7 +1,8 @@
 """What a verification tells its caller while it runs: the ``on_event`` callback's types.
 
-Notices and bad lines are push's and pin's own
-(:class:`~bulkpin.core.events.NoticeEvent`, :class:`~bulkpin.migrate.events.BadLineEvent`).
+Notices and progress are every run's (:mod:`bulkpin.core.events`; a snapshot is a
+:class:`~bulkpin.core.snapshot.Snapshot` of kind ``verify``), bad lines are
+pin's (:class:`~bulkpin.migrate.events.BadLineEvent`).
 """
 
 from __future__ import annotations
@@ -9,15 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..core.events import NoticeEvent
+from ..core.events import NoticeEvent, ProgressEvent
 from ..migrate.events import BadLineEvent
 from ._journal import OutcomeName
 from ._outcomes import Outcome
 
-__all__ = [
-    "BadLineEvent", "ChangedEvent", "CidEvent", "NoticeEvent", "VerifyEvent", "VerifyProgress",
-    "VerifySnapshot",
-]
+__all__ = ["BadLineEvent", "ChangedEvent", "CidEvent", "NoticeEvent", "ProgressEvent",
+           "VerifyEvent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,37 +41,4 @@ class ChangedEvent:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class VerifySnapshot:
-    """The state of a run at one instant."""
-
-    elapsed: float
-    listing_done: bool
-    #: CIDs taken from the input (sampled, each once)
-    found: int
-    #: ... of which done: checked now, or proven by an earlier run
-    done: int
-    in_flight: int
-    retrievable: int
-    incomplete: int
-    corrupt: int
-    wrong_size: int
-    unreachable: int
-    #: proven retrievable by an earlier run: not checked again
-    proven: int
-    changed: int
-    bad_lines: int
-    #: block bytes received from gateways
-    bytes: int
-    #: CIDs done per second since the start
-    rate: float
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyProgress:
-    """A periodic snapshot of the run's counters."""
-
-    snapshot: VerifySnapshot
-
-
-VerifyEvent = CidEvent | ChangedEvent | BadLineEvent | VerifyProgress | NoticeEvent
+VerifyEvent = CidEvent | ChangedEvent | BadLineEvent | ProgressEvent | NoticeEvent

@@ -39,7 +39,7 @@ from ..sources import BadLine, SourceError
 from ..unixfs import CidProfile
 from ._accounting import VerifyAccounting
 from ._disk import check_on_disk
-from ._events import BadLineEvent, CidEvent, NoticeEvent, VerifyEvent, VerifyProgress
+from ._events import BadLineEvent, CidEvent, NoticeEvent, ProgressEvent, VerifyEvent
 from ._items import VerifyInput, VerifyItem
 from ._journal import REPORT_COLUMNS, VerifyJournal, describe, outcome_name, record_outcome
 from ._options import VerifyOptions
@@ -151,7 +151,8 @@ class _Stages:
 
     async def tick(self) -> None:
         """Progress events, until the run ends."""
-        await ticker(lambda: VerifyProgress(self.acct.snapshot()), self.emit)
+        await ticker(lambda: ProgressEvent(self.acct.snapshot()), self.emit,
+                     self.acct.stop_asked, self.stop)
 
 
 class _VerifyPlan:

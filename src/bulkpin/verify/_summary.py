@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.snapshot import Snapshot
 from ..core.summary import RunSummary
-from ._events import VerifySnapshot
 
 __all__ = ["VerifySummary"]
 
@@ -21,7 +21,7 @@ class VerifySummary(RunSummary):
 
     source: str
     gateways: tuple[str, ...]
-    snapshot: VerifySnapshot
+    snapshot: Snapshot
     report: Path | None
     #: Gateways that served a block not matching its CID, with how many CIDs each.
     corrupt_gateways: dict[str, int] = field(default_factory=dict)
