@@ -75,6 +75,7 @@ from .multipart import (
     FileContent,
     MultipartUpload,
     ProgressCallback,
+    ReaderOpener,
     ReadReport,
     Throttle,
     UploadBody,
@@ -82,10 +83,8 @@ from .multipart import (
 )
 from .pin_file import OPERATION as PIN_FILE
 from .pin_file import PinFileAttempts, check_pin_hash
-from .pin_stream import StreamAttempts
 from .recovery import LostAnswer
 from .retry import Attempt, Decision, RetryPolicy, Sleep, Verdict, parse_retry_after
-from .stream_body import ReaderOpener, StreamBody, StreamUpload
 from .tokens import DEFAULT_RENEW_AFTER, AccessToken, TokenCache
 
 __all__ = ["MAX_PAGE_SIZE", "DecooClient", "ExchangeObserver"]
@@ -345,7 +344,7 @@ class DecooClient:
         headers: Mapping[str, str],
         params: Mapping[str, str] | None = None,
         json_body: object = None,
-        body: UploadBody | StreamBody | None = None,
+        body: UploadBody | None = None,
         renewable: bool = False,
         cloud: bool = False,
     ) -> object:
@@ -415,7 +414,7 @@ class DecooClient:
             raise
 
     def _observe(self, operation: str, started: float, status: int | None,
-                 body: UploadBody | StreamBody | None) -> None:
+                 body: UploadBody | None) -> None:
         if self.observer is not None:
             size = (body.size or 0) if body is not None else 0
             self.observer(operation, self._clock() - started, status, size)
@@ -665,7 +664,7 @@ class DecooClient:
         operation: str,
         parse: Callable[[object, str], T],
         *,
-        body: UploadBody | StreamBody | None = None,
+        body: UploadBody | None = None,
         json_body: object = None,
     ) -> T:
         """POST ``/pinning/<operation>`` to ``endpoint`` and parse the answer."""
@@ -717,31 +716,11 @@ class DecooClient:
         subclass, :class:`~.errors.TransportError` or
         :class:`~.errors.OutcomeUnknown`.
         """
-        upload = MultipartUpload(
-            path,
-            sign=self._credentials.sign,
-            secret_length=self._secret_length,
-            cid=cid,
-            name=name,
-            profile=profile,
-            chunk_size=self._chunk_size,
-            on_progress=on_progress,
-            verify=verify,
-            stall_timeout=self._read_timeout,
-            content=content,
-            throttle=throttle,
-        )
-
-        async def send_body(
-            endpoint: Endpoint, token: AccessToken, body: UploadBody
-        ) -> tuple[str, int | None, datetime | None]:
-            return await self._post(endpoint, token, PIN_FILE, parse_pin_file, body=body)
-
-        attempts = PinFileAttempts(upload, send_body, LostAnswer(PIN_FILE, self.find_active_job))
-        result = await self._on_endpoint(PIN_FILE, attempts.send, before=attempts.before)
-        return check_pin_hash(result)
-
-    # -- streamed sources (s3://, URLs): see .stream_body ------------------------------
+        return await self._pin(MultipartUpload(
+            path, sign=self._credentials.sign, secret_length=self._secret_length, cid=cid,
+            name=name, profile=profile, chunk_size=self._chunk_size, on_progress=on_progress,
+            verify=verify, stall_timeout=self._read_timeout, content=content, throttle=throttle,
+        ))
 
     async def pin_stream(
         self,
@@ -757,24 +736,28 @@ class DecooClient:
     ) -> PinResult:
         """Upload the bytes ``open_reader()`` yields (opened again per attempt) and pin them.
 
-        ``size`` gives an exact ``Content-Length`` (None: a chunked request). The
-        CID is computed while the bytes are sent and must equal ``cid`` if given.
-        ``on_progress`` and ``throttle`` are :meth:`pin_file`'s.
-        Raises what :meth:`pin_file` raises, and the reader's own errors.
+        An s3:// object or a URL, streamed straight into the body. ``size``
+        gives an exact ``Content-Length`` (None: a chunked request). The CID is
+        computed while the bytes are sent and must equal ``cid`` if given.
+        ``on_progress`` and ``throttle`` are :meth:`pin_file`'s. Raises what
+        :meth:`pin_file` raises, and the reader's own errors.
         """
-        upload = StreamUpload(
-            open_reader, size=size, filename=filename, sign=self._credentials.sign,
-            secret_length=self._secret_length, cid=cid, name=name, profile=profile,
-            chunk_size=self._chunk_size, on_progress=on_progress,
+        return await self._pin(MultipartUpload(
+            filename or "file", open_reader=open_reader, size=size,
+            sign=self._credentials.sign, secret_length=self._secret_length, cid=cid,
+            name=name, profile=profile, chunk_size=self._chunk_size, on_progress=on_progress,
             stall_timeout=self._read_timeout, throttle=throttle,
-        )
+        ))
+
+    async def _pin(self, upload: MultipartUpload) -> PinResult:
+        """One upload across its attempts (:mod:`.pin_file`), on the current Endpoint."""
 
         async def send_body(
-            endpoint: Endpoint, token: AccessToken, body: StreamBody
+            endpoint: Endpoint, token: AccessToken, body: UploadBody
         ) -> tuple[str, int | None, datetime | None]:
             return await self._post(endpoint, token, PIN_FILE, parse_pin_file, body=body)
 
-        attempts = StreamAttempts(upload, send_body, LostAnswer(PIN_FILE, self.find_active_job))
+        attempts = PinFileAttempts(upload, send_body, LostAnswer(PIN_FILE, self.find_active_job))
         result = await self._on_endpoint(PIN_FILE, attempts.send, before=attempts.before)
         return check_pin_hash(result)
 
