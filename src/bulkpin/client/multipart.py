@@ -112,6 +112,9 @@ MIN_PIECE: Final = 256 * 1024
 #: trip costs more than hashing this much.
 _INLINE_HASH: Final = 64 * 1024
 
+#: ``decooMetadata``'s encoder, built once (``json.dumps`` with options builds one a call).
+_JSON: Final = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
+
 #: The boundary's prefix; a random hex part follows, so its length is fixed.
 _BOUNDARY_PREFIX: Final = "bulkpin-"
 
@@ -253,7 +256,8 @@ class MultipartUpload:
             raise ValueError("size must not be negative")
         self.hash_workers = hash_workers
         self.read_ahead = read_ahead
-        self.path = Path(path)
+        self._path = path
+        self._path_object: Path | None = None
         self.profile = profile
         self.cid = cid
         self.chunk_size = chunk_size
@@ -269,7 +273,11 @@ class MultipartUpload:
         self._cid_length = len(cid) if cid is not None else cid_text_length(profile)
         # Sent as the part's filename, as the SDK does; the service falls back to
         # it when there is no decooMetadata name.
-        self.filename = os.fsdecode(self.path.name) or (cid or "file")
+        # (os.path, not a Path per upload: only a report or an error needs one.)
+        base = os.path.basename(os.fspath(path))
+        if base in ("", "."):
+            base = Path(path).name
+        self.filename = os.fsdecode(base) or (cid or "file")
         metadata: dict[str, Any] = {}
         if name is not None:
             metadata["name"] = name
@@ -277,10 +285,7 @@ class MultipartUpload:
             # The contract: non-default CID parameters are stated explicitly.
             metadata.setdefault("name", self.filename)
             metadata["cidProfile"] = profile.name
-        self._metadata_part = (
-            json.dumps(metadata, ensure_ascii=True, separators=(",", ":")).encode("ascii")
-            if metadata else None
-        )
+        self._metadata_part = _JSON.encode(metadata).encode("ascii") if metadata else None
         self._trailer_length: int | None = None
         #: Bytes the item has: a stream's as promised (or as its first complete
         #: attempt read), a file's as the first attempt saw them.
@@ -293,6 +298,13 @@ class MultipartUpload:
         self.attempts = 0
         #: The CID the first complete read computed.
         self.computed_cid: str | None = None
+
+    @property
+    def path(self) -> Path:
+        """The file read (or the name of the file part)."""
+        if self._path_object is None:
+            self._path_object = Path(self._path)
+        return self._path_object
 
     @property
     def known_cid(self) -> str | None:
