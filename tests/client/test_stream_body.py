@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 import pytest
 
 from bulkpin.client import FileChangedError
-from bulkpin.client.stream_body import MIN_PIECE, READ_AHEAD, ByteReader, buffer_bytes
+from bulkpin.client.multipart import MIN_PIECE, READ_AHEAD, ByteReader, buffer_bytes
 from bulkpin.testing import ChaosProxy
 from bulkpin.testing.proxy import Fault
 from bulkpin.unixfs import hash_bytes

@@ -23,7 +23,7 @@ backend can use it directly.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import dataclasses
 import email.utils
 import logging
@@ -75,6 +75,7 @@ from .multipart import (
     FileContent,
     MultipartUpload,
     ProgressCallback,
+    ReaderOpener,
     ReadReport,
     Throttle,
     UploadBody,
@@ -82,10 +83,8 @@ from .multipart import (
 )
 from .pin_file import OPERATION as PIN_FILE
 from .pin_file import PinFileAttempts, check_pin_hash
-from .pin_stream import StreamAttempts
 from .recovery import LostAnswer
 from .retry import Attempt, Decision, RetryPolicy, Sleep, Verdict, parse_retry_after
-from .stream_body import ReaderOpener, StreamBody, StreamUpload
 from .tokens import DEFAULT_RENEW_AFTER, AccessToken, TokenCache
 
 __all__ = ["MAX_PAGE_SIZE", "DecooClient", "ExchangeObserver"]
@@ -344,7 +343,7 @@ class DecooClient(AsyncResource):
         headers: Mapping[str, str],
         params: Mapping[str, str] | None = None,
         json_body: object = None,
-        body: UploadBody | StreamBody | None = None,
+        body: UploadBody | None = None,
         renewable: bool = False,
         cloud: bool = False,
     ) -> object:
@@ -358,11 +357,12 @@ class DecooClient(AsyncResource):
             # A request with no file body is bounded whole (--timeout): a per-read
             # limit alone let an answer trickled a byte a second hold a listing
             # for ever. An upload's body may take hours; its answer is bounded
-            # once the body is sent. One cancel scope a request either way.
-            whole: contextlib.AbstractContextManager[object] = (
-                anyio.fail_after(self._connect_timeout + self._read_timeout) if body is None
-                else contextlib.nullcontext())
-            with whole:
+            # once the body is sent. One deadline a request either way, asyncio's
+            # own, moved when the answer starts: anyio's generator-built scopes
+            # were a few percent of a small file's client CPU.
+            deadline = asyncio.timeout(
+                self._connect_timeout + self._read_timeout if body is None else None)
+            async with deadline:
                 async with session.request(
                     method,
                     url,
@@ -372,11 +372,10 @@ class DecooClient(AsyncResource):
                     headers=headers,
                     allow_redirects=False,
                 ) as response:
-                    if body is None:
-                        raw = await _read_answer(response)
-                    else:
-                        with anyio.fail_after(self._read_timeout):
-                            raw = await _read_answer(response)
+                    if body is not None:
+                        deadline.reschedule(asyncio.get_running_loop().time()
+                                            + self._read_timeout)
+                    raw = await _read_answer(response)
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
                 if cloud:
@@ -414,7 +413,7 @@ class DecooClient(AsyncResource):
             raise
 
     def _observe(self, operation: str, started: float, status: int | None,
-                 body: UploadBody | StreamBody | None) -> None:
+                 body: UploadBody | None) -> None:
         if self.observer is not None:
             size = (body.size or 0) if body is not None else 0
             self.observer(operation, self._clock() - started, status, size)
@@ -660,7 +659,7 @@ class DecooClient(AsyncResource):
         operation: str,
         parse: Callable[[object, str], T],
         *,
-        body: UploadBody | StreamBody | None = None,
+        body: UploadBody | None = None,
         json_body: object = None,
     ) -> T:
         """POST ``/pinning/<operation>`` to ``endpoint`` and parse the answer."""
@@ -712,31 +711,11 @@ class DecooClient(AsyncResource):
         subclass, :class:`~.errors.TransportError` or
         :class:`~.errors.OutcomeUnknown`.
         """
-        upload = MultipartUpload(
-            path,
-            sign=self._credentials.sign,
-            secret_length=self._secret_length,
-            cid=cid,
-            name=name,
-            profile=profile,
-            chunk_size=self._chunk_size,
-            on_progress=on_progress,
-            verify=verify,
-            stall_timeout=self._read_timeout,
-            content=content,
-            throttle=throttle,
-        )
-
-        async def send_body(
-            endpoint: Endpoint, token: AccessToken, body: UploadBody
-        ) -> tuple[str, int | None, datetime | None]:
-            return await self._post(endpoint, token, PIN_FILE, parse_pin_file, body=body)
-
-        attempts = PinFileAttempts(upload, send_body, LostAnswer(PIN_FILE, self.find_active_job))
-        result = await self._on_endpoint(PIN_FILE, attempts.send, before=attempts.before)
-        return check_pin_hash(result)
-
-    # -- streamed sources (s3://, URLs): see .stream_body ------------------------------
+        return await self._pin(MultipartUpload(
+            path, sign=self._credentials.sign, secret_length=self._secret_length, cid=cid,
+            name=name, profile=profile, chunk_size=self._chunk_size, on_progress=on_progress,
+            verify=verify, stall_timeout=self._read_timeout, content=content, throttle=throttle,
+        ))
 
     async def pin_stream(
         self,
@@ -752,24 +731,28 @@ class DecooClient(AsyncResource):
     ) -> PinResult:
         """Upload the bytes ``open_reader()`` yields (opened again per attempt) and pin them.
 
-        ``size`` gives an exact ``Content-Length`` (None: a chunked request). The
-        CID is computed while the bytes are sent and must equal ``cid`` if given.
-        ``on_progress`` and ``throttle`` are :meth:`pin_file`'s.
-        Raises what :meth:`pin_file` raises, and the reader's own errors.
+        An s3:// object or a URL, streamed straight into the body. ``size``
+        gives an exact ``Content-Length`` (None: a chunked request). The CID is
+        computed while the bytes are sent and must equal ``cid`` if given.
+        ``on_progress`` and ``throttle`` are :meth:`pin_file`'s. Raises what
+        :meth:`pin_file` raises, and the reader's own errors.
         """
-        upload = StreamUpload(
-            open_reader, size=size, filename=filename, sign=self._credentials.sign,
-            secret_length=self._secret_length, cid=cid, name=name, profile=profile,
-            chunk_size=self._chunk_size, on_progress=on_progress,
+        return await self._pin(MultipartUpload(
+            filename or "file", open_reader=open_reader, size=size,
+            sign=self._credentials.sign, secret_length=self._secret_length, cid=cid,
+            name=name, profile=profile, chunk_size=self._chunk_size, on_progress=on_progress,
             stall_timeout=self._read_timeout, throttle=throttle,
-        )
+        ))
+
+    async def _pin(self, upload: MultipartUpload) -> PinResult:
+        """One upload across its attempts (:mod:`.pin_file`), on the current Endpoint."""
 
         async def send_body(
-            endpoint: Endpoint, token: AccessToken, body: StreamBody
+            endpoint: Endpoint, token: AccessToken, body: UploadBody
         ) -> tuple[str, int | None, datetime | None]:
             return await self._post(endpoint, token, PIN_FILE, parse_pin_file, body=body)
 
-        attempts = StreamAttempts(upload, send_body, LostAnswer(PIN_FILE, self.find_active_job))
+        attempts = PinFileAttempts(upload, send_body, LostAnswer(PIN_FILE, self.find_active_job))
         result = await self._on_endpoint(PIN_FILE, attempts.send, before=attempts.before)
         return check_pin_hash(result)
 

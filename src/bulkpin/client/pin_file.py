@@ -11,30 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar
 
 from .errors import DecooError, PinHashMismatch
-from .models import Endpoint, PinResult
+from .models import Endpoint, JobStatus, PinResult
 from .multipart import MultipartUpload, UploadBody
 from .recovery import LostAnswer
 from .retry import Attempt
 from .tokens import AccessToken
 
-__all__ = ["OPERATION", "Attempts", "PinFileAttempts", "SendBody", "check_pin_hash"]
+__all__ = ["OPERATION", "PinFileAttempts", "SendBody", "check_pin_hash"]
 
 OPERATION = "pinFile"
-
-class Body(Protocol):
-    """One attempt's request body, as the attempts see it."""
-
-    @property
-    def complete(self) -> bool: ...
-    def rewind_progress(self) -> None: ...
-    async def aclose(self) -> None: ...
-
-
-B = TypeVar("B", bound=Body)
-U = TypeVar("U")
 
 #: Sends one body to an Endpoint; the answer's ``(PinHash, PinSize, PinDate)``.
 SendBody = Callable[
@@ -42,19 +29,13 @@ SendBody = Callable[
 ]
 
 
-class Attempts(Generic[U, B]):
-    """What one upload call shares between its attempts, whatever its body is read from.
+class PinFileAttempts:
+    """What one upload call shares between its attempts, whatever its bytes are read from.
 
-    ``upload`` opens a fresh body per attempt (``open()``) and knows the CID sent
-    (``known_cid``); subclasses say what a result records of it (:meth:`_result`).
+    ``upload`` opens a fresh body per attempt and knows the CID sent.
     """
 
-    def __init__(
-        self, upload: U,
-        send_body: Callable[[Endpoint, AccessToken, B],
-                            Awaitable[tuple[str, int | None, datetime | None]]],
-        lost: LostAnswer,
-    ) -> None:
+    def __init__(self, upload: MultipartUpload, send_body: SendBody, lost: LostAnswer) -> None:
         self.upload = upload
         self._send_body = send_body
         self._lost = lost
@@ -63,26 +44,18 @@ class Attempts(Generic[U, B]):
 
     async def before(self, state: Attempt) -> PinResult | None:
         """Before an attempt: the answer a lost upload left, found with ``pinJobs``."""
-        # Both uploads have known_cid, size, on_progress and open(); typed loosely
-        # here, precisely in each subclass's _result.
-        upload: Any = self.upload
+        upload = self.upload
         job = await self._lost.recover(upload.known_cid)
         if job is None:
             return None
         if upload.on_progress is not None and upload.size:
             upload.on_progress(upload.size)  # the failed attempt was rewound
-        return self._result(
-            self._endpoint_url,
-            state.number,
-            recovered=True,
-            job_id=job.id,
-            job_status=job.status,
-        )
+        return self._result(self._endpoint_url, state.number, recovered=True,
+                            job_id=job.id, job_status=job.status)
 
     async def send(self, state: Attempt, endpoint: Endpoint, token: AccessToken) -> PinResult:
         """One attempt: a fresh body to ``endpoint``; a failure rewinds its progress."""
-        upload: Any = self.upload
-        body: B = await upload.open()
+        body = await self.upload.open()
         self._endpoint_url = endpoint.url
         try:
             pin_hash, service_size, date = await self._send_body(endpoint, token, body)
@@ -97,26 +70,17 @@ class Attempts(Generic[U, B]):
             endpoint.url, state.number, date=date, service_size=service_size, pin_hash=pin_hash
         )
 
-    def _result(self, endpoint: str, attempts: int, **fields: Any) -> PinResult:
-        raise NotImplementedError  # pragma: no cover - each kind of upload says
-
-
-class PinFileAttempts(Attempts[MultipartUpload, UploadBody]):
-    """The state one ``pin_file`` call shares between its attempts."""
-
-    def _result(self, endpoint: str, attempts: int, **fields: Any) -> PinResult:
+    def _result(self, endpoint: str, attempts: int, *, recovered: bool = False,
+                job_id: str | None = None, job_status: JobStatus | None = None,
+                date: datetime | None = None, service_size: int | None = None,
+                pin_hash: str | None = None) -> PinResult:
         upload = self.upload
-        assert upload.size is not None
-        assert upload.mtime_ns is not None
         assert upload.known_cid is not None
         return PinResult(
-            cid=upload.known_cid,
-            size=upload.size,
-            mtime_ns=upload.mtime_ns,
-            profile=upload.profile.name,
-            endpoint=endpoint,
-            attempts=attempts,
-            **fields,
+            cid=upload.known_cid, size=upload.size or 0, mtime_ns=upload.mtime_ns or 0,
+            profile=upload.profile.name, endpoint=endpoint, attempts=attempts,
+            recovered=recovered, job_id=job_id, job_status=job_status, date=date,
+            service_size=service_size, pin_hash=pin_hash,
         )
 
 

@@ -31,7 +31,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 from ..client import DecooError, FileChangedError, FileContent, LocalFileError, PinResult
-from ..client.stream_body import ByteReader, buffer_bytes
+from ..client.multipart import ByteReader, buffer_bytes
 from ..core.crashpoints import crash_point
 from ..core.events import FileOutcome
 from ..journal import FileRecord, discover_remote, remote_twin, set_size
@@ -167,7 +167,7 @@ class RemoteObjects:
             self._finish(record, "hashed", hashed)
             return
         small = size is not None and size <= opts.whole_file_max
-        # A streamed object holds its read-ahead (see client.stream_body).
+        # A streamed object holds its read-ahead (see client.multipart).
         reserved = await self.mover.memory.acquire(
             opts.whole_file_max if size is None or small else min(size, STREAM_BUFFER)
         )

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 import anyio
 
-from ..client.stream_body import ByteReader, ReaderOpener
+from ..client.multipart import ByteReader, ReaderOpener
 from ..journal import RemoteIdentity
 from ..sources.http import HttpObject, HttpSource, UrlEntry
 from ..sources.remote import RemoteObject

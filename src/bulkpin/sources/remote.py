@@ -4,7 +4,7 @@ A remote source (:mod:`.s3`, :mod:`.http`) lists or names objects, each a
 :class:`RemoteObject`, and opens one at a time as a :class:`RemoteReader`, a
 byte stream with ``read(n)`` semantics that the upload client consumes chunk by
 chunk while it computes the CID. Nothing is ever written to disk and memory is
-a few chunks (the upload's read-ahead, :func:`bulkpin.client.stream_body.buffer_bytes`)
+a few chunks (the upload's read-ahead, :func:`bulkpin.client.multipart.buffer_bytes`)
 plus the connection's buffers, whatever the object's size.
 
 Objects a source passes over for a reason the user should see (a directory
