@@ -15,8 +15,8 @@ its own hooks, then asks :func:`march` what the item's row needs:
 - ``send``: to the movers, with ``verify`` when an earlier run may have sent it
   and no index can say it did not (look for its job before sending again).
 
-The rule speaks the one state machine (:data:`MarchState`); each journal's own
-names are mapped to it by :func:`file_state` and :func:`pin_state`. Without an
+The rule speaks the one state machine (:data:`MarchState`); the items table's
+names are mapped to it by :func:`file_state`. Without an
 account index (``--no-account-listing``) the journal is trusted.
 :func:`march_stream` is the planning stage's loop around a planner's hook.
 """
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..push.account_index import Held
 
 __all__ = [
-    "Holdings", "MarchState", "Step", "Verdict", "file_state", "march", "march_stream", "pin_state",
+    "Holdings", "MarchState", "Step", "Verdict", "file_state", "march", "march_stream",
 ]
 
 #: An item's journal state in the words of the one state machine:
@@ -43,7 +43,7 @@ MarchState = Literal["discovered", "sending", "sent", "pinned", "failed", "gone"
 
 Verdict = Literal["again", "lost", "skip", "held", "send"]
 
-#: A push journal's names for what the march calls ``sending`` and ``sent``.
+#: The items table's names for what the march calls ``sending`` and ``sent``.
 _FILE_STATES: dict[str, MarchState] = {"uploading": "sending", "uploaded": "sent"}
 
 T = TypeVar("T")
@@ -68,15 +68,8 @@ class Step:
 
 
 def file_state(state: str) -> MarchState:
-    """A push journal row's state (``uploading``, ``uploaded``...) as the march names it."""
+    """An item's state (``uploading``, ``uploaded``...) as the march names it."""
     return _FILE_STATES.get(state) or cast(MarchState, state)
-
-
-def pin_state(state: str, *, answered: bool) -> MarchState:
-    """A pin journal row's state: ``requested`` is ``sent`` once pinByHash answered."""
-    if state == "requested":
-        return "sent" if answered else "sending"
-    return cast(MarchState, state)
 
 
 def march(state: MarchState, cid: str | None, *, seen_run: int | None, run_id: int,
