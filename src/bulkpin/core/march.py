@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar, cast
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..push.account_index import Held
 
 __all__ = [
-    "Holdings", "MarchState", "Step", "Verdict", "file_state", "march", "march_stream",
+    "Holdings", "MarchState", "Step", "Verdict", "Work", "file_state", "march", "march_stream",
 ]
 
 #: An item's journal state in the words of the one state machine:
@@ -48,6 +48,7 @@ _FILE_STATES: dict[str, MarchState] = {"uploading": "sending", "uploaded": "sent
 
 T = TypeVar("T")
 W = TypeVar("W")
+R = TypeVar("R")
 
 
 class Holdings(Protocol):
@@ -65,6 +66,16 @@ class Step:
     verify: bool = False
     #: What the account index says of the CID, when it was asked.
     held: Held | None = None
+
+
+@dataclass(slots=True)
+class Work(Generic[R]):
+    """An item the march sends to a mover: its journal row, and ``verify`` when an
+    earlier run may have sent it (its job is looked for first). A mover that
+    learns it may have sent it sets ``verify`` itself."""
+
+    record: R
+    verify: bool = False
 
 
 def file_state(state: str) -> MarchState:

@@ -12,15 +12,17 @@ when an earlier run may have sent it and no index says otherwise.
 
 from __future__ import annotations
 
-from ..core.march import file_state, march
+from ..core.march import Work, file_state, march
 from ..journal import PinJournal, PinRecord
 from ..push.account_index import AccountIndex
 from ..sources import PinItem
 from .accounting import PinAccounting
 from .events import PinEvent, PinOutcome
-from .work import WorkItem
 
-__all__ = ["Planner"]
+__all__ = ["Planner", "WorkItem"]
+
+#: A CID to request; ``verify`` when an earlier run may have requested it already.
+WorkItem = Work[PinRecord]
 
 
 class Planner:
