@@ -1,4 +1,4 @@
-"""Journals an earlier bulkpin left (schema 2, ``tests/fixtures/journals/``) open and resume.
+"""Journals an earlier bulkpin left (schema 2, 3: ``tests/fixtures/journals/``) open and resume.
 
 Each fixture is a real journal of a run cut short (see ``make_journals.py``):
 some items pinned, one about to be sent, the rest only discovered. Opened by
@@ -25,7 +25,7 @@ import pytest
 from bulkpin.client import DecooClient, load_credentials
 from bulkpin.destination import Destination
 from bulkpin.journal import SCHEMA_VERSION, Journal, PinJournal
-from bulkpin.migrate import PinOptions, migrate
+from bulkpin.migrate import PinOptions, PinSummary, migrate, write_pin_manifest
 from bulkpin.push import PushOptions, push
 from bulkpin.push.remote_listing import RemoteSpec
 from bulkpin.push.remote_pipeline import push_remote
@@ -34,21 +34,21 @@ from bulkpin.sources import CidListSource
 from bulkpin.sources.http import HttpSource
 from bulkpin.unixfs import get_profile, hash_bytes
 from tests.fixtures.journals import make_journals as made
-from tests.support.push import POLL_INTERVAL, all_pins, pin_file_requests
+from tests.support.push import POLL_INTERVAL, all_pins, manifest, pin_file_requests
 from tests.support.service import ServiceProcess
 
 FIXTURES = Path(made.__file__).parent
 PROFILE = "unixfs-v0-2015"
 
 
-def _copy(name: str, service: ServiceProcess, into: Path) -> Path:
+def _copy(name: str, service: ServiceProcess, into: Path, schema: str = "2") -> Path:
     """The fixture ``name`` unpacked into ``into``, bound to ``service``'s account."""
     path = into / name.removesuffix(".gz")
     with gzip.open(FIXTURES / name) as packed, path.open("wb") as raw:
         shutil.copyfileobj(packed, raw)
     destination = Destination.of(load_credentials(profile=service.profile_path, env={}))
     with contextlib.closing(sqlite3.connect(path)) as conn, conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (schema,)
         conn.executemany("UPDATE meta SET value = ? WHERE key = ?",
                          [(destination.key, "destination"),
                           (str(destination), "destination_label")])
@@ -169,23 +169,25 @@ def test_a_push_journal_of_urls_resumes(service: ServiceProcess, tmp_path: Path)
         assert opened.counts()["pinned"] == len(names)
 
 
+async def _pin(service: ServiceProcess, listed: list[str], journal: Path) -> PinSummary:
+    """A ``pin`` of ``listed`` (a CID list beside ``journal``) to ``service``'s account."""
+    listing = journal.with_suffix(".txt")
+    listing.write_text("".join(f"{cid}\n" for cid in listed))
+    options = PinOptions(journal=journal, wait=True, poll_interval=POLL_INTERVAL)
+    credentials = load_credentials(profile=service.profile_path, env={})
+    async with DecooClient(credentials) as client:
+        return await migrate(CidListSource(listing), options, source_key="fixture",
+                             client=client)
+
+
 def test_a_pin_journal_resumes(service: ServiceProcess, tmp_path: Path) -> None:
     journal = _copy(made.PIN_JOURNAL, service, tmp_path)
     cids = made.pin_cids()
-    credentials = load_credentials(profile=service.profile_path, env={})
 
-    async def pin(listed: list[str], journal: Path) -> int:
-        listing = journal.with_suffix(".txt")
-        listing.write_text("".join(f"{cid}\n" for cid in listed))
-        options = PinOptions(journal=journal, wait=True, poll_interval=POLL_INTERVAL)
-        async with DecooClient(credentials) as client:
-            summary = await migrate(CidListSource(listing), options, source_key="fixture",
-                                    client=client)
-        return int(summary.exit_status)
-
-    assert anyio.run(pin, cids[:made.PINNED_FIRST], tmp_path / "seed.sqlite") == 0
+    assert anyio.run(_pin, service, cids[:made.PINNED_FIRST], tmp_path / "seed.sqlite"
+                     ).exit_status == 0
     before = _requests(service, "pinByHash")
-    assert anyio.run(pin, cids, journal) == 0
+    assert anyio.run(_pin, service, cids, journal).exit_status == 0
 
     # The one requested when the old run stopped is looked up, not asked twice.
     assert _requests(service, "pinByHash") - before == len(cids) - made.PINNED_FIRST
@@ -195,3 +197,33 @@ def test_a_pin_journal_resumes(service: ServiceProcess, tmp_path: Path) -> None:
         assert (opened.meta("schema"), opened.meta("kind")) == (SCHEMA_VERSION, "pin")
         assert opened.meta("profile") is None  # no longer how a pin journal is told
         assert opened.counts()["pinned"] == len(cids)
+
+
+def test_a_v3_pin_journal_resumes_pinning_nothing_twice(service: ServiceProcess,
+                                                        tmp_path: Path) -> None:
+    # Its CIDs were in schema 3's pins table; they are items now (schema 4).
+    journal = _copy(made.PIN_V3_JOURNAL, service, tmp_path, schema="3")
+    cids = made.pin_v3_cids()
+    assert anyio.run(_pin, service, cids[:made.PINNED_FIRST], tmp_path / "seed.sqlite"
+                     ).exit_status == 0
+    summary = anyio.run(_pin, service, cids, journal)
+
+    # The one about to be requested, the refused one and the one only
+    # discovered are requested, once each; nothing the account held.
+    assert summary.pin_requests == made.PIN_V3_CIDS - made.PINNED_FIRST
+    assert set(cids) <= _held(service)
+    assert service.stats()["duplicate_jobs"] == 0
+    # The old listing's bad line is still the journal's: exit 1, nothing else failed.
+    counts = summary.counts
+    assert (summary.exit_status, counts["pinned"], counts["failed"], counts["bad"]) == (
+        1, made.PIN_V3_CIDS, 0, 1)
+    with PinJournal(journal) as opened:
+        assert opened.meta("schema") == SCHEMA_VERSION
+        write_pin_manifest(opened, tmp_path / "resumed.jsonl")
+    rows = {row["cid"]: row for row in manifest(tmp_path / "resumed.jsonl") if row["cid"]}
+    assert {row["status"] for row in rows.values()} == {"pinned"}
+    assert all(row["pinned"] for row in rows.values())
+    first, about = cids[0], cids[made.PINNED_FIRST]
+    assert (rows[first]["name"], rows[first]["attempts"]) == ("first one", 1)  # not sent again
+    assert (rows[about]["meta"], rows[about]["origin"]) == ({"app": "fixture", "n": "1"},
+                                                            "psa:fixture")

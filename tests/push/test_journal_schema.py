@@ -134,7 +134,7 @@ def test_a_schema_1_journal_is_upgraded_on_open_with_nothing_lost(tmp_path: Path
     with pytest.raises(JournalError, match="older bulkpin"):
         Journal(path, profile_name=PROFILE, read_only=True)
     with Journal(path, profile_name=PROFILE) as j:
-        assert j.meta("schema") == SCHEMA_VERSION == "3"
+        assert j.meta("schema") == SCHEMA_VERSION == "4"
         assert j.meta("kind") == "push"
         seen = {r.path: r for r in j.all_files()}
         assert seen.keys() == rows.keys()

@@ -15,8 +15,8 @@ its own hooks, then asks :func:`march` what the item's row needs:
 - ``send``: to the movers, with ``verify`` when an earlier run may have sent it
   and no index can say it did not (look for its job before sending again).
 
-The rule speaks the one state machine (:data:`MarchState`); each journal's own
-names are mapped to it by :func:`file_state` and :func:`pin_state`. Without an
+The rule speaks the one state machine (:data:`MarchState`); the items table's
+names are mapped to it by :func:`file_state`. Without an
 account index (``--no-account-listing``) the journal is trusted.
 :func:`march_stream` is the planning stage's loop around a planner's hook.
 """
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar, cast
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..push.account_index import Held
 
 __all__ = [
-    "Holdings", "MarchState", "Step", "Verdict", "file_state", "march", "march_stream", "pin_state",
+    "Holdings", "MarchState", "Step", "Verdict", "Work", "file_state", "march", "march_stream",
 ]
 
 #: An item's journal state in the words of the one state machine:
@@ -43,11 +43,12 @@ MarchState = Literal["discovered", "sending", "sent", "pinned", "failed", "gone"
 
 Verdict = Literal["again", "lost", "skip", "held", "send"]
 
-#: A push journal's names for what the march calls ``sending`` and ``sent``.
+#: The items table's names for what the march calls ``sending`` and ``sent``.
 _FILE_STATES: dict[str, MarchState] = {"uploading": "sending", "uploaded": "sent"}
 
 T = TypeVar("T")
 W = TypeVar("W")
+R = TypeVar("R")
 
 
 class Holdings(Protocol):
@@ -67,16 +68,19 @@ class Step:
     held: Held | None = None
 
 
+@dataclass(slots=True)
+class Work(Generic[R]):
+    """An item the march sends to a mover: its journal row, and ``verify`` when an
+    earlier run may have sent it (its job is looked for first). A mover that
+    learns it may have sent it sets ``verify`` itself."""
+
+    record: R
+    verify: bool = False
+
+
 def file_state(state: str) -> MarchState:
-    """A push journal row's state (``uploading``, ``uploaded``...) as the march names it."""
+    """An item's state (``uploading``, ``uploaded``...) as the march names it."""
     return _FILE_STATES.get(state) or cast(MarchState, state)
-
-
-def pin_state(state: str, *, answered: bool) -> MarchState:
-    """A pin journal row's state: ``requested`` is ``sent`` once pinByHash answered."""
-    if state == "requested":
-        return "sent" if answered else "sending"
-    return cast(MarchState, state)
 
 
 def march(state: MarchState, cid: str | None, *, seen_run: int | None, run_id: int,

@@ -3,9 +3,10 @@
 What every run learnt, crash-safe, in one SQLite file per run with one
 versioned schema (:mod:`.schema`, with the upgrades from every earlier one):
 
-- :class:`Journal`: ``push``'s files and objects (local paths, ``s3://``, URLs:
-  :mod:`.remote`), read in the walk's order by :class:`WalkRows`;
-- :class:`PinJournal`: ``pin``'s CIDs; :class:`VerifyJournal`: ``verify``'s proofs;
+- one items table with one state machine: :class:`Journal`, ``push``'s files and
+  objects (local paths, ``s3://``, URLs: :mod:`.remote`), read in the walk's order
+  by :class:`WalkRows`, and :class:`PinJournal`, ``pin``'s CIDs;
+- :class:`VerifyJournal`: ``verify``'s proofs;
 - one set of job transitions (:mod:`.jobs`) behind one :class:`JobBook`, so
   one poller follows push's and pin's jobs;
 - the account index's tables (:class:`AccountTables`);

@@ -17,7 +17,8 @@ calls pinned was learnt from that account, and it also keeps the account's
 index (``account_pins``, ``account_jobs``: see :mod:`.account_index`).
 
 How the file is kept safe (locking, WAL, group commits) is :mod:`.store`'s job;
-the job transitions are :mod:`.jobs`'s, shared with ``pin``'s journal.
+the job transitions are :mod:`.jobs`'s, shared with ``pin``'s CIDs, rows of the
+same table (:mod:`.pins`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import contextlib
 import dataclasses
 import os
 import sqlite3
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..fs import FileIdentity
 from .errors import JournalError, JournalLocked
-from .jobs import FILE_JOBS, JobTransitions
+from .jobs import JobTransitions, whole_seconds
 from .packed import pack_cid, pack_date, pack_id, unpack_cid, unpack_date, unpack_id
 from .schema import LARGE_ONLY, WHOLE_FILE_FLOOR, pack_display, split_path
 from .store import STATES, State
@@ -98,11 +98,6 @@ def _record(row: tuple[Any, ...]) -> FileRecord:
     )
 
 
-def _now() -> int:
-    """``updated``: whole seconds, four bytes a row where a float takes eight."""
-    return int(time.time())
-
-
 def _packed_id(job_id: str | None) -> bytes | str | None:
     return None if job_id is None else pack_id(job_id)
 
@@ -119,8 +114,6 @@ def dry_run_copy(path: Path, scratch: Path) -> Path:
 
 class Journal(JobTransitions):
     """What a run learnt of every file. Not thread-safe: use it from one event loop."""
-
-    JOBS = FILE_JOBS
 
     def __init__(self, path: Path, *, profile_name: str | None,
                  destination: Destination | None = None, read_only: bool = False) -> None:
@@ -176,7 +169,7 @@ class Journal(JobTransitions):
             "INSERT INTO files (dir, name, display, root, size, mtime_ns, inode, state, error,"
             " updated, seen_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (self._dir_id(head), name, pack_display(path, display), root, identity.size,
-             identity.mtime_ns, identity.inode, state, error, _now(), self.run_id),
+             identity.mtime_ns, identity.inode, state, error, whole_seconds(), self.run_id),
         )
         return int(cursor.lastrowid or 0)
 
@@ -186,7 +179,7 @@ class Journal(JobTransitions):
     ) -> FileRecord:
         """Record a file as the walk found it; a changed file starts over."""
         size, mtime_ns, inode = identity.size, identity.mtime_ns, identity.inode
-        now = _now()
+        now = whole_seconds()
         old = self.get(path)
         if old is None:
             file_id = self.insert_file(path, display, root, identity, state, error)
@@ -215,7 +208,7 @@ class Journal(JobTransitions):
         self._write(
             "UPDATE files SET state = 'uploading', cid = ?, attempts = attempts + 1,"
             " error = NULL, updated = ? WHERE id = ?",
-            (None if cid is None else pack_cid(cid), _now(), file_id),
+            (None if cid is None else pack_cid(cid), whole_seconds(), file_id),
         )
 
     def mark_uploaded(
@@ -225,7 +218,7 @@ class Journal(JobTransitions):
         self._write(
             "UPDATE files SET state = 'uploaded', cid = ?, job_id = ?, pin_date = ?,"
             " error = NULL, failed_since = NULL, updated = ? WHERE id = ?",
-            (pack_cid(cid), _packed_id(job_id), pack_date(pin_date), _now(), file_id),
+            (pack_cid(cid), _packed_id(job_id), pack_date(pin_date), whole_seconds(), file_id),
         )
 
     def mark_duplicate(self, file_id: int, of: FileRecord) -> None:
@@ -239,7 +232,7 @@ class Journal(JobTransitions):
             "UPDATE files SET state = ?, cid = ?, job_id = ?, pin_date = ?, error = NULL,"
             " failed_since = NULL, updated = ? WHERE id = ?",
             (state, None if of.cid is None else pack_cid(of.cid), _packed_id(of.job_id),
-             pack_date(of.pin_date), _now(), file_id),
+             pack_date(of.pin_date), whole_seconds(), file_id),
         )
 
     def mark_held(self, file_id: int, cid: str, *, job_id: str | None, pinned: bool,
@@ -253,7 +246,7 @@ class Journal(JobTransitions):
             "UPDATE files SET state = ?, cid = ?, job_id = ?, pin_date = ?, error = NULL,"
             " failed_since = NULL, updated = ? WHERE id = ?",
             ("pinned" if pinned else "uploaded", pack_cid(cid), _packed_id(job_id),
-             pack_date(pin_date), _now(), file_id),
+             pack_date(pin_date), whole_seconds(), file_id),
         )
         if hint and not pinned:
             self._write("INSERT OR IGNORE INTO hinted VALUES (?)", (file_id,))
@@ -266,14 +259,14 @@ class Journal(JobTransitions):
         self._write(
             "UPDATE files SET state = 'discovered', job_id = NULL, pin_date = NULL,"
             " updated = ? WHERE id = ?",
-            (_now(), file_id),
+            (whole_seconds(), file_id),
         )
 
     def mark_gone(self, file_id: int, error: str) -> None:
         """The file was deleted before it was pinned: no longer a failure of the tree."""
         self._write(
             "UPDATE files SET state = 'gone', error = ?, updated = ? WHERE id = ?",
-            (error, _now(), file_id),
+            (error, whole_seconds(), file_id),
         )
 
     def not_seen_since(self, root_ids: Sequence[int]) -> Iterator[FileRecord]:
@@ -311,13 +304,13 @@ class Journal(JobTransitions):
     def set_cid(self, file_id: int, cid: str) -> None:
         """Record a CID computed locally (dry run, or before an upload)."""
         self._write("UPDATE files SET cid = ?, updated = ? WHERE id = ?",
-                    (pack_cid(cid), _now(), file_id))
+                    (pack_cid(cid), whole_seconds(), file_id))
 
     def mark_failed(self, file_id: int, error: str) -> None:
         """The file could not be read or sent; the error says why."""
         self._write(
             "UPDATE files SET state = 'failed', error = ?, updated = ? WHERE id = ?",
-            (error, _now(), file_id),
+            (error, whole_seconds(), file_id),
         )
 
     def known_cid(self, cid: str) -> FileRecord | None:
@@ -364,33 +357,3 @@ class Journal(JobTransitions):
     def all_files(self) -> Iterator[FileRecord]:
         """Every file, by id, read in pages."""
         return self.in_state(*STATES)
-
-    # -- hints: files waiting on a job the account had before this journal sent them --
-
-    def hinted_cids(self) -> set[str]:
-        """CIDs of files waiting on a job this journal did not make (see ``hinted``)."""
-        return {
-            unpack_cid(r[0]) for r in self.conn.execute(
-                "SELECT DISTINCT files.cid FROM hinted JOIN files ON files.id = hinted.file_id"
-                " WHERE files.state = 'uploaded' AND files.state <> 'pinned'"
-            )
-        }
-
-    def revive_hinted(self, cid: str) -> list[int]:
-        """The account's own job for ``cid`` failed: its waiting files are to be uploaded.
-
-        Returns their ids; they are ``discovered`` again, with no job.
-        """
-        ids = [int(r[0]) for r in self.conn.execute(
-            "SELECT files.id FROM hinted JOIN files ON files.id = hinted.file_id"
-            " WHERE files.cid = ? AND files.state = 'uploaded'", (pack_cid(cid),))]
-        for file_id in ids:
-            self._write("UPDATE files SET state = 'discovered', job_id = NULL, error = NULL,"
-                        " failed_since = NULL, updated = ? WHERE id = ?", (_now(), file_id))
-            self._write("DELETE FROM hinted WHERE file_id = ?", (file_id,))
-        return ids
-
-    def drop_hints(self, cid: str) -> None:
-        """The account's job for ``cid`` ended pinned: its files hold it now."""
-        self._write("DELETE FROM hinted WHERE file_id IN (SELECT id FROM files WHERE cid = ?)",
-                    (pack_cid(cid),))

@@ -19,7 +19,8 @@ from ..fs import FileIdentity
 from ..unixfs.node import cid_from_str
 from .packed import unpack_cid
 from .paths import default_journal_path, journal_dirs
-from .schema import Kind, kind_of
+from .pins import PIN_COUNTS
+from .schema import Kind, kind_of, version_of
 from .walk_rows import WalkRows
 
 if TYPE_CHECKING:
@@ -30,14 +31,16 @@ __all__ = ["FoundJournal", "KnownFiles", "all_journals", "journals_for", "read_f
 #: What ``status`` counts of each kind of journal: its rows by state (or outcome).
 _COUNTED = {
     "push": "SELECT state, COUNT(*) FROM files GROUP BY state",
-    "pin": "SELECT state, COUNT(*) FROM pins GROUP BY state",
+    "pin": PIN_COUNTS,
     "verify": "SELECT COALESCE(outcome, 'unchecked'), COUNT(*) FROM verified GROUP BY 1",
 }
 #: ... and the names it shows: PATHs pushed, sources of CIDs (a verification has none).
 _NAMED = {
     "push": "SELECT path FROM roots ORDER BY id",
-    "pin": "SELECT DISTINCT source FROM pins",
+    "pin": "SELECT path FROM roots ORDER BY path",
 }
+#: A pin journal a run has not yet upgraded (schema 2, 3) has its CIDs in ``pins``.
+_OLD_PIN = ("SELECT state, COUNT(*) FROM pins GROUP BY state", "SELECT DISTINCT source FROM pins")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +74,11 @@ def read_found(path: Path) -> FoundJournal | None:
         try:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             kind = kind_of(meta)
+            counted, named = _OLD_PIN if kind == "pin" and version_of(conn) in ("2", "3") \
+                else (_COUNTED[kind], _NAMED.get(kind))
             names = [os.fsdecode(r[0]) if isinstance(r[0], bytes) else str(r[0])
-                     for r in conn.execute(_NAMED[kind])] if kind in _NAMED else []
-            counts = {str(state): int(n) for state, n in conn.execute(_COUNTED[kind])}
+                     for r in conn.execute(named)] if named is not None else []
+            counts = {str(state): int(n) for state, n in conn.execute(counted)}
         finally:
             conn.close()
     except sqlite3.Error:

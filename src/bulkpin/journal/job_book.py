@@ -1,10 +1,11 @@
 """What the poller (:class:`~.poll.Poller`) needs of a journal and of a run's counters.
 
 The poller's rounds (``pinJobs`` by status, a page of 1,000 at a time) are the
-same whatever made the jobs: ``push``'s uploads (:class:`~.journal.Journal`,
-rows keyed by path) or ``pin``'s ``pinByHash`` requests
-(:class:`bulkpin.migrate.PinJournal`, rows keyed by CID). These protocols are
-the whole of what a round reads and writes, so both journals share one poller.
+same whatever made the jobs: ``push``'s uploads (:class:`~.files.Journal`,
+items keyed by path) or ``pin``'s ``pinByHash`` requests
+(:class:`~.pins.PinJournal`, items keyed by CID), rows of one items table with
+one set of transitions (:mod:`.jobs`). These protocols are the whole of what a
+round reads and writes, so both journals share one poller.
 """
 
 from __future__ import annotations

@@ -1,24 +1,24 @@
-"""The journal of ``bulkpin pin``: what became of every CID, in the one crash-safe store.
+"""The journal of ``bulkpin pin``: what became of every CID, as items of the one items table.
 
-Same file format and guarantees as ``push``'s journal (:class:`~.store.JournalStore`:
+Same file, schema and guarantees as ``push``'s journal (:class:`~.store.JournalStore`:
 one run at a time, WAL, group commits, bound to one destination, with the
-account index's tables); its rows are the schema's ``pins``, keyed by CID::
+account index's tables). A CID is a row of ``files`` (:mod:`.schema`, schema
+4), keyed by the CID, with push's states and job transitions (:mod:`.jobs`)::
 
-    discovered ─▶ requested ─▶ pinned
-         │            └──────▶ failed (the job failed past the wait timeout,
-         │                             or the service refused the request)
-         └───────────────────▶ pinned / requested (the account already holds
-                                the CID, or has a job for it: no request)
+    discovered ─▶ uploading ─▶ uploaded ─▶ pinned       (shown: discovered,
+         │       (requested,   (requested,  └▶ failed     requested, pinned,
+         │        no answer)    a job)                    failed)
+         └───────────────────────────────▶ pinned / uploaded (the account already
+                                            holds the CID, or has a job for it)
 
-``requested`` is committed *before* ``pinByHash`` is sent (:meth:`PinJournal.sync`),
+``uploading`` is committed *before* ``pinByHash`` is sent (:meth:`PinJournal.sync`),
 so a ``kill -9`` at any instant leaves every CID that may have reached the
-service marked as such; ``answered`` says whether its answer was recorded. A
-resumed run looks such a CID up (account index, or ``pinJobs?pin-hash=``)
-before requesting it again. Lines of a source that are no CID are kept in
-``pin_bad_lines`` (by source and line), for the report and the manifest.
-
-Its job transitions are :mod:`.jobs`'s, the same as push's (a
-:class:`~.job_book.JobBook`), so one poller follows both.
+service marked as such; ``uploaded`` says its answer was recorded. A resumed
+run looks such a CID up (account index, or ``pinJobs?pin-hash=``) before
+requesting it again. What only a CID has (where the source listed it, its
+PSA meta, when it was requested and pinned) is its ``pin_facts`` row. Lines of
+a source that are no CID are kept in ``pin_bad_lines`` (by source and line),
+for the report and the manifest.
 """
 
 from __future__ import annotations
@@ -29,28 +29,42 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ..sources import BadLine, PinItem
-from .jobs import PIN_JOBS, JobTransitions
+from .jobs import JobTransitions, whole_seconds
+from .packed import pack_cid, pack_id, unpack_id
+from .schema import PIN_DIR, pin_display
+from .store import STATES, State
 
 if TYPE_CHECKING:
     from ..destination import Destination
 
-__all__ = ["PIN_STATES", "BadLineRecord", "PinJournal", "PinRecord", "PinState"]
+__all__ = ["PIN_COUNTS", "PIN_STATES", "BadLineRecord", "PinJournal", "PinRecord", "PinState"]
 
+#: A CID's state as ``pin`` shows it (status, manifest): sent or being sent is ``requested``.
 PinState = Literal["discovered", "requested", "pinned", "failed"]
 PIN_STATES: Final[tuple[PinState, ...]] = ("discovered", "requested", "pinned", "failed")
 
-_COLUMNS: Final = (
-    "cid, name, meta, source, origin, created, state, answered, job_id, discovered_at,"
-    " requested_at, pinned_at, error, attempts, failed_since, seen_run"
+#: Items per shown state, from the counts the triggers keep (``status`` reads it too).
+PIN_COUNTS: Final = (
+    "SELECT CASE WHEN state IN ('uploading', 'uploaded') THEN 'requested' ELSE state END,"
+    " SUM(n) FROM state_counts WHERE n > 0 GROUP BY 1"
 )
+
+_COLUMNS: Final = (
+    "files.name, display, roots.path, modified, state, job_id, attempts, files.error,"
+    " failed_since, seen_run, origin, meta, discovered_at, requested_at, pinned_at"
+)
+_FROM: Final = ("files JOIN roots ON roots.id = files.root"
+                " JOIN pin_facts ON pin_facts.id = files.id")
+#: A pin journal's items, by CID (the key's index: UNIQUE (dir, name)).
+_MINE: Final = "files.dir = (SELECT id FROM dirs WHERE path = :dir)"
 
 
 @dataclass(frozen=True, slots=True)
 class PinRecord:
-    """One row of ``pins``."""
+    """One CID: its item row and its ``pin_facts``."""
 
     cid: str
     name: str | None
@@ -59,8 +73,8 @@ class PinRecord:
     source: str
     origin: str
     created: str | None
-    state: PinState
-    answered: bool
+    #: The item's state (push's names: ``uploading``/``uploaded`` are ``requested``).
+    state: State
     job_id: str | None
     discovered_at: float
     requested_at: float | None
@@ -71,6 +85,11 @@ class PinRecord:
     #: The run that saw the CID before the :meth:`PinJournal.discover` that
     #: returned this record (None: never).
     seen_run: int | None
+
+    @property
+    def shown(self) -> PinState:
+        """The state as ``pin`` names it."""
+        return "requested" if self.state in ("uploading", "uploaded") else self.state  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,16 +103,19 @@ class BadLineRecord:
     reason: str
 
 
-def _record(row: tuple[object, ...]) -> PinRecord:
-    values = list(row)
-    values[7] = bool(values[7])
-    return PinRecord(*values)  # type: ignore[arg-type]
+def _record(row: tuple[Any, ...]) -> PinRecord:
+    (key, display, source, created, state, job_id, attempts, error, failed_since, seen_run,
+     origin, meta, discovered_at, requested_at, pinned_at) = row
+    return PinRecord(
+        bytes(key).decode(), None if isinstance(display, int) else str(display), meta,
+        bytes(source).decode("utf-8", "surrogatepass"), origin, created, state,
+        None if job_id is None else unpack_id(job_id), discovered_at, requested_at,
+        pinned_at, error, attempts, failed_since, seen_run,
+    )
 
 
 class PinJournal(JobTransitions):
     """What ``bulkpin pin`` learnt of every CID. Not thread-safe: one event loop."""
-
-    JOBS = PIN_JOBS
 
     def __init__(self, path: Path, *, destination: Destination | None = None,
                  read_only: bool = False) -> None:
@@ -103,15 +125,32 @@ class PinJournal(JobTransitions):
             destination_label=str(destination) if destination is not None else None,
             read_only=read_only,
         )
+        self._dir: int | None = None
+        self._roots: dict[str, int] = {}
 
     # -- rows --
 
     def get(self, cid: str) -> PinRecord | None:
         """The row of ``cid``."""
         row = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM pins WHERE cid = ?", (cid,)  # noqa: S608 - constant
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE {_MINE} AND files.name = :key",  # noqa: S608
+            {"dir": PIN_DIR, "key": cid.encode()},
         ).fetchone()
         return None if row is None else _record(row)
+
+    def _dir_id(self) -> int:
+        if self._dir is None:
+            row = self.conn.execute("SELECT id FROM dirs WHERE path = ?", (PIN_DIR,)).fetchone()
+            self._dir = int(row[0]) if row is not None else int(
+                self._write("INSERT INTO dirs (path) VALUES (?)", (PIN_DIR,)).lastrowid or 0)
+        return self._dir
+
+    def _root(self, source: str) -> int:
+        """The source's row of ``roots``: to a CID what a PATH is to a file."""
+        root = self._roots.get(source)
+        if root is None:
+            root = self._roots[source] = self.root_id(source.encode("utf-8", "surrogatepass"))
+        return root
 
     def discover(self, item: PinItem, source: str) -> PinRecord:
         """Record a CID as the source listed it; returns its row as it was before.
@@ -120,43 +159,52 @@ class PinJournal(JobTransitions):
         meta are taken from the first listing that gave them.
         """
         old = self.get(item.cid)
-        now = time.time()
         if old is None:
+            now = time.time()
             meta = json.dumps(item.meta, ensure_ascii=False, sort_keys=True) if item.meta \
                 else None
-            self._write(
-                "INSERT INTO pins (cid, name, meta, source, origin, created, state,"
-                " discovered_at, seen_run, updated) VALUES (?, ?, ?, ?, ?, ?, 'discovered',"
-                " ?, ?, ?)",
-                (item.cid, item.name, meta, source, item.origin or source, item.created, now,
-                 self.run_id, now),
+            cursor = self._write(
+                "INSERT INTO files (dir, name, display, root, size, mtime_ns, inode, state, cid,"
+                " modified, updated, seen_run) VALUES (?, ?, ?, ?, 0, 0, 0, 'discovered', ?, ?,"
+                " ?, ?)",
+                (self._dir_id(), item.cid.encode(), pin_display(item.name), self._root(source),
+                 pack_cid(item.cid), item.created, whole_seconds(), self.run_id),
             )
+            self._write("INSERT INTO pin_facts (id, origin, meta, discovered_at)"
+                        " VALUES (?, ?, ?, ?)",
+                        (cursor.lastrowid, item.origin or source, meta, now))
             record = self.get(item.cid)
             assert record is not None
             return dataclasses.replace(record, seen_run=None)
         if old.seen_run != self.run_id:
-            self._write("UPDATE pins SET seen_run = ? WHERE cid = ?", (self.run_id, item.cid))
+            self._write("UPDATE files SET seen_run = ? WHERE cid = ?",
+                        (self.run_id, pack_cid(item.cid)))
         return old
+
+    def _facts(self, cid: str, sql: str, *params: object) -> None:
+        """Set ``sql`` (columns of ``pin_facts``) on ``cid``'s facts."""
+        self._write(f"UPDATE pin_facts SET {sql} WHERE id IN"  # noqa: S608 - constants
+                    " (SELECT id FROM files WHERE cid = ?)", (*params, pack_cid(cid)))
 
     def mark_requested(self, cid: str) -> None:
         """``pinByHash`` is about to be sent (call :meth:`sync` before sending)."""
-        now = time.time()
         self._write(
-            "UPDATE pins SET state = 'requested', answered = 0, job_id = NULL,"
-            " requested_at = ?, attempts = attempts + 1, error = NULL, failed_since = NULL,"
-            " updated = ? WHERE cid = ?",
-            (now, now, cid),
+            "UPDATE files SET state = 'uploading', job_id = NULL, attempts = attempts + 1,"
+            " error = NULL, failed_since = NULL, updated = ? WHERE cid = ?",
+            (whole_seconds(), pack_cid(cid)),
         )
+        self._facts(cid, "requested_at = ?", time.time())
 
     def mark_answered(self, cid: str, job_id: str | None, *, pinned: bool = False) -> None:
         """The service accepted the request (or had a job for it already)."""
-        now = time.time()
         self._write(
-            "UPDATE pins SET state = ?, answered = 1, job_id = COALESCE(?, job_id),"
-            " pinned_at = CASE WHEN ? THEN ? ELSE pinned_at END, error = NULL,"
+            "UPDATE files SET state = ?, job_id = COALESCE(?, job_id), error = NULL,"
             " failed_since = NULL, updated = ? WHERE cid = ?",
-            ("pinned" if pinned else "requested", job_id, pinned, now, now, cid),
+            ("pinned" if pinned else "uploaded", None if job_id is None else pack_id(job_id),
+             whole_seconds(), pack_cid(cid)),
         )
+        if pinned:
+            self._facts(cid, "pinned_at = ?", time.time())
 
     def mark_held(self, cid: str, *, job_id: str | None, pinned: bool) -> None:
         """The account already holds ``cid`` (``pinned``) or has a job for it."""
@@ -165,41 +213,48 @@ class PinJournal(JobTransitions):
     def mark_failed(self, cid: str, error: str) -> None:
         """The request was refused for good (the reason says why)."""
         self._write(
-            "UPDATE pins SET state = 'failed', error = ?, failed_since = NULL, updated = ?"
+            "UPDATE files SET state = 'failed', error = ?, failed_since = NULL, updated = ?"
             " WHERE cid = ?",
-            (error, time.time(), cid),
+            (error, whole_seconds(), pack_cid(cid)),
         )
 
     def forget_pin(self, cid: str) -> None:
         """The account no longer holds a CID this journal calls pinned: pin it again."""
         self._write(
-            "UPDATE pins SET state = 'discovered', answered = 0, job_id = NULL,"
-            " pinned_at = NULL, updated = ? WHERE cid = ?",
-            (time.time(), cid),
+            "UPDATE files SET state = 'discovered', job_id = NULL, updated = ? WHERE cid = ?",
+            (whole_seconds(), pack_cid(cid)),
         )
+        self._facts(cid, "pinned_at = NULL")
 
-    def in_state(self, *states: PinState) -> Iterator[PinRecord]:
-        """Every row in one of ``states``, in CID order, read in pages."""
-        marks = ",".join("?" * len(states))
-        last = ""
+    def set_job_status(self, cid: str, status: str, job_id: str | None, error: str | None) -> int:
+        """The items' transition (:mod:`.jobs`); a CID it pinned is stamped with the time."""
+        pinned = super().set_job_status(cid, status, job_id, error)
+        if pinned:
+            self._facts(cid, "pinned_at = ?", time.time())
+        return pinned
+
+    def in_state(self, *states: State) -> Iterator[PinRecord]:
+        """Every row in one of ``states`` (the items' names), in CID order, read in pages."""
+        marks = ",".join(f":s{i}" for i in range(len(states)))
+        last = b""
         while True:
             rows = self.conn.execute(
-                f"SELECT {_COLUMNS} FROM pins WHERE state IN ({marks}) AND cid > ?"  # noqa: S608
-                " ORDER BY cid LIMIT 1000",
-                (*states, last),
+                f"SELECT {_COLUMNS} FROM {_FROM} WHERE {_MINE} AND files.name > :last"  # noqa: S608
+                f" AND state IN ({marks}) ORDER BY files.name LIMIT 1000",
+                {"dir": PIN_DIR, "last": last, **{f"s{i}": s for i, s in enumerate(states)}},
             ).fetchall()
             if not rows:
                 return
             yield from (_record(row) for row in rows)
-            last = str(rows[-1][0])
+            last = bytes(rows[-1][0])
 
     def all_pins(self) -> Iterator[PinRecord]:
         """Every row, in CID order."""
-        return self.in_state(*PIN_STATES)
+        return self.in_state(*STATES)
 
     def counts(self) -> dict[str, int]:
-        """Rows per state (every state present), and ``bad``: the bad lines recorded."""
-        found = dict(self.conn.execute("SELECT state, COUNT(*) FROM pins GROUP BY state"))
+        """Rows per shown state (every state present), and ``bad``: the bad lines recorded."""
+        found = dict(self.conn.execute(PIN_COUNTS))
         counts: dict[str, int] = {state: int(found.get(state, 0)) for state in PIN_STATES}
         (bad,) = self.conn.execute("SELECT COUNT(*) FROM pin_bad_lines").fetchone()
         counts["bad"] = int(bad)
@@ -238,18 +293,3 @@ class PinJournal(JobTransitions):
             if len(out) >= limit:
                 break
         return out
-
-    # -- the poller's side (JobBook) --
-
-    # A pin request is the same request whoever made the job first: a CID held
-    # by the account's job is settled (migrate.plan), never a hint to act on.
-    def hinted_cids(self) -> set[str]:
-        """None: see above."""
-        return set()
-
-    def revive_hinted(self, cid: str) -> list[int]:
-        """Nothing to revive: see :meth:`hinted_cids`."""
-        return []
-
-    def drop_hints(self, cid: str) -> None:
-        """Nothing to drop: see :meth:`hinted_cids`."""

@@ -21,10 +21,19 @@ version (their tables, created on open, and a kind told by the ``profile``
 key: ``pinByHash``, ``verify``): the tables are part of it, and the kind is
 ``meta.kind``.
 
+Schema 4 has one items table: ``pin``'s CIDs are rows of ``files``, as push's
+files and objects are, with the same states and job transitions
+(:mod:`.jobs`), where schema 3 kept them in a ``pins`` table of their own. A
+CID's row is keyed by the CID (the name, under the one directory ``''``); its
+display is the source's name for it; its root is its source (``roots.path``,
+as a push's PATH); what the source said of it is its ``modified`` (a PSA's
+``created``); ``requested`` is ``uploading`` until pinByHash answers and
+``uploaded`` after; the rest (origin, meta, dates) is ``pin_facts``.
+
 On open for writing a journal is brought up to date one version at a time
 (:func:`upgrade`): schema 1 is rewritten as schema 2 (columns added to schema 1
 over time are added first; their absence means "not known"), schema 2 gains
-the tables and its kind.
+the tables and its kind, schema 3's ``pins`` become items.
 """
 
 from __future__ import annotations
@@ -37,16 +46,22 @@ from .errors import JournalError
 from .packed import pack_cid, pack_date, pack_id
 
 __all__ = [
-    "KINDS", "LARGE_ONLY", "READABLE_VERSIONS", "SCHEMA", "SCHEMA_VERSION", "UPGRADABLE_VERSIONS",
-    "WHOLE_FILE_FLOOR", "Kind", "create", "kind_of", "pack_display", "split_path", "upgrade",
+    "KINDS", "LARGE_ONLY", "PIN_DIR", "PIN_READABLE_VERSIONS", "READABLE_VERSIONS", "SCHEMA",
+    "SCHEMA_VERSION", "UPGRADABLE_VERSIONS",
+    "WHOLE_FILE_FLOOR", "Kind", "create", "kind_of", "pack_display", "pin_display", "split_path",
+    "upgrade",
     "version_of",
 ]
 
-SCHEMA_VERSION = "3"
-#: Versions a read-only open reads as they are (no table it reads differs).
-READABLE_VERSIONS = ("2", SCHEMA_VERSION)
+SCHEMA_VERSION = "4"
+#: Versions a read-only open reads as they are (no table it reads differs)...
+READABLE_VERSIONS = ("2", "3", SCHEMA_VERSION)
+#: ... but for a pin journal, whose CIDs were in ``pins`` before schema 4.
+PIN_READABLE_VERSIONS = (SCHEMA_VERSION,)
 #: Versions an open for writing brings up to date (:func:`upgrade`).
 UPGRADABLE_VERSIONS = ("1", *READABLE_VERSIONS)
+#: The directory of a pin journal's items: a CID's key is the CID alone.
+PIN_DIR = b""
 
 Kind = Literal["push", "pin", "verify"]
 KINDS: tuple[Kind, ...] = ("push", "pin", "verify")
@@ -167,27 +182,17 @@ CREATE INDEX IF NOT EXISTS account_jobs_cid ON account_jobs(cid);
 -- hint, not a holding (it may fail where nobody has the content); if it does,
 -- the file is uploaded after all. Usually empty.
 CREATE TABLE IF NOT EXISTS hinted (file_id INTEGER PRIMARY KEY);
--- A pin journal's CIDs (journal.pins), keyed by CID.
-CREATE TABLE IF NOT EXISTS pins (
-    cid TEXT PRIMARY KEY,
-    name TEXT,
-    meta TEXT,
-    source TEXT NOT NULL,
+-- What a pin journal knows of its CIDs besides their item row (journal.pins):
+-- where the source listed each, its PSA meta, and when it was seen, sent and
+-- pinned. One row per item of a pin journal, by the item's id; none in push's.
+CREATE TABLE IF NOT EXISTS pin_facts (
+    id INTEGER PRIMARY KEY REFERENCES files(id),
     origin TEXT NOT NULL,
-    created TEXT,
-    state TEXT NOT NULL,
-    answered INTEGER NOT NULL DEFAULT 0,
-    job_id TEXT,
+    meta TEXT,
     discovered_at REAL NOT NULL,
     requested_at REAL,
-    pinned_at REAL,
-    error TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    failed_since REAL,
-    seen_run INTEGER,
-    updated REAL NOT NULL
+    pinned_at REAL
 );
-CREATE INDEX IF NOT EXISTS pins_state ON pins(state);
 -- Lines of a pin source that are no CID, by source and line.
 CREATE TABLE IF NOT EXISTS pin_bad_lines (
     source TEXT NOT NULL,
@@ -341,7 +346,61 @@ def upgrade(conn: sqlite3.Connection) -> None:
     create(conn)
     if version == "2":
         _v2_to_v3(conn)
+    if version in ("2", "3"):
+        _v3_to_v4(conn)
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+
+#: Schema 3's pins, as schema 4's items take them (their rowid: the order they came in).
+_V3_PIN_COLUMNS = (
+    "cid, name, meta, source, origin, created, state, answered, job_id, discovered_at,"
+    " requested_at, pinned_at, error, attempts, failed_since, seen_run, updated"
+)
+
+
+def _pin_item_state(state: str, *, answered: bool) -> str:
+    """A schema-3 pin's state as an item's: ``requested`` is ``uploaded`` once answered."""
+    if state == "requested":
+        return "uploaded" if answered else "uploading"
+    return state
+
+
+def _v3_to_v4(conn: sqlite3.Connection) -> None:
+    """Schema 3's ``pins`` (a push journal's is empty) become rows of ``files``, losing nothing."""
+    have = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "pins" not in have:
+        return
+    dir_id: int | None = None
+    roots: dict[str, int] = {}
+    for (cid, name, meta, source, origin, created, state, answered, job_id, discovered_at,
+         requested_at, pinned_at, error, attempts, failed_since, seen_run,
+         updated) in conn.cursor().execute(
+            f"SELECT {_V3_PIN_COLUMNS} FROM pins ORDER BY rowid"):  # noqa: S608 - constant
+        if dir_id is None:
+            dir_id = int(conn.execute("INSERT INTO dirs (path) VALUES (?)",
+                                      (PIN_DIR,)).lastrowid or 0)
+        root = roots.get(source)
+        if root is None:
+            root = roots[source] = int(conn.execute(
+                "INSERT INTO roots (path) VALUES (?)", (source.encode("utf-8", "surrogatepass"),)
+            ).lastrowid or 0)
+        item = conn.execute(
+            "INSERT INTO files (dir, name, display, root, size, mtime_ns, inode, state, cid,"
+            " job_id, attempts, error, failed_since, updated, seen_run, modified)"
+            " VALUES (?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (dir_id, cid.encode(), pin_display(name), root,
+             _pin_item_state(state, answered=bool(answered)), pack_cid(cid),
+             _maybe(job_id, pack_id), attempts, error, failed_since, int(updated), seen_run,
+             created),
+        ).lastrowid
+        conn.execute("INSERT INTO pin_facts VALUES (?, ?, ?, ?, ?, ?)",
+                     (item, origin, meta, discovered_at, requested_at, pinned_at))
+    conn.execute("DROP TABLE pins")
+
+
+def pin_display(name: str | None) -> str | int:
+    """A CID's display: the source's name for it, or 0 (its key: the CID) for none."""
+    return 0 if name is None else name
 
 
 def _v2_to_v3(conn: sqlite3.Connection) -> None:

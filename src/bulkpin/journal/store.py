@@ -28,6 +28,7 @@ import anyio
 
 from .errors import JournalError, JournalLocked
 from .schema import (
+    PIN_READABLE_VERSIONS,
     READABLE_VERSIONS,
     SCHEMA_VERSION,
     UPGRADABLE_VERSIONS,
@@ -102,6 +103,10 @@ class JournalStore:
         if version == "1":
             raise JournalError(f"{self.path} was written by an older bulkpin; a run on it"
                                " brings it up to date")
+        if self.kind == "pin" and version in READABLE_VERSIONS \
+                and version not in PIN_READABLE_VERSIONS:
+            raise JournalError(f"{self.path} was written by an older bulkpin (its CIDs not yet"
+                               " items); a run on it brings it up to date")
         if version not in READABLE_VERSIONS:
             raise JournalError(f"{self.path} was written by an incompatible bulkpin")
 
@@ -122,6 +127,7 @@ class JournalStore:
                 " machine to one account share their claims, so none uploads what another"
                 " is sending"
             ) from None
+        conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(self.path, isolation_level="DEFERRED", check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
@@ -141,12 +147,15 @@ class JournalStore:
                  *([("profile", profile_name)] if profile_name is not None else [])],
             )
             conn.commit()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, JournalError) as exc:
+            # Closing rolls back: an upgrade or binding cut short leaves the file
+            # as it was, and no lock of SQLite's outlives ours.
+            if conn is not None:
+                conn.close()
             self._release_lock()
+            if isinstance(exc, JournalError):
+                raise
             raise JournalError(f"cannot use the journal {self.path}: {exc}") from exc
-        except JournalError:
-            self._release_lock()
-            raise
         self._conn = conn
 
     def _check_upgradable(self, version: str | None) -> None:

@@ -7,10 +7,11 @@ the network, then followed through ``pinJobs`` until pinned. :func:`migrate` is
 the library entry point.
 
 One module per stage: :mod:`.listing` (the source, sharded, recorded) with
-:mod:`.plan` (journal and account-index check), :mod:`.request` (``pinByHash``),
-``push``'s poller (:mod:`bulkpin.core.poll`) and :mod:`.manifest`;
-:mod:`.pipeline` only wires them. Around them: :mod:`.journal` (what every CID
-became, in ``push``'s crash-safe store), :mod:`.journal_path`,
+:mod:`.plan` (the march of each CID: :mod:`bulkpin.core.march`), the
+``pinByHash`` mover (:mod:`bulkpin.movers.pin_by_hash`), the one poller
+(:mod:`bulkpin.core.poll`) and :mod:`.manifest`; :mod:`.pipeline` only wires
+them. What every CID became is :class:`~bulkpin.journal.PinJournal`'s (items
+of the one items table, in push's crash-safe store). Around them: :mod:`.journal_path`,
 :mod:`.accounting`, :mod:`.events`, :mod:`.options`, :mod:`.summary`,
 :mod:`.cid_args` (CIDs on the command line).
 """

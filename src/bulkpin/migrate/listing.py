@@ -36,8 +36,7 @@ from ..journal import PinJournal
 from ..sources import BadLine, PinItem, PinSource
 from .accounting import PinAccounting
 from .events import BadLineEvent
-from .plan import Planner
-from .work import WorkItem
+from .plan import Planner, WorkItem
 
 __all__ = ["Lister", "Relister", "SourceFailed"]
 

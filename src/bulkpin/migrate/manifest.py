@@ -39,7 +39,7 @@ def pin_manifest_rows(journal: PinJournal) -> Iterator[dict[str, Any]]:
         yield {
             "kind": "pin", "source": record.source, "origin": record.origin,
             "name": record.name, "cid": record.cid, "job_id": record.job_id,
-            "status": record.state, "discovered": _date(record.discovered_at),
+            "status": record.shown, "discovered": _date(record.discovered_at),
             "requested": _date(record.requested_at), "pinned": _date(record.pinned_at),
             "attempts": record.attempts, "error": record.error, "text": None,
             "meta": json.loads(record.meta) if record.meta else None,

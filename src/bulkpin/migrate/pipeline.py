@@ -36,9 +36,8 @@ from .events import MigrateEvent, NoticeEvent, ProgressEvent
 from .listing import Lister, Relister
 from .manifest import write_pin_manifest
 from .options import PinOptions
-from .plan import Planner
+from .plan import Planner, WorkItem
 from .summary import PinSummary
-from .work import WorkItem
 
 __all__ = ["PinSummary", "migrate"]
 

@@ -12,15 +12,17 @@ when an earlier run may have sent it and no index says otherwise.
 
 from __future__ import annotations
 
-from ..core.march import march, pin_state
+from ..core.march import Work, file_state, march
 from ..journal import PinJournal, PinRecord
 from ..push.account_index import AccountIndex
 from ..sources import PinItem
 from .accounting import PinAccounting
 from .events import PinEvent, PinOutcome
-from .work import WorkItem
 
-__all__ = ["Planner"]
+__all__ = ["Planner", "WorkItem"]
+
+#: A CID to request; ``verify`` when an earlier run may have requested it already.
+WorkItem = Work[PinRecord]
 
 
 class Planner:
@@ -41,7 +43,7 @@ class Planner:
         """Record one listed CID; the request it needs, or None."""
         journal = self.journal
         record = journal.discover(item, source)
-        step = march(pin_state(record.state, answered=record.answered), item.cid,
+        step = march(file_state(record.state), item.cid,
                      seen_run=record.seen_run, run_id=journal.run_id, index=self.index,
                      ask_held=True)
         if step.verdict == "again":

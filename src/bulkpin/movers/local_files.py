@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from functools import partial
 
 import anyio
@@ -30,6 +29,7 @@ from ..client import DecooError, FileChangedError, FileContent, LocalFileError, 
 from ..client.multipart import DEFAULT_CHUNK_SIZE
 from ..core.crashpoints import crash_point
 from ..core.errors import reason_of
+from ..core.march import Work
 from ..fs import ChangedWhileRead, FileIdentity
 from ..journal import FileRecord
 from ..push.dedup import ShapeKey
@@ -41,12 +41,8 @@ __all__ = ["UPLOAD_BUFFER", "LocalFiles", "WorkItem"]
 #: Bytes one upload holds in the client's read-ahead (three 1 MiB chunks).
 UPLOAD_BUFFER = 3 * DEFAULT_CHUNK_SIZE
 
-@dataclass(slots=True)
-class WorkItem:
-    """A file handed to a worker; ``verify`` when a past run may have sent it."""
-
-    record: FileRecord
-    verify: bool = False
+#: A file handed to a worker; ``verify`` when a past run may have sent it.
+WorkItem = Work[FileRecord]
 
 
 class LocalFiles:

@@ -20,11 +20,11 @@ import anyio
 from ..client import DecooClient, DecooError, JobStatus
 from ..core.crashpoints import crash_point
 from ..core.item_retry import ItemRetry
+from ..core.march import Work
 from ..core.pacing import Outage, TokenBucket
 from ..journal import PinJournal, PinRecord
 from ..migrate.accounting import PinAccounting
 from ..migrate.events import PinEvent, PinOutcome
-from ..migrate.work import WorkItem
 
 __all__ = ["Requester"]
 
@@ -52,7 +52,7 @@ class Requester:
               error: str | None = None) -> None:
         self.acct.done(PinEvent(record.cid, outcome, record.name, record.origin, job_id, error))
 
-    async def handle(self, item: WorkItem) -> None:
+    async def handle(self, item: Work[PinRecord]) -> None:
         """Take one CID to an outcome, or leave it for the next run once the run stops.
 
         Raises :class:`~bulkpin.core.errors.RunAborted` when no request can succeed.
