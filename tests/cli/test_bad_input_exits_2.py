@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import invoke
 from tests.support.push import all_pins, run_push, run_push_subprocess
 from tests.support.service import ServiceProcess
 
@@ -23,6 +24,10 @@ _EMBEDDED_NOTICE = "No Decoo account configured"
 
 
 def _bulkpin(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return invoke(*args, env={"BULKPIN_PROFILE": None})
+
+
+def _bulkpin_process(*args: str | Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "BULKPIN_PROFILE"}
     return subprocess.run([sys.executable, "-m", "bulkpin", *map(str, args)],
                           capture_output=True, text=True, timeout=60, check=False, env=env)
@@ -117,10 +122,10 @@ def test_a_journal_damaged_mid_run_says_how_to_set_it_aside(
 
 def test_a_fifo_as_profile_is_refused_before_it_is_opened(tmp_path: Path) -> None:
     # open() of a FIFO blocks until a writer comes: on main this run hung there
-    # (the timeout of _bulkpin is the guard), deaf to SIGTERM.
+    # (the timeout of a whole process is the guard), deaf to SIGTERM.
     fifo = tmp_path / "profile.toml"
     os.mkfifo(fifo, 0o600)
-    proc = _bulkpin("push", "--profile", fifo, _tree(tmp_path / "t"))
+    proc = _bulkpin_process("push", "--profile", fifo, _tree(tmp_path / "t"))
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines() == [f"error: profile {fifo} is not a regular file"]
 

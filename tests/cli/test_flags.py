@@ -8,10 +8,8 @@ ended 1, not 3, when the Cloud could not be reached.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -19,6 +17,7 @@ import pytest
 
 from bulkpin.cli import cli
 from bulkpin.unixfs import hash_bytes
+from tests.support.cli import invoke
 from tests.support.push import run_push
 from tests.support.service import ServiceProcess
 
@@ -48,9 +47,7 @@ def test_every_moving_command_has_a_dry_run_as_n(name: str) -> None:
 
 
 def _bulkpin(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "BULKPIN_PROFILE"}
-    return subprocess.run([sys.executable, "-m", "bulkpin", *map(str, args)],
-                          capture_output=True, text=True, timeout=120, env=env, check=False)
+    return invoke(*args, env={"BULKPIN_PROFILE": None})
 
 
 def test_cid_q_prints_only_cids_as_ipfs_add_q(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ def _root_logging_kept() -> Iterator[None]:
 
 
 def invoke(*args: str | Path, env: Mapping[str, str | None] | None = None,
-           stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+           stdin: str | bytes | None = None) -> subprocess.CompletedProcess[str]:
     """``bulkpin ARGS`` in-process: its exit status and output, as ``subprocess.run`` gives them.
 
     ``env`` sets (or, with None, unsets) variables for the run only. An
