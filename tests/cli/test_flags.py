@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 from pathlib import Path
 
 import click
@@ -17,7 +16,7 @@ import pytest
 
 from bulkpin.cli import cli
 from bulkpin.unixfs import hash_bytes
-from tests.support.cli import invoke
+from tests.support.cli import bulkpin as _bulkpin
 from tests.support.push import run_push
 from tests.support.service import ServiceProcess
 
@@ -44,10 +43,6 @@ def test_every_command_takes_the_same_loudness_flags(name: str) -> None:
 @pytest.mark.parametrize("name", MOVING)
 def test_every_moving_command_has_a_dry_run_as_n(name: str) -> None:
     assert _flags(name)["dry_run"] == {"-n", "--dry-run"}
-
-
-def _bulkpin(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return invoke(*args, env={"BULKPIN_PROFILE": None})
 
 
 def test_cid_q_prints_only_cids_as_ipfs_add_q(tmp_path: Path) -> None:
