@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.push import POLL_INTERVAL
+from tests.support.push import POLL_INTERVAL, RETRY_BACKOFF
 from tests.support.service import ServiceProcess
 
 #: Quick job steps, so tests that wait for ``pinned`` are quick.
@@ -20,6 +20,10 @@ TEST_JOB_DELAY = "0.05"
 #: How soon every ``bulkpin`` a test runs polls pin jobs (the README's testing
 #: knob), instead of a first poll a whole second after the uploads.
 TEST_POLL_INTERVAL = str(POLL_INTERVAL)
+
+#: How soon every request a test makes is retried (the development guide's
+#: knob): the same attempts, without seconds of backoff between them.
+TEST_RETRY_BACKOFF = str(RETRY_BACKOFF)
 
 
 #: The variables platformdirs (and so bulkpin's default journal, profile and data
@@ -50,9 +54,11 @@ def _session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _quick_polls() -> Iterator[None]:
-    """``BULKPIN_POLL_INTERVAL`` in os.environ, so the bulkpin processes tests start see it."""
+    """``BULKPIN_POLL_INTERVAL`` and ``BULKPIN_RETRY_BACKOFF`` in os.environ, so the
+    bulkpin processes tests start see them (and the policies built in-process)."""
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("BULKPIN_POLL_INTERVAL", TEST_POLL_INTERVAL)
+        monkeypatch.setenv("BULKPIN_RETRY_BACKOFF", TEST_RETRY_BACKOFF)
         yield
 
 

@@ -11,21 +11,16 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import bulkpin as _bulkpin
+from tests.support.cli import bulkpin_process
 from tests.support.push import all_pins, run_push, run_push_subprocess
 from tests.support.service import ServiceProcess
 
 _EMBEDDED_NOTICE = "No Decoo account configured"
-
-
-def _bulkpin(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "BULKPIN_PROFILE"}
-    return subprocess.run([sys.executable, "-m", "bulkpin", *map(str, args)],
-                          capture_output=True, text=True, timeout=60, check=False, env=env)
 
 
 def _refused(proc: subprocess.CompletedProcess[str], error: str) -> None:
@@ -117,10 +112,10 @@ def test_a_journal_damaged_mid_run_says_how_to_set_it_aside(
 
 def test_a_fifo_as_profile_is_refused_before_it_is_opened(tmp_path: Path) -> None:
     # open() of a FIFO blocks until a writer comes: on main this run hung there
-    # (the timeout of _bulkpin is the guard), deaf to SIGTERM.
+    # (the timeout of a whole process is the guard), deaf to SIGTERM.
     fifo = tmp_path / "profile.toml"
     os.mkfifo(fifo, 0o600)
-    proc = _bulkpin("push", "--profile", fifo, _tree(tmp_path / "t"))
+    proc = bulkpin_process("push", "--profile", fifo, _tree(tmp_path / "t"))
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines() == [f"error: profile {fifo} is not a regular file"]
 

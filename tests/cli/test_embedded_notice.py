@@ -8,20 +8,12 @@ none with ``-q``. Each test has its own HOME and XDG dirs (conftest), so
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from bulkpin.target import notice_marker
+from tests.support.cli import bulkpin as _bulkpin
 
 NOTICE = "No Decoo account configured"
-
-
-def _bulkpin(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "BULKPIN_PROFILE"}
-    return subprocess.run([sys.executable, "-m", "bulkpin", *map(str, args)],
-                          capture_output=True, text=True, timeout=120, check=False, env=env)
 
 
 def _told(*args: str | Path, status: int = 0) -> bool:

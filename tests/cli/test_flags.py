@@ -8,10 +8,7 @@ ended 1, not 3, when the Cloud could not be reached.
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -19,6 +16,7 @@ import pytest
 
 from bulkpin.cli import cli
 from bulkpin.unixfs import hash_bytes
+from tests.support.cli import bulkpin as _bulkpin
 from tests.support.push import run_push
 from tests.support.service import ServiceProcess
 
@@ -45,12 +43,6 @@ def test_every_command_takes_the_same_loudness_flags(name: str) -> None:
 @pytest.mark.parametrize("name", MOVING)
 def test_every_moving_command_has_a_dry_run_as_n(name: str) -> None:
     assert _flags(name)["dry_run"] == {"-n", "--dry-run"}
-
-
-def _bulkpin(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "BULKPIN_PROFILE"}
-    return subprocess.run([sys.executable, "-m", "bulkpin", *map(str, args)],
-                          capture_output=True, text=True, timeout=120, env=env, check=False)
 
 
 def test_cid_q_prints_only_cids_as_ipfs_add_q(tmp_path: Path) -> None:

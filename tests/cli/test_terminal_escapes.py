@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bulkpin.cli.terminal_text import for_terminal
+from tests.support.cli import bulkpin
 from tests.support.push import run_push
 from tests.support.service import ServiceProcess
 
@@ -30,10 +31,7 @@ def test_for_terminal_escapes_as_ls_b() -> None:
 
 
 def _bulkpin(service: ServiceProcess, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "BULKPIN_PROFILE"}
-    return subprocess.run([sys.executable, "-m", "bulkpin", *map(str, args),
-                           "--profile", str(service.profile_path)],
-                          capture_output=True, text=True, timeout=120, check=False, env=env)
+    return bulkpin(*args, "--profile", service.profile_path)
 
 
 def test_push_status_and_ls_escape_names(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.push import all_pins, manifest
+from tests.support.push import all_pins, env_without_settings, manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,10 +26,9 @@ def base_env(tmp_path: Path) -> dict[str, str]:
     """This environment without any bulkpin setting, and with private config/state dirs.
 
     So a profile or journal in the user's own directories cannot stand in for
-    what the deployment file provides. The suite's testing knob (quick polls) stays.
+    what the deployment file provides. The suite's testing knobs (quick polls and retries) stay.
     """
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("BULKPIN_") or k == "BULKPIN_POLL_INTERVAL"}
+    env = env_without_settings()
     env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg-config")
     env["XDG_STATE_HOME"] = str(tmp_path / "xdg-state")
     return env

@@ -15,6 +15,7 @@ import anyio
 
 from bulkpin.client import DecooClient, load_credentials
 from bulkpin.push import PushOptions, PushSummary, push
+from tests.support.cli import invoke
 from tests.support.push import all_pins
 from tests.support.service import ServiceProcess
 
@@ -69,21 +70,31 @@ def pin_command(dest: ServiceProcess | None, *args: str | Path) -> list[str]:
     return cmd + [str(a) for a in args]
 
 
+def _pin_env(token: str | None, env: dict[str, str] | None) -> dict[str, str | None]:
+    # No stray account, the source's token (if any) in SRC_TOKEN, then ``env``.
+    return {"BULKPIN_PROFILE": None, "SRC_TOKEN": token, **(env or {})}
+
+
 def run_pin(dest: ServiceProcess | None, *args: str | Path, token: str | None = None,
-            stdin: bytes | None = None, env: dict[str, str] | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run ``bulkpin pin`` to its end; the source's token (if any) in ``SRC_TOKEN``."""
-    environ = dict(os.environ)
-    environ.pop("BULKPIN_PROFILE", None)
-    environ.pop("SRC_TOKEN", None)
-    if token is not None:
-        environ["SRC_TOKEN"] = token
-    environ.update(env or {})
-    result = subprocess.run(pin_command(dest, *args), input=stdin, capture_output=True,
-                            timeout=timeout, check=False, env=environ)
-    return subprocess.CompletedProcess(result.args, result.returncode,
-                                       result.stdout.decode(errors="replace"),
-                                       result.stderr.decode(errors="replace"))
+            stdin: bytes | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``bulkpin pin`` to its end in-process (:func:`tests.support.cli.invoke`); the
+    source's token (if any) in ``SRC_TOKEN``."""
+    return invoke(*pin_command(dest, *args)[3:], env=_pin_env(token, env), stdin=stdin)
+
+
+def run_pin_subprocess(dest: ServiceProcess | None, *args: str | Path, token: str | None = None,
+                       env: dict[str, str] | None = None,
+                       timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """:func:`run_pin` as ``python -m bulkpin``: for a run that kills its own process."""
+    environ: dict[str, str] = dict(os.environ)
+    for name, value in _pin_env(token, env).items():
+        if value is None:
+            environ.pop(name, None)
+        else:
+            environ[name] = value
+    return subprocess.run(pin_command(dest, *args), capture_output=True, text=True,
+                          timeout=timeout, check=False, env=environ, errors="replace")
 
 
 def requests_of(service: ServiceProcess, route: str) -> int:

@@ -10,7 +10,14 @@ import pytest
 from tests.support.push import manifest
 from tests.support.service import ServiceProcess
 
-from .helpers import Source, assert_migrated, dest_pins, requests_of, run_pin
+from .helpers import (
+    Source,
+    assert_migrated,
+    dest_pins,
+    requests_of,
+    run_pin,
+    run_pin_subprocess,
+)
 
 #: Bad lines mixed into the CID file, by the line number they land on.
 BAD = {3: "not-a-cid", 7: "/ipfs/QmInvalid", 12: "/ipns/example.com"}
@@ -102,7 +109,8 @@ def test_kill_9_mid_run_then_resume_makes_no_duplicate_job(
 ) -> None:
     out = tmp_path / "m.jsonl"
     args = ("--from", source.psa, "--from-token-env", "SRC_TOKEN", "--manifest", out, listing)
-    killed = run_pin(dest, *args, token=source.token, env={"BULKPIN_CRASH_AT": crash_at})
+    killed = run_pin_subprocess(dest, *args, token=source.token,
+                                env={"BULKPIN_CRASH_AT": crash_at})
     assert killed.returncode == -9, killed.stderr
     resumed = run_pin(dest, *args, "--json", token=source.token)
     assert resumed.returncode == 0, resumed.stderr

@@ -9,11 +9,11 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 from bulkpin.unixfs import hash_bytes
 from tests.push.test_single_read import _bytes_read
+from tests.support.cli import invoke
 from tests.support.push import all_pins, manifest, pin_file_requests, run_push
 from tests.support.service import ServiceProcess
 
@@ -29,18 +29,11 @@ def _tree(root: Path, n: int = 6) -> dict[str, bytes]:
 
 
 def _push_to(profile: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "BULKPIN_PROFILE"}
-    cmd = [sys.executable, "-m", "bulkpin", "push", "--profile", str(profile),
-           *[str(a) for a in args]]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env,
-                          check=False)
+    return invoke("push", "--profile", profile, *args, env={"BULKPIN_PROFILE": None})
 
 
 def _pins_of(service: ServiceProcess, profile: Path) -> set[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bulkpin", "ls", "--profile", str(profile), "--json"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )
+    proc = invoke("ls", "--profile", profile, "--json")
     assert proc.returncode == 0, proc.stderr
     return {json.loads(line)["cid"] for line in proc.stdout.splitlines()}
 
@@ -166,9 +159,7 @@ def test_a_deleted_file_stops_failing(service_factory: object, tmp_path: Path) -
 
 
 def _check(profile: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "bulkpin", "check", "--profile", str(profile),
-           *[str(a) for a in args]]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
+    return invoke("check", "--profile", profile, *args)
 
 
 def test_check_before_and_after_a_partial_push(service: ServiceProcess, tmp_path: Path) -> None:

@@ -6,8 +6,6 @@ import hashlib
 import json
 import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +14,9 @@ import pytest
 from bulkpin.client import DecooClient, load_credentials
 from bulkpin.push import Journal
 from bulkpin.unixfs import hash_bytes
+from tests.support.cli import bulkpin as _bulkpin
 from tests.support.push import all_pins, manifest, pin_file_requests, run_push
 from tests.support.service import ServiceProcess
-
-
-def _bulkpin(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "BULKPIN_PROFILE"}
-    return subprocess.run([sys.executable, "-m", "bulkpin", *[str(a) for a in args]],
-                          capture_output=True, text=True, timeout=120, env=env, check=False)
 
 
 def test_a_missing_path_is_a_usage_error_before_anything_starts(tmp_path: Path) -> None:
@@ -96,8 +89,9 @@ def test_dot_files_are_pinned_and_left_out_ones_are_listed(
     assert proc.returncode == 0, proc.stderr
     assert {p["PinHash"] for p in all_pins(service)} == {hash_bytes(d).cid for d in files.values()}
     root = next(r for r in manifest(out) if r["kind"] == "root")
-    cid = subprocess.run([sys.executable, "-m", "bulkpin", "cid", "-r", "--hidden", str(tree)],
-                         capture_output=True, text=True, check=True).stdout.split()[-2]
+    listed = _bulkpin("cid", "-r", "--hidden", tree)
+    assert listed.returncode == 0, listed.stderr
+    cid = listed.stdout.split()[-2]
     assert root["cid"] == cid  # as `ipfs add -r --hidden`
     out2 = tmp_path / "m2.jsonl"
     proc = run_push(service, tree, "--journal", tmp_path / "j2", "--manifest", out2,

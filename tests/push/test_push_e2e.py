@@ -13,6 +13,7 @@ from bulkpin.unixfs import hash_bytes
 from tests.support.push import (
     all_jobs,
     all_pins,
+    env_without_settings,
     manifest,
     pin_file_requests,
     push_command,
@@ -200,10 +201,7 @@ def test_embedded_default_needs_no_account(tmp_path: Path) -> None:
     tree = tmp_path / "t"
     tree.mkdir()
     (tree / "hello.txt").write_bytes(b"hello\n")
-    env = dict(os.environ)
-    for name in list(env):
-        if name.startswith("BULKPIN_") and name != "BULKPIN_POLL_INTERVAL":  # a testing knob
-            del env[name]
+    env = env_without_settings()
     env["XDG_DATA_HOME"] = str(tmp_path / "data")
     env["XDG_STATE_HOME"] = str(tmp_path / "state")
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")

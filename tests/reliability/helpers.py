@@ -27,7 +27,7 @@ from typing import Any
 
 from bulkpin.signing import load_private_key, sign_cid
 from bulkpin.unixfs import hash_bytes
-from tests.support.push import cloud_get, manifest
+from tests.support.push import cloud_get, env_without_settings, manifest
 from tests.support.service import ServiceProcess
 from tests.unixfs.content import content
 
@@ -136,8 +136,7 @@ def fixed_port_args(*extra: str) -> tuple[str, ...]:
 
 def push_env(**extra: str) -> dict[str, str]:
     """The environment for a push under test: no stray account, plus ``extra``."""
-    kept = ("BULKPIN_SOAK", "BULKPIN_SEED", "BULKPIN_POLL_INTERVAL")  # the suite's own knobs
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BULKPIN_") or k in kept}
+    env = env_without_settings("BULKPIN_SOAK", "BULKPIN_SEED")
     env.update(extra)
     return env
 

@@ -10,7 +10,9 @@ real console script: signals, stdin, the exit of a whole process.)
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
+import sys
 import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -20,7 +22,7 @@ from click.testing import CliRunner
 
 from bulkpin.cli import cli
 
-__all__ = ["invoke"]
+__all__ = ["bulkpin", "bulkpin_process", "invoke"]
 
 
 @contextmanager
@@ -41,7 +43,7 @@ def _root_logging_kept() -> Iterator[None]:
 
 
 def invoke(*args: str | Path, env: Mapping[str, str | None] | None = None,
-           stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+           stdin: str | bytes | None = None) -> subprocess.CompletedProcess[str]:
     """``bulkpin ARGS`` in-process: its exit status and output, as ``subprocess.run`` gives them.
 
     ``env`` sets (or, with None, unsets) variables for the run only. An
@@ -59,3 +61,24 @@ def invoke(*args: str | Path, env: Mapping[str, str | None] | None = None,
         stderr += "".join(traceback.format_exception(*result.exc_info))
     return subprocess.CompletedProcess(["bulkpin", *argv], result.exit_code,
                                        result.stdout, stderr)
+
+
+def bulkpin(*args: str | Path, env: Mapping[str, str | None] | None = None,
+            stdin: str | bytes | None = None) -> subprocess.CompletedProcess[str]:
+    """:func:`invoke` with no ``BULKPIN_PROFILE`` (no stray account), plus ``env``."""
+    return invoke(*args, env={"BULKPIN_PROFILE": None, **(env or {})}, stdin=stdin)
+
+
+def bulkpin_process(*args: str | Path, env: Mapping[str, str | None] | None = None,
+                    timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """:func:`bulkpin` as a whole ``python -m bulkpin`` process, stdin closed: for the
+    smoke tests of what only a process shows (a hang, an exit, a signal)."""
+    environ = {k: v for k, v in os.environ.items() if k != "BULKPIN_PROFILE"}
+    for name, value in (env or {}).items():
+        if value is None:
+            environ.pop(name, None)
+        else:
+            environ[name] = value
+    return subprocess.run([sys.executable, "-m", "bulkpin", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, check=False,
+                          env=environ, stdin=subprocess.DEVNULL)

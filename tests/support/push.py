@@ -21,6 +21,21 @@ from tests.support.service import ServiceProcess
 #: and in every ``bulkpin`` the suite starts (``BULKPIN_POLL_INTERVAL``, set by conftest).
 POLL_INTERVAL = 0.05
 
+#: The first backoff (seconds) of a request's retries in every test
+#: (``BULKPIN_RETRY_BACKOFF``, set by conftest): a request that gives up still
+#: makes its six attempts, in ~0.3 s rather than ~8 s.
+RETRY_BACKOFF = 0.02
+
+#: The suite's testing knobs (docs/development.md), kept in the environment of a
+#: ``bulkpin`` run that is otherwise stripped of every ``BULKPIN_*`` setting.
+TESTING_KNOBS = ("BULKPIN_POLL_INTERVAL", "BULKPIN_RETRY_BACKOFF")
+
+
+def env_without_settings(*keep: str) -> dict[str, str]:
+    """This environment without any ``BULKPIN_*`` setting but the testing knobs (and ``keep``)."""
+    kept = (*TESTING_KNOBS, *keep)
+    return {k: v for k, v in os.environ.items() if not k.startswith("BULKPIN_") or k in kept}
+
 
 def push_command(service: ServiceProcess | None, *args: str | Path) -> list[str]:
     """The command line of a push against ``service`` (or of a dry run)."""

@@ -9,22 +9,15 @@ them), and see a blob damaged in its data dir as ``corrupt``.
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from bulkpin.service.config import default_data_dir
+from tests.support.cli import bulkpin as _run
 
 MiB = 1024 * 1024
-
-
-def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "BULKPIN_PROFILE"}
-    return subprocess.run([sys.executable, "-m", "bulkpin", *map(str, args)],
-                          capture_output=True, text=True, timeout=180, check=False, env=env)
 
 
 def _events(proc: subprocess.CompletedProcess[str], kind: str) -> list[dict[str, Any]]:

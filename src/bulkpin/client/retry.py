@@ -32,6 +32,7 @@ import enum
 import functools
 import logging
 import math
+import os
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ from .errors import (
 )
 
 __all__ = [
+    "BACKOFF_VARIABLE",
     "Attempt",
     "Decision",
     "Fate",
@@ -290,6 +292,26 @@ class Attempt:
     delays: list[float] = field(default_factory=list)
 
 
+#: A testing knob, not a user option: the first backoff (seconds, positive) of a
+#: request's retries, 0.5 unless set; the doubling, the cap and the number of
+#: attempts are unchanged. The suite sets it small, so a test of a request that
+#: gives up after its six attempts does not wait out ~8 s of backoff.
+BACKOFF_VARIABLE = "BULKPIN_RETRY_BACKOFF"
+
+
+def _default_backoff_base() -> float:
+    value = os.environ.get(BACKOFF_VARIABLE, "")
+    if not value:
+        return 0.5
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ValueError(f"{BACKOFF_VARIABLE}={value!r}: not a positive number of seconds")
+    return seconds
+
+
 class _FullJitter(wait_base):
     """Exponential backoff with full jitter, or the delay the service asked for."""
 
@@ -321,7 +343,8 @@ class RetryPolicy:
     """
 
     max_attempts: int = 6
-    backoff_base: float = 0.5
+    #: 0.5 s, or ``$BULKPIN_RETRY_BACKOFF`` (a testing knob).
+    backoff_base: float = field(default_factory=_default_backoff_base)
     backoff_cap: float = 30.0
     #: The longest ``Retry-After`` honoured; a longer request waits this long.
     max_retry_after: float = 120.0
