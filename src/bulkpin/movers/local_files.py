@@ -68,6 +68,10 @@ class LocalFiles:
         self.journal.mark_failed(record.id, message)
         self.mover.finish(record, "failed", record.cid, message)
 
+    def name(self, item: WorkItem) -> str:
+        """The file's name while in flight: its pace is followed by that name."""
+        return os.fsdecode(item.record.display)
+
     # -- the stage --
 
     async def handle(self, item: WorkItem) -> None:

@@ -82,6 +82,10 @@ class RemoteObjects:
         self.journal.mark_gone(record.id, message)
         self._finish(self.journal.get_id(record.id), "gone", record.cid, message)
 
+    def name(self, item: RemoteItem) -> None:
+        """None: an object's pace is not followed (a stop's grace is given to every one)."""
+        return
+
     async def handle(self, item: RemoteItem) -> None:
         """Take one object to an outcome (or raise :class:`~.errors.RunAborted`)."""
         changed = attempt = 0
