@@ -26,7 +26,6 @@ from ..core.lifecycle import Ended, run
 from ..destination import Destination
 from ..journal import Journal, SharedClaims, claims_path, default_journal_path, dry_run_copy
 from ..sources.items import PushSource
-from ..sources.local import LocalSource
 from .account_index import AccountIndex
 from .manifest import write_manifest
 from .options import PushOptions
@@ -55,6 +54,9 @@ async def push(
     goes. Setting ``stop`` ends the run early and cleanly: no new file starts,
     files in flight finish, the journal is committed, exit status 3.
     """
+    # Imported here: the local source holds the movers, whose package imports this one.
+    from ..sources.local import LocalSource  # noqa: PLC0415
+
     roots = [os.path.abspath(os.fsencode(p)) for p in paths]  # noqa: ASYNC240 - no I/O
     return await push_source(LocalSource(roots, options, file_list), options, client=client,
                              on_event=on_event, stop=stop)
