@@ -42,36 +42,28 @@ class Attempts(Protocol[V_contra]):
     @property
     def changed_errors(self) -> tuple[type[BaseException], ...]:
         """What an attempt raises when the item changed while it was read."""
-        ...
 
     @property
     def unreadable_errors(self) -> tuple[type[BaseException], ...]:
         """What an attempt raises when the item cannot be read (after ``changed_errors``)."""
-        ...
 
     def name(self, item: V_contra) -> str | None:
         """The item's name while in flight (its pace is followed), or None."""
-        ...
 
     def record(self, item: V_contra) -> FileRecord:
         """The item's journal row as it is now."""
-        ...
 
     async def once(self, item: V_contra) -> None:
         """One attempt: read, deduplicate, send."""
-        ...
 
     async def refound(self, item: V_contra, exc: BaseException, *, last: bool) -> bool:
         """After a change: whether the item was found again, to read again (never if ``last``)."""
-        ...
 
     def unreadable(self, item: V_contra, exc: BaseException) -> None:
         """Record the item failed (or gone) for ``exc``, one of :attr:`unreadable_errors`."""
-        ...
 
     def fail(self, item: V_contra, message: str) -> None:
         """Record the item failed, for ``message``."""
-        ...
 
 
 async def take(item: V, reader: Attempts[V], mover: PinFileMover) -> None:

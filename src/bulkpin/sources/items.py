@@ -97,15 +97,12 @@ class Marcher(Protocol[E_contra, W_co]):
 
     def plan(self, entry: E_contra) -> W_co | None:
         """Record one entry; the work it needs, or None."""
-        ...
 
     def after_batch(self) -> None:
         """A batch was planned: write what was held back, commit if due."""
-        ...
 
     def sweep_gone(self) -> None:
         """Record unfinished rows the whole listing did not meet as ``gone``."""
-        ...
 
 
 class ItemMover(Protocol[W_contra]):
@@ -113,11 +110,9 @@ class ItemMover(Protocol[W_contra]):
 
     async def handle(self, item: W_contra) -> None:
         """Take one item to an outcome (or raise :class:`~bulkpin.core.errors.RunAborted`)."""
-        ...
 
     def name(self, item: W_contra) -> str | None:
         """The item's name while in flight (its pace is followed), or None."""
-        ...
 
 
 class PushSource(Protocol[E, W]):
@@ -140,30 +135,23 @@ class PushSource(Protocol[E, W]):
     @property
     def roots(self) -> list[bytes]:
         """One journal root per source argument: the default journal's key, the manifest's roots."""
-        ...
 
     def begin(self, journal: Journal) -> list[int]:
         """The journal ids of :attr:`roots` (and what the source records with them)."""
-        ...
 
     async def listing(self, send: MemoryObjectSendStream[Sequence[E]], root_ids: list[int],
-                   stop: anyio.Event) -> None:
+                      stop: anyio.Event) -> None:
         """Every entry, in batches, until the listing ends or ``stop``; closes ``send``."""
-        ...
 
     def marcher(self, journal: Journal, root_ids: list[int], acct: Accounting,
                 index: AccountIndex | None) -> Marcher[E, W]:
         """The march's hooks for this run."""
-        ...
 
     def mover(self, mover: PinFileMover) -> ItemMover[W]:
         """The movers' hooks for this run, holding ``mover``."""
-        ...
 
     def revived(self, record: FileRecord) -> W:
         """The work of a row the poller handed back (:attr:`revives`)."""
-        ...
 
     async def finish(self, journal: Journal) -> list[tuple[str, str | None]]:
         """After stages that ran to their end: each root's CID, where the source has one."""
-        ...

@@ -82,8 +82,8 @@ class LocalSource:
             follow_symlinks=options.follow_symlinks,
             observe=self.walked.observe if self.walked.enabled else None)
 
-    async def listing(self, send: MemoryObjectSendStream[Sequence[Candidate]], root_ids: list[int],
-                   stop: anyio.Event) -> None:
+    async def listing(self, send: MemoryObjectSendStream[Sequence[Candidate]],
+                      root_ids: list[int], stop: anyio.Event) -> None:
         """The walk, in a thread, handing batches to the loop."""
         candidates = self._candidates()
 

@@ -91,8 +91,8 @@ class ObjectSource:
             journal.set_root_cid(root, None, NO_ROOT_CID)
         return root_ids
 
-    async def listing(self, send: MemoryObjectSendStream[Sequence[Listed]], root_ids: list[int],
-                   stop: anyio.Event) -> None:
+    async def listing(self, send: MemoryObjectSendStream[Sequence[Listed]],
+                      root_ids: list[int], stop: anyio.Event) -> None:
         """The listings; one that fails for good ends the run."""
         try:
             await list_remote(self.spec, root_ids, self.options.selection, self.sources.s3,
