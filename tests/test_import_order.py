@@ -18,7 +18,8 @@ import bulkpin
 PACKAGES = sorted(
     ["bulkpin"]
     + [f"bulkpin.{m.name}" for m in pkgutil.iter_modules(bulkpin.__path__) if m.ispkg]
-    + ["bulkpin.movers.pin_file", "bulkpin.movers.pin_by_hash", "bulkpin.movers.local_files"]
+    + ["bulkpin.movers.pin_file", "bulkpin.movers.pin_by_hash", "bulkpin.movers.local_files",
+       "bulkpin.movers.attempts", "bulkpin.sources.local", "bulkpin.sources.objects"]
 )
 
 

@@ -10,9 +10,9 @@ from typing import Any
 from bulkpin.client import DecooClient, load_credentials
 from bulkpin.push import PushEvent, PushOptions, PushSummary
 from bulkpin.push.remote_listing import RemoteSpec
-from bulkpin.push.remote_pipeline import push_remote
 from bulkpin.push.remote_read import RemoteSources
 from bulkpin.sources.http import HttpSource
+from bulkpin.sources.objects import push_remote
 from bulkpin.sources.s3 import S3Location, S3Options, S3Source
 from bulkpin.testing.s3server import MotoServer, fill_bucket
 from tests.support.push import all_pins

@@ -28,10 +28,10 @@ from bulkpin.journal import SCHEMA_VERSION, Journal, PinJournal
 from bulkpin.migrate import PinOptions, PinSummary, migrate, write_pin_manifest
 from bulkpin.push import PushOptions, push
 from bulkpin.push.remote_listing import RemoteSpec
-from bulkpin.push.remote_pipeline import push_remote
 from bulkpin.push.remote_read import RemoteSources
 from bulkpin.sources import CidListSource
 from bulkpin.sources.http import HttpSource
+from bulkpin.sources.objects import push_remote
 from bulkpin.unixfs import get_profile, hash_bytes
 from tests.fixtures.journals import make_journals as made
 from tests.support.push import POLL_INTERVAL, all_pins, manifest, pin_file_requests

@@ -16,9 +16,9 @@ from aiohttp import web
 from bulkpin.client import DecooClient, load_credentials
 from bulkpin.push import PushOptions, PushSummary
 from bulkpin.push.remote_listing import RemoteSpec
-from bulkpin.push.remote_pipeline import push_remote
 from bulkpin.push.remote_read import RemoteSources
 from bulkpin.sources.http import HttpSource
+from bulkpin.sources.objects import push_remote
 from bulkpin.testing.proxy import ChaosProxy, Fault
 from bulkpin.testing.s3server import pattern
 from bulkpin.unixfs import hash_bytes

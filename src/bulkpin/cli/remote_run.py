@@ -22,9 +22,9 @@ import click
 from ..client import DecooClient
 from ..push import NoticeEvent, PushOptions, PushSummary
 from ..push.remote_listing import RemoteSpec
-from ..push.remote_pipeline import push_remote
 from ..push.remote_read import RemoteSources
 from ..sources.http import HttpSource
+from ..sources.objects import push_remote
 from ..sources.remote_errors import LocationError, SourceConfigError
 from ..sources.s3 import S3Location, S3Options, S3Source
 from ..target import open_target

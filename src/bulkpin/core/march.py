@@ -18,7 +18,9 @@ its own hooks, then asks :func:`march` what the item's row needs:
 The rule speaks the one state machine (:data:`MarchState`); the items table's
 names are mapped to it by :func:`file_state`. Without an
 account index (``--no-account-listing``) the journal is trusted.
-:func:`march_stream` is the planning stage's loop around a planner's hook.
+:func:`march_stream` is the planning stage's loop around a planner's hook;
+:func:`march_them` that stage for a source of ``push`` (its
+:class:`~bulkpin.sources.items.Marcher`), with the sweep of what it no longer lists.
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 if TYPE_CHECKING:
     from ..push.account_index import Held
+    from ..sources.items import Marcher
 
 __all__ = [
     "Holdings", "MarchState", "Step", "Verdict", "Work", "file_state", "march", "march_stream",
+    "march_them",
 ]
 
 #: An item's journal state in the words of the one state machine:
@@ -151,3 +155,26 @@ async def march_stream(
         finally:
             after_batch()
     return True
+
+
+async def march_them(
+    batches: AsyncIterable[Sequence[T]],
+    work: MemoryObjectSendStream[W],
+    marcher: Marcher[T, W],
+    *,
+    stop: anyio.Event,
+    stop_asked: Callable[[], None],
+    listed: Callable[[], None],
+) -> None:
+    """The march of one source: its entries in, work out, then what it no longer lists.
+
+    A listing that ran to its end and names everything under its roots
+    (``marcher.whole``) sweeps what it did not meet; ``listed`` is told the
+    listing is over, unless the run stopped first.
+    """
+    if not await march_stream(batches, work, marcher.plan, stop=stop, stop_asked=stop_asked,
+                              after_batch=marcher.after_batch):
+        return
+    if marcher.whole:
+        marcher.sweep_gone()
+    listed()

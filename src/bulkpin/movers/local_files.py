@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import os
 import stat
-from functools import partial
 
 import anyio
 
-from ..client import DecooError, FileChangedError, FileContent, LocalFileError, PinResult
+from ..client import FileChangedError, FileContent, LocalFileError, PinResult
 from ..client.multipart import DEFAULT_CHUNK_SIZE
 from ..core.crashpoints import crash_point
 from ..core.errors import reason_of
@@ -34,7 +33,8 @@ from ..fs import ChangedWhileRead, FileIdentity
 from ..journal import FileRecord
 from ..push.dedup import ShapeKey
 from ..push.hashing import hash_checked, prefix_digest, read_checked, stream_check
-from .pin_file import MAX_CHANGED_RETRIES, PinFileMover
+from .attempts import take
+from .pin_file import PinFileMover
 
 __all__ = ["UPLOAD_BUFFER", "LocalFiles", "WorkItem"]
 
@@ -64,40 +64,42 @@ class LocalFiles:
         self.journal.mark_failed(record.id, message)
         self.mover.finish(record, "failed", record.cid, message)
 
+    def name(self, item: WorkItem) -> str:
+        """The file's name while in flight: its pace is followed by that name."""
+        return os.fsdecode(item.record.display)
+
     # -- the stage --
 
     async def handle(self, item: WorkItem) -> None:
-        """Take one file to an outcome (or raise :class:`RunAborted`)."""
-        record = item.record
-        changed = attempt = 0
-        name = os.fsdecode(record.display)
-        self.acct.begin(name, record.size)
-        try:
-            while True:
-                try:
-                    await self._once(record, item.verify)
-                except (ChangedWhileRead, FileChangedError) as exc:
-                    changed += 1
-                    fresh = self._rediscover(record)
-                    if fresh is None or changed > MAX_CHANGED_RETRIES:
-                        self._fail(record, f"{reason_of(exc)}; not pinned")
-                        return
-                    record = fresh
-                    # An abandoned request may have reached the service.
-                    item.verify = item.verify or isinstance(exc, FileChangedError)
-                except (OSError, LocalFileError) as exc:
-                    self._fail(record, reason_of(exc))
-                    return
-                except DecooError as exc:
-                    if not await self.mover.after_error(
-                            record, exc, attempt, partial(self._fail, record)):
-                        return
-                    attempt += 1
-                    item.verify = True  # the file may have been sent: ask pinJobs first
-                else:
-                    return
-        finally:
-            self.acct.end(name)
+        """Take one file to an outcome (or raise :class:`RunAborted`), by the one item loop."""
+        await take(item, self, self.mover)
+
+    # -- what the item loop (:mod:`.attempts`) asks of a local file --
+
+    changed_errors = (ChangedWhileRead, FileChangedError)
+    unreadable_errors = (OSError, LocalFileError)
+
+    def record(self, item: WorkItem) -> FileRecord:
+        return item.record
+
+    async def once(self, item: WorkItem) -> None:
+        await self._once(item.record, item.verify)
+
+    async def refound(self, item: WorkItem, exc: BaseException, *, last: bool) -> bool:
+        # Looked up even the last time: the failed row then has the file's identity now.
+        fresh = self._rediscover(item.record)
+        if fresh is None or last:
+            return False
+        item.record = fresh
+        # An abandoned request may have reached the service.
+        item.verify = item.verify or isinstance(exc, FileChangedError)
+        return True
+
+    def unreadable(self, item: WorkItem, exc: BaseException) -> None:
+        self._fail(item.record, reason_of(exc))
+
+    def fail(self, item: WorkItem, message: str) -> None:
+        self._fail(item.record, message)
 
     def _rediscover(self, record: FileRecord) -> FileRecord | None:
         try:

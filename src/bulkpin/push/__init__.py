@@ -1,11 +1,13 @@
 """The bulk pipeline behind ``bulkpin push``; :func:`push` is its library entry point.
 
-One module per stage of DESIGN.md's picture: the walk is :mod:`bulkpin.fs`;
-:mod:`.plan` (journal check), :mod:`bulkpin.movers` (hash and send), :mod:`.poll`
+One module per stage of DESIGN.md's picture: the source, its listing and its
+march hooks (:mod:`bulkpin.sources.local` for PATHs, :mod:`bulkpin.sources.objects`
+for ``s3://`` and URLs), :mod:`bulkpin.movers` (hash and send), :mod:`.poll`
 (batched ``pinJobs``), :mod:`.manifest` and :mod:`.roots` (report);
-:mod:`.pipeline` only wires them. Around them: :mod:`.journal` (what every file
-became) on :mod:`._store` (crash-safe SQLite), :mod:`.accounting` (counters fed
-by per-file outcomes), :mod:`.pacing` (limits, patience), :mod:`.errors`.
+:mod:`.pipeline` only wires them, for any source, and :mod:`.run` is the one
+plan. Around them: :mod:`.journal` (what every file became) on :mod:`._store`
+(crash-safe SQLite), :mod:`.accounting` (counters fed by per-file outcomes),
+:mod:`.pacing` (limits, patience), :mod:`.errors`.
 """
 
 from ..core.accounting import Accounting

@@ -1,25 +1,26 @@
-"""The bulk pipeline, wired as DESIGN.md draws it (:mod:`.run` runs it around a push).
+"""The stages of one push, wired as DESIGN.md draws it, for any source (:mod:`.run` runs them).
 
 ::
 
-    paths ─▶ walk ─▶ journal check ─▶ hash+upload workers ─▶ job poller ─▶ manifest
-           (thread)    (plan.py)          (movers/)            (poll.py)   (manifest.py)
+    source ─▶ walk/list ─▶ march ─▶ read+hash+upload workers ─▶ job poller ─▶ manifest
+    (sources/local, sources/objects)   (movers/, push/remote)    (core/poll)  (manifest.py)
 
-Only this module starts tasks: one task group owns the walk (in a thread,
-handing batches over a bounded stream), the planner, the upload workers, the
-poller and the progress ticker. Every stage is joined to the next by a bounded
-stream, so a tree of any size is processed in bounded memory, and uploads start
-as soon as the walk finds the first file. What each stage does is in its module.
+Only this module starts tasks: one task group owns the source's listing (the
+local walk in a thread, handing batches over a bounded stream), the march, the
+upload workers, the poller and the progress ticker. Every stage is joined to
+the next by a bounded stream, so a source of any size is processed in bounded
+memory, and uploads start as soon as the listing finds the first item. What a
+source does at each stage is its hooks' (:class:`~bulkpin.sources.items.PushSource`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -30,6 +31,7 @@ from ..core.concurrency import ConcurrencyController
 from ..core.errors import ExitStatus, RunAborted
 from ..core.events import NoticeEvent, ProgressEvent, PushEvent
 from ..core.lifecycle import Ended
+from ..core.march import march_them
 from ..core.pacing import Outage
 from ..core.poll import Poller, first_of
 from ..core.stages import (
@@ -40,17 +42,18 @@ from ..core.stages import (
     ticker,
     worker_pool,
 )
-from ..fs import Candidate, batched
 from ..journal import Journal
-from ..movers.local_files import LocalFiles, WorkItem
 from ..movers.pin_file import PinFileMover
+from ..sources.items import PushSource
 from ..units import human_bytes
 from .account_index import AccountIndex
 from .options import PushOptions
-from .plan import Planner
 from .summary import PushSummary
 
-__all__ = ["Pipeline", "PushStages", "run_pipeline"]
+__all__ = ["PushStages"]
+
+E = TypeVar("E")
+W = TypeVar("W")
 
 #: Seconds between looks, by the revival stage, at whether the movers may end.
 REVIVAL_CHECK = 0.2
@@ -58,16 +61,17 @@ REVIVAL_CHECK = 0.2
 log = logging.getLogger(__name__)
 
 
-class PushStages:
-    """What a local and a remote push share: accounting, the mover, the poller, and
-    the two stages beside the movers (following jobs, ticking progress).
-
-    A subclass adds its planner and its movers.
+class PushStages(Generic[E, W]):
+    """The stages of one push of ``source`` and what they share: accounting, the
+    mover, the poller; :meth:`main` starts them.
     """
 
-    def __init__(self, options: PushOptions, journal: Journal, client: DecooClient | None,
-                 emit: Callable[[PushEvent], None], stop: anyio.Event,
-                 index: AccountIndex | None) -> None:
+    def __init__(self, source: PushSource[E, W], options: PushOptions, journal: Journal,
+                 client: DecooClient | None, emit: Callable[[PushEvent], None],
+                 stop: anyio.Event, index: AccountIndex | None, root_ids: list[int]) -> None:
+        self.source = source
+        self.root_ids = root_ids
+        self.index = index
         self.options = options
         self.journal = journal
         self.emit = emit
@@ -90,9 +94,10 @@ class PushStages:
             client.observer = self.gate.observe
         self.aborted: RunAborted | None = None
         self.poll_timed_out = False
+        self.marcher = source.marcher(journal, root_ids, self.acct, index)
+        self.items = source.mover(self.mover)
 
-    async def revivals(self, work: MemoryObjectSendStream[WorkItem], planned: anyio.Event,
-                       index: AccountIndex | None) -> None:
+    async def revivals(self, work: MemoryObjectSendStream[W], planned: anyio.Event) -> None:
         """Files the poller hands back (someone else's job for their CID failed), to upload.
 
         Keeps the movers' stream open until the planner is done, no file is queued
@@ -105,8 +110,8 @@ class PushStages:
         wake = anyio.Event()
 
         def revive(cid: str, ids: list[int]) -> None:
-            if index is not None:
-                index.forget_job(cid)
+            if self.index is not None:
+                self.index.forget_job(cid)
             revived.extend(ids)
             wake.set()
 
@@ -122,7 +127,7 @@ class PushStages:
                     self.emit(NoticeEvent(
                         f"{os.fsdecode(record.display)}: the account's job for its content"
                         " failed; uploading it", "info"))
-                    await work.send(WorkItem(record))
+                    await work.send(self.source.revived(record))
                 if self.stop.is_set() or (
                         planned.is_set() and self.acct.in_flight == 0
                         and work.statistics().current_buffer_used == 0
@@ -174,6 +179,61 @@ class PushStages:
             listing=ended.listing, destination=ended.destination, dry_run=self.options.dry_run,
         )
 
+    async def uploads(self, work: MemoryObjectReceiveStream[W]) -> None:
+        """The upload workers; marks the uploads done when the last one ends.
+
+        Once the run is asked to stop, no worker takes another item (what is
+        queued stays in the journal as it was); items in flight have ``grace``
+        seconds to finish, then are abandoned (the journal says they may have
+        been sent, so the next run checks them before sending again).
+        """
+        try:
+            await worker_pool(
+                work, self.items.handle, concurrency=self.options.fixed_concurrency,
+                stop=self.stop, grace=self.options.grace, adaptive=self.gate,
+                in_flight=lambda: self.acct.in_flight,
+                on_abandon=abandoned_notice(self.emit, self.options.grace, "upload(s)"),
+                after_each=self.journal.commit_if_due,
+                cannot_finish=self._cannot_finish,
+                on_hopeless=lambda n: self.emit(NoticeEvent(
+                    f"{n} upload(s) cannot finish within --grace {self.options.grace:g} s at"
+                    " their pace: abandoned now; the next run checks them first", "warning")),
+            )
+        finally:
+            self.movers_done()
+
+    def _cannot_finish(self, item: W, left: float) -> bool:
+        name = self.items.name(item)
+        return name is not None and self.acct.cannot_finish(name, left)
+
+    async def main(self) -> None:
+        """Every stage, until the source's last item is final, or the run stops or aborts."""
+        listed_send, listed_receive = anyio.create_memory_object_stream[Sequence[E]](4)
+        work_send, work_receive = anyio.create_memory_object_stream[W](
+            self.options.pool_size * 2
+        )
+        planned = anyio.Event()
+
+        async def plan() -> None:
+            try:
+                async with listed_receive:
+                    await march_them(listed_receive, work_send, self.marcher, stop=self.stop,
+                                     stop_asked=self.acct.stop_asked,
+                                     listed=self.acct.walk_finished)
+            finally:
+                planned.set()
+
+        following: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        if self.poller is not None:
+            if self.source.revives:
+                following.append(partial(self.revivals, work_send.clone(), planned))
+            following.append(self.poll)
+        self.aborted = await run_stages(
+            [partial(self.source.listing, listed_send, self.root_ids, self.stop), plan,
+             partial(self.uploads, work_receive), *following],
+            self.tick,
+        )
+
     async def poll(self) -> None:
         """Follow jobs while the movers run, then until they are final (if waiting)."""
         assert self.poller is not None
@@ -186,90 +246,3 @@ class PushStages:
         """Progress events, until the run ends."""
         await ticker(lambda: ProgressEvent(self.acct.snapshot()), self.emit,
                      self.acct.stop_asked, self.stop)
-
-
-class Pipeline(PushStages):
-    """The stages of one push and what they share; :func:`_main` starts them."""
-
-    def __init__(self, roots: list[bytes], options: PushOptions, journal: Journal,
-                 client: DecooClient | None, emit: Callable[[PushEvent], None],
-                 stop: anyio.Event, candidates: Iterable[Candidate], *,
-                 index: AccountIndex | None, whole_walk: bool) -> None:
-        super().__init__(options, journal, client, emit, stop, index)
-        self.candidates = candidates
-        self.planner = Planner(roots, options, journal, self.acct, stop, index,
-                               whole_walk=whole_walk)
-        self.files = LocalFiles(self.mover)
-
-    async def walk(
-        self, send: MemoryObjectSendStream[list[Candidate]], candidates: Iterable[Candidate]
-    ) -> None:
-        """The walk, in a thread, handing batches to the loop."""
-
-        def run() -> None:
-            for batch in batched(candidates):
-                if self.stop.is_set():
-                    return
-                try:
-                    anyio.from_thread.run(send.send, batch)
-                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    return  # the planner stopped (the run is stopping): nothing to hand on
-
-        async with send:
-            await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
-
-    async def uploads(self, work: MemoryObjectReceiveStream[WorkItem]) -> None:
-        """The upload workers; marks the uploads done when the last one ends.
-
-        Once the run is asked to stop, no worker takes another file (what is
-        queued stays in the journal as it was); files in flight have ``grace``
-        seconds to finish, then are abandoned (the journal says they may have
-        been sent, so the next run checks them before sending again).
-        """
-
-        try:
-            await worker_pool(
-                work, self.files.handle, concurrency=self.options.fixed_concurrency,
-                stop=self.stop, grace=self.options.grace, adaptive=self.gate,
-                in_flight=lambda: self.acct.in_flight,
-                on_abandon=abandoned_notice(self.emit, self.options.grace, "upload(s)"),
-                after_each=self.journal.commit_if_due,
-                cannot_finish=lambda item, left: self.acct.cannot_finish(
-                    os.fsdecode(item.record.display), left),
-                on_hopeless=lambda n: self.emit(NoticeEvent(
-                    f"{n} upload(s) cannot finish within --grace {self.options.grace:g} s at"
-                    " their pace: abandoned now; the next run checks them first", "warning")),
-            )
-        finally:
-            self.movers_done()
-
-
-    async def main(self) -> None:
-        """Every stage, until the walk's last file is final, or the run stops or aborts."""
-        await run_pipeline(self, self.candidates)
-
-
-async def run_pipeline(run: Pipeline, candidates: Iterable[Candidate]) -> None:
-    """Run every stage until the walk's last file is final, or the run stops or aborts."""
-    cand_send, cand_receive = anyio.create_memory_object_stream[list[Candidate]](4)
-    work_send, work_receive = anyio.create_memory_object_stream[WorkItem](
-        run.options.pool_size * 2
-    )
-    planned = anyio.Event()
-
-    async def plan() -> None:
-        try:
-            await run.planner.run(cand_receive, work_send)
-        finally:
-            planned.set()
-
-    following: list[Callable[[], Coroutine[Any, Any, None]]] = []
-    if run.poller is not None:
-        following = [partial(run.revivals, work_send.clone(), planned, run.planner.index),
-                     run.poll]
-    run.aborted = await run_stages(
-        [partial(run.walk, cand_send, candidates), plan,
-         partial(run.uploads, work_receive), *following],
-        run.tick,
-    )
-

@@ -28,14 +28,15 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 
-from ..client import DecooError, FileChangedError, FileContent, LocalFileError, PinResult
+from ..client import FileChangedError, FileContent, LocalFileError, PinResult
 from ..client.multipart import ByteReader, buffer_bytes
 from ..core.crashpoints import crash_point
+from ..core.errors import reason_of
 from ..core.events import FileOutcome
 from ..journal import FileRecord, discover_remote, remote_twin, set_size
-from ..movers.pin_file import MAX_CHANGED_RETRIES, PinFileMover
+from ..movers.attempts import take
+from ..movers.pin_file import PinFileMover
 from ..sources.http import UrlEntry
 from ..sources.remote import RemoteObject
 from ..sources.remote_errors import ObjectNotFound
@@ -82,39 +83,38 @@ class RemoteObjects:
         self.journal.mark_gone(record.id, message)
         self._finish(self.journal.get_id(record.id), "gone", record.cid, message)
 
+    def name(self, item: RemoteItem) -> None:
+        """None: an object's pace is not followed (a stop's grace is given to every one)."""
+        return
+
     async def handle(self, item: RemoteItem) -> None:
         """Take one object to an outcome (or raise :class:`~.errors.RunAborted`)."""
-        changed = attempt = 0
-        self.acct.begin()
-        try:
-            while True:
-                record = self.journal.get_id(item.record_id)
-                try:
-                    await self._remote_once(item)
-                except ObjectNotFound as exc:
-                    if isinstance(item.listed, UrlEntry):
-                        self._fail(record, exc.message)  # a URL list may name nothing
-                    else:
-                        self._gone(record, "deleted from the source before it was pinned")
-                    return
-                except FileChangedError as exc:
-                    changed += 1
-                    if changed > MAX_CHANGED_RETRIES or not await self._relist(item):
-                        self._fail(record, f"{exc.message}; not pinned")
-                        return
-                except LocalFileError as exc:
-                    self._fail(record, exc.message)
-                    return
-                except DecooError as exc:
-                    if not await self.mover.after_error(
-                            record, exc, attempt, partial(self._fail, record)):
-                        return
-                    attempt += 1
-                    item.verify = True  # it may have been sent: ask before sending again
-                else:
-                    return
-        finally:
-            self.acct.end()
+        await take(item, self, self.mover)
+
+    # -- what the item loop (:mod:`bulkpin.movers.attempts`) asks of an object --
+
+    changed_errors = (FileChangedError,)
+    unreadable_errors = (LocalFileError,)
+
+    def record(self, item: RemoteItem) -> FileRecord:
+        return self.journal.get_id(item.record_id)
+
+    async def once(self, item: RemoteItem) -> None:
+        await self._remote_once(item)
+
+    async def refound(self, item: RemoteItem, exc: BaseException, *, last: bool) -> bool:
+        return not last and await self._relist(item)
+
+    def unreadable(self, item: RemoteItem, exc: BaseException) -> None:
+        record = self.record(item)
+        # A URL list may name nothing: only a listed object can be told deleted.
+        if isinstance(exc, ObjectNotFound) and not isinstance(item.listed, UrlEntry):
+            self._gone(record, "deleted from the source before it was pinned")
+        else:
+            self._fail(record, reason_of(exc))
+
+    def fail(self, item: RemoteItem, message: str) -> None:
+        self._fail(self.record(item), message)
 
     async def _relist(self, item: RemoteItem) -> bool:
         """After a change: describe the object anew (a URL re-describes itself on open)."""

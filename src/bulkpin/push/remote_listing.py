@@ -2,11 +2,12 @@
 
 :class:`RemoteSpec` is what the user gave (``s3://`` locations, a ``--urls``
 list, for one location a ``--files-from`` list of keys below its prefix).
-:func:`list_remote` sends one :class:`Listed` per entry over a bounded
-stream, so a bucket of any size is planned in bounded memory: S3 pages come
-in one at a time (:meth:`~bulkpin.sources.s3.S3Source.list_objects` applies
-the selection to keys below the prefix), a URL list is read a batch of lines
-at a time in a worker thread. For URLs only ``--shard`` applies (by URL):
+:func:`list_remote` sends one :class:`Listed` per entry (a batch of one: each
+is committed as it is planned) over a bounded stream, so a bucket of any size
+is planned in bounded memory: S3 pages come in one at a time
+(:meth:`~bulkpin.sources.s3.S3Source.list_objects` applies the selection to
+keys below the prefix), a URL list is read a batch of lines at a time in a
+worker thread. For URLs only ``--shard`` applies (by URL):
 their sizes and names are not known before they are fetched.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import IO
@@ -72,15 +73,15 @@ def _name(location: S3Location, obj: S3Object) -> str:
     return below.lstrip("/") or obj.key
 
 
-async def _list_location(s3: S3Source, location: S3Location, root: int,
-                         selection: Selection, send: MemoryObjectSendStream[Listed]) -> None:
+async def _list_location(s3: S3Source, location: S3Location, root: int, selection: Selection,
+                         send: MemoryObjectSendStream[Sequence[Listed]]) -> None:
     async for entry in s3.list_objects(location, selection):
         name = _name(location, entry) if isinstance(entry, S3Object) else ""
-        await send.send(Listed(root, entry, name))
+        await send.send((Listed(root, entry, name),))
 
 
 async def _list_keys(s3: S3Source, location: S3Location, keys: Iterable[str], root: int,
-                     selection: Selection, send: MemoryObjectSendStream[Listed]) -> None:
+                     selection: Selection, send: MemoryObjectSendStream[Sequence[Listed]]) -> None:
     """``--files-from`` for a bucket: each line is a key (or a "directory") below the prefix."""
     base = location.prefix.rstrip("/")
     for line in keys:
@@ -91,9 +92,9 @@ async def _list_keys(s3: S3Source, location: S3Location, keys: Iterable[str], ro
         async for entry in s3.list_objects(one, selection):
             if isinstance(entry, S3Object):
                 entry_name = entry.key[len(base):].lstrip("/") if base else entry.key
-                await send.send(Listed(root, entry, entry_name))
+                await send.send((Listed(root, entry, entry_name),))
             else:
-                await send.send(Listed(root, entry))
+                await send.send((Listed(root, entry),))
 
 
 def _open_list(source: str) -> IO[str]:
@@ -103,7 +104,7 @@ def _open_list(source: str) -> IO[str]:
 
 
 async def _list_urls(source: str, root: int, selection: Selection,
-                     send: MemoryObjectSendStream[Listed]) -> None:
+                     send: MemoryObjectSendStream[Sequence[Listed]]) -> None:
     stream = await anyio.to_thread.run_sync(_open_list, source)
     try:
         entries: Iterator[UrlEntry | BadLine] = read_url_list(stream)
@@ -114,14 +115,14 @@ async def _list_urls(source: str, root: int, selection: Selection,
                 if isinstance(entry, UrlEntry) and shard is not None \
                         and not shard.takes(entry.url.encode("utf-8", "surrogatepass")):
                     continue
-                await send.send(Listed(root, entry))
+                await send.send((Listed(root, entry),))
     finally:
         if stream is not sys.stdin:
             stream.close()
 
 
 async def list_remote(spec: RemoteSpec, roots: list[int], selection: Selection,
-                      s3: S3Source | None, send: MemoryObjectSendStream[Listed]) -> None:
+                      s3: S3Source | None, send: MemoryObjectSendStream[Sequence[Listed]]) -> None:
     """Every entry of every source of ``spec``, in order; closes ``send`` at the end."""
     async with send:
         for location, root in zip(spec.locations, roots, strict=False):
