@@ -115,14 +115,15 @@ def worker_main(spec: WorkerSpec, events: Connection, orders: Connection) -> Non
     last: Message
     try:
         last = ("summary", anyio.run(_run, spec, events, orders))
-    except RunAborted as exc:
-        last = ("failed", WorkerFailed(exc.exit_status, str(exc)))
-    except BaseException as exc:  # every end is reported to the parent
+    except BaseException as caught:  # every end is reported to the parent
+        exc = caught
         while isinstance(exc, BaseExceptionGroup):
             exc = exc.exceptions[0]
-        status = ExitStatus.INTERRUPTED if isinstance(exc, RunAborted) else ExitStatus.USAGE
-        last = ("failed", WorkerFailed(
-            getattr(exc, "exit_status", status), f"{type(exc).__name__}: {exc}"))
+        if isinstance(exc, RunAborted):
+            last = ("failed", WorkerFailed(exc.exit_status, str(exc)))
+        else:
+            status = getattr(exc, "exit_status", ExitStatus.USAGE)
+            last = ("failed", WorkerFailed(ExitStatus(status), f"{type(exc).__name__}: {exc}"))
     with contextlib.suppress(OSError):  # the parent is gone; the journal says how it ended
         events.send(last)
 

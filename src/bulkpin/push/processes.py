@@ -267,35 +267,42 @@ class ProcessPush:
         return _Worker(index, options, process, events_in, orders_out)
 
     def _follow(self, workers: list[_Worker]) -> None:
-        stop_sent = now_sent = False
+        """Relay orders down and events up until every worker has ended."""
+        sent: set[str] = set()
         shown = time.monotonic()
         while not all(w.ended for w in workers):
-            if self._stop and not stop_sent:
-                stop_sent = True
-                if self.stopping_notice:
-                    self._notice(NoticeEvent(self.stopping_notice))
-                for worker in workers:
-                    worker.order("stop")
-            if self._now and not now_sent:
-                now_sent = True
-                for worker in workers:
-                    worker.order("now")
+            self._relay(workers, sent)
             waiting = [w for w in workers if not w.ended]
             ready = set(wait([w.events for w in waiting]
                              + [w.process.sentinel for w in waiting], _TICK))
             for worker in waiting:
-                if worker.events in ready:
+                if worker.events in ready or worker.process.sentinel in ready:
                     self._read(worker)
                 if worker.process.sentinel in ready:
-                    self._read(worker)
                     worker.ended = True
                     if worker.summary is None and worker.failed is None:
                         self._notice(NoticeEvent(self._death(worker), "warning"))
             if time.monotonic() - shown >= PROGRESS_INTERVAL:
                 shown = time.monotonic()
-                snapshots = [w.snapshot for w in workers if w.snapshot is not None]
-                if snapshots:
-                    self.emit(ProgressEvent(merged_snapshot(snapshots)))
+                self._show(workers)
+
+    def _relay(self, workers: list[_Worker], sent: set[str]) -> None:
+        """Each order asked (by a signal handler, meanwhile) sent once to every worker."""
+        for order, asked in (("stop", self._stop), ("now", self._now)):
+            if asked and order not in sent:
+                sent.add(order)
+                if order == "stop" and self.stopping_notice:
+                    self._notice(NoticeEvent(self.stopping_notice))
+                for worker in workers:
+                    worker.order(order)
+
+    def _show(self, workers: list[_Worker]) -> None:
+        snapshots = [w.snapshot for w in workers if w.snapshot is not None]
+        if snapshots:
+            snapshot = merged_snapshot(snapshots)
+            if len(snapshots) < len(workers):  # one still starting has walked nothing
+                snapshot = dataclasses.replace(snapshot, walk_done=False)
+            self.emit(ProgressEvent(snapshot))
 
     def _read(self, worker: _Worker) -> None:
         """Every message the worker has sent so far (all of them, once it has exited)."""
