@@ -71,28 +71,43 @@ def refuse_processes(processes: int | None, remote: bool, shard: str | None) -> 
                                " --processes or --shard, not both")
 
 
+class _Asked:
+    """What the signals asked, kept until the run exists (the account may still be opening)."""
+
+    def __init__(self) -> None:
+        self.run: ProcessPush | None = None
+        self.stop = self.now = False
+
+    def ask(self, *, now: bool) -> None:
+        self.stop, self.now = True, self.now or now
+        if self.run is not None:
+            self.attach(self.run)
+
+    def attach(self, run: ProcessPush) -> None:
+        self.run = run
+        if self.now:
+            run.ask_stop_now()
+        elif self.stop:
+            run.ask_stop()  # the notice is said by run(), not here, in the middle of a draw
+
+
 @contextmanager
-def _parent_signals(run: ProcessPush) -> Iterator[None]:
+def _parent_signals() -> Iterator[_Asked]:
     """The two-signal rule of :mod:`.stopping`, for a parent whose workers do the work."""
     terminals = [fd for fd in (1, 2) if os.isatty(fd)]
-    asked = False
+    asked = _Asked()
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        nonlocal asked
         if signum == signal.SIGHUP:
             _leave_hung_up_terminals(terminals)
-            if asked:
+            if asked.stop:
                 return
-        elif asked:
-            run.ask_stop_now()
-            return
-        asked = True
-        run.ask_stop()  # the notice is said by run(), not here, in the middle of a draw
+        asked.ask(now=asked.stop)
 
     caught = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     before = {signum: signal.signal(signum, handler) for signum in caught}
     try:
-        yield
+        yield asked
     finally:
         for signum, old in before.items():
             signal.signal(signum, old)
@@ -112,14 +127,17 @@ def run_processes(paths: Sequence[str], options: PushOptions, processes: int, ta
     forward: frozenset[FileOutcome] = frozenset(get_args(FileOutcome)) if every_file \
         else frozenset({"failed", "hashed"} if listing else {"failed"})
     profile, zone, endpoint, failover = target
-    with open_target(profile, zone, endpoint, lambda m: renderer(NoticeEvent(m)),
-                     uploads=True) as credentials:
+    # The signals are the parent's from the start: a Ctrl-C while the embedded
+    # service starts is a stop too, not a KeyboardInterrupt.
+    with _parent_signals() as asked, open_target(
+            profile, zone, endpoint, lambda m: renderer(NoticeEvent(m)),
+            uploads=True) as credentials:
         run = ProcessPush(
             paths, options, processes, credentials=credentials, endpoint=endpoint,
             failover=failover, read_timeout=read_timeout, on_event=renderer,
             file_list=file_list, stopping_notice=stop_notice(stopping), forward=forward)
-        with _parent_signals(run):
-            return run.run()
+        asked.attach(run)
+        return run.run()
 
 
 def processes_status(directory: Path, report: Callable[[Journal], int], profile_name: str,

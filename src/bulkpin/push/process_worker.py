@@ -8,9 +8,11 @@ orders come down (``stop``: no new file starts, as a first Ctrl-C; ``now``:
 cancel at once, as a second). A pipe that closes means the parent is gone: the
 worker stops as it would for ``stop``, so its journal is committed and resumable.
 
-The worker ignores SIGINT and SIGHUP: a Ctrl-C reaches the whole foreground
-process group, and only the parent decides what it means (the two-signal rule
-of :mod:`bulkpin.cli.stopping`), so a stop is asked once, of every worker.
+The worker ignores SIGINT, SIGHUP and SIGTERM: a Ctrl-C reaches the whole
+foreground process group (a service manager's SIGTERM may reach the whole
+group too), and only the parent decides what it means (the two-signal rule of
+:mod:`bulkpin.cli.stopping`), so a stop is asked once, of every worker. Kill
+one alone with SIGKILL: its journal is resumable.
 """
 
 from __future__ import annotations
@@ -110,8 +112,8 @@ Message = tuple[Literal["events"], list[PushEvent]] | tuple[Literal["summary"], 
 
 def worker_main(spec: WorkerSpec, events: Connection, orders: Connection) -> None:
     """The worker process's body (the target of ``multiprocessing``'s ``Process``)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)  # inherited already; also when started otherwise
     last: Message
     try:
         last = ("summary", anyio.run(_run, spec, events, orders))

@@ -29,8 +29,10 @@ import math
 import multiprocessing
 import os
 import re
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -259,7 +261,8 @@ class ProcessPush:
         process = context.Process(target=worker_main, args=(spec, events_out, orders_in),
                                   name=f"bulkpin push {_share_name(index, self.count)}",
                                   daemon=False)
-        process.start()
+        with _signals_ignored_by_children():
+            process.start()
         # The child's ends belong to the child now: closed here, a worker that
         # dies is an end of file, not a pipe kept open by its parent.
         events_out.close()
@@ -279,6 +282,7 @@ class ProcessPush:
                 if worker.events in ready or worker.process.sentinel in ready:
                     self._read(worker)
                 if worker.process.sentinel in ready:
+                    worker.process.join()  # reaped: its exit code is known
                     worker.ended = True
                     if worker.summary is None and worker.failed is None:
                         self._notice(NoticeEvent(self._death(worker), "warning"))
@@ -366,6 +370,8 @@ class ProcessPush:
             if status == ExitStatus.OK:
                 status, reason = ExitStatus.FAILED, "done, but the manifest could not be written"
         roots, root_errors = self._roots(merged, manifest_problem)
+        if self._stop or any(w.summary is None for w in workers):
+            roots, root_errors = [], {}  # as a stopped push of one process: no root to say
         snapshots = [w.snapshot for w in workers if w.snapshot is not None]
         snapshot = dataclasses.replace(
             merged_snapshot(snapshots), elapsed=elapsed,
@@ -450,6 +456,31 @@ class ProcessPush:
             if cid is None:
                 errors[name] = why
         return roots, errors
+
+
+#: What the parent decides for its workers: the terminal's Ctrl-C and hang-up
+#: reach the whole process group, and a service manager's SIGTERM may too.
+_PARENTS_SIGNALS = (signal.SIGINT, signal.SIGHUP, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _signals_ignored_by_children() -> Iterator[None]:
+    """Start a child with the parent's signals ignored from its first instruction.
+
+    An ignored signal stays ignored across exec (a handled one does not), and
+    Python leaves an inherited SIG_IGN alone: a Ctrl-C while a worker still
+    imports does not kill it with a KeyboardInterrupt. (A signal to the parent
+    in the instant of the fork is lost; only the main thread may set handlers.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _PARENTS_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
 
 
 #: How bad each exit status is, for "the worst of the workers'": an abort
