@@ -12,6 +12,7 @@ jobs it made beyond one per CID.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import sqlite3
@@ -133,6 +134,12 @@ def test_a_stop_mid_run_then_the_same_run_pins_each_file_once(
     rows = manifest(out)
     _sent_once(service, rows)
     assert again.roots == [(str(tree_dir), _root(rows))]
+    # The --journal given to push names the run for status too.
+    status = invoke("status", "--journal", tmp_path / "run.sqlite", "--json")
+    assert status.returncode == 0, status.stderr
+    reports = [json.loads(line) for line in status.stdout.splitlines()]
+    assert sum(r["counts"]["pinned"] for r in reports) == FILES
+    assert len(reports) == 3
 
 
 def _journal_rows(directory: Path, state: str) -> int:

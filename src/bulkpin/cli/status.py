@@ -202,7 +202,9 @@ def status_command(
     path = _journal_path(paths, files_from is not None, journal, options, (profile, zone))
     if not path.exists() and processes_dir(path).is_dir():
         path = processes_dir(path)
-    if path.is_dir() and not wait:  # a push --processes run: a journal per worker
+    if path.is_dir():  # a push --processes run: a journal per worker
+        if wait:
+            raise click.UsageError(f"--wait follows one journal; give --journal one of {path}'s")
         sys.exit(processes_status(path, lambda j: _report(j, as_json, quiet),
                                   cid_profile_obj.name, manifest))
     if not path.exists():

@@ -44,11 +44,10 @@ from ..fs import Candidate, batched
 from ..journal import Journal
 from ..movers.local_files import LocalFiles, WorkItem
 from ..movers.pin_file import PinFileMover
-from ..units import human_bytes
 from .account_index import AccountIndex
 from .options import PushOptions
 from .plan import Planner
-from .summary import PushSummary
+from .summary import PushSummary, dry_run_reason
 
 __all__ = ["Pipeline", "PushStages", "run_pipeline"]
 
@@ -156,11 +155,7 @@ class PushStages:
         snap = self.acct.snapshot()
         reason = ended.reason
         if self.options.dry_run and ended.status == ExitStatus.OK:
-            reason = (f"dry run: would upload {snap.would_send:,} file(s),"
-                      f" {human_bytes(snap.would_send_bytes)}; ")
-            reason += (f"{snap.held:,} already on the account" if ended.listing is not None
-                       else "the account was not listed")
-            reason += f", {snap.unchanged:,} unchanged, {snap.deduplicated:,} copies"
+            reason = dry_run_reason(snap, listed=ended.listing is not None)
         assert journal_path is not None
         return PushSummary(
             exit_status=ended.status, reason=reason, snapshot=snap, counts=ended.counts,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -27,9 +28,9 @@ from typing import Literal
 import anyio
 import anyio.to_thread
 
-from ..client import Credentials, DecooClient
+from ..client import ConfigurationError, Credentials, DecooClient
 from ..client.redact import Secret
-from ..core.errors import ExitStatus, RunAborted
+from ..core.errors import ExitStatus, JournalError, RunAborted
 from ..core.events import FileEvent, FileOutcome, PushEvent
 from .options import PushOptions
 from .run import push
@@ -123,9 +124,12 @@ def worker_main(spec: WorkerSpec, events: Connection, orders: Connection) -> Non
             exc = exc.exceptions[0]
         if isinstance(exc, RunAborted):
             last = ("failed", WorkerFailed(exc.exit_status, str(exc)))
-        else:
-            status = getattr(exc, "exit_status", ExitStatus.USAGE)
-            last = ("failed", WorkerFailed(ExitStatus(status), f"{type(exc).__name__}: {exc}"))
+        elif isinstance(exc, JournalError | ConfigurationError | OSError):
+            # What the one-process CLI says as "error: ..." with exit 2 (run_errors).
+            last = ("failed", WorkerFailed(ExitStatus.USAGE, str(exc)))
+        else:  # a bug: its traceback, where the worker's stderr goes
+            traceback.print_exception(exc)
+            last = ("failed", WorkerFailed(ExitStatus.USAGE, f"{type(exc).__name__}: {exc}"))
     with contextlib.suppress(OSError):  # the parent is gone; the journal says how it ended
         events.send(last)
 

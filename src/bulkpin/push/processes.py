@@ -30,10 +30,11 @@ import multiprocessing
 import os
 import re
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,7 +51,7 @@ from .merged import merged_listing, merged_snapshot
 from .options import PushOptions
 from .process_worker import WorkerFailed, WorkerSpec, WorkerTarget, worker_main
 from .roots import _takes_part
-from .summary import PushSummary
+from .summary import PushSummary, dry_run_reason
 
 if TYPE_CHECKING:
     from multiprocessing.context import SpawnProcess
@@ -141,14 +142,19 @@ def process_runs_for(roots: Sequence[bytes], options: PushOptions) -> list[Found
     return runs
 
 
-def share_options(options: PushOptions, index: int, count: int, directory: Path) -> PushOptions:
-    """A worker's options: its shard, its journal and manifest, its part of every total."""
+def share_options(options: PushOptions, index: int, count: int, directory: Path,
+                  manifests: Path | None = None) -> PushOptions:
+    """A worker's options: its shard, its journal and manifest, its part of every total.
+
+    Its journal is in ``directory``, its manifest there too unless ``manifests``
+    says where (a dry run leaves the run's directory as it was).
+    """
     name = _share_name(index, count)
     return dataclasses.replace(
         options,
         selection=dataclasses.replace(options.selection, shard=Shard(index, count)),
         journal=directory / f"{name}.sqlite",
-        manifest=None if options.dry_run else directory / f"{name}.jsonl",
+        manifest=(manifests or directory) / f"{name}.jsonl",
         memory=max(options.memory // count, _MIN_MEMORY),
         concurrency=None if options.concurrency is None
         else math.ceil(options.concurrency / count),
@@ -171,7 +177,6 @@ class _Worker:
     summary: PushSummary | None = None
     failed: WorkerFailed | None = None
     ended: bool = False
-    told: set[str] = field(default_factory=set)
 
     @property
     def journal(self) -> Path:
@@ -237,24 +242,31 @@ class ProcessPush:
         run_journal = self.options.journal or default_journal_path(
             self.roots, self.options, destination)
         directory = processes_dir(run_journal)
-        directory.mkdir(parents=True, exist_ok=True)
-        workers = [self._start(i, directory) for i in range(self.count)]
-        try:
-            self._follow(workers)
-        finally:
-            for worker in workers:
-                worker.process.join()
-                worker.events.close()
-                worker.orders.close()
-        return self._summary(workers, directory, destination, time.monotonic() - started)
+        with contextlib.ExitStack() as scratch:
+            manifests = None
+            if self.options.dry_run:
+                # Left as it was: the workers' manifests go to a scratch directory.
+                manifests = Path(scratch.enter_context(
+                    tempfile.TemporaryDirectory(prefix="bulkpin-dry-run-")))
+            else:
+                directory.mkdir(parents=True, exist_ok=True)
+            workers = [self._start(i, directory, manifests) for i in range(self.count)]
+            try:
+                self._follow(workers)
+            finally:
+                for worker in workers:
+                    worker.process.join()
+                    worker.events.close()
+                    worker.orders.close()
+            return self._summary(workers, directory, destination, time.monotonic() - started)
 
-    def _start(self, index: int, directory: Path) -> _Worker:
+    def _start(self, index: int, directory: Path, manifests: Path | None) -> _Worker:
         # spawn: the parent holds threads (the embedded service's watcher, a
         # terminal display) that a forked child would inherit half-made.
         context = multiprocessing.get_context("spawn")
         events_in, events_out = context.Pipe(duplex=False)
         orders_in, orders_out = context.Pipe(duplex=False)
-        options = share_options(self.options, index, self.count, directory)
+        options = share_options(self.options, index, self.count, directory, manifests)
         spec = WorkerSpec(index, self.roots, options, self.target,
                           list(self.file_list) if self.file_list is not None else None,
                           self.forward)
@@ -364,7 +376,7 @@ class ProcessPush:
             reason = f"{counts.get('failed', 0)} file(s) failed"
         merged, manifest_problem = self._merge(workers)
         manifest = self.options.manifest if merged is not None else None
-        if self.options.manifest is not None and merged is None and not self.options.dry_run:
+        if self.options.manifest is not None and merged is None:
             self._notice(NoticeEvent(f"error: the manifest was not written: {manifest_problem}",
                                      "warning"))
             if status == ExitStatus.OK:
@@ -377,12 +389,15 @@ class ProcessPush:
             merged_snapshot(snapshots), elapsed=elapsed,
             files_rate=sum(s.files_done for s in snapshots) / elapsed if elapsed > 0 else 0.0)
         summaries = [w.summary for w in workers if w.summary is not None]
+        listing = merged_listing([s.listing for s in summaries])
+        if self.options.dry_run and status == ExitStatus.OK:
+            reason = dry_run_reason(snapshot, listed=listing is not None)
         return PushSummary(
             exit_status=status, reason=reason, counts=counts, journal=directory,
             failures=failures, manifest=manifest,
             poll_requests=sum(s.poll_requests for s in summaries),
             poll_rounds=max(s.poll_rounds for s in summaries),
-            listing=merged_listing([s.listing for s in summaries]),
+            listing=listing,
             destination=destination, snapshot=snapshot, roots=roots, root_errors=root_errors,
             dry_run=self.options.dry_run)
 
@@ -411,8 +426,6 @@ class ProcessPush:
 
     def _merge(self, workers: list[_Worker]) -> tuple[MergeResult | None, str]:
         """The workers' manifests merged into the one asked for (or nowhere, for the roots)."""
-        if self.options.dry_run:
-            return None, "a dry run writes no manifest"
         sources: list[Path] = []
         for worker in workers:
             path = worker.options.manifest
