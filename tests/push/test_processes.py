@@ -166,7 +166,9 @@ def _workers(pid: int) -> list[int]:
 @pytest.mark.parametrize("how", ["sigint-to-the-parent", "kill-9-of-a-worker"])
 def test_a_real_run_interrupted_then_resumed_by_the_same_command(
         service: ServiceProcess, tree_dir: Path, tmp_path: Path, how: str) -> None:
-    args = ("--profile", service.profile_path, "--processes", "3", "--rate-limit", "9",
+    # 6 uploads a second across the workers: each share takes seconds, so the
+    # worker killed is still at work when it is killed.
+    args = ("--profile", service.profile_path, "--processes", "3", "--rate-limit", "6",
             "--journal", tmp_path / "run.sqlite", "--manifest", tmp_path / "m.jsonl", tree_dir)
     directory = processes_dir(tmp_path / "run.sqlite")
     proc = start(*args, env=push_env())
