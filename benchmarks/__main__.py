@@ -33,6 +33,7 @@ BENCHMARKS = [
     "concurrent_runs",
     "listing_rss",
     "pin_bench",
+    "processes",
     "push_bench",
     "s3_push",
     "service_upload",

@@ -182,6 +182,31 @@ def read_patterns(path: str) -> tuple[str, ...]:
     return tuple(line for line in lines if line and not line.startswith("#"))
 
 
+class AutoOrNumber(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    """``auto`` (what ``auto()`` says: None for "decided as the run goes") or 1..``most``."""
+
+    name = "auto|N"
+
+    def __init__(self, most: int, auto: Callable[[], int | None] = lambda: None) -> None:
+        self.most = most
+        self.auto = auto
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int | None:
+        if value is None or isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        if text == "auto":
+            return self.auto()
+        try:
+            number = int(text)
+        except ValueError:
+            self.fail(f"{value!r} is neither 'auto' nor a whole number", param, ctx)
+        if not 1 <= number <= self.most:
+            self.fail(f"{number} is not in 1..{self.most}", param, ctx)
+        return number
+
+
 SIZE = SizeType()
 #: A size that must hold something (``--memory``: 0 would admit no upload).
 POSITIVE_SIZE = SizeType(minimum=1)

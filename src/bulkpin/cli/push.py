@@ -6,8 +6,9 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import anyio
 import anyio.lowlevel
@@ -39,6 +40,7 @@ from .options import (
     POSITIVE_SIZE,
     RATE,
     SIZE,
+    AutoOrNumber,
     build_profile,
     cid_profile_options,
     follow_options,
@@ -46,6 +48,7 @@ from .options import (
     read_patterns,
     refuse_unverifiable,
 )
+from .push_processes import PROCESSES_HELP, ProcessesType, refuse_processes, run_processes
 from .push_remote import RemoteArgs, remote_options, run_remote
 from .render import STATS_INTERVAL, Renderer, make_renderer
 from .run_errors import run_and_exit
@@ -57,25 +60,8 @@ from .terminal_text import for_terminal
 MAX_CONCURRENCY = 1024
 
 
-class ConcurrencyType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
-    """``auto`` (None: decided as the run goes) or a fixed number of uploads in flight."""
-
-    name = "auto|N"
-
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> int | None:
-        if value is None or isinstance(value, int):
-            return value
-        text = str(value).strip().lower()
-        if text == "auto":
-            return None
-        try:
-            number = int(text)
-        except ValueError:
-            self.fail(f"{value!r} is neither 'auto' nor a whole number", param, ctx)
-        if not 1 <= number <= MAX_CONCURRENCY:
-            self.fail(f"{number} is not in 1..{MAX_CONCURRENCY}", param, ctx)
-        return number
+#: ``auto`` (None: decided as the run goes) or a fixed number of uploads in flight.
+ConcurrencyType = partial(AutoOrNumber, MAX_CONCURRENCY)
 
 
 def _renderer(as_json: bool, quiet: bool = False, stats: float = STATS_INTERVAL) -> Renderer:
@@ -103,9 +89,12 @@ async def _run(
                 return await push(paths, options, client=client, on_event=renderer,
                                   file_list=file_list, stop=stop)
 
-    return await run_stoppable(
-        run, f"Stopping: no new files start; uploads in flight have up to {options.grace:g} s"
-             " to finish.", notice)
+    return await run_stoppable(run, _stopping(options), notice)
+
+
+def _stopping(options: PushOptions) -> str:
+    return (f"Stopping: no new files start; uploads in flight have up to {options.grace:g} s"
+            " to finish.")
 
 
 class _ListingDryRun:
@@ -218,6 +207,7 @@ def _read_list(source: str) -> list[bytes]:
               help="List the account's pins first, so nothing it holds is sent again"
                    " (about one request per 1,000 pins; later runs list only what changed).")
 @click.option("--shard", default=None, help="Take share I of N of the files (I/N, from 0).")
+@click.option("--processes", type=ProcessesType(), default=None, help=PROCESSES_HELP)
 @failover_option
 @logging_options
 @remote_options
@@ -233,7 +223,8 @@ def push_command(
     max_links: int | None, raw_leaves: bool | None, cid_version: int | None, wait: bool,
     wait_timeout: float, patience: float, grace: float, timeout: float, journal: Path | None,
     manifest: Path | None,
-    as_json: bool, dry_run: bool, account_listing: bool, shard: str | None, verbose: int,
+    as_json: bool, dry_run: bool, account_listing: bool, shard: str | None,
+    processes: int | None, verbose: int,
     quiet: bool, log_file: Path | None, log_format: str, failover: bool | None,
     remote: RemoteArgs,
     stats: float = STATS_INTERVAL,
@@ -246,6 +237,7 @@ def push_command(
     """
     if not remote.applies(paths) and bool(paths) == bool(files_from):
         raise click.UsageError("give PATHS or --files-from, not both and not neither")
+    refuse_processes(processes, remote.applies(paths), shard)
     configure_logging(verbose, quiet, log_file, log_format)
     try:
         selection = Selection(
@@ -281,5 +273,9 @@ def push_command(
     events: Callable[[PushEvent], None] = renderer
     if dry_run and verbose and not as_json:
         events = _ListingDryRun(renderer)
+    if processes is not None and processes > 1:  # one process is today's push, journal and all
+        run_and_exit(lambda: run_processes(
+            paths, options, processes, target, events, file_list, timeout, _stopping(options),
+            every_file=as_json, listing=dry_run and bool(verbose) and not as_json), renderer)
     run_and_exit(lambda: anyio.run(_run, paths, options, target, events, file_list, timeout),
                  renderer)

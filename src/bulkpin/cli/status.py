@@ -29,10 +29,12 @@ from ..push import (
     journals_for,
     write_manifest,
 )
+from ..push.processes import process_runs_for, processes_dir
 from ..target import open_target
 from . import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .logs import configure_logging, logging_options
 from .options import build_profile, cid_profile_options, poll_interval
+from .push_processes import processes_status
 from .target_options import target_options
 from .terminal_text import failure_line, for_terminal
 
@@ -43,7 +45,7 @@ def _journal_path(paths: tuple[str, ...], files_from: bool, journal: Path | None
         return journal
     # A --files-from push keys its journal by no PATH at all, as push does.
     roots = [] if files_from else [os.path.abspath(os.fsencode(p)) for p in paths]
-    found = journals_for(roots, options)
+    found = journals_for(roots, options) or process_runs_for(roots, options)
     profile, zone = target
     if found and (profile is not None or zone is not None):
         # --profile/--zone name the destination: its journal, no other.
@@ -158,8 +160,9 @@ async def _wait(journal: Journal, target: tuple[str | None, str | None, str | No
 
 @click.command("status")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--journal", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The journal to read [default: the one push uses for PATHS].")
+@click.option("--journal", type=click.Path(path_type=Path), default=None,
+              help="The journal to read [default: the one push uses for PATHS]; a push"
+                   " --processes run's is a directory.")
 @click.option("--files-from", "files_from", is_flag=False, default=None,
               help="The journal of a push given this --files-from (the list is not read).")
 @click.option("--shard", default=None, help="The journal of a push given this --shard I/N.")
@@ -197,6 +200,13 @@ def status_command(
         raise click.UsageError(str(exc)) from exc
     options = PushOptions(profile=cid_profile_obj, selection=selection)
     path = _journal_path(paths, files_from is not None, journal, options, (profile, zone))
+    if not path.exists() and processes_dir(path).is_dir():
+        path = processes_dir(path)
+    if path.is_dir():  # a push --processes run: a journal per worker
+        if wait:
+            raise click.UsageError(f"--wait follows one journal; give --journal one of {path}'s")
+        sys.exit(processes_status(path, lambda j: _report(j, as_json, quiet),
+                                  cid_profile_obj.name, manifest))
     if not path.exists():
         click.echo(f"error: no journal at {path}", err=True)
         sys.exit(EXIT_USAGE)

@@ -28,7 +28,7 @@ import anyio.lowlevel
 from ..push import RunAborted
 from . import EXIT_INTERRUPTED
 
-__all__ = ["run_stoppable"]
+__all__ = ["run_stoppable", "stop_notice"]
 
 T = TypeVar("T")
 
@@ -50,8 +50,7 @@ async def run_stoppable(run: Callable[[anyio.Event], Awaitable[T]], first_notice
                     scope.cancel()  # a second signal: stop now; the journal still commits
                     return
                 stop.set()
-                notice(first_notice + " Press Ctrl-C again to stop at once."
-                       " Run the same command to resume.")
+                notice(stop_notice(first_notice))
 
     finished = False
     result: T | None = None
@@ -66,6 +65,11 @@ async def run_stoppable(run: Callable[[anyio.Event], Awaitable[T]], first_notice
         raise RunAborted("stopped at once; the journal is committed: run the same command"
                          " again to resume", EXIT_INTERRUPTED)
     return result  # type: ignore[return-value]  # finished: run() returned a T
+
+
+def stop_notice(first_notice: str) -> str:
+    """What the first signal says: what stopping does, and how to stop at once or resume."""
+    return first_notice + " Press Ctrl-C again to stop at once. Run the same command to resume."
 
 
 def _leave_hung_up_terminals(terminals: list[int]) -> None:

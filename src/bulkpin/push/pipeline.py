@@ -45,10 +45,9 @@ from ..core.stages import (
 from ..journal import Journal
 from ..movers.pin_file import PinFileMover
 from ..sources.items import PushSource
-from ..units import human_bytes
 from .account_index import AccountIndex
 from .options import PushOptions
-from .summary import PushSummary
+from .summary import PushSummary, dry_run_reason
 
 __all__ = ["PushStages"]
 
@@ -161,12 +160,7 @@ class PushStages(Generic[E, W]):
         snap = self.acct.snapshot()
         reason = ended.reason
         if self.options.dry_run and ended.status == ExitStatus.OK:
-            reason = (f"dry run: would upload {snap.count('would_send'):,} file(s),"
-                      f" {human_bytes(snap.count('would_send_bytes'))}; ")
-            reason += (f"{snap.count('held'):,} already on the account"
-                       if ended.listing is not None else "the account was not listed")
-            reason += (f", {snap.count('unchanged'):,} unchanged,"
-                       f" {snap.count('deduplicated'):,} copies")
+            reason = dry_run_reason(snap, listed=ended.listing is not None)
         assert journal_path is not None
         return PushSummary(
             exit_status=ended.status, reason=reason, snapshot=snap, counts=ended.counts,

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 from ..core.snapshot import Snapshot
 from ..core.summary import MoveSummary
+from ..units import human_bytes
 
-__all__ = ["PushSummary"]
+__all__ = ["PushSummary", "dry_run_reason"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -20,3 +21,13 @@ class PushSummary(MoveSummary):
     root_errors: dict[str, str] = field(default_factory=dict)
     #: A dry run: ``counts`` are of its scratch copy of the journal, not of the journal.
     dry_run: bool = False
+
+
+def dry_run_reason(snap: Snapshot, *, listed: bool) -> str:
+    """How a dry run that went well ends: what it would send, and what it would not."""
+    reason = (f"dry run: would upload {snap.count('would_send'):,} file(s),"
+              f" {human_bytes(snap.count('would_send_bytes'))}; ")
+    reason += (f"{snap.count('held'):,} already on the account" if listed
+               else "the account was not listed")
+    return reason + (f", {snap.count('unchanged'):,} unchanged,"
+                     f" {snap.count('deduplicated'):,} copies")
