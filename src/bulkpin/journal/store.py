@@ -16,6 +16,7 @@ mean is :mod:`.journal`'s business; this module only keeps them safe.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -148,10 +149,12 @@ class JournalStore:
             )
             conn.commit()
         except (sqlite3.DatabaseError, JournalError) as exc:
-            # Closing rolls back: an upgrade or binding cut short leaves the file
-            # as it was, and no lock of SQLite's outlives ours.
+            # Roll back, not close: an upgrade or binding cut short leaves the file
+            # as it was and no lock of SQLite's outlives ours, while a close would
+            # checkpoint and delete a damaged journal's -wal, which may hold its rows.
             if conn is not None:
-                conn.close()
+                with contextlib.suppress(sqlite3.Error):
+                    conn.rollback()
             self._release_lock()
             if isinstance(exc, JournalError):
                 raise
