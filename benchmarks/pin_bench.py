@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from typing import Any
 import anyio
 
 from bulkpin.client import DecooClient, JobStatus, load_credentials
+from bulkpin.journal import PinJournal
 from bulkpin.service import ServeProcess
 
 from .harness import Context, Result
@@ -141,9 +141,6 @@ def run(ctx: Context) -> list[Result]:
 
 
 def journal_cids(journal: Path) -> list[str]:
-    """The CIDs a pin journal holds (read-only)."""
-    conn = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
-    try:
-        return [str(row[0]) for row in conn.execute("SELECT cid FROM pins")]
-    finally:
-        conn.close()
+    """The CIDs a pin journal holds (read-only, through the journal's own reader)."""
+    with PinJournal(journal, read_only=True) as book:
+        return [record.cid for record in book.all_pins()]
