@@ -1,22 +1,23 @@
 """The manifest of a ``pin`` run: one row per CID (and per bad line), JSON Lines or CSV.
 
-Written from the journal at the end of a run, atomically. The format follows
-the file's extension, as ``push``'s does (:func:`bulkpin.push.manifest_format`).
-Dates are ISO 8601 in UTC.
+Written from the journal at the end of a run, atomically, by push's writer
+(:func:`bulkpin.push.manifest.write_atomically`: the format follows the file's
+extension; a full disk leaves no partial file and the run says how to write
+it later). Dates are ISO 8601 in UTC.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
 from ..journal import PinJournal
-from ..push.manifest import manifest_format
+from ..push.manifest import write_atomically
 
 __all__ = ["PIN_MANIFEST_FIELDS", "pin_manifest_rows", "write_pin_manifest"]
 
@@ -54,22 +55,23 @@ def pin_manifest_rows(journal: PinJournal) -> Iterator[dict[str, Any]]:
 
 
 def write_pin_manifest(journal: PinJournal, path: Path) -> int:
-    """Write the manifest (temp file + rename); returns the row count."""
-    fmt = manifest_format(path)
-    tmp = path.with_name(f".{path.name}.tmp")
+    """Write the manifest (temp file + rename, as push's); returns the row count."""
+    return write_atomically(
+        path, partial(_write, journal),
+        "run the same `bulkpin pin` again with --manifest once there is room (what is"
+        " pinned is not requested again; the manifest is written from the journal)")
+
+
+def _write(journal: PinJournal, f: IO[str], fmt: str) -> int:
+    writer = csv.DictWriter(f, fieldnames=PIN_MANIFEST_FIELDS) if fmt == "csv" else None
+    if writer is not None:
+        writer.writeheader()
     count = 0
-    with tmp.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=PIN_MANIFEST_FIELDS) if fmt == "csv" else None
-        if writer is not None:
-            writer.writeheader()
-        for row in pin_manifest_rows(journal):
-            if writer is None:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-            else:
-                row["meta"] = json.dumps(row["meta"], ensure_ascii=False) if row["meta"] else None
-                writer.writerow({k: "" if v is None else v for k, v in row.items()})
-            count += 1
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    for row in pin_manifest_rows(journal):
+        if writer is None:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            row["meta"] = json.dumps(row["meta"], ensure_ascii=False) if row["meta"] else None
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        count += 1
     return count

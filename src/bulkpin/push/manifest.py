@@ -15,9 +15,10 @@ import contextlib
 import csv
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..core.errors import PushError
 from ..journal import Journal
@@ -83,36 +84,46 @@ def rows(journal: Journal) -> Iterator[dict[str, Any]]:
 
 def write_manifest(journal: Journal, path: Path) -> int:
     """Write the manifest atomically (temp file + rename); returns the row count."""
+    return write_atomically(
+        path, partial(_write, journal),
+        f"write it once there is room with `bulkpin status --journal {journal.path}"
+        f" --manifest {path}`")
+
+
+def write_atomically(path: Path, write: Callable[[IO[str], str], int], remedy: str) -> int:
+    """A manifest at ``path`` from ``write(file, format)`` (temp file + rename); its row count.
+
+    Every kind of run's: a failure (a full disk) leaves no partial file behind
+    and is a :class:`ManifestWriteError` that says ``remedy``.
+    """
     fmt = manifest_format(path)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        count = _write(journal, fmt, tmp)
+        with tmp.open("w", encoding="utf-8", errors="surrogateescape", newline="") as f:
+            count = write(f, fmt)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise ManifestWriteError(
-            f"cannot write the manifest {path}: {exc.strerror or exc}",
-            f"write it once there is room with `bulkpin status --journal {journal.path}"
-            f" --manifest {path}`") from exc
+            f"cannot write the manifest {path}: {exc.strerror or exc}", remedy) from exc
     return count
 
 
-def _write(journal: Journal, fmt: str, tmp: Path) -> int:
+def _write(journal: Journal, f: IO[str], fmt: str) -> int:
     count = 0
-    with tmp.open("w", encoding="utf-8", errors="surrogateescape", newline="") as f:
-        if fmt == "jsonl":
-            for row in rows(journal):
-                # UTF-8 as it is (no \u escapes); a name that is not UTF-8 keeps
-                # its own bytes through surrogateescape, as in the CSV.
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-                count += 1
-        else:
-            writer = csv.DictWriter(f, fieldnames=FIELDS)
-            writer.writeheader()
-            for row in rows(journal):
-                writer.writerow({k: "" if v is None else v for k, v in row.items()})
-                count += 1
-        f.flush()
-        os.fsync(f.fileno())
+    if fmt == "jsonl":
+        for row in rows(journal):
+            # UTF-8 as it is (no \u escapes); a name that is not UTF-8 keeps
+            # its own bytes through surrogateescape, as in the CSV.
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    else:
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        writer.writeheader()
+        for row in rows(journal):
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+            count += 1
     return count
