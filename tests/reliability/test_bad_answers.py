@@ -169,6 +169,34 @@ def test_unreadable_pin_file_answer_is_recovered_not_sent_twice(
     outcomes[case].result()
 
 
+def _refused(response: Response) -> Response:
+    return replace(response, status=503, reason="Service Unavailable",
+                   body=json.dumps({"Code": 503, "Message": "down"}).encode())
+
+
+@_proxied("answer lost while the service could not be asked")
+def _lost_then_unaskable(service: ServiceProcess, v: Via, tmp_path: Path) -> None:
+    # The first upload's answer is unreadable (the job was made), and every
+    # attempt of the lookup that follows is refused: the client gives up on the
+    # request, not knowing. The account was listed before the upload, so the
+    # index cannot know that job: the item's next try must ask pinJobs again,
+    # not send the file a second time (CI saw this after a SIGKILL outage).
+    v.endpoint.rewrite = _first(1, "pinFile", lambda r: replace(r, body=b"<html>oops"))
+    v.cloud.rewrite = _first(6, "pin-hash=", _refused)
+    tree = make_tree(tmp_path / "t", files=2, largest=10 * KiB, name=tmp_path.name)
+    status, err, out = _push(v, tree, tmp_path)
+    assert status == 0, err
+    assert v.endpoint.stats.rewritten == 1
+    assert v.cloud.stats.rewritten == 6
+    assert_complete(service, tree, out, profile=v.real_profile)
+
+
+def test_a_lost_answer_the_service_could_not_be_asked_about_is_asked_again_not_sent_twice(
+    outcomes: dict[str, Future[None]],
+) -> None:
+    outcomes["answer lost while the service could not be asked"].result()
+
+
 @_proxied("pinFile answer wrapped in Code/Msg/Data")
 def _wrapped(service: ServiceProcess, v: Via, tmp_path: Path) -> None:
     v.endpoint.rewrite = _first(

@@ -213,18 +213,20 @@ def test_kill_9_mid_run_then_resume_checks_nothing_already_proven(
     killed = verify(*args, env={"BULKPIN_CRASH_AT": "commit:8"})
     assert killed.returncode == -9, killed.stderr
     assert events(killed, "summary") == []
-    proven = {e["cid"] for e in events(killed, "cid")}
-    assert proven
-    assert len(proven) < len(all_cids)
+    # What the killed run told: its item lines are flushed every 50 ms, so a
+    # kill -9 may take the last few (or, on a fast machine, all) with it.
+    told = {e["cid"] for e in events(killed, "cid")}
     resumed = verify(*args)
     assert resumed.returncode == 0, resumed.stderr + resumed.stdout
     results = {e["cid"]: e["outcome"] for e in events(resumed, "cid")}
     assert set(results) == set(all_cids)
     proven_before = {c for c, r in results.items() if r == "proven"}
-    # Every CID the killed run told is proven is not fetched again; the one whose
-    # commit the kill cut may have landed too (one check at a time: one at most).
-    assert proven <= proven_before
-    assert len(proven_before - proven) <= 1
+    # The killed run's commits survived it: some CIDs are proven from its journal,
+    # not all (it died at its eighth commit), and every one it told is among them.
+    assert proven_before
+    assert len(proven_before) < len(all_cids)
+    assert told <= proven_before
+    # Only what was not proven is fetched again.
     assert {c for c, r in results.items() if r == "retrievable"} == set(all_cids) - proven_before
     # --since re-checks what was proven before it, whatever the journal says.
     again = verify(*args, "--since", "2999-01-01")

@@ -74,6 +74,9 @@ class PinFileMover:
         #: Claims shared with the other runs to this destination
         #: (:mod:`bulkpin.journal.claims`): set by a local push.
         self.shared: SharedClaims | None = None
+        #: Items an attempt of this run may have sent (its request failed): the
+        #: account index, listed before that attempt, cannot know the job it made.
+        self._tried: set[int] = set()
 
     def others_running(self) -> bool:
         """Whether another run to this destination is live (so may send what this one does)."""
@@ -87,6 +90,7 @@ class PinFileMover:
     def finish(self, record: FileRecord, outcome: FileOutcome, cid: str | None,
                error: str | None = None) -> None:
         """Count one item's outcome (the journal already says it)."""
+        self._tried.discard(record.id)
         self.acct.file_done(
             FileEvent(os.fsdecode(record.display), outcome, record.size, cid, error)
         )
@@ -94,6 +98,7 @@ class PinFileMover:
     async def after_error(self, record: FileRecord, exc: DecooError, attempt: int,
                           fail: Callable[[str], None]) -> bool:
         """The item tier's verdict: True to try again; ``fail`` records a final failure."""
+        self._tried.add(record.id)
         return await self.retry.after_error(exc, attempt, what=os.fsdecode(record.display),
                                             fail=fail)
 
@@ -117,7 +122,10 @@ class PinFileMover:
         with self.claims.claim(cid, shape):
             if cid is not None and self.shared is not None and self._claimed_elsewhere(record, cid):
                 return
-            if verify and self.index is None and cid is not None \
+            # An earlier run's upload is in the index, listed since; only one of
+            # this run's is not, so without an index, or after a failed attempt
+            # here, pinJobs is asked before sending again.
+            if verify and cid is not None and (self.index is None or record.id in self._tried) \
                     and await self._recover(record, cid):
                 return
             try:
