@@ -122,9 +122,9 @@ class PinFileMover:
         with self.claims.claim(cid, shape):
             if cid is not None and self.shared is not None and self._claimed_elsewhere(record, cid):
                 return
-            # An earlier run's upload is in the index, listed since; only one of
-            # this run's is not, so without an index, or after a failed attempt
-            # here, pinJobs is asked before sending again.
+            # The index, listed at the start, holds what earlier runs sent, but
+            # not a job made by one of this run's failed attempts: ask pinJobs
+            # when there is no index, or when this run already tried the item.
             if verify and cid is not None and (self.index is None or record.id in self._tried) \
                     and await self._recover(record, cid):
                 return
